@@ -1,0 +1,12 @@
+//! SeaORM entity structs, one file per table, kept apart from the behaviour around them (which lives in
+//! the domain modules).
+
+pub mod api_keys;
+pub mod mail_outbox;
+pub mod password_resets;
+pub mod refresh_tokens;
+pub mod restaurant_hours;
+pub mod restaurant_members;
+pub mod restaurants;
+pub mod users;
+pub mod web_sessions;

@@ -1,0 +1,15 @@
+//! Brigade's schema history. One portable schema: every migration here runs unchanged on SQLite and
+//! PostgreSQL, so there is never a second dialect to keep in step.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_foundation::Migration)]
+    }
+}
