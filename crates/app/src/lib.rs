@@ -1,1 +1,16 @@
-pub fn x(){}
+//! Brigade's application crate: one module per domain, each with a small public facade, plus the HTTP
+//! edge and the web pages. See ARCHITECTURE.md for the map.
+
+pub mod accounts;
+pub mod database;
+pub mod demo;
+pub mod entities;
+pub mod http;
+pub mod jobs;
+pub mod notifications;
+pub mod restaurants;
+pub mod server;
+pub mod state;
+pub mod web;
+
+pub use state::{AppState, StartupError, StateOptions};

@@ -1,1 +1,295 @@
-fn main(){}
+//! The `brigade` command: `serve`, `worker`, `migrate`, `demo`, `users`, `mail` and `jobs`.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use brigade_app::accounts::Role;
+use brigade_app::accounts::service::{self, NewAccount};
+use brigade_app::entities::mail_outbox;
+use brigade_app::server::{Application, run_jobs, shutdown_signal};
+use brigade_app::{AppState, StateOptions, database, demo};
+use brigade_platform::config::{CliOverrides, Config};
+use brigade_platform::telemetry;
+use clap::{Args, Parser, Subcommand};
+use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+
+#[derive(Parser)]
+#[command(
+    name = "brigade",
+    version,
+    about = "Restaurant operations platform",
+    propagate_version = true
+)]
+struct Cli {
+    /// Configuration file (default: ./brigade.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL (sqlite:// or postgres://); overrides DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Redis URL; overrides REDIS_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    redis_url: Option<String>,
+    /// Data directory for the embedded database, the signing secret and files (default ./data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API and web pages (and run background jobs in the same process).
+    Serve(ServeArgs),
+    /// Run background jobs only (start as many as you like against one PostgreSQL).
+    Worker {
+        /// Jobs run at once.
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        /// List migrations and whether they are applied, without changing anything.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Load the demo data (idempotent).
+    Demo,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// E-mail outbox.
+    #[command(subcommand)]
+    Mail(MailCommand),
+    /// Background job queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT")]
+    bind: Option<SocketAddr>,
+    /// Load the demo data before serving (skipped when it is already there).
+    #[arg(long)]
+    demo: bool,
+    /// Do not run background jobs in this process (when dedicated workers run them).
+    #[arg(long)]
+    no_worker: bool,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create an administrator. The password comes from --password, BRIGADE_ADMIN_PASSWORD or standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "BRIGADE_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, default_value = "Brigade")]
+        first_name: String,
+        #[arg(long, default_value = "Admin")]
+        last_name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Print the newest messages in the outbox (password resets and other e-mail).
+    Outbox {
+        #[arg(long, default_value_t = 10)]
+        limit: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Jobs by state.
+    Status,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bind = match &cli.command {
+        Command::Serve(args) => args.bind,
+        _ => None,
+    };
+    let overrides = CliOverrides {
+        bind,
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        redis_url: cli.redis_url.clone(),
+    };
+    let mut config = Config::load(cli.config.as_deref(), &overrides)?;
+    telemetry::init(config.log_format, &config.log_level);
+    match cli.command {
+        Command::Serve(args) => {
+            if args.no_worker {
+                config.worker.in_serve = false;
+            }
+            let bind = config.bind;
+            let with_worker = config.worker.in_serve;
+            let state = AppState::build(config, StateOptions::default()).await?;
+            if args.demo {
+                let summary = demo::load(&state)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                tracing::info!(
+                    restaurants = summary.restaurants_created,
+                    accounts = summary.accounts_created,
+                    "demo data loaded"
+                );
+            }
+            let app = Application::build(state, bind, with_worker)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            tracing::info!(address = %app.local_addr(), worker = with_worker, "Brigade is serving on http://{}", app.local_addr());
+            app.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::Worker { concurrency } => {
+            if let Some(n) = concurrency {
+                config.worker.concurrency = n;
+            }
+            let state = AppState::build(config, StateOptions::default()).await?;
+            run_jobs(state, shutdown_signal()).await;
+        }
+        Command::Migrate { status } => {
+            let url = config.database_url();
+            if status {
+                for (name, applied) in database::status(&url).await? {
+                    println!("{} {name}", if applied { "applied" } else { "pending" });
+                }
+            } else {
+                database::migrate(&url).await?;
+                println!("migrations applied");
+            }
+        }
+        Command::Demo => {
+            let state = AppState::build(config, StateOptions::default()).await?;
+            let summary = demo::load(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            println!(
+                "demo data: {} restaurant(s) and {} account(s) created; sign in with password {}",
+                summary.restaurants_created,
+                summary.accounts_created,
+                demo::PASSWORD
+            );
+        }
+        Command::Users(UsersCommand::CreateAdmin {
+            email,
+            password,
+            first_name,
+            last_name,
+        }) => {
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            let state = AppState::build(config, StateOptions::default()).await?;
+            let account = NewAccount::parse(
+                &email,
+                &password,
+                &first_name,
+                &last_name,
+                None,
+                Role::Admin,
+                None,
+            )
+            .map_err(describe)?;
+            let user = service::create_user(&state, account)
+                .await
+                .map_err(describe)?;
+            println!("administrator {} created (id {})", user.email, user.id);
+        }
+        Command::Mail(MailCommand::Outbox { limit }) => {
+            let state = AppState::build(config, StateOptions::default()).await?;
+            let messages = mail_outbox::Entity::find()
+                .order_by_desc(mail_outbox::Column::CreatedAt)
+                .limit(limit)
+                .all(&state.db)
+                .await?;
+            if messages.is_empty() {
+                println!("the outbox is empty");
+            }
+            for m in messages {
+                println!(
+                    "--- {} · {} · to {} · {}",
+                    m.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    m.status,
+                    m.to_address,
+                    m.subject
+                );
+                println!("{}\n", m.body.trim_end());
+            }
+        }
+        Command::Jobs(JobsCommand::Status) => {
+            let state = AppState::build(config, StateOptions::default()).await?;
+            let depth = state.jobs.depth().await?;
+            println!(
+                "backend {}: {} pending, {} running, {} failed, {} done, {} killed",
+                state.jobs.backend(),
+                depth.pending,
+                depth.running,
+                depth.failed,
+                depth.done,
+                depth.killed
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Field errors as one readable line.
+fn describe(err: brigade_app::http::error::ApiError) -> anyhow::Error {
+    match err.errors {
+        Some(errors) => anyhow::anyhow!(
+            "{}: {}",
+            err.message,
+            errors
+                .iter()
+                .map(|(field, problems)| format!("{field} {}", problems.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        None => anyhow::anyhow!(err.message),
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprint!("password for the new administrator: ");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("no password given: use --password, BRIGADE_ADMIN_PASSWORD or standard input");
+    }
+    Ok(password)
+}

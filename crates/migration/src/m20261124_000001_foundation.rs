@@ -16,7 +16,8 @@ fn fk(from: (&'static str, &'static str), to: &'static str) -> ForeignKeyCreateS
 
 fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut stmt = Index::create();
-    stmt.name(format!("idx_{}_{}", table, cols.join("_"))).table(table);
+    stmt.name(format!("idx_{}_{}", table, cols.join("_")))
+        .table(table);
     for col in cols {
         stmt.col(*col);
     }
@@ -49,10 +50,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("restaurants", &["external_id"], true)).await?;
-        manager.create_index(index("restaurants", &["status"], false)).await?;
-        manager.create_index(index("restaurants", &["region"], false)).await?;
-        manager.create_index(index("restaurants", &["name"], false)).await?;
+        manager
+            .create_index(index("restaurants", &["external_id"], true))
+            .await?;
+        manager
+            .create_index(index("restaurants", &["status"], false))
+            .await?;
+        manager
+            .create_index(index("restaurants", &["region"], false))
+            .await?;
+        manager
+            .create_index(index("restaurants", &["name"], false))
+            .await?;
 
         manager
             .create_table(
@@ -63,12 +72,19 @@ impl MigrationTrait for Migration {
                     .col(small_integer("weekday"))
                     .col(time("opens"))
                     .col(time("closes"))
-                    .foreign_key(&mut fk(("restaurant_hours", "restaurant_id"), "restaurants"))
+                    .foreign_key(&mut fk(
+                        ("restaurant_hours", "restaurant_id"),
+                        "restaurants",
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(index("restaurant_hours", &["restaurant_id", "weekday"], false))
+            .create_index(index(
+                "restaurant_hours",
+                &["restaurant_id", "weekday"],
+                false,
+            ))
             .await?;
 
         manager
@@ -90,8 +106,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("users", &["email"], true)).await?;
-        manager.create_index(index("users", &["role"], false)).await?;
+        manager
+            .create_index(index("users", &["email"], true))
+            .await?;
+        manager
+            .create_index(index("users", &["role"], false))
+            .await?;
 
         manager
             .create_table(
@@ -103,12 +123,19 @@ impl MigrationTrait for Migration {
                     .col(string("role"))
                     .col(timestamp_with_time_zone("created_at"))
                     .foreign_key(&mut fk(("restaurant_members", "user_id"), "users"))
-                    .foreign_key(&mut fk(("restaurant_members", "restaurant_id"), "restaurants"))
+                    .foreign_key(&mut fk(
+                        ("restaurant_members", "restaurant_id"),
+                        "restaurants",
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(index("restaurant_members", &["user_id", "restaurant_id"], true))
+            .create_index(index(
+                "restaurant_members",
+                &["user_id", "restaurant_id"],
+                true,
+            ))
             .await?;
         manager
             .create_index(index("restaurant_members", &["restaurant_id"], false))
@@ -130,9 +157,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("refresh_tokens", &["token_hash"], true)).await?;
-        manager.create_index(index("refresh_tokens", &["family_id"], false)).await?;
-        manager.create_index(index("refresh_tokens", &["user_id"], false)).await?;
+        manager
+            .create_index(index("refresh_tokens", &["token_hash"], true))
+            .await?;
+        manager
+            .create_index(index("refresh_tokens", &["family_id"], false))
+            .await?;
+        manager
+            .create_index(index("refresh_tokens", &["user_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -148,8 +181,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("password_resets", &["token_hash"], true)).await?;
-        manager.create_index(index("password_resets", &["user_id"], false)).await?;
+        manager
+            .create_index(index("password_resets", &["token_hash"], true))
+            .await?;
+        manager
+            .create_index(index("password_resets", &["user_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -168,8 +205,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("api_keys", &["key_hash"], true)).await?;
-        manager.create_index(index("api_keys", &["user_id"], false)).await?;
+        manager
+            .create_index(index("api_keys", &["key_hash"], true))
+            .await?;
+        manager
+            .create_index(index("api_keys", &["user_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -183,7 +224,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("web_sessions", &["user_id"], false)).await?;
+        manager
+            .create_index(index("web_sessions", &["user_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -201,7 +244,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("mail_outbox", &["to_address"], false)).await?;
+        manager
+            .create_index(index("mail_outbox", &["to_address"], false))
+            .await?;
         Ok(())
     }
 
@@ -217,7 +262,9 @@ impl MigrationTrait for Migration {
             "restaurant_hours",
             "restaurants",
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -43,7 +43,9 @@ pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Opti
 }
 
 pub async fn set_json<T: Serialize>(cache: &dyn Cache, key: &str, value: &T, ttl: Duration) {
-    let Ok(bytes) = serde_json::to_vec(value) else { return };
+    let Ok(bytes) = serde_json::to_vec(value) else {
+        return;
+    };
     if let Err(err) = cache.set(key, bytes, ttl).await {
         tracing::warn!(%err, key, "cache write failed");
     }
@@ -64,7 +66,12 @@ struct Entry {
 struct PerEntryTtl;
 
 impl Expiry<String, Entry> for PerEntryTtl {
-    fn expire_after_create(&self, _key: &String, value: &Entry, _created_at: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Entry,
+        _created_at: Instant,
+    ) -> Option<Duration> {
         Some(value.ttl)
     }
 
@@ -86,7 +93,12 @@ pub struct MemoryCache {
 
 impl MemoryCache {
     pub fn new(max_entries: u64) -> Self {
-        MemoryCache { inner: moka::future::Cache::builder().max_capacity(max_entries).expire_after(PerEntryTtl).build() }
+        MemoryCache {
+            inner: moka::future::Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(PerEntryTtl)
+                .build(),
+        }
     }
 }
 
@@ -97,7 +109,15 @@ impl Cache for MemoryCache {
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
-        self.inner.insert(key.to_string(), Entry { bytes: value.into(), ttl }).await;
+        self.inner
+            .insert(
+                key.to_string(),
+                Entry {
+                    bytes: value.into(),
+                    ttl,
+                },
+            )
+            .await;
         Ok(())
     }
 
@@ -135,7 +155,13 @@ impl Cache for RedisCache {
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
         let mut conn = self.redis.manager.clone();
         let millis = ttl.as_millis().max(1) as u64;
-        let _: () = redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(millis).query_async(&mut conn).await?;
+        let _: () = redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(millis)
+            .query_async(&mut conn)
+            .await?;
         Ok(())
     }
 

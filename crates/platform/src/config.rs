@@ -15,7 +15,10 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Invalid(String),
     #[error("could not read or create the signing secret at {path}: {source}")]
-    SecretFile { path: PathBuf, source: std::io::Error },
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<figment::Error> for ConfigError {
@@ -176,7 +179,10 @@ impl Default for RateLimitConfig {
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        WorkerConfig { in_serve: true, concurrency: 4 }
+        WorkerConfig {
+            in_serve: true,
+            concurrency: 4,
+        }
     }
 }
 
@@ -196,9 +202,14 @@ pub struct CliOverrides {
 impl Config {
     /// Load defaults <- `config_file` (if it exists) <- environment <- flags.
     pub fn load(config_file: Option<&Path>, cli: &CliOverrides) -> Result<Config, ConfigError> {
-        let path = config_file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("brigade.toml"));
+        let path = config_file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("brigade.toml"));
         if config_file.is_some() && !path.exists() {
-            return Err(ConfigError::Invalid(format!("config file {} does not exist", path.display())));
+            return Err(ConfigError::Invalid(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
         }
         let figment = Figment::new()
             .merge(Toml::file(&path))
@@ -213,7 +224,10 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(url) = &self.database_url {
             let url = url.expose_secret();
-            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
                 return Err(ConfigError::Invalid(
                     "DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),
                 ));
@@ -222,14 +236,20 @@ impl Config {
         if let Some(url) = &self.redis_url {
             let url = url.expose_secret();
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(ConfigError::Invalid("REDIS_URL must start with redis:// or rediss://".into()));
+                return Err(ConfigError::Invalid(
+                    "REDIS_URL must start with redis:// or rediss://".into(),
+                ));
             }
         }
         if self.auth.access_token_ttl_secs <= 0 || self.auth.refresh_token_ttl_days <= 0 {
-            return Err(ConfigError::Invalid("token lifetimes must be positive".into()));
+            return Err(ConfigError::Invalid(
+                "token lifetimes must be positive".into(),
+            ));
         }
         if !self.public_url.starts_with("http://") && !self.public_url.starts_with("https://") {
-            return Err(ConfigError::Invalid("public_url must be an http:// or https:// URL".into()));
+            return Err(ConfigError::Invalid(
+                "public_url must be an http:// or https:// URL".into(),
+            ));
         }
         Ok(())
     }
@@ -238,7 +258,10 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.expose_secret().to_string(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("brigade.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("brigade.db").display()
+            ),
         }
     }
 
@@ -247,7 +270,8 @@ impl Config {
     }
 
     pub fn cookie_secure(&self) -> bool {
-        self.cookie_secure.unwrap_or_else(|| self.public_url.starts_with("https://"))
+        self.cookie_secure
+            .unwrap_or_else(|| self.public_url.starts_with("https://"))
     }
 
     /// The token-signing secret: configured, or read from (first created in) `<data_dir>/secret.key`.
@@ -255,14 +279,23 @@ impl Config {
     pub fn signing_secret(&self) -> Result<SecretString, ConfigError> {
         if let Some(secret) = &self.secret_key {
             if secret.expose_secret().len() < 32 {
-                return Err(ConfigError::Invalid("secret_key must be at least 32 characters".into()));
+                return Err(ConfigError::Invalid(
+                    "secret_key must be at least 32 characters".into(),
+                ));
             }
             return Ok(secret.clone());
         }
         let path = self.data_dir.join("secret.key");
-        let io = |source| ConfigError::SecretFile { path: path.clone(), source };
+        let io = |source| ConfigError::SecretFile {
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(&self.data_dir).map_err(io)?;
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut file) => {
                 use std::io::Write;
                 let secret = random_secret();
@@ -271,7 +304,8 @@ impl Config {
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(io)?;
                 }
                 Ok(SecretString::from(secret))
             }
@@ -284,7 +318,10 @@ impl Config {
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                Err(ConfigError::Invalid(format!("{} is shorter than 32 characters", path.display())))
+                Err(ConfigError::Invalid(format!(
+                    "{} is shorter than 32 characters",
+                    path.display()
+                )))
             }
             Err(err) => Err(io(err)),
         }
@@ -317,7 +354,10 @@ mod tests {
     #[test]
     fn signing_secret_is_created_once_and_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
         let first = config.signing_secret().unwrap();
         let second = config.signing_secret().unwrap();
         assert_eq!(first.expose_secret(), second.expose_secret());
@@ -331,7 +371,10 @@ mod tests {
             jail.set_env("BRIGADE_LOG_LEVEL", "warn");
             jail.set_env("BRIGADE_RATE_LIMIT__AUTH_PER_IP_PER_MINUTE", "3");
             jail.set_env("DATABASE_URL", "postgres://localhost/brigade");
-            let cli = CliOverrides { bind: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
+            let cli = CliOverrides {
+                bind: Some("127.0.0.1:9100".parse().unwrap()),
+                ..Default::default()
+            };
             let config = Config::load(None, &cli).map_err(|e| e.to_string())?;
             assert_eq!(config.log_level, "warn");
             assert_eq!(config.bind.port(), 9100);
@@ -347,7 +390,9 @@ mod tests {
     fn bad_database_url_is_a_clear_error() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("DATABASE_URL", "mysql://nope");
-            let err = Config::load(None, &CliOverrides::default()).unwrap_err().to_string();
+            let err = Config::load(None, &CliOverrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("DATABASE_URL"), "{err}");
             Ok(())
         });

@@ -13,7 +13,11 @@ pub enum Backend {
 
 impl Backend {
     pub fn of(url: &str) -> Backend {
-        if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres }
+        if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
     }
 }
 
@@ -30,8 +34,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         if let Some(path) = sqlite_path(url) {
             if let Some(parent) = std::path::Path::new(&path).parent() {
                 if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        DbErr::Custom(format!("cannot create {}: {e}", parent.display()))
+                    })?;
                 }
             }
         }
@@ -47,9 +52,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" { None } else { Some(path.to_string()) }
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -58,7 +69,10 @@ mod tests {
 
     #[test]
     fn sqlite_paths() {
-        assert_eq!(sqlite_path("sqlite://./data/brigade.db?mode=rwc").as_deref(), Some("./data/brigade.db"));
+        assert_eq!(
+            sqlite_path("sqlite://./data/brigade.db?mode=rwc").as_deref(),
+            Some("./data/brigade.db")
+        );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(Backend::of("postgres://x"), Backend::Postgres);
     }

@@ -46,7 +46,14 @@ pub struct NewJob {
 
 impl NewJob {
     pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
-        NewJob { kind: kind.into(), payload, dedup_key: None, run_at: None, max_attempts: 5, priority: 0 }
+        NewJob {
+            kind: kind.into(),
+            payload,
+            dedup_key: None,
+            run_at: None,
+            max_attempts: 5,
+            priority: 0,
+        }
     }
 
     pub fn dedup_key(mut self, key: impl Into<String>) -> Self {
@@ -102,8 +109,17 @@ pub struct CronJob {
 }
 
 impl CronJob {
-    pub fn new(name: &'static str, expression: &str, kind: &'static str) -> Result<Self, cron::error::Error> {
-        Ok(CronJob { name, schedule: cron::Schedule::from_str(expression)?, kind, payload: serde_json::Value::Null })
+    pub fn new(
+        name: &'static str,
+        expression: &str,
+        kind: &'static str,
+    ) -> Result<Self, cron::error::Error> {
+        Ok(CronJob {
+            name,
+            schedule: cron::Schedule::from_str(expression)?,
+            kind,
+            payload: serde_json::Value::Null,
+        })
     }
 }
 
@@ -142,7 +158,10 @@ impl JobRegistry {
         let started = std::time::Instant::now();
         let result = match self.handlers.get(envelope.kind.as_str()) {
             Some(handler) => handler.run(envelope.payload.clone()).await,
-            None => Err(JobFailure::Fatal(format!("no handler for job kind {:?}", envelope.kind))),
+            None => Err(JobFailure::Fatal(format!(
+                "no handler for job kind {:?}",
+                envelope.kind
+            ))),
         };
         let outcome = match &result {
             Ok(()) => "ok",
@@ -185,7 +204,9 @@ pub struct JobQueue {
 
 impl std::fmt::Debug for JobQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JobQueue").field("backend", &self.backend()).finish()
+        f.debug_struct("JobQueue")
+            .field("backend", &self.backend())
+            .finish()
     }
 }
 
@@ -200,24 +221,41 @@ impl JobQueue {
             DbBackend::Sqlite => {
                 let pool = db.get_sqlite_connection_pool();
                 // Run apalis' migrations ourselves: its `setup` would also switch SQLite to synchronous=OFF.
-                SqliteStorage::<()>::migrations().run(pool).await.map_err(storage_err)?;
-                Store::Sqlite(SqliteStorage::new(pool).with_config(apalis_sqlite::Config::default().queue(QUEUE)))
+                SqliteStorage::<()>::migrations()
+                    .run(pool)
+                    .await
+                    .map_err(storage_err)?;
+                Store::Sqlite(
+                    SqliteStorage::new(pool)
+                        .with_config(apalis_sqlite::Config::default().queue(QUEUE)),
+                )
             }
             DbBackend::Postgres => {
                 let pool = db.get_postgres_connection_pool();
                 PostgresStorage::setup(pool).await.map_err(storage_err)?;
                 Store::Postgres(
-                    PostgresStorage::new(pool).with_config(apalis_postgres::Config::default().queue(QUEUE)),
+                    PostgresStorage::new(pool)
+                        .with_config(apalis_postgres::Config::default().queue(QUEUE)),
                 )
             }
-            other => return Err(JobQueueError::Storage(format!("unsupported database backend {other:?}"))),
+            other => {
+                return Err(JobQueueError::Storage(format!(
+                    "unsupported database backend {other:?}"
+                )));
+            }
         };
-        Ok(JobQueue { store, db: Some(db.clone()) })
+        Ok(JobQueue {
+            store,
+            db: Some(db.clone()),
+        })
     }
 
     /// A queue that only collects jobs; tests run them with [`JobQueue::take_inline`].
     pub fn inline() -> JobQueue {
-        JobQueue { store: Store::Inline(Arc::default()), db: None }
+        JobQueue {
+            store: Store::Inline(Arc::default()),
+            db: None,
+        }
     }
 
     pub fn backend(&self) -> &'static str {
@@ -229,9 +267,14 @@ impl JobQueue {
     }
 
     pub async fn enqueue(&self, job: NewJob) -> Result<(), JobQueueError> {
-        let envelope = JobEnvelope { kind: job.kind.clone(), payload: job.payload.clone() };
+        let envelope = JobEnvelope {
+            kind: job.kind.clone(),
+            payload: job.payload.clone(),
+        };
         let build = || {
-            let mut builder = TaskBuilder::new(envelope.clone()).max_attempts(job.max_attempts).priority(job.priority);
+            let mut builder = TaskBuilder::new(envelope.clone())
+                .max_attempts(job.max_attempts)
+                .priority(job.priority);
             if let Some(key) = &job.dedup_key {
                 builder = builder.idempotency_key(key);
             }
@@ -243,7 +286,11 @@ impl JobQueue {
         match &self.store {
             Store::Sqlite(storage) => {
                 // Duplicate idempotency keys are ignored by the SQLite storage itself.
-                storage.clone().push_task(build()).await.map_err(storage_err)?;
+                storage
+                    .clone()
+                    .push_task(build())
+                    .await
+                    .map_err(storage_err)?;
             }
             Store::Postgres(storage) => {
                 if let Err(err) = storage.clone().push_task(build()).await {
@@ -257,7 +304,9 @@ impl JobQueue {
             Store::Inline(jobs) => {
                 let mut jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
                 let duplicate = job.dedup_key.is_some()
-                    && jobs.iter().any(|j| j.kind == envelope.kind && j.payload == envelope.payload);
+                    && jobs
+                        .iter()
+                        .any(|j| j.kind == envelope.kind && j.payload == envelope.payload);
                 if !duplicate {
                     jobs.push(envelope);
                 }
@@ -270,7 +319,9 @@ impl JobQueue {
     /// Jobs collected by an inline queue, removed from it.
     pub fn take_inline(&self) -> Vec<JobEnvelope> {
         match &self.store {
-            Store::Inline(jobs) => std::mem::take(&mut *jobs.lock().unwrap_or_else(|p| p.into_inner())),
+            Store::Inline(jobs) => {
+                std::mem::take(&mut *jobs.lock().unwrap_or_else(|p| p.into_inner()))
+            }
             _ => Vec::new(),
         }
     }
@@ -278,20 +329,29 @@ impl JobQueue {
     /// Jobs by state, read straight from the storage tables.
     pub async fn depth(&self) -> Result<QueueDepth, JobQueueError> {
         let (db, sql) = match (&self.store, &self.db) {
-            (Store::Sqlite(_), Some(db)) => {
-                (db, "SELECT status, COUNT(*) AS n FROM Jobs WHERE job_type = $1 GROUP BY status")
-            }
-            (Store::Postgres(_), Some(db)) => {
-                (db, "SELECT status, COUNT(*) AS n FROM apalis.jobs WHERE job_type = $1 GROUP BY status")
-            }
+            (Store::Sqlite(_), Some(db)) => (
+                db,
+                "SELECT status, COUNT(*) AS n FROM Jobs WHERE job_type = $1 GROUP BY status",
+            ),
+            (Store::Postgres(_), Some(db)) => (
+                db,
+                "SELECT status, COUNT(*) AS n FROM apalis.jobs WHERE job_type = $1 GROUP BY status",
+            ),
             (Store::Inline(jobs), _) => {
                 let pending = jobs.lock().unwrap_or_else(|p| p.into_inner()).len() as i64;
-                return Ok(QueueDepth { pending, ..QueueDepth::default() });
+                return Ok(QueueDepth {
+                    pending,
+                    ..QueueDepth::default()
+                });
             }
             _ => return Ok(QueueDepth::default()),
         };
         let rows = db
-            .query_all_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, [QUEUE.into()]))
+            .query_all_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                sql,
+                [QUEUE.into()],
+            ))
             .await?;
         let mut depth = QueueDepth::default();
         for row in rows {
@@ -326,7 +386,11 @@ impl JobQueue {
             Store::Inline(_) => return Ok(0),
         };
         let result = db
-            .execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, [QUEUE.into(), value]))
+            .execute_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                sql,
+                [QUEUE.into(), value],
+            ))
             .await?;
         Ok(result.rows_affected())
     }
@@ -350,7 +414,11 @@ impl WorkerOptions {
     pub fn new(concurrency: usize) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         WorkerOptions {
-            name: format!("brigade-{host}-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            name: format!(
+                "brigade-{host}-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ),
             concurrency: concurrency.max(1),
             poll_interval: Duration::from_millis(500),
             retries: 3,
@@ -360,7 +428,10 @@ impl WorkerOptions {
     }
 }
 
-async fn run_envelope(envelope: JobEnvelope, registry: Data<Arc<JobRegistry>>) -> Result<(), BoxDynError> {
+async fn run_envelope(
+    envelope: JobEnvelope,
+    registry: Data<Arc<JobRegistry>>,
+) -> Result<(), BoxDynError> {
     match registry.dispatch(&envelope).await {
         Ok(()) => Ok(()),
         Err(JobFailure::Retry(message)) => Err(message.into()),
@@ -403,8 +474,11 @@ where
                     WorkerBuilder::new(format!("{}-{run}", options.name))
                         .backend(storage.clone().poll_with_interval(options.poll_interval))
                         .data(registry.clone())
-                        .retry(RetryPolicy::retries(options.retries).with_backoff(backoff.clone().make_backoff()))
                         .concurrency(options.concurrency)
+                        .retry(
+                            RetryPolicy::retries(options.retries)
+                                .with_backoff(backoff.clone().make_backoff()),
+                        )
                         .catch_panic()
                         .parallelize(tokio::spawn)
                         .build(run_envelope)
@@ -419,8 +493,11 @@ where
                     WorkerBuilder::new(format!("{}-{run}", options.name))
                         .backend(storage.clone().poll_with_interval(options.poll_interval))
                         .data(registry.clone())
-                        .retry(RetryPolicy::retries(options.retries).with_backoff(backoff.clone().make_backoff()))
                         .concurrency(options.concurrency)
+                        .retry(
+                            RetryPolicy::retries(options.retries)
+                                .with_backoff(backoff.clone().make_backoff()),
+                        )
                         .catch_panic()
                         .parallelize(tokio::spawn)
                         .build(run_envelope)
@@ -444,7 +521,8 @@ async fn run_cron(queue: JobQueue, schedules: Vec<CronJob>) {
         let queue = queue.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                let mut ticks = Box::pin(apalis_cron::CronScheduler::new(job.schedule.clone()).into_stream());
+                let mut ticks =
+                    Box::pin(apalis_cron::CronScheduler::new(job.schedule.clone()).into_stream());
                 while let Some(tick) = ticks.next().await {
                     let Ok(tick) = tick else { break };
                     let at = tick.get_timestamp();

@@ -53,7 +53,10 @@ impl LocalPubSub {
 
     fn receiver(&self, channel: &str) -> broadcast::Receiver<String> {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        channels.entry(channel.to_string()).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
+        channels
+            .entry(channel.to_string())
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe()
     }
 
     fn stream(&self, channel: &str) -> BoxStream<'static, String> {

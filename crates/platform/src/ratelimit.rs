@@ -55,7 +55,10 @@ fn window(clock: &SharedClock, limit: &Limit, key: &str) -> Window {
     let size_ms = limit.window.as_millis().max(1);
     let index = now_ms / size_ms;
     let reset_ms = (index + 1) * size_ms - now_ms;
-    Window { key: format!("rl:{}:{}:{}", limit.name, key, index), reset_after: Duration::from_millis(reset_ms as u64) }
+    Window {
+        key: format!("rl:{}:{}:{}", limit.name, key, index),
+        reset_after: Duration::from_millis(reset_ms as u64),
+    }
 }
 
 fn decide(limit: &Limit, count: u32, reset_after: Duration) -> Decision {
@@ -75,7 +78,12 @@ struct Counter {
 struct CounterTtl;
 
 impl Expiry<String, Arc<Counter>> for CounterTtl {
-    fn expire_after_create(&self, _key: &String, value: &Arc<Counter>, _at: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Arc<Counter>,
+        _at: Instant,
+    ) -> Option<Duration> {
         Some(value.ttl)
     }
 }
@@ -89,7 +97,10 @@ impl MemoryRateLimiter {
     pub fn new(clock: SharedClock) -> Self {
         MemoryRateLimiter {
             clock,
-            counters: moka::future::Cache::builder().max_capacity(1_000_000).expire_after(CounterTtl).build(),
+            counters: moka::future::Cache::builder()
+                .max_capacity(1_000_000)
+                .expire_after(CounterTtl)
+                .build(),
         }
     }
 }
@@ -101,15 +112,28 @@ impl RateLimiter for MemoryRateLimiter {
         let ttl = window.reset_after + Duration::from_secs(1);
         let counter = self
             .counters
-            .get_with(window.key, async move { Arc::new(Counter { count: AtomicU32::new(0), ttl }) })
+            .get_with(window.key, async move {
+                Arc::new(Counter {
+                    count: AtomicU32::new(0),
+                    ttl,
+                })
+            })
             .await;
-        let count = counter.count.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let count = counter
+            .count
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
         Ok(decide(limit, count, window.reset_after))
     }
 
     async fn peek(&self, limit: &Limit, key: &str) -> Result<Decision, RateLimitError> {
         let window = window(&self.clock, limit, key);
-        let count = self.counters.get(&window.key).await.map(|c| c.count.load(Ordering::Acquire)).unwrap_or(0);
+        let count = self
+            .counters
+            .get(&window.key)
+            .await
+            .map(|c| c.count.load(Ordering::Acquire))
+            .unwrap_or(0);
         // Peeking asks "may one more go through?".
         Ok(decide(limit, count.saturating_add(1), window.reset_after))
     }
@@ -132,7 +156,11 @@ impl RedisRateLimiter {
              if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
              return c",
         );
-        RedisRateLimiter { clock, redis, script }
+        RedisRateLimiter {
+            clock,
+            redis,
+            script,
+        }
     }
 }
 
@@ -142,17 +170,27 @@ impl RateLimiter for RedisRateLimiter {
         let window = window(&self.clock, limit, key);
         let mut conn = self.redis.manager.clone();
         let ttl_ms = window.reset_after.as_millis() as u64 + 1000;
-        let count: u32 =
-            self.script.key(self.redis.key(&window.key)).arg(ttl_ms).invoke_async(&mut conn).await?;
+        let count: u32 = self
+            .script
+            .key(self.redis.key(&window.key))
+            .arg(ttl_ms)
+            .invoke_async(&mut conn)
+            .await?;
         Ok(decide(limit, count, window.reset_after))
     }
 
     async fn peek(&self, limit: &Limit, key: &str) -> Result<Decision, RateLimitError> {
         let window = window(&self.clock, limit, key);
         let mut conn = self.redis.manager.clone();
-        let count: Option<u32> =
-            redis::cmd("GET").arg(self.redis.key(&window.key)).query_async(&mut conn).await?;
-        Ok(decide(limit, count.unwrap_or(0).saturating_add(1), window.reset_after))
+        let count: Option<u32> = redis::cmd("GET")
+            .arg(self.redis.key(&window.key))
+            .query_async(&mut conn)
+            .await?;
+        Ok(decide(
+            limit,
+            count.unwrap_or(0).saturating_add(1),
+            window.reset_after,
+        ))
     }
 
     fn backend(&self) -> &'static str {
@@ -171,7 +209,11 @@ mod tests {
     async fn memory_limiter_blocks_after_max_and_resets_with_the_window() {
         let clock = ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 10).unwrap());
         let limiter = MemoryRateLimiter::new(Arc::new(clock.clone()));
-        let limit = Limit { name: "t", max: 3, window: Duration::from_secs(60) };
+        let limit = Limit {
+            name: "t",
+            max: 3,
+            window: Duration::from_secs(60),
+        };
         for expected_remaining in [2, 1, 0] {
             let d = limiter.hit(&limit, "ip").await.unwrap();
             assert!(d.allowed);

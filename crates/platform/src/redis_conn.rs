@@ -12,7 +12,9 @@ pub struct RedisHandle {
 
 impl std::fmt::Debug for RedisHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisHandle").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisHandle")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -20,7 +22,11 @@ impl RedisHandle {
     pub async fn connect(url: &str, prefix: &str) -> redis::RedisResult<RedisHandle> {
         let client = redis::Client::open(url)?;
         let manager = client.get_connection_manager().await?;
-        Ok(RedisHandle { client, manager, prefix: prefix.to_string() })
+        Ok(RedisHandle {
+            client,
+            manager,
+            prefix: prefix.to_string(),
+        })
     }
 
     pub fn key(&self, parts: &str) -> String {
@@ -29,6 +35,9 @@ impl RedisHandle {
 
     pub async fn ping(&self) -> redis::RedisResult<()> {
         let mut conn = self.manager.clone();
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ())
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(|_| ())
     }
 }

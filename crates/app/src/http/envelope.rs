@@ -21,17 +21,17 @@ pub struct Envelope<T> {
 }
 
 /// A successful response: status (200 unless changed) and `data` in the envelope.
-pub struct Ok<T>(pub StatusCode, pub T, pub Option<String>);
+pub struct Reply<T>(pub StatusCode, pub T, pub Option<String>);
 
-pub fn ok<T: Serialize>(data: T) -> Ok<T> {
-    Ok(StatusCode::OK, data, None)
+pub fn ok<T: Serialize>(data: T) -> Reply<T> {
+    Reply(StatusCode::OK, data, None)
 }
 
-pub fn created<T: Serialize>(data: T) -> Ok<T> {
-    Ok(StatusCode::CREATED, data, None)
+pub fn created<T: Serialize>(data: T) -> Reply<T> {
+    Reply(StatusCode::CREATED, data, None)
 }
 
-impl<T> Ok<T> {
+impl<T> Reply<T> {
     pub fn message(mut self, message: impl Into<String>) -> Self {
         self.2 = Some(message.into());
         self
@@ -43,9 +43,18 @@ impl<T> Ok<T> {
     }
 }
 
-impl<T: Serialize> IntoResponse for Ok<T> {
+impl<T: Serialize> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
-        (self.0, Json(Envelope { success: true, data: self.1, message: self.2, errors: None })).into_response()
+        (
+            self.0,
+            Json(Envelope {
+                success: true,
+                data: self.1,
+                message: self.2,
+                errors: None,
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -66,13 +75,17 @@ impl PageParams {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(20);
         if page == 0 {
-            return Err(ApiError::bad_request("invalid_query", "page starts at 1").with_field("page", "must be at least 1"));
+            return Err(ApiError::bad_request("invalid_query", "page starts at 1")
+                .with_field("page", "must be at least 1"));
         }
         if per_page == 0 || per_page > MAX_PER_PAGE {
-            return Err(ApiError::bad_request("invalid_query", "per_page must be between 1 and 100")
-                .with_field("per_page", "must be between 1 and 100"));
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "per_page must be between 1 and 100",
+            )
+            .with_field("per_page", "must be between 1 and 100"));
         }
-        std::result::Result::Ok((page - 1, per_page))
+        Ok((page - 1, per_page))
     }
 }
 
@@ -94,7 +107,12 @@ impl<T> Page<T> {
     pub fn new(items: Vec<T>, page_index: u64, per_page: u64, total: u64) -> Self {
         Page {
             items,
-            pagination: Pagination { page: page_index + 1, per_page, total, total_pages: total.div_ceil(per_page) },
+            pagination: Pagination {
+                page: page_index + 1,
+                per_page,
+                total,
+                total_pages: total.div_ceil(per_page),
+            },
         }
     }
 }
@@ -115,5 +133,20 @@ where
     let paginator = select.paginate(db, per_page);
     let total = paginator.num_items().await?;
     let items = paginator.fetch_page(index).await?;
-    std::result::Result::Ok((items, index, per_page, total))
+    Ok((items, index, per_page, total))
+}
+
+/// Case-insensitive "contains" for list searches, portable across SQLite and PostgreSQL.
+pub fn contains_ci<C: sea_orm::ColumnTrait>(
+    column: C,
+    needle: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    let escaped = needle
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }

@@ -44,7 +44,15 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), errors: None, retry_after: None, data: None, source: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            errors: None,
+            retry_after: None,
+            data: None,
+            source: None,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -60,7 +68,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -68,7 +80,11 @@ impl ApiError {
     }
 
     pub fn validation(errors: FieldErrorMap) -> Self {
-        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are invalid");
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "some fields are invalid",
+        );
         err.errors = Some(errors);
         err
     }
@@ -80,19 +96,31 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after: Duration) -> Self {
-        let mut err = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down");
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; slow down",
+        );
         err.retry_after = Some(retry_after);
         err
     }
 
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error");
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        );
         err.source = Some(source.into());
         err
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", message)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            message,
+        )
     }
 
     pub fn with_data(mut self, data: serde_json::Value) -> Self {
@@ -101,7 +129,11 @@ impl ApiError {
     }
 
     pub fn with_field(mut self, field: &str, problem: impl Into<String>) -> Self {
-        self.errors.get_or_insert_with(Default::default).entry(field.to_string()).or_default().push(problem.into());
+        self.errors
+            .get_or_insert_with(Default::default)
+            .entry(field.to_string())
+            .or_default()
+            .push(problem.into());
         self
     }
 
@@ -116,7 +148,10 @@ impl ApiError {
             408 => ("request_timeout", "the request took too long"),
             409 => ("conflict", "conflict"),
             413 => ("payload_too_large", "request body too large"),
-            415 => ("unsupported_media_type", "send the body as application/json"),
+            415 => (
+                "unsupported_media_type",
+                "send the body as application/json",
+            ),
             422 => ("validation_failed", "some fields are invalid"),
             429 => ("rate_limited", "too many requests; slow down"),
             503 => ("service_unavailable", "service unavailable"),
@@ -141,8 +176,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             match &self.source {
-                Some(source) => tracing::error!(error = ?source, code = self.code, "request failed"),
-                None => tracing::error!(code = self.code, message = %self.message, "request failed"),
+                Some(source) => {
+                    tracing::error!(error = ?source, code = self.code, "request failed")
+                }
+                None => {
+                    tracing::error!(code = self.code, message = %self.message, "request failed")
+                }
             }
         }
         let mut response = (self.status, axum::Json(self.body())).into_response();
@@ -159,12 +198,15 @@ impl IntoResponse for ApiError {
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         match err.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                ApiError::conflict("already_exists", "a record with these values already exists")
-            }
-            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_reference", "a referenced record does not exist")
-            }
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
+                "already_exists",
+                "a record with these values already exists",
+            ),
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_reference",
+                "a referenced record does not exist",
+            ),
             _ => ApiError::internal(err),
         }
     }
@@ -180,11 +222,18 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, problem: impl Into<String>) {
-        self.0.entry(field.to_string()).or_default().push(problem.into());
+        self.0
+            .entry(field.to_string())
+            .or_default()
+            .push(problem.into());
     }
 
     /// Record the error of a parse, keeping the value when it parsed.
-    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(err) => {
@@ -199,6 +248,10 @@ impl FieldErrors {
     }
 
     pub fn into_result(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.0))
+        }
     }
 }

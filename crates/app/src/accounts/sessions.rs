@@ -1,0 +1,162 @@
+//! Browser sessions for the web pages: an HttpOnly, SameSite=Lax cookie holding a random token whose
+//! SHA-256 is the session row's id; and CSRF protection by the double-submit pattern (a random
+//! `brigade_csrf` cookie that every form echoes in a hidden field).
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::tokens::{digest, random_token};
+use super::{AuthMethod, Principal, Role};
+use crate::entities::{users, web_sessions};
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "brigade_session";
+pub const CSRF_COOKIE: &str = "brigade_csrf";
+
+fn cookie(state: &AppState, name: &'static str, value: String, http_only: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(http_only)
+        .secure(state.config.cookie_secure())
+        .same_site(if name == CSRF_COOKIE {
+            SameSite::Strict
+        } else {
+            SameSite::Lax
+        })
+        .build()
+}
+
+/// Start a session for `user`; returns the jar with the cookie set.
+pub async fn start(state: &AppState, jar: CookieJar, user_id: Uuid) -> Result<CookieJar, ApiError> {
+    let token = random_token("");
+    let now = state.now();
+    web_sessions::ActiveModel {
+        id: Set(digest(&token)),
+        user_id: Set(user_id),
+        expires_at: Set(now + Duration::hours(state.config.auth.session_ttl_hours)),
+        created_at: Set(now),
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(jar.add(cookie(state, SESSION_COOKIE, token, true)))
+}
+
+pub async fn end(state: &AppState, jar: CookieJar) -> Result<CookieJar, ApiError> {
+    if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        web_sessions::Entity::delete_by_id(digest(&token))
+            .exec(&state.db)
+            .await?;
+    }
+    Ok(jar.remove(Cookie::build(SESSION_COOKIE).path("/")))
+}
+
+/// The CSRF token for forms on this page, creating the cookie when missing.
+pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    match jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() >= 32)
+    {
+        Some(token) => (jar, token),
+        None => {
+            let token = random_token("");
+            (
+                jar.add(cookie(state, CSRF_COOKIE, token.clone(), false)),
+                token,
+            )
+        }
+    }
+}
+
+/// A submitted form's token must equal the cookie's (which another site can neither read nor set).
+pub fn check_csrf(jar: &CookieJar, submitted: &str) -> Result<(), ApiError> {
+    let expected = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let matches = !expected.is_empty()
+        && expected.len() == submitted.len()
+        && expected
+            .bytes()
+            .zip(submitted.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "the form expired or came from another site; reload and try again",
+        ))
+    }
+}
+
+/// A signed-in browser user (pages redirect to /login when there is none).
+pub struct WebUser {
+    pub principal: Principal,
+    pub user: users::Model,
+}
+
+pub struct LoginRedirect;
+
+impl IntoResponse for LoginRedirect {
+    fn into_response(self) -> Response {
+        Redirect::to("/login").into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = LoginRedirect;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, LoginRedirect> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let token = jar
+            .get(SESSION_COOKIE)
+            .map(|c| c.value().to_string())
+            .ok_or(LoginRedirect)?;
+        let session = web_sessions::Entity::find_by_id(digest(&token))
+            .one(&state.db)
+            .await
+            .ok()
+            .flatten()
+            .filter(|s| s.expires_at > state.now())
+            .ok_or(LoginRedirect)?;
+        let user = users::Entity::find()
+            .filter(users::Column::Id.eq(session.user_id))
+            .filter(users::Column::IsActive.eq(true))
+            .one(&state.db)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(LoginRedirect)?;
+        let principal = Principal {
+            user_id: user.id,
+            role: user.role.parse().unwrap_or(Role::Customer),
+            method: AuthMethod::Session,
+        };
+        Ok(WebUser { principal, user })
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for WebUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(
+            <WebUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .ok(),
+        )
+    }
+}

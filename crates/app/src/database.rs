@@ -1,0 +1,55 @@
+//! Opening and migrating the application database. On PostgreSQL the migration runs under an advisory
+//! lock, so several processes starting at once apply it exactly once.
+
+use brigade_platform::config::Config;
+use brigade_platform::db::{self, Backend};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+
+const MIGRATION_LOCK: i64 = 0x6272_6967_6164_65; // "brigade"
+
+pub async fn connect_and_migrate(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let url = config.database_url();
+    migrate(&url).await?;
+    db::connect(&url, config.database_max_connections).await
+}
+
+/// Apply pending migrations on a dedicated single connection.
+pub async fn migrate(url: &str) -> Result<(), DbErr> {
+    let conn = db::connect(url, 1).await?;
+    if Backend::of(url) == Backend::Postgres {
+        let backend = conn.get_database_backend();
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_lock($1)",
+            [MIGRATION_LOCK.into()],
+        ))
+        .await?;
+        let result = Migrator::up(&conn, None).await;
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_unlock($1)",
+            [MIGRATION_LOCK.into()],
+        ))
+        .await?;
+        result?;
+    } else {
+        Migrator::up(&conn, None).await?;
+    }
+    conn.close().await
+}
+
+/// Names of applied and pending migrations.
+pub async fn status(url: &str) -> Result<Vec<(String, bool)>, DbErr> {
+    let conn = db::connect(url, 1).await?;
+    let applied: Vec<String> = Migrator::get_applied_migrations(&conn)
+        .await?
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    let all = Migrator::get_pending_migrations(&conn).await?;
+    let mut out: Vec<(String, bool)> = applied.into_iter().map(|name| (name, true)).collect();
+    out.extend(all.iter().map(|m| (m.name().to_string(), false)));
+    conn.close().await?;
+    Ok(out)
+}

@@ -1,0 +1,191 @@
+//! Demo data: restaurants in several time zones (split shifts, past-midnight and round-the-clock hours)
+//! and one account per role, all with the password `brigade-demo`. Loading is idempotent: existing demo
+//! records are left as they are. Later capabilities add their own demo data here.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::accounts::service::{self, NewAccount};
+use crate::accounts::{MemberRole, Role};
+use crate::entities::{restaurant_members, restaurants, users};
+use crate::http::error::ApiError;
+use crate::restaurants::{HoursInterval, RestaurantInput, RestaurantStatus, create};
+use crate::state::AppState;
+
+pub const PASSWORD: &str = "brigade-demo";
+
+pub const ACCOUNTS: [(&str, Role, &str, &str, &str); 4] = [
+    (
+        "admin@demo.brigade",
+        Role::Admin,
+        "Ada",
+        "Admin",
+        "Europe/London",
+    ),
+    (
+        "kam@demo.brigade",
+        Role::Kam,
+        "Kiran",
+        "Mehta",
+        "Asia/Kolkata",
+    ),
+    (
+        "manager@demo.brigade",
+        Role::Customer,
+        "Marco",
+        "Rossi",
+        "Europe/London",
+    ),
+    (
+        "customer@demo.brigade",
+        Role::Customer,
+        "Chloe",
+        "Martin",
+        "Europe/London",
+    ),
+];
+
+#[derive(Debug, Default)]
+pub struct DemoSummary {
+    pub restaurants_created: usize,
+    pub accounts_created: usize,
+}
+
+fn every(days: &[u8], opens: &str, closes: &str) -> Vec<HoursInterval> {
+    days.iter()
+        .map(|&d| HoursInterval::parse(i64::from(d), opens, closes).expect("demo hours are valid"))
+        .collect()
+}
+
+fn demo_restaurants() -> Vec<RestaurantInput> {
+    let weekdays = [0, 1, 2, 3, 4];
+    let mut ember = every(&weekdays, "11:30", "14:30");
+    ember.extend(every(&weekdays, "17:30", "22:30"));
+    ember.extend(every(&[5], "12:00", "23:30"));
+    ember.extend(every(&[6], "12:00", "21:00"));
+    let mut sakura = every(&[1, 2, 3, 4, 5, 6], "11:00", "15:00");
+    sakura.extend(every(&[1, 2, 3, 4, 5, 6], "17:00", "22:00"));
+    vec![
+        RestaurantInput {
+            name: Some("Ember & Oak".into()),
+            external_id: Some("demo-ember-oak".into()),
+            address: Some("14 Redchurch Street, London E2 7DJ".into()),
+            region: Some("UK & Ireland".into()),
+            timezone: Some("Europe/London".into()),
+            status: Some(RestaurantStatus::Active),
+            phone: Some("+44 20 7946 0018".into()),
+            email: Some("hello@emberandoak.example".into()),
+            description: Some(
+                "Wood-fired grill with a lunch and a dinner service on weekdays.".into(),
+            ),
+            hours: Some(ember),
+            ..Default::default()
+        },
+        RestaurantInput {
+            name: Some("Midnight Noodle Bar".into()),
+            external_id: Some("demo-midnight-noodle".into()),
+            address: Some("88 Orchard Street, New York, NY 10002".into()),
+            region: Some("US East".into()),
+            timezone: Some("America/New_York".into()),
+            status: Some(RestaurantStatus::Active),
+            phone: Some("+1 212 555 0142".into()),
+            description: Some(
+                "Late-night ramen: open from six in the evening until two in the morning.".into(),
+            ),
+            hours: Some(every(&[0, 1, 2, 3, 4, 5, 6], "18:00", "02:00")),
+            ..Default::default()
+        },
+        RestaurantInput {
+            name: Some("Sakura Kitchen".into()),
+            external_id: Some("demo-sakura-kitchen".into()),
+            address: Some("2-11-3 Meguro, Tokyo 153-0063".into()),
+            region: Some("Asia Pacific".into()),
+            timezone: Some("Asia/Tokyo".into()),
+            status: Some(RestaurantStatus::New),
+            phone: Some("+81 3 5555 0199".into()),
+            description: Some("Set lunches and izakaya dinners; closed on Mondays.".into()),
+            hours: Some(sakura),
+            ..Default::default()
+        },
+        RestaurantInput {
+            name: Some("Chai Point Bandra".into()),
+            external_id: Some("demo-chai-point".into()),
+            address: Some("Hill Road, Bandra West, Mumbai 400050".into()),
+            region: Some("South Asia".into()),
+            timezone: Some("Asia/Kolkata".into()),
+            status: Some(RestaurantStatus::Active),
+            phone: Some("+91 22 5555 0123".into()),
+            description: Some("Tea and snacks around the clock.".into()),
+            hours: Some(every(&[0, 1, 2, 3, 4, 5, 6], "00:00", "00:00")),
+            ..Default::default()
+        },
+    ]
+}
+
+async fn restaurant_id(state: &AppState, external_id: &str) -> Result<Option<Uuid>, ApiError> {
+    Ok(restaurants::Entity::find()
+        .filter(restaurants::Column::ExternalId.eq(external_id))
+        .one(&state.db)
+        .await?
+        .map(|r| r.id))
+}
+
+async fn ensure_member(
+    state: &AppState,
+    user_id: Uuid,
+    restaurant_id: Uuid,
+    role: MemberRole,
+) -> Result<(), ApiError> {
+    let exists = restaurant_members::Entity::find()
+        .filter(restaurant_members::Column::UserId.eq(user_id))
+        .filter(restaurant_members::Column::RestaurantId.eq(restaurant_id))
+        .one(&state.db)
+        .await?
+        .is_some();
+    if !exists {
+        restaurant_members::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user_id),
+            restaurant_id: Set(restaurant_id),
+            role: Set(role.as_str().to_string()),
+            created_at: Set(state.now()),
+        }
+        .insert(&state.db)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn load(state: &AppState) -> Result<DemoSummary, ApiError> {
+    let mut summary = DemoSummary::default();
+    for input in demo_restaurants() {
+        let external = input.external_id.clone().unwrap_or_default();
+        if restaurant_id(state, &external).await?.is_none() {
+            create(state, &input).await?;
+            summary.restaurants_created += 1;
+        }
+    }
+    for (email, role, first, last, tz) in ACCOUNTS {
+        let existing = users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .one(&state.db)
+            .await?;
+        if existing.is_none() {
+            let account = NewAccount::parse(email, PASSWORD, first, last, None, role, Some(tz))?;
+            service::create_user(state, account).await?;
+            summary.accounts_created += 1;
+        }
+    }
+    let manager = users::Entity::find()
+        .filter(users::Column::Email.eq("manager@demo.brigade"))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("demo manager missing")))?;
+    if let Some(ember) = restaurant_id(state, "demo-ember-oak").await? {
+        ensure_member(state, manager.id, ember, MemberRole::Owner).await?;
+    }
+    if let Some(noodle) = restaurant_id(state, "demo-midnight-noodle").await? {
+        ensure_member(state, manager.id, noodle, MemberRole::Manager).await?;
+    }
+    Ok(summary)
+}

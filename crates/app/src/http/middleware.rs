@@ -1,0 +1,205 @@
+//! Cross-cutting request handling: client address, rate limits, metrics, the envelope for errors the
+//! framework itself produces, and trailing-slash normalisation.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use brigade_platform::ratelimit::{Decision, Limit};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+/// The caller's address: the socket peer, or the first `X-Forwarded-For` hop when configured to trust it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+pub fn client_ip(
+    parts_headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_forwarded: bool,
+) -> IpAddr {
+    if trust_forwarded {
+        let forwarded = parts_headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(
+            &parts.headers,
+            &parts.extensions,
+            state.config.rate_limit.trust_forwarded_for,
+        )))
+    }
+}
+
+const AUTH_PATHS: [&str; 4] = [
+    "/api/auth/login",
+    "/api/auth/register",
+    "/api/auth/password-reset",
+    "/api/auth/password-reset/confirm",
+];
+
+fn minute(name: &'static str, max: u32) -> Limit {
+    Limit {
+        name,
+        max,
+        window: Duration::from_secs(60),
+    }
+}
+
+/// Per-IP and per-credential limits on `/api`, stricter on sign-in and reset endpoints. When the limiter
+/// itself fails (Redis down) requests go through and the failure is logged.
+pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let config = &state.config.rate_limit;
+    let path = request.uri().path();
+    if !config.enabled || !path.starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let ip = client_ip(
+        request.headers(),
+        request.extensions(),
+        config.trust_forwarded_for,
+    )
+    .to_string();
+    let mut checks: Vec<(Limit, String)> =
+        vec![(minute("ip", config.per_ip_per_minute), ip.clone())];
+    if AUTH_PATHS.contains(&path) || path == "/api/auth/refresh-token" {
+        checks.push((minute("auth_ip", config.auth_per_ip_per_minute), ip));
+    }
+    if let Some(token) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let id = hex::encode(&Sha256::digest(token.as_bytes())[..12]);
+        checks.push((minute("token", config.per_token_per_minute), id));
+    }
+    let mut tightest: Option<Decision> = None;
+    for (limit, key) in &checks {
+        match state.limiter.hit(limit, key).await {
+            Ok(decision) if !decision.allowed => {
+                metrics::counter!("brigade_rate_limited_total", "limit" => limit.name).increment(1);
+                let mut response = ApiError::rate_limited(decision.reset_after).into_response();
+                set_rate_headers(&mut response, &decision);
+                return response;
+            }
+            Ok(decision) => {
+                if tightest
+                    .as_ref()
+                    .is_none_or(|t| decision.remaining < t.remaining)
+                {
+                    tightest = Some(decision);
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%err, "rate limiter unavailable; letting the request through")
+            }
+        }
+    }
+    let mut response = next.run(request).await;
+    if let Some(decision) = tightest {
+        set_rate_headers(&mut response, &decision);
+    }
+    response
+}
+
+fn set_rate_headers(response: &mut Response, decision: &Decision) {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("ratelimit-limit", decision.limit.to_string()),
+        ("ratelimit-remaining", decision.remaining.to_string()),
+        (
+            "ratelimit-reset",
+            decision.reset_after.as_secs().max(1).to_string(),
+        ),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// Requests by route and status, with latency.
+pub async fn track_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Under `/api`, any error response that is not already JSON (405 from the router, 413 from the body
+/// limit, 408 from the timeout) is rewritten into the envelope.
+pub async fn envelope_errors(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    if !is_api || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut enveloped = ApiError::from_status(status).into_response();
+    if let Some(allow) = allow {
+        enveloped.headers_mut().insert(header::ALLOW, allow);
+    }
+    enveloped
+}
+
+/// `/api/auth/login/` and `/api/auth/login` are the same endpoint (the seed writes paths with a trailing
+/// slash). `/api/docs/` keeps its slash: the documentation UI lives there.
+pub fn normalize_path(mut request: Request<Body>) -> Request<Body> {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') && path != "/api/docs/" {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let new = match request.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_string(),
+        };
+        if let Ok(uri) = new.parse::<Uri>() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}

@@ -1,0 +1,40 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Brigade API",
+        description = "Restaurant operations: accounts, restaurants, ordering, monitoring and analytics. \
+            Every response is an envelope `{success, data, message, errors}`; errors add a stable `code`. \
+            Lists take `page` and `per_page` (at most 100) and answer `{items, pagination}`.",
+        version = env!("CARGO_PKG_VERSION"),
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-in, tokens, profile, API keys"),
+        (name = "users", description = "Accounts (administrators)"),
+        (name = "restaurants", description = "The shared restaurant records, hours and members"),
+    ),
+    components(schemas(super::error::ErrorBody))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT access token or brg_ API key")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Brigade's background jobs: which handler runs each job kind, and the recurring schedules.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use brigade_platform::jobs::{CronJob, JobFailure, JobHandler, JobRegistry};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::entities::{password_resets, refresh_tokens, web_sessions};
+use crate::notifications::mail;
+use crate::state::AppState;
+
+pub const HOUSEKEEPING: &str = "platform.housekeeping";
+
+/// Every job kind with its handler, and the cron schedules.
+pub fn registry(state: &AppState) -> JobRegistry {
+    let mut registry = JobRegistry::new();
+    registry.register(mail::DELIVER_JOB, mail::handler(state));
+    registry.register(HOUSEKEEPING, Arc::new(Housekeeping(state.clone())));
+    registry.schedule(
+        CronJob::new("housekeeping-hourly", "0 17 * * * *", HOUSEKEEPING)
+            .expect("valid cron expression"),
+    );
+    registry
+}
+
+/// Hourly clean-up: expired sessions and tokens, and finished jobs older than a week.
+pub struct Housekeeping(pub AppState);
+
+#[async_trait]
+impl JobHandler for Housekeeping {
+    async fn run(&self, _payload: serde_json::Value) -> Result<(), JobFailure> {
+        let state = &self.0;
+        let now = state.now();
+        let retry = |e: sea_orm::DbErr| JobFailure::Retry(e.to_string());
+        let sessions = web_sessions::Entity::delete_many()
+            .filter(web_sessions::Column::ExpiresAt.lt(now))
+            .exec(&state.db)
+            .await
+            .map_err(retry)?;
+        let tokens = refresh_tokens::Entity::delete_many()
+            .filter(refresh_tokens::Column::ExpiresAt.lt(now - chrono::Duration::days(1)))
+            .exec(&state.db)
+            .await
+            .map_err(retry)?;
+        let resets = password_resets::Entity::delete_many()
+            .filter(password_resets::Column::ExpiresAt.lt(now - chrono::Duration::days(1)))
+            .exec(&state.db)
+            .await
+            .map_err(retry)?;
+        let jobs = state
+            .jobs
+            .prune_finished(Duration::from_secs(7 * 24 * 3600))
+            .await
+            .map_err(|e| JobFailure::Retry(e.to_string()))?;
+        tracing::info!(
+            sessions = sessions.rows_affected,
+            tokens = tokens.rows_affected,
+            resets = resets.rows_affected,
+            jobs,
+            "housekeeping done"
+        );
+        Ok(())
+    }
+}
+
+/// Run every job an inline queue collected (tests and one-shot CLI commands).
+pub async fn run_inline(state: &AppState) -> Vec<Result<(), JobFailure>> {
+    let registry = registry(state);
+    let mut results = Vec::new();
+    loop {
+        let batch = state.jobs.take_inline();
+        if batch.is_empty() {
+            return results;
+        }
+        for envelope in batch {
+            results.push(registry.dispatch(&envelope).await);
+        }
+    }
+}

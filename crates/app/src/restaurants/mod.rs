@@ -1,0 +1,351 @@
+//! The shared restaurants model: one row per restaurant, used by every part of Brigade (the CRM's lead,
+//! the QR-ordering venue, the monitored store, the brand of channel orders).
+//!
+//! Facade: [`RestaurantStatus`], [`RestaurantView`], [`find`], [`business_hours`], [`create`].
+
+pub mod hours;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use hours::{BusinessHours, HoursInterval};
+
+use crate::entities::{restaurant_hours, restaurants};
+use crate::http::error::{ApiError, FieldErrors};
+use crate::state::AppState;
+
+/// Lead status in the CRM, and whether the restaurant trades at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RestaurantStatus {
+    New,
+    Active,
+    Inactive,
+}
+
+impl RestaurantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestaurantStatus::New => "new",
+            RestaurantStatus::Active => "active",
+            RestaurantStatus::Inactive => "inactive",
+        }
+    }
+}
+
+impl FromStr for RestaurantStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "new" => Ok(RestaurantStatus::New),
+            "active" => Ok(RestaurantStatus::Active),
+            "inactive" => Ok(RestaurantStatus::Inactive),
+            other => Err(format!("unknown status {other:?}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RestaurantView {
+    pub id: Uuid,
+    /// Identifier in a source system (store id, channel brand id).
+    pub external_id: Option<String>,
+    pub name: String,
+    pub address: Option<String>,
+    pub region: Option<String>,
+    /// IANA time zone.
+    #[schema(example = "Europe/London")]
+    pub timezone: String,
+    pub status: RestaurantStatus,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub description: Option<String>,
+    /// Weekly opening hours in local time; empty means open around the clock.
+    pub hours: Vec<HoursInterval>,
+    pub open_now: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn zone_of(model: &restaurants::Model) -> chrono_tz::Tz {
+    model.timezone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+fn interval_of(row: &restaurant_hours::Model) -> HoursInterval {
+    HoursInterval {
+        weekday: row.weekday.clamp(0, 6) as u8,
+        opens: row.opens,
+        closes: row.closes,
+    }
+}
+
+pub fn view(
+    model: restaurants::Model,
+    hours: Vec<HoursInterval>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> RestaurantView {
+    let open_now = BusinessHours::new(zone_of(&model), hours.clone()).is_open_at(now);
+    RestaurantView {
+        id: model.id,
+        external_id: model.external_id,
+        name: model.name,
+        address: model.address,
+        region: model.region,
+        timezone: model.timezone,
+        status: model.status.parse().unwrap_or(RestaurantStatus::New),
+        phone: model.phone,
+        email: model.email,
+        website: model.website,
+        description: model.description,
+        hours,
+        open_now,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+    }
+}
+
+/// Hours of several restaurants in one query.
+pub async fn hours_of<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<HoursInterval>>, ApiError> {
+    let mut out: HashMap<Uuid, Vec<HoursInterval>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = restaurant_hours::Entity::find()
+        .filter(restaurant_hours::Column::RestaurantId.is_in(ids.iter().copied()))
+        .order_by_asc(restaurant_hours::Column::Weekday)
+        .order_by_asc(restaurant_hours::Column::Opens)
+        .all(db)
+        .await?;
+    for row in rows {
+        out.entry(row.restaurant_id)
+            .or_default()
+            .push(interval_of(&row));
+    }
+    Ok(out)
+}
+
+pub async fn find(state: &AppState, id: Uuid) -> Result<restaurants::Model, ApiError> {
+    restaurants::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("restaurant"))
+}
+
+pub async fn find_view(state: &AppState, id: Uuid) -> Result<RestaurantView, ApiError> {
+    let model = find(state, id).await?;
+    let hours = hours_of(&state.db, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(view(model, hours, state.now()))
+}
+
+pub async fn business_hours(state: &AppState, id: Uuid) -> Result<BusinessHours, ApiError> {
+    let model = find(state, id).await?;
+    let hours = hours_of(&state.db, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(BusinessHours::new(zone_of(&model), hours))
+}
+
+/// Fields of a restaurant as given by a client, checked.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestaurantInput {
+    pub name: Option<String>,
+    pub external_id: Option<String>,
+    pub address: Option<String>,
+    pub region: Option<String>,
+    #[schema(example = "Europe/London")]
+    pub timezone: Option<String>,
+    pub status: Option<RestaurantStatus>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub description: Option<String>,
+    /// Replaces the weekly hours when given.
+    pub hours: Option<Vec<HoursInterval>>,
+}
+
+fn optional_text(
+    value: &Option<String>,
+    max: usize,
+    field: &str,
+    errors: &mut FieldErrors,
+) -> Option<Option<String>> {
+    value.as_ref().map(|v| {
+        let v = v.trim();
+        if v.chars().count() > max {
+            errors.add(field, format!("must be at most {max} characters"));
+        }
+        if v.is_empty() {
+            None
+        } else {
+            Some(v.to_string())
+        }
+    })
+}
+
+pub fn check_hours(hours: &[HoursInterval], errors: &mut FieldErrors) {
+    if hours.len() > 70 {
+        errors.add("hours", "at most 70 intervals a week");
+    }
+    for (i, interval) in hours.iter().enumerate() {
+        if interval.weekday > 6 {
+            errors.add(
+                &format!("hours[{i}].weekday"),
+                "must be 0 (Monday) to 6 (Sunday)",
+            );
+        }
+    }
+}
+
+/// Apply `input` to an active model; `creating` requires name and time zone.
+pub fn apply(
+    input: &RestaurantInput,
+    active: &mut restaurants::ActiveModel,
+    creating: bool,
+) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    match input.name.as_deref().map(str::trim) {
+        Some("") => errors.add("name", "must not be empty"),
+        Some(name) if name.chars().count() > 200 => {
+            errors.add("name", "must be at most 200 characters")
+        }
+        Some(name) => active.name = Set(name.to_string()),
+        None if creating => errors.add("name", "is required"),
+        None => {}
+    }
+    match input.timezone.as_deref() {
+        Some(tz) => {
+            if let Some(tz) = errors.check("timezone", crate::accounts::service::parse_timezone(tz))
+            {
+                active.timezone = Set(tz);
+            }
+        }
+        None if creating => errors.add(
+            "timezone",
+            "is required (an IANA zone such as Europe/London)",
+        ),
+        None => {}
+    }
+    if let Some(status) = input.status {
+        active.status = Set(status.as_str().to_string());
+    } else if creating {
+        active.status = Set(RestaurantStatus::New.as_str().to_string());
+    }
+    if let Some(v) = optional_text(&input.external_id, 100, "external_id", &mut errors) {
+        active.external_id = Set(v);
+    }
+    if let Some(v) = optional_text(&input.address, 500, "address", &mut errors) {
+        active.address = Set(v);
+    }
+    if let Some(v) = optional_text(&input.region, 100, "region", &mut errors) {
+        active.region = Set(v);
+    }
+    if let Some(v) = optional_text(&input.description, 4000, "description", &mut errors) {
+        active.description = Set(v);
+    }
+    if let Some(v) = optional_text(&input.website, 300, "website", &mut errors) {
+        if let Some(url) = &v {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                errors.add("website", "must start with http:// or https://");
+            }
+        }
+        active.website = Set(v);
+    }
+    if let Some(v) = optional_text(&input.phone, 40, "phone", &mut errors) {
+        if let Some(phone) = &v {
+            errors.check("phone", crate::accounts::service::parse_phone(phone));
+        }
+        active.phone = Set(v);
+    }
+    if let Some(v) = optional_text(&input.email, 254, "email", &mut errors) {
+        let v = v.and_then(|e| errors.check("email", crate::accounts::service::parse_email(&e)));
+        active.email = Set(v);
+    }
+    if let Some(hours) = &input.hours {
+        check_hours(hours, &mut errors);
+    }
+    errors.into_result()
+}
+
+/// Replace a restaurant's weekly hours.
+pub async fn replace_hours<C: ConnectionTrait>(
+    db: &C,
+    restaurant_id: Uuid,
+    hours: &[HoursInterval],
+) -> Result<(), ApiError> {
+    restaurant_hours::Entity::delete_many()
+        .filter(restaurant_hours::Column::RestaurantId.eq(restaurant_id))
+        .exec(db)
+        .await?;
+    if hours.is_empty() {
+        return Ok(());
+    }
+    let rows = hours.iter().map(|h| restaurant_hours::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(restaurant_id),
+        weekday: Set(i16::from(h.weekday)),
+        opens: Set(h.opens),
+        closes: Set(h.closes),
+    });
+    restaurant_hours::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
+/// Create a restaurant with its hours in one transaction.
+pub async fn create(state: &AppState, input: &RestaurantInput) -> Result<RestaurantView, ApiError> {
+    let now = state.now();
+    let id = Uuid::now_v7();
+    let mut active = restaurants::ActiveModel {
+        id: Set(id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        external_id: Set(None),
+        address: Set(None),
+        region: Set(None),
+        phone: Set(None),
+        email: Set(None),
+        website: Set(None),
+        description: Set(None),
+        ..Default::default()
+    };
+    apply(input, &mut active, true)?;
+    let txn = state.db.begin().await?;
+    let model = active.insert(&txn).await.map_err(external_id_conflict)?;
+    let hours = input.hours.clone().unwrap_or_default();
+    replace_hours(&txn, id, &hours).await?;
+    txn.commit().await?;
+    Ok(view(model, hours, now))
+}
+
+pub fn external_id_conflict(err: sea_orm::DbErr) -> ApiError {
+    if matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) {
+        ApiError::conflict(
+            "external_id_taken",
+            "another restaurant has this external id",
+        )
+        .with_field("external_id", "is already used by another restaurant")
+    } else {
+        err.into()
+    }
+}

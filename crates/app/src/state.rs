@@ -1,0 +1,124 @@
+//! The one application state: cheap to clone, built once per process (or per test) by [`AppState::build`].
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use brigade_platform::cache::{MemoryCache, RedisCache, SharedCache};
+use brigade_platform::clock::{SharedClock, SystemClock};
+use brigade_platform::config::Config;
+use brigade_platform::jobs::JobQueue;
+use brigade_platform::pubsub::{LocalPubSub, RedisPubSub, SharedPubSub};
+use brigade_platform::ratelimit::{MemoryRateLimiter, RedisRateLimiter, SharedRateLimiter};
+use brigade_platform::redis_conn::RedisHandle;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+
+use crate::accounts::tokens::TokenKeys;
+use crate::notifications::mail::Mailer;
+
+pub struct Inner {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub cache: SharedCache,
+    pub pubsub: SharedPubSub,
+    pub limiter: SharedRateLimiter,
+    pub jobs: JobQueue,
+    pub keys: TokenKeys,
+    pub mailer: Mailer,
+    pub metrics: PrometheusHandle,
+    pub redis: Option<RedisHandle>,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Choices a caller can make beyond the configuration (tests swap the clock and run jobs inline).
+#[derive(Default)]
+pub struct StateOptions {
+    pub clock: Option<SharedClock>,
+    pub inline_jobs: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Config(#[from] brigade_platform::config::ConfigError),
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cannot connect to Redis: {0}")]
+    Redis(String),
+    #[error("cannot open the job queue: {0}")]
+    Jobs(#[from] brigade_platform::jobs::JobQueueError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AppState {
+    /// Connect to everything the configuration names and migrate the database.
+    pub async fn build(config: Config, options: StateOptions) -> Result<AppState, StartupError> {
+        let db = crate::database::connect_and_migrate(&config).await?;
+        let clock: SharedClock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let redis = match &config.redis_url {
+            Some(url) => Some(
+                RedisHandle::connect(url.expose_secret(), &config.redis_prefix)
+                    .await
+                    .map_err(|e| StartupError::Redis(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let (cache, pubsub, limiter): (SharedCache, SharedPubSub, SharedRateLimiter) = match &redis
+        {
+            Some(redis) => (
+                Arc::new(RedisCache::new(redis.clone())),
+                RedisPubSub::start(redis.clone())
+                    .await
+                    .map_err(|e| StartupError::Redis(e.to_string()))?,
+                Arc::new(RedisRateLimiter::new(clock.clone(), redis.clone())),
+            ),
+            None => (
+                Arc::new(MemoryCache::new(100_000)),
+                Arc::new(LocalPubSub::new()),
+                Arc::new(MemoryRateLimiter::new(clock.clone())),
+            ),
+        };
+        let jobs = if options.inline_jobs {
+            JobQueue::inline()
+        } else {
+            JobQueue::open(&db).await?
+        };
+        let secret = config.signing_secret()?;
+        let keys = TokenKeys::new(
+            &secret,
+            chrono::Duration::seconds(config.auth.access_token_ttl_secs),
+        );
+        let mailer = Mailer::from_config(config.smtp.as_ref()).map_err(StartupError::Other)?;
+        let metrics = crate::http::ops::metrics_handle();
+        Ok(AppState(Arc::new(Inner {
+            config,
+            db,
+            clock,
+            cache,
+            pubsub,
+            limiter,
+            jobs,
+            keys,
+            mailer,
+            metrics,
+            redis,
+        })))
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

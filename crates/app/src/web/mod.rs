@@ -1,0 +1,158 @@
+//! Server-rendered pages: a shared layout with role-based navigation, sign-in and sign-out, password reset,
+//! and a landing page per role. Later capabilities add their pages and navigation entries here.
+
+mod pages;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::accounts::Role;
+use crate::accounts::sessions::WebUser;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/reset-password", get(pages::reset_form).post(pages::reset))
+        .route("/restaurants", get(pages::restaurants))
+        .route("/admin/users", get(pages::users))
+        .route("/static/{file}", get(static_file))
+}
+
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+pub struct NavUser {
+    pub name: String,
+    pub role_label: String,
+}
+
+/// What every page's layout needs.
+pub struct Layout {
+    pub title: String,
+    pub user: Option<NavUser>,
+    pub nav: Vec<NavLink>,
+    pub csrf: String,
+    pub flash: Option<String>,
+}
+
+impl Layout {
+    pub fn anonymous(title: &str, csrf: String) -> Layout {
+        Layout {
+            title: title.to_string(),
+            user: None,
+            nav: Vec::new(),
+            csrf,
+            flash: None,
+        }
+    }
+
+    pub fn for_user(
+        title: &str,
+        current: &str,
+        user: &WebUser,
+        is_venue: bool,
+        csrf: String,
+    ) -> Layout {
+        let role = user.principal.role;
+        let role_label = match role {
+            Role::Admin => "Administrator",
+            Role::Kam => "Key account manager",
+            Role::Customer if is_venue => "Venue team",
+            Role::Customer => "Customer",
+        };
+        Layout {
+            title: title.to_string(),
+            user: Some(NavUser {
+                name: format!("{} {}", user.user.first_name, user.user.last_name),
+                role_label: role_label.to_string(),
+            }),
+            nav: navigation(role, current),
+            csrf,
+            flash: None,
+        }
+    }
+}
+
+/// The navigation each role sees.
+pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
+    let mut links: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
+    match role {
+        Role::Admin => {
+            links.push(("/restaurants", "Restaurants"));
+            links.push(("/admin/users", "Users"));
+            links.push(("/api/docs/", "API"));
+        }
+        Role::Kam => {
+            links.push(("/restaurants", "Restaurants"));
+            links.push(("/api/docs/", "API"));
+        }
+        Role::Customer => {}
+    }
+    links
+        .into_iter()
+        .map(|(href, label)| NavLink {
+            href,
+            label,
+            active: href == current,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    heading: String,
+    message: String,
+}
+
+pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
+    let page = ErrorPage {
+        layout: Layout::anonymous(heading, String::new()),
+        heading: heading.to_string(),
+        message: message.to_string(),
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, message.to_string()).into_response(),
+    }
+}
+
+pub fn not_found_page() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address.",
+    )
+}
+
+const BOOTSTRAP_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.min.css"));
+const BOOTSTRAP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.bundle.min.js"));
+const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, content_type) = match file.as_str() {
+        "bootstrap.min.css" => (BOOTSTRAP_CSS, "text/css; charset=utf-8"),
+        "bootstrap.bundle.min.js" => (BOOTSTRAP_JS, "text/javascript; charset=utf-8"),
+        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        _ => return not_found_page(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,586 @@
+//! Page handlers.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use chrono::Utc;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde::Deserialize;
+
+use super::{Layout, error_page};
+use crate::accounts::sessions::{self, WebUser};
+use crate::accounts::{Role, memberships_of, service};
+use crate::entities::{restaurants, users};
+use crate::http::envelope::contains_ci;
+use crate::http::middleware::ClientIp;
+use crate::restaurants::{hours_of, view as restaurant_view};
+use crate::state::AppState;
+
+fn render<T: Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => {
+            tracing::error!(%err, "template failed to render");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The page could not be shown.",
+            )
+        }
+    }
+}
+
+fn server_error(err: impl std::fmt::Display) -> Response {
+    tracing::error!(%err, "page failed");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The page could not be shown; try again.",
+    )
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    error: Option<String>,
+    email: String,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: Option<WebUser>,
+) -> Response {
+    if user.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    (
+        jar,
+        render(&LoginPage {
+            layout: Layout::anonymous("Sign in", csrf),
+            error: None,
+            email: String::new(),
+        }),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if sessions::check_csrf(&jar, &form.csrf).is_err() {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The sign-in form expired; go back, reload and try again.",
+        );
+    }
+    match service::check_credentials(&state, &form.email, &form.password, ip).await {
+        Ok(user) => {
+            let user = match service::record_login(&state, user).await {
+                Ok(user) => user,
+                Err(err) => return server_error(err.message),
+            };
+            match sessions::start(&state, jar, user.id).await {
+                Ok(jar) => (jar, Redirect::to("/")).into_response(),
+                Err(err) => server_error(err.message),
+            }
+        }
+        Err(err) => {
+            let status = err.status;
+            let message = if status == StatusCode::TOO_MANY_REQUESTS {
+                format!(
+                    "Too many failed sign-ins from your address. Try again in {} seconds.",
+                    err.retry_after.map(|d| d.as_secs().max(1)).unwrap_or(60)
+                )
+            } else {
+                "Wrong e-mail address or password.".to_string()
+            };
+            let (jar, csrf) = sessions::csrf_token(&state, jar);
+            let page = LoginPage {
+                layout: Layout::anonymous("Sign in", csrf),
+                error: Some(message),
+                email: form.email,
+            };
+            (status, jar, render(&page)).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if sessions::check_csrf(&jar, &form.csrf).is_err() {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "Reload the page and sign out again.",
+        );
+    }
+    match sessions::end(&state, jar).await {
+        Ok(jar) => (jar, Redirect::to("/login")).into_response(),
+        Err(err) => server_error(err.message),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPage {
+    layout: Layout,
+    token: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ResetQuery {
+    token: Option<String>,
+}
+
+pub async fn reset_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<ResetQuery>,
+) -> Response {
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let page = ResetPage {
+        layout: Layout::anonymous("Reset password", csrf),
+        token: query.token.unwrap_or_default(),
+        error: None,
+        notice: None,
+    };
+    (jar, render(&page)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    csrf: String,
+    step: String,
+    email: Option<String>,
+    token: Option<String>,
+    new_password: Option<String>,
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    if sessions::check_csrf(&jar, &form.csrf).is_err() {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "Reload the page and try again.",
+        );
+    }
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let mut page = ResetPage {
+        layout: Layout::anonymous("Reset password", csrf),
+        token: String::new(),
+        error: None,
+        notice: None,
+    };
+    if form.step == "confirm" {
+        let token = form.token.unwrap_or_default();
+        match service::confirm_password_reset(
+            &state,
+            &token,
+            &form.new_password.unwrap_or_default(),
+        )
+        .await
+        {
+            Ok(()) => {
+                page.notice =
+                    Some("Your password has been changed. Sign in with the new one.".into())
+            }
+            Err(err) => {
+                page.token = token;
+                page.error = Some(match err.errors {
+                    Some(errors) => errors
+                        .values()
+                        .flatten()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    None => err.message,
+                });
+            }
+        }
+    } else {
+        match service::request_password_reset(&state, &form.email.unwrap_or_default()).await {
+            Ok(()) => {
+                page.notice = Some(
+                    "If an account exists for this address, a reset e-mail is on its way.".into(),
+                )
+            }
+            Err(err) => return server_error(err.message),
+        }
+    }
+    (jar, render(&page)).into_response()
+}
+
+pub struct Stat {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub struct RestaurantRow {
+    pub name: String,
+    pub region: String,
+    pub timezone: String,
+    pub local_time: String,
+    pub status: String,
+    pub open_now: bool,
+    pub member_role: String,
+}
+
+pub struct Profile {
+    pub email: String,
+    pub role: String,
+    pub timezone: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    heading: String,
+    subheading: String,
+    stats: Vec<Stat>,
+    restaurants_title: String,
+    restaurants: Vec<RestaurantRow>,
+    show_roles: bool,
+    profile: Profile,
+}
+
+fn local_time(timezone: &str) -> String {
+    let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
+    Utc::now().with_timezone(&tz).format("%a %H:%M").to_string()
+}
+
+async fn restaurant_rows(
+    state: &AppState,
+    models: Vec<restaurants::Model>,
+    roles: &[(uuid::Uuid, String)],
+) -> Result<Vec<RestaurantRow>, sea_orm::DbErr> {
+    let ids: Vec<uuid::Uuid> = models.iter().map(|m| m.id).collect();
+    let mut hours = hours_of(&state.db, &ids)
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(e.message))?;
+    let now = state.now();
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            let role = roles
+                .iter()
+                .find(|(id, _)| *id == m.id)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_default();
+            let id = m.id;
+            let view = restaurant_view(m, hours.remove(&id).unwrap_or_default(), now);
+            RestaurantRow {
+                local_time: local_time(&view.timezone),
+                name: view.name,
+                region: view.region.unwrap_or_default(),
+                timezone: view.timezone,
+                status: view.status.as_str().to_string(),
+                open_now: view.open_now,
+                member_role: role,
+            }
+        })
+        .collect())
+}
+
+pub async fn home(State(state): State<AppState>, jar: CookieJar, user: WebUser) -> Response {
+    match build_home(&state, &user).await {
+        Ok(mut page) => {
+            let memberships = !page.restaurants.is_empty() && page.show_roles;
+            let (jar, csrf) = sessions::csrf_token(&state, jar);
+            page.layout = Layout::for_user("Home", "/", &user, memberships, csrf);
+            (jar, render(&page)).into_response()
+        }
+        Err(err) => server_error(err),
+    }
+}
+
+async fn build_home(state: &AppState, user: &WebUser) -> Result<HomePage, sea_orm::DbErr> {
+    let role = user.principal.role;
+    let profile = Profile {
+        email: user.user.email.clone(),
+        role: role.as_str().to_string(),
+        timezone: user
+            .user
+            .timezone
+            .clone()
+            .unwrap_or_else(|| "not set".into()),
+    };
+    let mut page = HomePage {
+        layout: Layout::anonymous("Home", String::new()),
+        heading: format!("Welcome, {}", user.user.first_name),
+        subheading: String::new(),
+        stats: Vec::new(),
+        restaurants_title: String::new(),
+        restaurants: Vec::new(),
+        show_roles: false,
+        profile,
+    };
+    match role {
+        Role::Admin => {
+            page.subheading = "Platform overview".into();
+            let count_role = |r: Role| {
+                users::Entity::find()
+                    .filter(users::Column::Role.eq(r.as_str()))
+                    .count(&state.db)
+            };
+            let restaurants_total = restaurants::Entity::find().count(&state.db).await?;
+            let active = restaurants::Entity::find()
+                .filter(restaurants::Column::Status.eq("active"))
+                .count(&state.db)
+                .await?;
+            let depth = state.jobs.depth().await.unwrap_or_default();
+            page.stats = vec![
+                Stat {
+                    key: "restaurants",
+                    label: "Restaurants",
+                    value: restaurants_total.to_string(),
+                },
+                Stat {
+                    key: "active-restaurants",
+                    label: "Active restaurants",
+                    value: active.to_string(),
+                },
+                Stat {
+                    key: "kams",
+                    label: "Key account managers",
+                    value: count_role(Role::Kam).await?.to_string(),
+                },
+                Stat {
+                    key: "customers",
+                    label: "Customer accounts",
+                    value: count_role(Role::Customer).await?.to_string(),
+                },
+                Stat {
+                    key: "jobs-pending",
+                    label: "Jobs waiting",
+                    value: depth.pending.to_string(),
+                },
+                Stat {
+                    key: "jobs-failed",
+                    label: "Jobs failed",
+                    value: depth.failed.to_string(),
+                },
+            ];
+            let recent = restaurants::Entity::find()
+                .order_by_desc(restaurants::Column::CreatedAt)
+                .paginate(&state.db, 10)
+                .fetch_page(0)
+                .await?;
+            page.restaurants_title = "Newest restaurants".into();
+            page.restaurants = restaurant_rows(state, recent, &[]).await?;
+        }
+        Role::Kam => {
+            page.subheading = "Your restaurants across time zones".into();
+            let all = restaurants::Entity::find()
+                .filter(restaurants::Column::Status.ne("inactive"))
+                .order_by_asc(restaurants::Column::Region)
+                .order_by_asc(restaurants::Column::Name)
+                .paginate(&state.db, 50)
+                .fetch_page(0)
+                .await?;
+            page.stats = vec![Stat {
+                key: "restaurants",
+                label: "Restaurants",
+                value: all.len().to_string(),
+            }];
+            page.restaurants_title = "Restaurants and their local time".into();
+            page.restaurants = restaurant_rows(state, all, &[]).await?;
+        }
+        Role::Customer => {
+            let memberships = memberships_of(state, user.user.id)
+                .await
+                .map_err(|e| sea_orm::DbErr::Custom(e.message))?;
+            if memberships.is_empty() {
+                page.subheading = "Your Brigade account".into();
+            } else {
+                page.subheading = "The venues you work at".into();
+                let ids: Vec<uuid::Uuid> = memberships.iter().map(|m| m.restaurant_id).collect();
+                let roles: Vec<(uuid::Uuid, String)> = memberships
+                    .iter()
+                    .map(|m| (m.restaurant_id, m.role.as_str().to_string()))
+                    .collect();
+                let venues = restaurants::Entity::find()
+                    .filter(restaurants::Column::Id.is_in(ids))
+                    .order_by_asc(restaurants::Column::Name)
+                    .all(&state.db)
+                    .await?;
+                page.restaurants_title = "Your venues".into();
+                page.restaurants = restaurant_rows(state, venues, &roles).await?;
+                page.show_roles = true;
+            }
+        }
+    }
+    Ok(page)
+}
+
+#[derive(Template)]
+#[template(path = "restaurants.html")]
+struct RestaurantsPage {
+    layout: Layout,
+    q: String,
+    status: String,
+    statuses: Vec<(&'static str, bool)>,
+    restaurants: Vec<RestaurantRow>,
+    total: u64,
+    page: u64,
+    has_next: bool,
+}
+
+#[derive(Deserialize)]
+pub struct RestaurantsQuery {
+    q: Option<String>,
+    status: Option<String>,
+    page: Option<u64>,
+}
+
+pub async fn restaurants(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Query(query): Query<RestaurantsQuery>,
+) -> Response {
+    if !matches!(user.principal.role, Role::Admin | Role::Kam) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            "Only administrators and key account managers see all restaurants.",
+        );
+    }
+    let q = query.q.unwrap_or_default();
+    let status = query.status.unwrap_or_default().to_lowercase();
+    let page = query.page.unwrap_or(1).max(1);
+    let mut select = restaurants::Entity::find().order_by_asc(restaurants::Column::Name);
+    if !q.trim().is_empty() {
+        select = select.filter(
+            Condition::any()
+                .add(contains_ci(restaurants::Column::Name, q.trim()))
+                .add(contains_ci(restaurants::Column::Address, q.trim())),
+        );
+    }
+    if ["new", "active", "inactive"].contains(&status.as_str()) {
+        select = select.filter(restaurants::Column::Status.eq(status.clone()));
+    }
+    let paginator = select.paginate(&state.db, 50);
+    let result = async {
+        let total = paginator.num_items().await?;
+        let models = paginator.fetch_page(page - 1).await?;
+        let rows = restaurant_rows(&state, models, &[]).await?;
+        Ok::<_, sea_orm::DbErr>((total, rows))
+    }
+    .await;
+    match result {
+        Ok((total, rows)) => {
+            let (jar, csrf) = sessions::csrf_token(&state, jar);
+            let statuses = ["new", "active", "inactive"]
+                .into_iter()
+                .map(|s| (s, s == status))
+                .collect();
+            let page = RestaurantsPage {
+                layout: Layout::for_user("Restaurants", "/restaurants", &user, false, csrf),
+                q,
+                status,
+                statuses,
+                restaurants: rows,
+                total,
+                page,
+                has_next: page * 50 < total,
+            };
+            (jar, render(&page)).into_response()
+        }
+        Err(err) => server_error(err),
+    }
+}
+
+pub struct UserRow {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub timezone: String,
+    pub active: bool,
+    pub last_login: String,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+    total: u64,
+}
+
+pub async fn users(State(state): State<AppState>, jar: CookieJar, user: WebUser) -> Response {
+    if user.principal.role != Role::Admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Administrators only",
+            "Only administrators manage users.",
+        );
+    }
+    let result = async {
+        let paginator = users::Entity::find()
+            .order_by_asc(users::Column::Email)
+            .paginate(&state.db, 200);
+        let total = paginator.num_items().await?;
+        let rows = paginator.fetch_page(0).await?;
+        Ok::<_, sea_orm::DbErr>((total, rows))
+    }
+    .await;
+    match result {
+        Ok((total, rows)) => {
+            let users = rows
+                .into_iter()
+                .map(|u| UserRow {
+                    name: format!("{} {}", u.first_name, u.last_name),
+                    email: u.email,
+                    role: u.role,
+                    timezone: u.timezone.unwrap_or_default(),
+                    active: u.is_active,
+                    last_login: u
+                        .last_login_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| "never".into()),
+                })
+                .collect();
+            let (jar, csrf) = sessions::csrf_token(&state, jar);
+            let page = UsersPage {
+                layout: Layout::for_user("Users", "/admin/users", &user, false, csrf),
+                users,
+                total,
+            };
+            (jar, render(&page)).into_response()
+        }
+        Err(err) => server_error(err),
+    }
+}
