@@ -93,7 +93,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
             },
         });
     }
-    let claims = state.keys.verify(token)?;
+    let claims = state.keys.verify(token, state.now())?;
     let user = active_user(state, claims.sub).await?;
     // The role comes from the database, so a demotion takes effect before the token expires.
     Ok(Principal {

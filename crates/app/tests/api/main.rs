@@ -1,0 +1,13 @@
+//! Brigade's API, exercised the way clients use it. Runs on SQLite by default; set
+//! BRIGADE_TEST_DATABASE_URL / BRIGADE_TEST_REDIS_URL to run the same tests on PostgreSQL and Redis.
+
+mod harness;
+
+mod auth;
+mod conventions;
+mod jobs;
+mod openapi;
+mod ops;
+mod restaurants;
+mod shared_backends;
+mod web;
