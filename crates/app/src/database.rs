@@ -6,7 +6,7 @@ use brigade_platform::db::{self, Backend};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 
-const MIGRATION_LOCK: i64 = 0x6272_6967_6164_65; // "brigade"
+const MIGRATION_LOCK: i64 = 0x0062_7269_6761_6465; // "brigade" in ASCII
 
 pub async fn connect_and_migrate(config: &Config) -> Result<DatabaseConnection, DbErr> {
     let url = config.database_url();

@@ -336,6 +336,8 @@ fn random_secret() -> String {
 }
 
 #[cfg(test)]
+// figment's Jail closures return its large error type; fine in tests.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

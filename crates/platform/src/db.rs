@@ -31,14 +31,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     if Backend::of(url) == Backend::Sqlite {
-        if let Some(path) = sqlite_path(url) {
-            if let Some(parent) = std::path::Path::new(&path).parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        DbErr::Custom(format!("cannot create {}: {e}", parent.display()))
-                    })?;
-                }
-            }
+        let parent = sqlite_path(url)
+            .and_then(|p| std::path::Path::new(&p).parent().map(|d| d.to_path_buf()));
+        if let Some(parent) = parent.filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(&parent)
+                .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
         }
         options.map_sqlx_sqlite_opts(|opts| {
             opts.create_if_missing(true)

@@ -43,11 +43,11 @@ impl LocalPubSub {
 
     fn deliver(&self, channel: &str, payload: &str) {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(sender) = channels.get(channel) {
-            if sender.send(payload.to_string()).is_err() {
-                // Nobody listens any more.
-                channels.remove(channel);
-            }
+        // A send error means nobody listens any more.
+        if let Some(sender) = channels.get(channel)
+            && sender.send(payload.to_string()).is_err()
+        {
+            channels.remove(channel);
         }
     }
 

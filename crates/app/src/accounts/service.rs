@@ -193,10 +193,10 @@ pub async fn check_credentials(
             "this account is disabled",
         )),
         _ => {
-            if state.config.rate_limit.enabled {
-                if let Err(err) = state.limiter.hit(&limit, &key).await {
-                    tracing::warn!(%err, "could not count a failed login");
-                }
+            if state.config.rate_limit.enabled
+                && let Err(err) = state.limiter.hit(&limit, &key).await
+            {
+                tracing::warn!(%err, "could not count a failed login");
             }
             metrics::counter!("brigade_failed_logins_total").increment(1);
             Err(ApiError::unauthorized(

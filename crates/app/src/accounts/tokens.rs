@@ -73,7 +73,10 @@ impl TokenKeys {
             .map(|data| data.claims)
             .map_err(|_| ApiError::unauthorized("invalid_token", "the access token is invalid"))?;
         if claims.exp <= now.timestamp() {
-            return Err(ApiError::unauthorized("token_expired", "the access token has expired"));
+            return Err(ApiError::unauthorized(
+                "token_expired",
+                "the access token has expired",
+            ));
         }
         Ok(claims)
     }
@@ -119,7 +122,10 @@ mod tests {
         let (old, _) = keys
             .issue(Uuid::new_v4(), Role::Admin, Utc::now() - Duration::hours(2))
             .unwrap();
-        assert_eq!(keys.verify(&old, Utc::now()).unwrap_err().code, "token_expired");
+        assert_eq!(
+            keys.verify(&old, Utc::now()).unwrap_err().code,
+            "token_expired"
+        );
 
         let (token, _) = keys
             .issue(Uuid::new_v4(), Role::Customer, Utc::now())
@@ -138,8 +144,14 @@ mod tests {
         let (foreign, _) = other
             .issue(Uuid::new_v4(), Role::Admin, Utc::now())
             .unwrap();
-        assert_eq!(keys.verify(&foreign, Utc::now()).unwrap_err().code, "invalid_token");
-        assert_eq!(keys.verify("not-a-jwt", Utc::now()).unwrap_err().code, "invalid_token");
+        assert_eq!(
+            keys.verify(&foreign, Utc::now()).unwrap_err().code,
+            "invalid_token"
+        );
+        assert_eq!(
+            keys.verify("not-a-jwt", Utc::now()).unwrap_err().code,
+            "invalid_token"
+        );
     }
 
     #[test]

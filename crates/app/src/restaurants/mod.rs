@@ -262,10 +262,10 @@ pub fn apply(
         active.description = Set(v);
     }
     if let Some(v) = optional_text(&input.website, 300, "website", &mut errors) {
-        if let Some(url) = &v {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                errors.add("website", "must start with http:// or https://");
-            }
+        if let Some(url) = &v
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            errors.add("website", "must start with http:// or https://");
         }
         active.website = Set(v);
     }

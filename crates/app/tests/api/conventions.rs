@@ -13,7 +13,12 @@ use crate::harness::TestApp;
 async fn malformed_and_mistyped_bodies_are_enveloped_4xx_and_change_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let id = app.restaurant(&admin, json!({"name": "Stable", "timezone": "Europe/Paris"})).await;
+    let id = app
+        .restaurant(
+            &admin,
+            json!({"name": "Stable", "timezone": "Europe/Paris"}),
+        )
+        .await;
     let path = format!("/api/restaurants/{id}");
 
     let raw = |body: &str, content_type: &str| {
@@ -25,23 +30,53 @@ async fn malformed_and_mistyped_bodies_are_enveloped_4xx_and_change_nothing() {
             .body(Body::from(body.to_string()))
             .unwrap()
     };
-    app.send(raw("{\"name\": ", "application/json")).await.assert_error(StatusCode::BAD_REQUEST, "invalid_json");
-    app.send(raw("{\"name\": \"x\"}", "text/plain")).await.assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    app.send(raw("{\"name\": ", "application/json"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_json");
+    app.send(raw("{\"name\": \"x\"}", "text/plain"))
+        .await
+        .assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
     let wrong_type = app.send(raw("{\"name\": 42}", "application/json")).await;
     wrong_type.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert!(wrong_type.field_errors("name")[0].contains("invalid type"), "{}", wrong_type.text);
-    let bad_enum = app.send(raw("{\"status\": \"closed-forever\"}", "application/json")).await;
+    assert!(
+        wrong_type.field_errors("name")[0].contains("invalid type"),
+        "{}",
+        wrong_type.text
+    );
+    let bad_enum = app
+        .send(raw("{\"status\": \"closed-forever\"}", "application/json"))
+        .await;
     bad_enum.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert!(bad_enum.field_errors("status")[0].contains("unknown variant"), "{}", bad_enum.text);
-    let nested = app.send(raw("{\"hours\": [{\"weekday\": 1, \"opens\": \"9am\", \"closes\": \"17:00\"}]}", "application/json")).await;
+    assert!(
+        bad_enum.field_errors("status")[0].contains("unknown variant"),
+        "{}",
+        bad_enum.text
+    );
+    let nested = app
+        .send(raw(
+            "{\"hours\": [{\"weekday\": 1, \"opens\": \"9am\", \"closes\": \"17:00\"}]}",
+            "application/json",
+        ))
+        .await;
     nested.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert!(!nested.field_errors("hours[0].opens").is_empty(), "{}", nested.text);
-    let unknown_field = app.send(raw("{\"colour\": \"red\"}", "application/json")).await;
+    assert!(
+        !nested.field_errors("hours[0].opens").is_empty(),
+        "{}",
+        nested.text
+    );
+    let unknown_field = app
+        .send(raw("{\"colour\": \"red\"}", "application/json"))
+        .await;
     unknown_field.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 
-    let missing = app.post("/api/auth/login", json!({"email": "a@b.co"}), None).await;
+    let missing = app
+        .post("/api/auth/login", json!({"email": "a@b.co"}), None)
+        .await;
     missing.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(missing.field_errors("password"), vec!["missing field `password`"]);
+    assert_eq!(
+        missing.field_errors("password"),
+        vec!["missing field `password`"]
+    );
 
     let after = app.get(&path, Some(&admin)).await;
     assert_eq!(after.data()["name"], "Stable");
@@ -52,7 +87,9 @@ async fn malformed_and_mistyped_bodies_are_enveloped_4xx_and_change_nothing() {
 async fn oversized_bodies_are_413_in_the_envelope() {
     let app = TestApp::spawn_with(|config| config.body_limit_bytes = 2048).await;
     let big = json!({"email": "a@example.com", "password": "x".repeat(5000)});
-    app.post("/api/auth/login", big, None).await.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    app.post("/api/auth/login", big, None)
+        .await
+        .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
 }
 
 #[tokio::test]
@@ -61,13 +98,22 @@ async fn framework_errors_use_the_envelope_too() {
     let not_allowed = app.delete("/api/auth/login", None).await;
     not_allowed.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     assert_eq!(not_allowed.headers[header::ALLOW], "POST");
-    app.get("/api/no/such/thing", None).await.assert_error(StatusCode::NOT_FOUND, "not_found");
-    let admin = app.admin().await;
-    app.get("/api/restaurants/not-a-uuid", Some(&admin)).await.assert_error(StatusCode::BAD_REQUEST, "invalid_path");
-    app.get("/api/restaurants/0190b9b4-0000-7000-8000-000000000000", Some(&admin))
+    app.get("/api/no/such/thing", None)
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
-    app.get("/api/restaurants?status=open", Some(&admin)).await.assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+    let admin = app.admin().await;
+    app.get("/api/restaurants/not-a-uuid", Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_path");
+    app.get(
+        "/api/restaurants/0190b9b4-0000-7000-8000-000000000000",
+        Some(&admin),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "not_found");
+    app.get("/api/restaurants?status=open", Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
 }
 
 #[tokio::test]
@@ -82,8 +128,14 @@ async fn every_response_carries_a_request_id_and_trailing_slashes_are_the_same_r
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4);
     assert_ne!(id, without.headers["x-request-id"].to_str().unwrap());
 
-    let mut request = Request::builder().uri("/health").header("x-request-id", "trace-me-123").body(Body::empty()).unwrap();
-    request.extensions_mut().insert(axum::extract::ConnectInfo(app.client));
+    let mut request = Request::builder()
+        .uri("/health")
+        .header("x-request-id", "trace-me-123")
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(app.client));
     let echoed = app.send(request).await;
     assert_eq!(echoed.headers["x-request-id"], "trace-me-123");
 }
@@ -93,33 +145,70 @@ async fn lists_paginate_the_same_way_everywhere() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     for i in 0..5 {
-        app.restaurant(&admin, json!({"name": format!("Place {i}"), "timezone": "UTC"})).await;
+        app.restaurant(
+            &admin,
+            json!({"name": format!("Place {i}"), "timezone": "UTC"}),
+        )
+        .await;
     }
-    assert_eq!(restaurants::Entity::find().count(&app.state.db).await.unwrap(), 5);
-    let page2 = app.get("/api/restaurants?page=2&per_page=2", Some(&admin)).await;
+    assert_eq!(
+        restaurants::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        5
+    );
+    let page2 = app
+        .get("/api/restaurants?page=2&per_page=2", Some(&admin))
+        .await;
     page2.assert_status(StatusCode::OK);
-    assert_eq!(page2.data()["pagination"], json!({"page": 2, "per_page": 2, "total": 5, "total_pages": 3}));
-    let names: Vec<&str> = page2.data()["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        page2.data()["pagination"],
+        json!({"page": 2, "per_page": 2, "total": 5, "total_pages": 3})
+    );
+    let names: Vec<&str> = page2.data()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["Place 2", "Place 3"]);
-    let past_end = app.get("/api/restaurants?page=9&per_page=2", Some(&admin)).await;
+    let past_end = app
+        .get("/api/restaurants?page=9&per_page=2", Some(&admin))
+        .await;
     assert_eq!(past_end.data()["items"], json!([]));
-    app.get("/api/restaurants?per_page=0", Some(&admin)).await.assert_error(StatusCode::BAD_REQUEST, "invalid_query");
-    app.get("/api/restaurants?per_page=101", Some(&admin)).await.assert_error(StatusCode::BAD_REQUEST, "invalid_query");
-    app.get("/api/restaurants?page=0", Some(&admin)).await.assert_error(StatusCode::BAD_REQUEST, "invalid_query");
-    app.get("/api/restaurants?page=abc", Some(&admin)).await.assert_error(StatusCode::BAD_REQUEST, "invalid_query");
-    let sorted = app.get("/api/restaurants?sort=-name&per_page=1", Some(&admin)).await;
+    app.get("/api/restaurants?per_page=0", Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+    app.get("/api/restaurants?per_page=101", Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+    app.get("/api/restaurants?page=0", Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+    app.get("/api/restaurants?page=abc", Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+    let sorted = app
+        .get("/api/restaurants?sort=-name&per_page=1", Some(&admin))
+        .await;
     assert_eq!(sorted.data()["items"][0]["name"], "Place 4");
 }
 
 #[tokio::test]
 async fn per_ip_limits_apply_to_all_api_requests() {
     let app = TestApp::spawn_with(|config| config.rate_limit.per_ip_per_minute = 3).await;
-    let statuses: Vec<u16> = futures::future::join_all((0..5).map(|_| app.get("/api/restaurants", None)))
-        .await
-        .into_iter()
-        .map(|r| r.status.as_u16())
-        .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+    let statuses: Vec<u16> =
+        futures::future::join_all((0..5).map(|_| app.get("/api/restaurants", None)))
+            .await
+            .into_iter()
+            .map(|r| r.status.as_u16())
+            .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
     // Pages and health checks are not API calls.
     app.get("/health", None).await.assert_status(StatusCode::OK);
 }

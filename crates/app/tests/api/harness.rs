@@ -45,7 +45,11 @@ impl TestResponse {
 
     #[track_caller]
     pub fn assert_status(&self, status: StatusCode) -> &Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -61,34 +65,55 @@ impl TestResponse {
     pub fn field_errors(&self, field: &str) -> Vec<String> {
         self.body["errors"][field]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
 
 pub fn redis_url() -> Option<String> {
-    std::env::var("BRIGADE_TEST_REDIS_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("BRIGADE_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// A fresh PostgreSQL database on the test server; returns (server URL, database name, database URL).
 pub async fn create_pg_database(server: &str) -> (String, String, String) {
     use sea_orm::ConnectionTrait;
     let name = format!("brigade_t_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(server).await.expect("connect to the PostgreSQL test server");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let admin = sea_orm::Database::connect(server)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     admin.close().await.ok();
-    let base = server.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or_else(|| server.to_string());
+    let base = server
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_string())
+        .unwrap_or_else(|| server.to_string());
     (server.to_string(), name.clone(), format!("{base}/{name}"))
 }
 
 pub fn drop_pg_database(server: String, name: String) {
     // Drop from a thread with its own runtime: Drop cannot await, and the test's runtime is ending.
     let _ = std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
         runtime.block_on(async move {
             use sea_orm::ConnectionTrait;
             if let Ok(admin) = sea_orm::Database::connect(&server).await {
-                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
                 let _ = admin.close().await;
             }
         });
@@ -110,12 +135,12 @@ impl TestApp {
             ..Config::default()
         };
         let mut postgres = None;
-        if let Ok(server) = std::env::var("BRIGADE_TEST_DATABASE_URL") {
-            if !server.is_empty() {
-                let (server, name, url) = create_pg_database(&server).await;
-                config.database_url = Some(SecretString::from(url));
-                postgres = Some((server, name));
-            }
+        if let Ok(server) = std::env::var("BRIGADE_TEST_DATABASE_URL")
+            && !server.is_empty()
+        {
+            let (server, name, url) = create_pg_database(&server).await;
+            config.database_url = Some(SecretString::from(url));
+            postgres = Some((server, name));
         }
         if let Some(redis) = redis_url() {
             config.redis_url = Some(SecretString::from(redis));
@@ -129,13 +154,31 @@ impl TestApp {
         let (mut config, postgres) = Self::config(&dir).await;
         configure(&mut config);
         let clock = ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 6, 15, 12, 0, 0).unwrap());
-        let state = AppState::build(config, StateOptions { clock: Some(Arc::new(clock.clone())), inline_jobs: true })
-            .await
-            .expect("build the application state");
-        TestApp { state, clock, client: "203.0.113.7:50000".parse().unwrap(), _dir: dir, postgres }
+        let state = AppState::build(
+            config,
+            StateOptions {
+                clock: Some(Arc::new(clock.clone())),
+                inline_jobs: true,
+            },
+        )
+        .await
+        .expect("build the application state");
+        TestApp {
+            state,
+            clock,
+            client: "203.0.113.7:50000".parse().unwrap(),
+            _dir: dir,
+            postgres,
+        }
     }
 
-    pub async fn request(&self, method: Method, path: &str, body: Option<Value>, token: Option<&str>) -> TestResponse {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -152,13 +195,26 @@ impl TestApp {
 
     pub async fn send(&self, mut request: Request<Body>) -> TestResponse {
         request.extensions_mut().insert(ConnectInfo(self.client));
-        let response = brigade_app::http::service(self.state.clone()).oneshot(request).await.expect("infallible");
+        let response = brigade_app::http::service(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("read body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("read body")
+            .to_bytes();
         let text = String::from_utf8_lossy(&bytes).to_string();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, body, text }
+        TestResponse {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
@@ -179,9 +235,14 @@ impl TestApp {
 
     /// Create an account directly and sign it in; returns (user id, access token, refresh token).
     pub async fn user(&self, email: &str, role: Role) -> (uuid::Uuid, String, String) {
-        let account = NewAccount::parse(email, "password-123", "Test", "User", None, role, None).expect("valid account");
-        let user = service::create_user(&self.state, account).await.expect("create user");
-        let tokens = service::issue_tokens(&self.state, &self.state.db, &user, None).await.expect("tokens");
+        let account = NewAccount::parse(email, "password-123", "Test", "User", None, role, None)
+            .expect("valid account");
+        let user = service::create_user(&self.state, account)
+            .await
+            .expect("create user");
+        let tokens = service::issue_tokens(&self.state, &self.state.db, &user, None)
+            .await
+            .expect("tokens");
         (user.id, tokens.access_token, tokens.refresh_token)
     }
 
@@ -195,7 +256,11 @@ impl TestApp {
             .unwrap()
             .expect("account exists");
         let role = user.role.parse().unwrap();
-        self.state.keys.issue(user.id, role, self.state.now()).unwrap().0
+        self.state
+            .keys
+            .issue(user.id, role, self.state.now())
+            .unwrap()
+            .0
     }
 
     pub async fn admin(&self) -> String {

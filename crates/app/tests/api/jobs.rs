@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use brigade_app::{AppState, StateOptions};
-use brigade_platform::jobs::{CronJob, JobFailure, JobHandler, JobQueue, JobRegistry, NewJob, WorkerOptions, run_worker};
+use brigade_platform::jobs::{
+    CronJob, JobFailure, JobHandler, JobQueue, JobRegistry, NewJob, WorkerOptions, run_worker,
+};
 use serde_json::json;
 
 use crate::harness::TestApp;
@@ -45,7 +47,9 @@ impl JobHandler for Recorder {
 /// An app whose queue lives in its database (SQLite file or PostgreSQL), not inline.
 async fn durable_app() -> (TestApp, AppState) {
     let app = TestApp::spawn().await;
-    let state = AppState::build(app.state.config.clone(), StateOptions::default()).await.expect("durable state");
+    let state = AppState::build(app.state.config.clone(), StateOptions::default())
+        .await
+        .expect("durable state");
     (app, state)
 }
 
@@ -57,7 +61,11 @@ fn fast_options() -> WorkerOptions {
     options
 }
 
-async fn wait_for_depth(queue: &JobQueue, what: &str, check: impl Fn(&brigade_platform::jobs::QueueDepth) -> bool) {
+async fn wait_for_depth(
+    queue: &JobQueue,
+    what: &str,
+    check: impl Fn(&brigade_platform::jobs::QueueDepth) -> bool,
+) {
     for _ in 0..300 {
         let depth = queue.depth().await.unwrap();
         if check(&depth) {
@@ -65,10 +73,19 @@ async fn wait_for_depth(queue: &JobQueue, what: &str, check: impl Fn(&brigade_pl
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("timed out waiting for {what}: {:?}", queue.depth().await.unwrap());
+    panic!(
+        "timed out waiting for {what}: {:?}",
+        queue.depth().await.unwrap()
+    );
 }
 
-fn worker(queue: JobQueue, registry: JobRegistry) -> (tokio::task::JoinHandle<()>, tokio::sync::oneshot::Sender<()>) {
+fn worker(
+    queue: JobQueue,
+    registry: JobRegistry,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         run_worker(queue, Arc::new(registry), fast_options(), async move {
@@ -84,31 +101,61 @@ fn worker(queue: JobQueue, registry: JobRegistry) -> (tokio::task::JoinHandle<()
 async fn jobs_survive_a_restart_retry_with_backoff_and_dedupe() {
     let (_app, state) = durable_app().await;
     let queue = state.jobs.clone();
-    let expected = if std::env::var("BRIGADE_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) { "postgres" } else { "sqlite" };
+    let expected = if std::env::var("BRIGADE_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     assert_eq!(queue.backend(), expected);
 
     // Enqueued while no worker runs ("before a restart").
-    queue.enqueue(NewJob::new("test.ok", json!({"n": 1}))).await.unwrap();
-    queue.enqueue(NewJob::new("test.flaky", json!({"n": 2})).max_attempts(5)).await.unwrap();
-    queue.enqueue(NewJob::new("test.fatal", json!({"n": 3})).max_attempts(5)).await.unwrap();
+    queue
+        .enqueue(NewJob::new("test.ok", json!({"n": 1})))
+        .await
+        .unwrap();
+    queue
+        .enqueue(NewJob::new("test.flaky", json!({"n": 2})).max_attempts(5))
+        .await
+        .unwrap();
+    queue
+        .enqueue(NewJob::new("test.fatal", json!({"n": 3})).max_attempts(5))
+        .await
+        .unwrap();
     for _ in 0..3 {
-        queue.enqueue(NewJob::new("test.ok", json!({"n": 4})).dedup_key("only-once")).await.unwrap();
+        queue
+            .enqueue(NewJob::new("test.ok", json!({"n": 4})).dedup_key("only-once"))
+            .await
+            .unwrap();
     }
     assert_eq!(queue.depth().await.unwrap().pending, 4);
 
     // A new process opens the same database and runs them.
     let reopened = JobQueue::open(&state.db).await.unwrap();
     let ok = Recorder::default();
-    let flaky = Recorder { failures: Arc::new(Mutex::new(2)), ..Recorder::default() };
-    let fatal = Recorder { fatal: true, ..Recorder::default() };
+    let flaky = Recorder {
+        failures: Arc::new(Mutex::new(2)),
+        ..Recorder::default()
+    };
+    let fatal = Recorder {
+        fatal: true,
+        ..Recorder::default()
+    };
     let mut registry = JobRegistry::new();
     registry.register("test.ok", Arc::new(ok.clone()));
     registry.register("test.flaky", Arc::new(flaky.clone()));
     registry.register("test.fatal", Arc::new(fatal.clone()));
     let (handle, stop) = worker(reopened.clone(), registry);
 
-    wait_for_depth(&reopened, "all jobs finished", |d| d.done == 3 && d.killed == 1).await;
-    assert_eq!(ok.count(), 2, "the deduplicated job ran once: {:?}", ok.calls.lock().unwrap());
+    wait_for_depth(&reopened, "all jobs finished", |d| {
+        d.done == 3 && d.killed == 1
+    })
+    .await;
+    assert_eq!(
+        ok.count(),
+        2,
+        "the deduplicated job ran once: {:?}",
+        ok.calls.lock().unwrap()
+    );
     assert_eq!(flaky.count(), 3, "failed twice, then succeeded");
     assert_eq!(fatal.count(), 1, "fatal failures are not retried");
     let depth = reopened.depth().await.unwrap();
@@ -123,10 +170,21 @@ async fn unknown_job_kinds_are_killed_without_stopping_the_worker() {
     let ok = Recorder::default();
     let mut registry = JobRegistry::new();
     registry.register("test.ok", Arc::new(ok.clone()));
-    state.jobs.enqueue(NewJob::new("test.renamed-long-ago", json!({}))).await.unwrap();
-    state.jobs.enqueue(NewJob::new("test.ok", json!({"after": true}))).await.unwrap();
+    state
+        .jobs
+        .enqueue(NewJob::new("test.renamed-long-ago", json!({})))
+        .await
+        .unwrap();
+    state
+        .jobs
+        .enqueue(NewJob::new("test.ok", json!({"after": true})))
+        .await
+        .unwrap();
     let (handle, stop) = worker(state.jobs.clone(), registry);
-    wait_for_depth(&state.jobs, "both settled", |d| d.done == 1 && d.killed == 1).await;
+    wait_for_depth(&state.jobs, "both settled", |d| {
+        d.done == 1 && d.killed == 1
+    })
+    .await;
     assert_eq!(ok.count(), 1);
     let _ = stop.send(());
     handle.await.unwrap();
@@ -154,15 +212,26 @@ async fn cron_ticks_become_one_job_each_across_processes() {
     let depth = state.jobs.depth().await.unwrap();
     let stored = depth.done + depth.pending + depth.running + depth.failed;
     // Three or four ticks fit in the window; two schedulers without de-duplication would store six or more.
-    assert!((2..=4).contains(&stored), "one job per tick expected: {depth:?}");
-    assert_eq!(ticks.count() as i64, depth.done, "every finished tick ran exactly once");
+    assert!(
+        (2..=4).contains(&stored),
+        "one job per tick expected: {depth:?}"
+    );
+    assert_eq!(
+        ticks.count() as i64,
+        depth.done,
+        "every finished tick ran exactly once"
+    );
 }
 
 #[tokio::test]
 async fn inline_queues_collect_jobs_for_tests() {
     let app = TestApp::spawn().await;
     assert_eq!(app.state.jobs.backend(), "inline");
-    app.state.jobs.enqueue(NewJob::new(brigade_app::jobs::HOUSEKEEPING, json!(null))).await.unwrap();
+    app.state
+        .jobs
+        .enqueue(NewJob::new(brigade_app::jobs::HOUSEKEEPING, json!(null)))
+        .await
+        .unwrap();
     let results = brigade_app::jobs::run_inline(&app.state).await;
     assert_eq!(results.len(), 1);
     assert!(results[0].is_ok(), "{:?}", results[0]);

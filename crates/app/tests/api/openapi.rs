@@ -19,7 +19,10 @@ async fn the_spec_is_served_and_pinned() {
     for (path, item) in generated["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();
-            assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} has no success response");
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path} has no success response"
+            );
             if op.get("security").is_some() {
                 assert!(op["tags"].is_array(), "{method} {path} is untagged");
             }
@@ -34,12 +37,22 @@ async fn the_docs_page_is_served_locally() {
     assert!(redirect.status.is_redirection());
     let page = app.get("/api/docs/", None).await;
     page.assert_status(StatusCode::OK);
-    assert!(page.text.contains("swagger-ui"), "{}", &page.text[..page.text.len().min(400)]);
+    assert!(
+        page.text.contains("swagger-ui"),
+        "{}",
+        &page.text[..page.text.len().min(400)]
+    );
     let init = app.get("/api/docs/swagger-initializer.js", None).await;
     init.assert_status(StatusCode::OK);
     assert!(init.text.contains("/api/openapi.json"));
     let bundle = app.get("/api/docs/swagger-ui-bundle.js", None).await;
     bundle.assert_status(StatusCode::OK);
-    assert!(bundle.text.len() > 100_000, "the UI's script is embedded, not fetched from elsewhere");
-    assert!(!page.text.contains("https://"), "no external assets on the page");
+    assert!(
+        bundle.text.len() > 100_000,
+        "the UI's script is embedded, not fetched from elsewhere"
+    );
+    assert!(
+        !page.text.contains("https://"),
+        "no external assets on the page"
+    );
 }

@@ -23,9 +23,12 @@ fn noodle_bar() -> serde_json::Value {
 async fn admins_create_restaurants_with_split_and_overnight_hours() {
     let app = TestApp::spawn().await;
     // Monday 2026-06-15 23:30 in New York = Tuesday 03:30 UTC: inside the overnight dinner shift.
-    app.clock.set(chrono::Utc.with_ymd_and_hms(2026, 6, 16, 3, 30, 0).unwrap());
+    app.clock
+        .set(chrono::Utc.with_ymd_and_hms(2026, 6, 16, 3, 30, 0).unwrap());
     let admin = app.admin().await;
-    let created = app.post("/api/restaurants", noodle_bar(), Some(&admin)).await;
+    let created = app
+        .post("/api/restaurants", noodle_bar(), Some(&admin))
+        .await;
     created.assert_status(StatusCode::CREATED);
     let data = created.data();
     assert_eq!(data["timezone"], "America/New_York");
@@ -34,13 +37,25 @@ async fn admins_create_restaurants_with_split_and_overnight_hours() {
     let id = data["id"].as_str().unwrap();
 
     // Tuesday 07:00 UTC = 03:00 local: the shift ended at 02:00.
-    app.clock.set(chrono::Utc.with_ymd_and_hms(2026, 6, 16, 7, 0, 0).unwrap());
+    app.clock
+        .set(chrono::Utc.with_ymd_and_hms(2026, 6, 16, 7, 0, 0).unwrap());
     let admin = app.token_for("root@example.com").await;
-    let fetched = app.get(&format!("/api/restaurants/{id}"), Some(&admin)).await;
+    let fetched = app
+        .get(&format!("/api/restaurants/{id}"), Some(&admin))
+        .await;
     assert_eq!(fetched.data()["open_now"], false);
-    assert_eq!(fetched.data()["hours"][1], json!({"weekday": 0, "opens": "18:00:00", "closes": "02:00:00"}));
+    assert_eq!(
+        fetched.data()["hours"][1],
+        json!({"weekday": 0, "opens": "18:00:00", "closes": "02:00:00"})
+    );
 
-    let dup = app.post("/api/restaurants", json!({"name": "Copy", "timezone": "UTC", "external_id": "store-42"}), Some(&admin)).await;
+    let dup = app
+        .post(
+            "/api/restaurants",
+            json!({"name": "Copy", "timezone": "UTC", "external_id": "store-42"}),
+            Some(&admin),
+        )
+        .await;
     dup.assert_error(StatusCode::CONFLICT, "external_id_taken");
 
     let invalid = app
@@ -48,7 +63,11 @@ async fn admins_create_restaurants_with_split_and_overnight_hours() {
         .await;
     invalid.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     for field in ["name", "timezone", "website", "hours[0].weekday"] {
-        assert!(!invalid.field_errors(field).is_empty(), "{field}: {}", invalid.text);
+        assert!(
+            !invalid.field_errors(field).is_empty(),
+            "{field}: {}",
+            invalid.text
+        );
     }
 }
 
@@ -57,41 +76,100 @@ async fn venue_people_manage_their_own_restaurant_only() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let mine = app.restaurant(&admin, noodle_bar()).await;
-    let other = app.restaurant(&admin, json!({"name": "Elsewhere", "timezone": "Asia/Tokyo"})).await;
+    let other = app
+        .restaurant(
+            &admin,
+            json!({"name": "Elsewhere", "timezone": "Asia/Tokyo"}),
+        )
+        .await;
     let (_, owner, _) = app.user("owner@example.com", Role::Customer).await;
     let (_, staff, _) = app.user("staff@example.com", Role::Customer).await;
     let (_, stranger, _) = app.user("stranger@example.com", Role::Customer).await;
     let (_, kam, _) = app.user("kam@example.com", Role::Kam).await;
 
-    app.post(&format!("/api/restaurants/{mine}/members"), json!({"email": "owner@example.com", "role": "owner"}), Some(&admin))
-        .await
-        .assert_status(StatusCode::CREATED);
-    app.post(&format!("/api/restaurants/{mine}/members"), json!({"email": "staff@example.com", "role": "staff"}), Some(&owner))
-        .await
-        .assert_status(StatusCode::CREATED);
-    app.post(&format!("/api/restaurants/{mine}/members"), json!({"email": "ghost@example.com", "role": "staff"}), Some(&owner))
-        .await
-        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    app.post(&format!("/api/restaurants/{mine}/members"), json!({"email": "stranger@example.com", "role": "owner"}), Some(&staff))
-        .await
-        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.post(
+        &format!("/api/restaurants/{mine}/members"),
+        json!({"email": "owner@example.com", "role": "owner"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.post(
+        &format!("/api/restaurants/{mine}/members"),
+        json!({"email": "staff@example.com", "role": "staff"}),
+        Some(&owner),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.post(
+        &format!("/api/restaurants/{mine}/members"),
+        json!({"email": "ghost@example.com", "role": "staff"}),
+        Some(&owner),
+    )
+    .await
+    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    app.post(
+        &format!("/api/restaurants/{mine}/members"),
+        json!({"email": "stranger@example.com", "role": "owner"}),
+        Some(&staff),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
 
     // The owner edits hours and details, but not the CRM status; staff only read.
     let hours = json!({"hours": [{"weekday": 2, "opens": "17:00", "closes": "23:00"}]});
-    let put = app.put(&format!("/api/restaurants/{mine}/hours/"), hours.clone(), Some(&owner)).await;
+    let put = app
+        .put(
+            &format!("/api/restaurants/{mine}/hours/"),
+            hours.clone(),
+            Some(&owner),
+        )
+        .await;
     put.assert_status(StatusCode::OK);
     assert_eq!(put.data()["hours"].as_array().unwrap().len(), 1);
-    app.put(&format!("/api/restaurants/{mine}/hours"), hours.clone(), Some(&staff)).await.assert_error(StatusCode::FORBIDDEN, "forbidden");
-    app.put(&format!("/api/restaurants/{mine}"), json!({"description": "Ramen until late"}), Some(&owner)).await.assert_status(StatusCode::OK);
-    app.put(&format!("/api/restaurants/{mine}"), json!({"status": "inactive"}), Some(&owner)).await.assert_error(StatusCode::FORBIDDEN, "forbidden");
-    app.get(&format!("/api/restaurants/{mine}"), Some(&staff)).await.assert_status(StatusCode::OK);
-    app.get(&format!("/api/restaurants/{other}"), Some(&owner)).await.assert_error(StatusCode::FORBIDDEN, "forbidden");
-    app.put(&format!("/api/restaurants/{other}/hours"), hours, Some(&owner)).await.assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.put(
+        &format!("/api/restaurants/{mine}/hours"),
+        hours.clone(),
+        Some(&staff),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.put(
+        &format!("/api/restaurants/{mine}"),
+        json!({"description": "Ramen until late"}),
+        Some(&owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.put(
+        &format!("/api/restaurants/{mine}"),
+        json!({"status": "inactive"}),
+        Some(&owner),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.get(&format!("/api/restaurants/{mine}"), Some(&staff))
+        .await
+        .assert_status(StatusCode::OK);
+    app.get(&format!("/api/restaurants/{other}"), Some(&owner))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.put(
+        &format!("/api/restaurants/{other}/hours"),
+        hours,
+        Some(&owner),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
 
     // Lists show each caller what they may see.
     let listed = |token: String| {
         let app = &app;
-        async move { app.get("/api/restaurants", Some(&token)).await.data()["pagination"]["total"].as_u64().unwrap() }
+        async move {
+            app.get("/api/restaurants", Some(&token)).await.data()["pagination"]["total"]
+                .as_u64()
+                .unwrap()
+        }
     };
     assert_eq!(listed(owner.clone()).await, 1);
     assert_eq!(listed(stranger.clone()).await, 0);
@@ -99,14 +177,34 @@ async fn venue_people_manage_their_own_restaurant_only() {
     assert_eq!(listed(admin.clone()).await, 2);
 
     // Only admins create or delete.
-    app.post("/api/restaurants", json!({"name": "Mine too", "timezone": "UTC"}), Some(&owner)).await.assert_error(StatusCode::FORBIDDEN, "forbidden");
-    app.delete(&format!("/api/restaurants/{mine}"), Some(&owner)).await.assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.post(
+        "/api/restaurants",
+        json!({"name": "Mine too", "timezone": "UTC"}),
+        Some(&owner),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.delete(&format!("/api/restaurants/{mine}"), Some(&owner))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
 
-    let members = app.get(&format!("/api/restaurants/{mine}/members"), Some(&staff)).await;
+    let members = app
+        .get(&format!("/api/restaurants/{mine}/members"), Some(&staff))
+        .await;
     assert_eq!(members.data().as_array().unwrap().len(), 2);
-    let staff_id = app.get("/api/auth/me", Some(&staff)).await.data()["id"].as_str().unwrap().to_string();
-    app.delete(&format!("/api/restaurants/{mine}/members/{staff_id}"), Some(&owner)).await.assert_status(StatusCode::OK);
-    app.get(&format!("/api/restaurants/{mine}"), Some(&staff)).await.assert_error(StatusCode::FORBIDDEN, "forbidden");
+    let staff_id = app.get("/api/auth/me", Some(&staff)).await.data()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.delete(
+        &format!("/api/restaurants/{mine}/members/{staff_id}"),
+        Some(&owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.get(&format!("/api/restaurants/{mine}"), Some(&staff))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
 }
 
 #[tokio::test]
@@ -121,19 +219,44 @@ async fn filters_search_and_delete() {
         let app = &app;
         let admin = admin.clone();
         let path = path.to_string();
-        async move { app.get(&path, Some(&admin)).await.data()["pagination"]["total"].as_u64().unwrap() }
+        async move {
+            app.get(&path, Some(&admin)).await.data()["pagination"]["total"]
+                .as_u64()
+                .unwrap()
+        }
     };
     assert_eq!(total("/api/restaurants?status=active").await, 1);
     assert_eq!(total("/api/restaurants?region=APAC").await, 1);
     assert_eq!(total("/api/restaurants?q=noodle").await, 1);
     assert_eq!(total("/api/restaurants?q=rue%20de").await, 1);
-    assert_eq!(total("/api/restaurants?q=%25").await, 0, "a literal % matches nothing");
+    assert_eq!(
+        total("/api/restaurants?q=%25").await,
+        0,
+        "a literal % matches nothing"
+    );
     assert_eq!(total("/api/restaurants?external_id=store-42").await, 1);
 
-    assert!(restaurant_hours::Entity::find().count(&app.state.db).await.unwrap() >= 3);
-    app.delete(&format!("/api/restaurants/{noodle}"), Some(&admin)).await.assert_status(StatusCode::OK);
-    assert_eq!(restaurant_hours::Entity::find().count(&app.state.db).await.unwrap(), 0, "hours go with their restaurant");
-    app.get(&format!("/api/restaurants/{noodle}"), Some(&admin)).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+    assert!(
+        restaurant_hours::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap()
+            >= 3
+    );
+    app.delete(&format!("/api/restaurants/{noodle}"), Some(&admin))
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(
+        restaurant_hours::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        0,
+        "hours go with their restaurant"
+    );
+    app.get(&format!("/api/restaurants/{noodle}"), Some(&admin))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]
@@ -143,15 +266,38 @@ async fn demo_data_loads_once_with_an_account_per_role() {
     assert_eq!((first.restaurants_created, first.accounts_created), (4, 4));
     let again = brigade_app::demo::load(&app.state).await.unwrap();
     assert_eq!((again.restaurants_created, again.accounts_created), (0, 0));
-    for (email, role) in [("admin@demo.brigade", "admin"), ("kam@demo.brigade", "kam"), ("manager@demo.brigade", "customer"), ("customer@demo.brigade", "customer")] {
-        let login = app.post("/api/auth/login", json!({"email": email, "password": "brigade-demo"}), None).await;
+    for (email, role) in [
+        ("admin@demo.brigade", "admin"),
+        ("kam@demo.brigade", "kam"),
+        ("manager@demo.brigade", "customer"),
+        ("customer@demo.brigade", "customer"),
+    ] {
+        let login = app
+            .post(
+                "/api/auth/login",
+                json!({"email": email, "password": "brigade-demo"}),
+                None,
+            )
+            .await;
         login.assert_status(StatusCode::OK);
         assert_eq!(login.data()["user"]["role"], role);
     }
-    let manager = app.post("/api/auth/login", json!({"email": "manager@demo.brigade", "password": "brigade-demo"}), None).await;
+    let manager = app
+        .post(
+            "/api/auth/login",
+            json!({"email": "manager@demo.brigade", "password": "brigade-demo"}),
+            None,
+        )
+        .await;
     let memberships = manager.data()["user"]["memberships"].as_array().unwrap();
     assert_eq!(memberships.len(), 2);
-    let admin = app.post("/api/auth/login", json!({"email": "admin@demo.brigade", "password": "brigade-demo"}), None).await;
+    let admin = app
+        .post(
+            "/api/auth/login",
+            json!({"email": "admin@demo.brigade", "password": "brigade-demo"}),
+            None,
+        )
+        .await;
     let token = admin.data()["tokens"]["access_token"].as_str().unwrap();
     let zones: Vec<String> = app.get("/api/restaurants", Some(token)).await.data()["items"]
         .as_array()
@@ -160,7 +306,15 @@ async fn demo_data_loads_once_with_an_account_per_role() {
         .map(|r| r["timezone"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(zones.len(), 4);
-    for zone in ["Europe/London", "America/New_York", "Asia/Tokyo", "Asia/Kolkata"] {
-        assert!(zones.iter().any(|z| z == zone), "{zone} missing from {zones:?}");
+    for zone in [
+        "Europe/London",
+        "America/New_York",
+        "Asia/Tokyo",
+        "Asia/Kolkata",
+    ] {
+        assert!(
+            zones.iter().any(|z| z == zone),
+            "{zone} missing from {zones:?}"
+        );
     }
 }

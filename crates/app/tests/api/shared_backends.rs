@@ -17,7 +17,10 @@ use crate::harness::redis_url;
 async fn redis_pair() -> Option<(RedisHandle, RedisHandle)> {
     let url = redis_url()?;
     let prefix = format!("brigade-test-{}", uuid::Uuid::new_v4().simple());
-    Some((RedisHandle::connect(&url, &prefix).await.unwrap(), RedisHandle::connect(&url, &prefix).await.unwrap()))
+    Some((
+        RedisHandle::connect(&url, &prefix).await.unwrap(),
+        RedisHandle::connect(&url, &prefix).await.unwrap(),
+    ))
 }
 
 #[tokio::test]
@@ -29,19 +32,38 @@ async fn cache_entries_and_invalidations_are_shared() {
             (shared.clone(), shared)
         }
     };
-    cache::set_json(a.as_ref(), "menu:1", &vec!["ramen", "gyoza"], Duration::from_secs(60)).await;
-    assert_eq!(cache::get_json::<Vec<String>>(b.as_ref(), "menu:1").await, Some(vec!["ramen".to_string(), "gyoza".to_string()]));
+    cache::set_json(
+        a.as_ref(),
+        "menu:1",
+        &vec!["ramen", "gyoza"],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(
+        cache::get_json::<Vec<String>>(b.as_ref(), "menu:1").await,
+        Some(vec!["ramen".to_string(), "gyoza".to_string()])
+    );
     cache::invalidate(b.as_ref(), "menu:1").await;
-    assert_eq!(cache::get_json::<Vec<String>>(a.as_ref(), "menu:1").await, None);
+    assert_eq!(
+        cache::get_json::<Vec<String>>(a.as_ref(), "menu:1").await,
+        None
+    );
     cache::set_json(a.as_ref(), "short", &1, Duration::from_millis(50)).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(cache::get_json::<i32>(b.as_ref(), "short").await, None, "entries expire");
+    assert_eq!(
+        cache::get_json::<i32>(b.as_ref(), "short").await,
+        None,
+        "entries expire"
+    );
 }
 
 #[tokio::test]
 async fn messages_published_by_one_process_reach_subscribers_of_another() {
     let (publisher, subscriber): (Arc<dyn PubSub>, Arc<dyn PubSub>) = match redis_pair().await {
-        Some((x, y)) => (RedisPubSub::start(x).await.unwrap(), RedisPubSub::start(y).await.unwrap()),
+        Some((x, y)) => (
+            RedisPubSub::start(x).await.unwrap(),
+            RedisPubSub::start(y).await.unwrap(),
+        ),
         None => {
             let shared: Arc<dyn PubSub> = Arc::new(LocalPubSub::new());
             (shared.clone(), shared)
@@ -51,8 +73,12 @@ async fn messages_published_by_one_process_reach_subscribers_of_another() {
     let mut order_2 = subscriber.subscribe("order:2");
     publisher.publish("order:2", "preparing").await.unwrap();
     publisher.publish("order:1", "ready").await.unwrap();
-    let got_1 = tokio::time::timeout(Duration::from_secs(5), order_1.next()).await.expect("delivered in time");
-    let got_2 = tokio::time::timeout(Duration::from_secs(5), order_2.next()).await.expect("delivered in time");
+    let got_1 = tokio::time::timeout(Duration::from_secs(5), order_1.next())
+        .await
+        .expect("delivered in time");
+    let got_2 = tokio::time::timeout(Duration::from_secs(5), order_2.next())
+        .await
+        .expect("delivered in time");
     assert_eq!(got_1.as_deref(), Some("ready"));
     assert_eq!(got_2.as_deref(), Some("preparing"));
 }
@@ -61,13 +87,20 @@ async fn messages_published_by_one_process_reach_subscribers_of_another() {
 async fn rate_limits_are_counted_across_processes() {
     let clock: SharedClock = Arc::new(SystemClock);
     let (a, b): (Arc<dyn RateLimiter>, Arc<dyn RateLimiter>) = match redis_pair().await {
-        Some((x, y)) => (Arc::new(RedisRateLimiter::new(clock.clone(), x)), Arc::new(RedisRateLimiter::new(clock, y))),
+        Some((x, y)) => (
+            Arc::new(RedisRateLimiter::new(clock.clone(), x)),
+            Arc::new(RedisRateLimiter::new(clock, y)),
+        ),
         None => {
             let shared: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock));
             (shared.clone(), shared)
         }
     };
-    let limit = Limit { name: "shared", max: 4, window: Duration::from_secs(3600) };
+    let limit = Limit {
+        name: "shared",
+        max: 4,
+        window: Duration::from_secs(3600),
+    };
     let mut allowed = 0;
     for i in 0..6 {
         let limiter = if i % 2 == 0 { &a } else { &b };

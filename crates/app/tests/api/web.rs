@@ -7,11 +7,16 @@ use brigade_app::accounts::Role;
 use crate::harness::{TestApp, TestResponse};
 
 fn cookie(response: &TestResponse, name: &str) -> Option<String> {
-    response.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
-        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
-        let (k, v) = pair.split_once('=')?;
-        (k == name && !v.is_empty()).then(|| v.to_string())
-    })
+    response
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=')?;
+            (k == name && !v.is_empty()).then(|| v.to_string())
+        })
 }
 
 async fn form(app: &TestApp, path: &str, cookies: &str, body: &str) -> TestResponse {
@@ -26,7 +31,14 @@ async fn form(app: &TestApp, path: &str, cookies: &str, body: &str) -> TestRespo
 }
 
 async fn page(app: &TestApp, path: &str, cookies: &str) -> TestResponse {
-    app.send(Request::builder().uri(path).header(header::COOKIE, cookies).body(Body::empty()).unwrap()).await
+    app.send(
+        Request::builder()
+            .uri(path)
+            .header(header::COOKIE, cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
 }
 
 /// Sign in through the form; returns the cookie header for later requests.
@@ -34,15 +46,32 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> String {
     let login_page = app.get("/login", None).await;
     login_page.assert_status(StatusCode::OK);
     let csrf = cookie(&login_page, "brigade_csrf").expect("csrf cookie");
-    assert!(login_page.text.contains(&format!("value=\"{csrf}\"")), "the form carries the token");
+    assert!(
+        login_page.text.contains(&format!("value=\"{csrf}\"")),
+        "the form carries the token"
+    );
     let cookies = format!("brigade_csrf={csrf}");
-    let body = format!("csrf={csrf}&email={}&password={password}", email.replace('@', "%40"));
+    let body = format!(
+        "csrf={csrf}&email={}&password={password}",
+        email.replace('@', "%40")
+    );
     let signed_in = form(app, "/login", &cookies, &body).await;
-    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.text);
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
     assert_eq!(signed_in.headers[header::LOCATION], "/");
     let session = cookie(&signed_in, "brigade_session").expect("session cookie");
-    let set = signed_in.headers[header::SET_COOKIE].to_str().unwrap().to_string();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    let set = signed_in.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
     format!("brigade_csrf={csrf}; brigade_session={session}")
 }
 
@@ -59,21 +88,40 @@ async fn sign_in_show_the_landing_page_and_sign_out() {
     let home = page(&app, "/", &cookies).await;
     home.assert_status(StatusCode::OK);
     assert!(home.text.contains("Platform overview"));
-    assert!(home.text.contains("data-testid=\"stat-restaurants\">4<"), "admin sees counts");
-    assert!(home.text.contains("href=\"/admin/users\""), "admin navigation");
+    assert!(
+        home.text.contains("data-testid=\"stat-restaurants\">4<"),
+        "admin sees counts"
+    );
+    assert!(
+        home.text.contains("href=\"/admin/users\""),
+        "admin navigation"
+    );
     assert!(home.text.contains("/static/bootstrap.min.css"));
     let users = page(&app, "/admin/users", &cookies).await;
     users.assert_status(StatusCode::OK);
     assert!(users.text.contains("kam@demo.brigade"));
 
     // Sign-out needs the CSRF token too.
-    let csrf = cookies.split(';').next().unwrap().trim_start_matches("brigade_csrf=").to_string();
+    let csrf = cookies
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("brigade_csrf=")
+        .to_string();
     let forged = form(&app, "/logout", &cookies, "csrf=forged").await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(page(&app, "/", &cookies).await.status, StatusCode::OK, "still signed in");
+    assert_eq!(
+        page(&app, "/", &cookies).await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
     let out = form(&app, "/logout", &cookies, &format!("csrf={csrf}")).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert_eq!(page(&app, "/", &cookies).await.status, StatusCode::SEE_OTHER, "the session is gone server-side");
+    assert_eq!(
+        page(&app, "/", &cookies).await.status,
+        StatusCode::SEE_OTHER,
+        "the session is gone server-side"
+    );
 }
 
 #[tokio::test]
@@ -85,15 +133,28 @@ async fn each_role_lands_on_its_own_page() {
     assert!(kam_home.text.contains("Restaurants and their local time"));
     assert!(kam_home.text.contains("Asia/Tokyo"));
     assert!(!kam_home.text.contains("href=\"/admin/users\""));
-    assert_eq!(page(&app, "/admin/users", &kam).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(page(&app, "/restaurants?q=sakura", &kam).await.status, StatusCode::OK);
+    assert_eq!(
+        page(&app, "/admin/users", &kam).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        page(&app, "/restaurants?q=sakura", &kam).await.status,
+        StatusCode::OK
+    );
 
     let manager = sign_in(&app, "manager@demo.brigade", "brigade-demo").await;
     let venues = page(&app, "/", &manager).await;
     assert!(venues.text.contains("Your venues"));
-    assert!(venues.text.contains("Ember &#38; Oak") && venues.text.contains("owner"), "{}", venues.text);
+    assert!(
+        venues.text.contains("Ember &#38; Oak") && venues.text.contains("owner"),
+        "{}",
+        venues.text
+    );
     assert!(!venues.text.contains("Sakura Kitchen"), "only their venues");
-    assert_eq!(page(&app, "/restaurants", &manager).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        page(&app, "/restaurants", &manager).await.status,
+        StatusCode::FORBIDDEN
+    );
 
     let customer = sign_in(&app, "customer@demo.brigade", "brigade-demo").await;
     let mine = page(&app, "/", &customer).await;
@@ -104,11 +165,23 @@ async fn each_role_lands_on_its_own_page() {
 async fn sign_in_refuses_missing_csrf_and_wrong_passwords() {
     let app = TestApp::spawn().await;
     app.user("web@example.com", Role::Customer).await;
-    let no_token = form(&app, "/login", "", "csrf=&email=web%40example.com&password=password-123").await;
+    let no_token = form(
+        &app,
+        "/login",
+        "",
+        "csrf=&email=web%40example.com&password=password-123",
+    )
+    .await;
     assert_eq!(no_token.status, StatusCode::FORBIDDEN);
     let login_page = app.get("/login", None).await;
     let csrf = cookie(&login_page, "brigade_csrf").unwrap();
-    let wrong = form(&app, "/login", &format!("brigade_csrf={csrf}"), &format!("csrf={csrf}&email=web%40example.com&password=nope")).await;
+    let wrong = form(
+        &app,
+        "/login",
+        &format!("brigade_csrf={csrf}"),
+        &format!("csrf={csrf}&email=web%40example.com&password=nope"),
+    )
+    .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.text.contains("Wrong e-mail address or password"));
     assert!(cookie(&wrong, "brigade_session").is_none());
