@@ -1,7 +1,6 @@
 //! Brigade's background jobs: which handler runs each job kind, and the recurring schedules.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use brigade_platform::jobs::{CronJob, JobFailure, JobHandler, JobRegistry};
@@ -51,7 +50,7 @@ impl JobHandler for Housekeeping {
             .map_err(retry)?;
         let jobs = state
             .jobs
-            .prune_finished(Duration::from_secs(7 * 24 * 3600))
+            .prune_finished(now - chrono::Duration::days(7))
             .await
             .map_err(|e| JobFailure::Retry(e.to_string()))?;
         tracing::info!(

@@ -211,8 +211,12 @@ impl Config {
                 path.display()
             )));
         }
-        let figment = Figment::new()
-            .merge(Toml::file(&path))
+        let mut figment = Figment::new();
+        // Only this exact file: a brigade.toml in some parent directory is never picked up by surprise.
+        if path.exists() {
+            figment = figment.merge(Toml::file_exact(&path));
+        }
+        let figment = figment
             .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
             .merge(Env::prefixed("BRIGADE_").split("__"))
             .merge(Serialized::defaults(cli));

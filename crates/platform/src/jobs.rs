@@ -178,12 +178,18 @@ impl JobRegistry {
     }
 }
 
+#[derive(Default)]
+struct InlineJobs {
+    waiting: Vec<JobEnvelope>,
+    keys: std::collections::HashSet<String>,
+}
+
 #[derive(Clone)]
 enum Store {
     Sqlite(SqliteStorage<JobEnvelope>),
     Postgres(PostgresStorage<JobEnvelope>),
     /// Tests: jobs are kept in memory and run when the test says so.
-    Inline(Arc<Mutex<Vec<JobEnvelope>>>),
+    Inline(Arc<Mutex<InlineJobs>>),
 }
 
 /// Counts of jobs by state, for `/metrics` and `/ready`.
@@ -303,12 +309,12 @@ impl JobQueue {
             }
             Store::Inline(jobs) => {
                 let mut jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
-                let duplicate = job.dedup_key.is_some()
-                    && jobs
-                        .iter()
-                        .any(|j| j.kind == envelope.kind && j.payload == envelope.payload);
-                if !duplicate {
-                    jobs.push(envelope);
+                let fresh = match &job.dedup_key {
+                    Some(key) => jobs.keys.insert(key.clone()),
+                    None => true,
+                };
+                if fresh {
+                    jobs.waiting.push(envelope);
                 }
             }
         }
@@ -320,7 +326,7 @@ impl JobQueue {
     pub fn take_inline(&self) -> Vec<JobEnvelope> {
         match &self.store {
             Store::Inline(jobs) => {
-                std::mem::take(&mut *jobs.lock().unwrap_or_else(|p| p.into_inner()))
+                std::mem::take(&mut jobs.lock().unwrap_or_else(|p| p.into_inner()).waiting)
             }
             _ => Vec::new(),
         }
@@ -338,7 +344,7 @@ impl JobQueue {
                 "SELECT status, COUNT(*) AS n FROM apalis.jobs WHERE job_type = $1 GROUP BY status",
             ),
             (Store::Inline(jobs), _) => {
-                let pending = jobs.lock().unwrap_or_else(|p| p.into_inner()).len() as i64;
+                let pending = jobs.lock().unwrap_or_else(|p| p.into_inner()).waiting.len() as i64;
                 return Ok(QueueDepth {
                     pending,
                     ..QueueDepth::default()
@@ -369,10 +375,10 @@ impl JobQueue {
         Ok(depth)
     }
 
-    /// Delete finished jobs older than `age` (their idempotency keys become free again).
-    pub async fn prune_finished(&self, age: Duration) -> Result<u64, JobQueueError> {
+    /// Delete jobs that finished (done or killed) before `cutoff`; their idempotency keys become free.
+    pub async fn prune_finished(&self, cutoff: DateTime<Utc>) -> Result<u64, JobQueueError> {
         let Some(db) = &self.db else { return Ok(0) };
-        let cutoff = Utc::now().timestamp() - age.as_secs() as i64;
+        let cutoff = cutoff.timestamp();
         let (sql, value): (&str, sea_orm::Value) = match self.store {
             Store::Sqlite(_) => (
                 "DELETE FROM Jobs WHERE job_type = $1 AND status IN ('Done', 'Killed') AND done_at < $2",
@@ -515,11 +521,11 @@ where
 }
 
 /// Push one job per cron tick. Every process runs this; the idempotency key keeps one job per tick.
+/// The schedules run as futures of this one task, so stopping the task stops all of them.
 async fn run_cron(queue: JobQueue, schedules: Vec<CronJob>) {
-    let mut tasks = Vec::new();
-    for job in schedules {
+    let loops = schedules.into_iter().map(|job| {
         let queue = queue.clone();
-        tasks.push(tokio::spawn(async move {
+        async move {
             loop {
                 let mut ticks =
                     Box::pin(apalis_cron::CronScheduler::new(job.schedule.clone()).into_stream());
@@ -536,7 +542,7 @@ async fn run_cron(queue: JobQueue, schedules: Vec<CronJob>) {
                 // A missed tick ends the stream; start again from now.
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-        }));
-    }
-    futures::future::join_all(tasks).await;
+        }
+    });
+    futures::future::join_all(loops).await;
 }

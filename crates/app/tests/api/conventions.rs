@@ -212,3 +212,47 @@ async fn per_ip_limits_apply_to_all_api_requests() {
     // Pages and health checks are not API calls.
     app.get("/health", None).await.assert_status(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn cors_answers_configured_origins_only() {
+    let app =
+        TestApp::spawn_with(|config| config.cors_origins = vec!["https://app.example".into()])
+            .await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/auth/login")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = app.send(preflight("https://app.example")).await;
+    assert_eq!(
+        allowed.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.example"
+    );
+    assert!(
+        allowed.headers[header::ACCESS_CONTROL_ALLOW_METHODS]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    let refused = app.send(preflight("https://evil.example")).await;
+    assert!(
+        refused
+            .headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+
+    let plain = TestApp::spawn().await;
+    let none = plain.send(preflight("https://app.example")).await;
+    assert!(
+        none.headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none(),
+        "no CORS unless configured"
+    );
+}

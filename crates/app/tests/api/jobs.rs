@@ -162,6 +162,28 @@ async fn jobs_survive_a_restart_retry_with_backoff_and_dedupe() {
     assert_eq!((depth.pending, depth.running, depth.failed), (0, 0, 0));
     let _ = stop.send(());
     handle.await.unwrap();
+
+    // Pruning finished jobs frees their de-duplication keys.
+    assert_eq!(
+        reopened
+            .prune_finished(chrono::Utc::now() - chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        reopened
+            .prune_finished(chrono::Utc::now() + chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(reopened.depth().await.unwrap(), Default::default());
+    reopened
+        .enqueue(NewJob::new("test.ok", json!({"n": 5})).dedup_key("only-once"))
+        .await
+        .unwrap();
+    assert_eq!(reopened.depth().await.unwrap().pending, 1);
 }
 
 #[tokio::test]
@@ -227,6 +249,23 @@ async fn cron_ticks_become_one_job_each_across_processes() {
 async fn inline_queues_collect_jobs_for_tests() {
     let app = TestApp::spawn().await;
     assert_eq!(app.state.jobs.backend(), "inline");
+    for _ in 0..2 {
+        app.state
+            .jobs
+            .enqueue(NewJob::new("test.x", json!({"a": 1})).dedup_key("k"))
+            .await
+            .unwrap();
+    }
+    app.state
+        .jobs
+        .enqueue(NewJob::new("test.x", json!({"a": 1})))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.state.jobs.take_inline().len(),
+        2,
+        "one per key, and unkeyed jobs always"
+    );
     app.state
         .jobs
         .enqueue(NewJob::new(brigade_app::jobs::HOUSEKEEPING, json!(null)))

@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod conventions;
 mod jobs;
+mod mail;
 mod openapi;
 mod ops;
 mod restaurants;
