@@ -2,12 +2,15 @@
 //! and one account per role, all with the password `brigade-demo`. Loading is idempotent: existing demo
 //! records are left as they are. Later capabilities add their own demo data here.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, Set, Statement, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::accounts::service::{self, NewAccount};
 use crate::accounts::{MemberRole, Role};
-use crate::entities::{restaurant_members, restaurants, users};
+use crate::entities::{menu_categories, menu_items, restaurant_members, restaurants, users};
 use crate::http::error::ApiError;
 use crate::restaurants::{HoursInterval, RestaurantInput, RestaurantStatus, create};
 use crate::state::AppState;
@@ -49,6 +52,181 @@ pub const ACCOUNTS: [(&str, Role, &str, &str, &str); 4] = [
 pub struct DemoSummary {
     pub restaurants_created: usize,
     pub accounts_created: usize,
+    pub menu_items_created: usize,
+}
+
+/// (category, [(item, price in minor units, preparation minutes, description)]) per demo restaurant.
+type DemoMenu = &'static [(
+    &'static str,
+    &'static [(&'static str, i64, i32, &'static str)],
+)];
+
+fn demo_menu(external_id: &str) -> DemoMenu {
+    match external_id {
+        "demo-ember-oak" => &[
+            (
+                "Small plates",
+                &[
+                    (
+                        "Charred leeks, romesco",
+                        850,
+                        8,
+                        "Leeks from the grill with almond and pepper sauce",
+                    ),
+                    (
+                        "Smoked burrata",
+                        1100,
+                        5,
+                        "With blood orange and toasted hazelnuts",
+                    ),
+                ],
+            ),
+            (
+                "From the grill",
+                &[
+                    (
+                        "Onglet steak, chips",
+                        2400,
+                        18,
+                        "Hanger steak with beef-fat chips",
+                    ),
+                    ("Whole sea bream", 2250, 20, "Salsa verde, grilled lemon"),
+                    ("Hispi cabbage", 1450, 15, "Miso butter, crispy shallots"),
+                ],
+            ),
+            (
+                "Desserts",
+                &[("Burnt Basque cheesecake", 750, 3, "With poached rhubarb")],
+            ),
+        ],
+        "demo-midnight-noodle" => &[
+            (
+                "Ramen",
+                &[
+                    (
+                        "Tonkotsu ramen",
+                        1650,
+                        12,
+                        "Pork bone broth, chashu, ajitama egg",
+                    ),
+                    (
+                        "Spicy miso ramen",
+                        1700,
+                        12,
+                        "Chili miso broth, ground pork, corn",
+                    ),
+                    (
+                        "Shoyu vegan ramen",
+                        1550,
+                        10,
+                        "Kombu and shiitake broth, tofu",
+                    ),
+                ],
+            ),
+            (
+                "Sides",
+                &[
+                    ("Pork gyoza (6)", 900, 8, "Pan-fried dumplings"),
+                    ("Karaage", 1000, 9, "Fried chicken, yuzu mayo"),
+                ],
+            ),
+        ],
+        "demo-sakura-kitchen" => &[
+            (
+                "Lunch sets",
+                &[
+                    (
+                        "Saba shioyaki set",
+                        1380,
+                        15,
+                        "Grilled mackerel, rice, miso soup, pickles",
+                    ),
+                    (
+                        "Chicken katsu curry",
+                        1200,
+                        14,
+                        "With Japanese curry and rice",
+                    ),
+                ],
+            ),
+            (
+                "Izakaya",
+                &[
+                    ("Yakitori moriawase", 1600, 16, "Five skewers"),
+                    ("Agedashi tofu", 680, 8, "In dashi broth"),
+                ],
+            ),
+        ],
+        "demo-chai-point" => &[
+            (
+                "Chai",
+                &[
+                    ("Masala chai", 8000, 4, "Spiced milk tea"),
+                    ("Ginger lemon tea", 9000, 4, "No milk"),
+                ],
+            ),
+            (
+                "Snacks",
+                &[
+                    ("Vada pav", 6000, 6, "Spiced potato fritter in a bun"),
+                    ("Bun maska", 5500, 3, "Soft bun with butter"),
+                ],
+            ),
+        ],
+        _ => &[],
+    }
+}
+
+async fn ensure_menu(
+    state: &AppState,
+    restaurant_id: Uuid,
+    external_id: &str,
+) -> Result<usize, ApiError> {
+    let existing = menu_categories::Entity::find()
+        .filter(menu_categories::Column::RestaurantId.eq(restaurant_id))
+        .count(&state.db)
+        .await?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    let now = state.now();
+    let mut created = 0;
+    for (order, (category, items)) in demo_menu(external_id).iter().enumerate() {
+        let category_id = Uuid::now_v7();
+        menu_categories::ActiveModel {
+            id: Set(category_id),
+            restaurant_id: Set(restaurant_id),
+            name: Set(category.to_string()),
+            description: Set(None),
+            display_order: Set(order as i32),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&state.db)
+        .await?;
+        for (position, (name, price_minor, minutes, description)) in items.iter().enumerate() {
+            menu_items::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                restaurant_id: Set(restaurant_id),
+                category_id: Set(category_id),
+                name: Set(name.to_string()),
+                description: Set(Some(description.to_string())),
+                price_minor: Set(*price_minor),
+                image_url: Set(None),
+                ingredients: Set(None),
+                preparation_minutes: Set(Some(*minutes)),
+                is_available: Set(true),
+                display_order: Set(position as i32),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&state.db)
+            .await?;
+            created += 1;
+        }
+    }
+    crate::menus::invalidate(state, restaurant_id).await;
+    Ok(created)
 }
 
 fn every(days: &[u8], opens: &str, closes: &str) -> Vec<HoursInterval> {
@@ -72,6 +250,7 @@ fn demo_restaurants() -> Vec<RestaurantInput> {
             address: Some("14 Redchurch Street, London E2 7DJ".into()),
             region: Some("UK & Ireland".into()),
             timezone: Some("Europe/London".into()),
+            currency: Some("GBP".into()),
             status: Some(RestaurantStatus::Active),
             phone: Some("+44 20 7946 0018".into()),
             email: Some("hello@emberandoak.example".into()),
@@ -87,6 +266,7 @@ fn demo_restaurants() -> Vec<RestaurantInput> {
             address: Some("88 Orchard Street, New York, NY 10002".into()),
             region: Some("US East".into()),
             timezone: Some("America/New_York".into()),
+            currency: Some("USD".into()),
             status: Some(RestaurantStatus::Active),
             phone: Some("+1 212 555 0142".into()),
             description: Some(
@@ -101,6 +281,7 @@ fn demo_restaurants() -> Vec<RestaurantInput> {
             address: Some("2-11-3 Meguro, Tokyo 153-0063".into()),
             region: Some("Asia Pacific".into()),
             timezone: Some("Asia/Tokyo".into()),
+            currency: Some("JPY".into()),
             status: Some(RestaurantStatus::New),
             phone: Some("+81 3 5555 0199".into()),
             description: Some("Set lunches and izakaya dinners; closed on Mondays.".into()),
@@ -113,6 +294,7 @@ fn demo_restaurants() -> Vec<RestaurantInput> {
             address: Some("Hill Road, Bandra West, Mumbai 400050".into()),
             region: Some("South Asia".into()),
             timezone: Some("Asia/Kolkata".into()),
+            currency: Some("INR".into()),
             status: Some(RestaurantStatus::Active),
             phone: Some("+91 22 5555 0123".into()),
             description: Some("Tea and snacks around the clock.".into()),
@@ -156,14 +338,42 @@ async fn ensure_member(
     Ok(())
 }
 
+const DEMO_LOCK: i64 = 0x0064_656d_6f64_6174; // "demodat" in ASCII
+
+/// Load the demo data. Processes starting together with `--demo` on one PostgreSQL take turns (an
+/// advisory lock held by a transaction on its own connection), so each record is created once.
 pub async fn load(state: &AppState) -> Result<DemoSummary, ApiError> {
+    let lock = if state.db.get_database_backend() == DbBackend::Postgres {
+        let txn = state.db.begin().await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [DEMO_LOCK.into()],
+        ))
+        .await?;
+        Some(txn)
+    } else {
+        None
+    };
+    let result = load_unlocked(state).await;
+    if let Some(txn) = lock {
+        txn.commit().await?;
+    }
+    result
+}
+
+async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
     let mut summary = DemoSummary::default();
     for input in demo_restaurants() {
         let external = input.external_id.clone().unwrap_or_default();
-        if restaurant_id(state, &external).await?.is_none() {
-            create(state, &input).await?;
-            summary.restaurants_created += 1;
-        }
+        let id = match restaurant_id(state, &external).await? {
+            Some(id) => id,
+            None => {
+                summary.restaurants_created += 1;
+                create(state, &input).await?.id
+            }
+        };
+        summary.menu_items_created += ensure_menu(state, id, &external).await?;
     }
     for (email, role, first, last, tz) in ACCOUNTS {
         let existing = users::Entity::find()

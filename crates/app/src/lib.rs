@@ -11,10 +11,14 @@ pub mod demo;
 pub mod entities;
 pub mod http;
 pub mod jobs;
+pub mod menus;
+pub mod money;
 pub mod notifications;
+pub mod orders;
 pub mod restaurants;
 pub mod server;
 pub mod state;
+pub mod storage;
 pub mod web;
 
 pub use state::{AppState, StartupError, StateOptions};

@@ -29,6 +29,7 @@ pub struct Inner {
     pub mailer: Mailer,
     pub metrics: PrometheusHandle,
     pub redis: Option<RedisHandle>,
+    pub storage: crate::storage::Storage,
 }
 
 #[derive(Clone)]
@@ -103,6 +104,7 @@ impl AppState {
         );
         let mailer = Mailer::from_config(config.smtp.as_ref()).map_err(StartupError::Other)?;
         let metrics = crate::http::ops::metrics_handle();
+        let storage = crate::storage::Storage::from_config(&config).map_err(StartupError::Other)?;
         Ok(AppState(Arc::new(Inner {
             config,
             db,
@@ -115,6 +117,7 @@ impl AppState {
             mailer,
             metrics,
             redis,
+            storage,
         })))
     }
 

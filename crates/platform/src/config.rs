@@ -62,6 +62,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub smtp: Option<SmtpConfig>,
     pub worker: WorkerConfig,
+    pub payments: PaymentsConfig,
+    pub storage: StorageConfig,
     /// Mark browser cookies `Secure`; defaults to true when `public_url` is https.
     pub cookie_secure: Option<bool>,
     /// Key prefix in Redis, so several installations can share one server.
@@ -120,6 +122,42 @@ fn default_smtp_port() -> u16 {
     587
 }
 
+/// Online payments (see the `signed-webhook` provider); off unless both are set.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct PaymentsConfig {
+    /// Shared secret the payment service signs its webhooks with.
+    pub webhook_secret: Option<SecretString>,
+    /// The payment service's checkout page; Brigade appends reference, order, amount and currency.
+    pub checkout_url: Option<String>,
+}
+
+/// Where uploaded files (venue logos, menu images) go: `<data_dir>/media` unless an S3-compatible
+/// bucket is configured.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct StorageConfig {
+    pub s3: Option<S3Config>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Config {
+    pub bucket: String,
+    /// For S3-compatible services (MinIO, R2, ...); AWS when absent.
+    pub endpoint: Option<String>,
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+    /// Allow plain-HTTP endpoints (a local MinIO).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct WorkerConfig {
@@ -146,6 +184,8 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             smtp: None,
             worker: WorkerConfig::default(),
+            payments: PaymentsConfig::default(),
+            storage: StorageConfig::default(),
             cookie_secure: None,
             redis_prefix: "brigade".into(),
         }

@@ -3,6 +3,12 @@
 
 pub mod api_keys;
 pub mod mail_outbox;
+pub mod menu_categories;
+pub mod menu_items;
+pub mod notifications;
+pub mod order_items;
+pub mod order_status_events;
+pub mod orders;
 pub mod password_resets;
 pub mod refresh_tokens;
 pub mod restaurant_hours;

@@ -15,6 +15,12 @@ pub struct Model {
     pub email: Option<String>,
     pub website: Option<String>,
     pub description: Option<String>,
+    /// ISO 4217 code; prices are kept in its minor units.
+    pub currency: String,
+    /// Whether customers may order to eat in (dine-in orders and reservations).
+    pub enable_eat_in: bool,
+    /// Storage key of the uploaded logo, if any.
+    pub logo_key: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -17,6 +17,9 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Sign-in, tokens, profile, API keys"),
         (name = "users", description = "Accounts (administrators)"),
         (name = "restaurants", description = "The shared restaurant records, hours and members"),
+        (name = "menus", description = "Venue menus: categories and items"),
+        (name = "orders", description = "Orders, their status machine and history, payments"),
+        (name = "notifications", description = "In-app notifications and live streams"),
     ),
     components(schemas(super::error::ErrorBody))
 )]

@@ -71,6 +71,13 @@ pub struct RestaurantView {
     pub email: Option<String>,
     pub website: Option<String>,
     pub description: Option<String>,
+    /// ISO 4217 currency of its prices.
+    #[schema(example = "GBP")]
+    pub currency: String,
+    /// Whether customers may order to eat in and reserve tables.
+    pub enable_eat_in: bool,
+    /// Public URL of the venue's logo, if one was uploaded.
+    pub logo_url: Option<String>,
     /// Weekly opening hours in local time; empty means open around the clock.
     pub hours: Vec<HoursInterval>,
     pub open_now: bool,
@@ -108,6 +115,9 @@ pub fn view(
         email: model.email,
         website: model.website,
         description: model.description,
+        currency: model.currency,
+        enable_eat_in: model.enable_eat_in,
+        logo_url: model.logo_key.as_deref().map(crate::storage::public_url),
         hours,
         open_now,
         created_at: model.created_at,
@@ -178,6 +188,11 @@ pub struct RestaurantInput {
     pub email: Option<String>,
     pub website: Option<String>,
     pub description: Option<String>,
+    /// ISO 4217 code (default EUR). Changing it does not convert existing prices.
+    #[schema(example = "GBP")]
+    pub currency: Option<String>,
+    /// Whether customers may order to eat in and reserve tables (default true).
+    pub enable_eat_in: Option<bool>,
     /// Replaces the weekly hours when given.
     pub hours: Option<Vec<HoursInterval>>,
 }
@@ -279,6 +294,20 @@ pub fn apply(
         let v = v.and_then(|e| errors.check("email", crate::accounts::service::parse_email(&e)));
         active.email = Set(v);
     }
+    match input.currency.as_deref() {
+        Some(code) => {
+            if let Some(currency) = errors.check("currency", crate::money::Currency::parse(code)) {
+                active.currency = Set(currency.code.to_string());
+            }
+        }
+        None if creating => active.currency = Set("EUR".to_string()),
+        None => {}
+    }
+    match input.enable_eat_in {
+        Some(v) => active.enable_eat_in = Set(v),
+        None if creating => active.enable_eat_in = Set(true),
+        None => {}
+    }
     if let Some(hours) = &input.hours {
         check_hours(hours, &mut errors);
     }
@@ -324,6 +353,7 @@ pub async fn create(state: &AppState, input: &RestaurantInput) -> Result<Restaur
         email: Set(None),
         website: Set(None),
         description: Set(None),
+        logo_key: Set(None),
         ..Default::default()
     };
     apply(input, &mut active, true)?;

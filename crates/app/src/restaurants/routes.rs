@@ -220,6 +220,8 @@ async fn update_restaurant(
         replace_hours(&txn, id, hours).await?;
     }
     txn.commit().await?;
+    // The menu shows the venue's currency.
+    crate::menus::invalidate(&state, id).await;
     Ok(ok(find_view(&state, id).await?))
 }
 

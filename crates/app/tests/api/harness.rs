@@ -217,6 +217,25 @@ impl TestApp {
         }
     }
 
+    /// Open a Server-Sent-Events stream (the response must be 200).
+    pub async fn sse(&self, path: &str, token: Option<&str>) -> SseStream {
+        let mut builder = Request::builder().method(Method::GET).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let mut request = builder.body(Body::empty()).unwrap();
+        request.extensions_mut().insert(ConnectInfo(self.client));
+        let response = brigade_app::http::service(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK, "stream refused");
+        SseStream {
+            body: response.into_body(),
+            buffer: String::new(),
+        }
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
         self.request(Method::GET, path, None, token).await
     }
@@ -272,6 +291,45 @@ impl TestApp {
         let response = self.post("/api/restaurants", body, Some(admin)).await;
         response.assert_status(StatusCode::CREATED);
         response.data()["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// A live event stream read event by event.
+pub struct SseStream {
+    body: Body,
+    buffer: String,
+}
+
+impl SseStream {
+    /// The next event of type `kind` as (event, JSON data), skipping keep-alives and other types; panics
+    /// after 10 s without one.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = "message";
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = if v.trim() == kind { kind } else { "other" };
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if event == kind {
+                    return serde_json::from_str(&data).expect("JSON event data");
+                }
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .unwrap_or_else(|_| panic!("no {kind} event within 10 s"))
+                .expect("stream ended")
+                .expect("stream error");
+            if let Ok(bytes) = frame.into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
     }
 }
 

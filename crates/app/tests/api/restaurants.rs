@@ -264,8 +264,16 @@ async fn demo_data_loads_once_with_an_account_per_role() {
     let app = TestApp::spawn().await;
     let first = brigade_app::demo::load(&app.state).await.unwrap();
     assert_eq!((first.restaurants_created, first.accounts_created), (4, 4));
+    assert!(first.menu_items_created >= 16, "{first:?}");
     let again = brigade_app::demo::load(&app.state).await.unwrap();
-    assert_eq!((again.restaurants_created, again.accounts_created), (0, 0));
+    assert_eq!(
+        (
+            again.restaurants_created,
+            again.accounts_created,
+            again.menu_items_created
+        ),
+        (0, 0, 0)
+    );
     for (email, role) in [
         ("admin@demo.brigade", "admin"),
         ("kam@demo.brigade", "kam"),

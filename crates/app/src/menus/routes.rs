@@ -1,0 +1,505 @@
+//! `/api/venues/{venue_id}/menu/...`: the seed's menu endpoints. Reading is public (a customer scanning a
+//! QR code is not signed in yet); changes need the venue's manager (or an admin), except marking an item
+//! sold out or back, which any of the venue's staff may do.
+
+use axum::extract::State;
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{CategoryView, ItemView, MenuView, currency_of, invalidate, item_view, load_menu};
+use crate::accounts::{MaybeAuthUser, MemberRole, Principal, Scope, require_restaurant_role};
+use crate::entities::{menu_categories, menu_items, restaurants};
+use crate::http::envelope::{Envelope, Reply, created, ok};
+use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_menu))
+        .routes(routes!(list_categories, create_category))
+        .routes(routes!(get_category, update_category, delete_category))
+        .routes(routes!(list_items, create_item))
+        .routes(routes!(get_item, update_item, delete_item))
+}
+
+/// The venue, visible to the public unless it is inactive (then only to its people and admins).
+async fn venue_for_reading(
+    state: &AppState,
+    caller: &Option<Principal>,
+    id: Uuid,
+) -> ApiResult<restaurants::Model> {
+    let venue = crate::restaurants::find(state, id)
+        .await
+        .map_err(|_| ApiError::not_found("venue"))?;
+    if venue.status == "inactive" {
+        match caller {
+            Some(p)
+                if require_restaurant_role(state, p, id, MemberRole::Staff)
+                    .await
+                    .is_ok() => {}
+            _ => return Err(ApiError::not_found("venue")),
+        }
+    }
+    Ok(venue)
+}
+
+async fn venue_for_writing(
+    state: &AppState,
+    caller: &Option<Principal>,
+    id: Uuid,
+    min: MemberRole,
+) -> ApiResult<restaurants::Model> {
+    let caller = caller
+        .as_ref()
+        .ok_or_else(|| ApiError::unauthorized("unauthorized", "authentication required"))?;
+    caller.require_scope(Scope::RestaurantsWrite)?;
+    let venue = crate::restaurants::find(state, id)
+        .await
+        .map_err(|_| ApiError::not_found("venue"))?;
+    require_restaurant_role(state, caller, id, min).await?;
+    Ok(venue)
+}
+
+/// The venue's whole menu: categories in display order, each with its items (cached for five minutes and
+/// refreshed on every change).
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu", tag = "menus",
+    params(("venue_id" = Uuid, Path, description = "Venue (restaurant) id")),
+    responses(
+        (status = 200, description = "The menu", body = Envelope<MenuView>),
+        (status = 404, description = "No such venue", body = ErrorBody),
+    ))]
+async fn get_menu(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+) -> ApiResult<Reply<MenuView>> {
+    let venue = venue_for_reading(&state, &caller, venue_id).await?;
+    Ok(ok(load_menu(&state, &venue).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryInput {
+    #[schema(example = "Mains")]
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Lower numbers come first.
+    pub display_order: Option<i32>,
+}
+
+fn apply_category(
+    input: &CategoryInput,
+    active: &mut menu_categories::ActiveModel,
+    creating: bool,
+) -> ApiResult<()> {
+    let mut errors = FieldErrors::new();
+    match input.name.as_deref().map(str::trim) {
+        Some("") => errors.add("name", "must not be empty"),
+        Some(n) if n.chars().count() > 100 => errors.add("name", "must be at most 100 characters"),
+        Some(n) => active.name = Set(n.to_string()),
+        None if creating => errors.add("name", "is required"),
+        None => {}
+    }
+    if let Some(d) = &input.description {
+        active.description = Set(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
+    }
+    match input.display_order {
+        Some(o) => active.display_order = Set(o),
+        None if creating => active.display_order = Set(0),
+        None => {}
+    }
+    errors.into_result()
+}
+
+async fn find_category(
+    state: &AppState,
+    venue_id: Uuid,
+    id: Uuid,
+) -> ApiResult<menu_categories::Model> {
+    menu_categories::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|c| c.restaurant_id == venue_id)
+        .ok_or_else(|| ApiError::not_found("menu category"))
+}
+
+/// Categories of the venue's menu, in display order.
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/categories", tag = "menus",
+    params(("venue_id" = Uuid, Path, description = "Venue id")),
+    responses((status = 200, description = "Categories", body = Envelope<Vec<CategoryView>>)))]
+async fn list_categories(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+) -> ApiResult<Reply<Vec<CategoryView>>> {
+    venue_for_reading(&state, &caller, venue_id).await?;
+    let rows = menu_categories::Entity::find()
+        .filter(menu_categories::Column::RestaurantId.eq(venue_id))
+        .order_by_asc(menu_categories::Column::DisplayOrder)
+        .order_by_asc(menu_categories::Column::Name)
+        .all(&state.db)
+        .await?;
+    Ok(ok(rows.into_iter().map(CategoryView::from).collect()))
+}
+
+/// Add a category (venue manager or admin).
+#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/categories", tag = "menus", security(("bearer" = [])),
+    params(("venue_id" = Uuid, Path, description = "Venue id")),
+    request_body(content = CategoryInput, example = json!({"name": "Mains", "display_order": 2})),
+    responses(
+        (status = 201, description = "Created", body = Envelope<CategoryView>),
+        (status = 403, description = "Not the venue's manager", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+async fn create_category(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<CategoryInput>,
+) -> ApiResult<Reply<CategoryView>> {
+    venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
+    let now = state.now();
+    let mut active = menu_categories::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(venue_id),
+        description: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply_category(&input, &mut active, true)?;
+    let category = active.insert(&state.db).await?;
+    invalidate(&state, venue_id).await;
+    Ok(created(category.into()))
+}
+
+/// One category.
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus",
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Category id")),
+    responses(
+        (status = 200, description = "The category", body = Envelope<CategoryView>),
+        (status = 404, description = "Not found", body = ErrorBody),
+    ))]
+async fn get_category(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Reply<CategoryView>> {
+    venue_for_reading(&state, &caller, venue_id).await?;
+    Ok(ok(find_category(&state, venue_id, id).await?.into()))
+}
+
+/// Change a category (venue manager or admin).
+#[utoipa::path(put, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus", security(("bearer" = [])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Category id")),
+    request_body = CategoryInput,
+    responses(
+        (status = 200, description = "Updated", body = Envelope<CategoryView>),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+async fn update_category(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<CategoryInput>,
+) -> ApiResult<Reply<CategoryView>> {
+    venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
+    let mut active: menu_categories::ActiveModel =
+        find_category(&state, venue_id, id).await?.into();
+    apply_category(&input, &mut active, false)?;
+    active.updated_at = Set(state.now());
+    let category = active.update(&state.db).await?;
+    invalidate(&state, venue_id).await;
+    Ok(ok(category.into()))
+}
+
+/// Delete a category and its items (venue manager or admin).
+#[utoipa::path(delete, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus", security(("bearer" = [])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Category id")),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Option<String>>),
+        (status = 404, description = "Not found", body = ErrorBody),
+    ))]
+async fn delete_category(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Reply<Option<String>>> {
+    venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
+    find_category(&state, venue_id, id).await?;
+    let txn = state.db.begin().await?;
+    menu_items::Entity::delete_many()
+        .filter(menu_items::Column::CategoryId.eq(id))
+        .exec(&txn)
+        .await?;
+    menu_categories::Entity::delete_by_id(id).exec(&txn).await?;
+    txn.commit().await?;
+    invalidate(&state, venue_id).await;
+    Ok(ok(None).message("category and its items deleted"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInput {
+    pub category_id: Option<Uuid>,
+    #[schema(example = "Tonkotsu ramen")]
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// In the venue's currency, with no more decimals than it has.
+    #[schema(value_type = Option<String>, example = "14.50")]
+    pub price: Option<Decimal>,
+    pub image_url: Option<String>,
+    pub ingredients: Option<String>,
+    /// Minutes the kitchen needs (0 to 600).
+    pub preparation_minutes: Option<i32>,
+    /// False marks it sold out.
+    pub is_available: Option<bool>,
+    pub display_order: Option<i32>,
+}
+
+impl ItemInput {
+    fn only_availability(&self) -> bool {
+        self.is_available.is_some()
+            && self.category_id.is_none()
+            && self.name.is_none()
+            && self.description.is_none()
+            && self.price.is_none()
+            && self.image_url.is_none()
+            && self.ingredients.is_none()
+            && self.preparation_minutes.is_none()
+            && self.display_order.is_none()
+    }
+}
+
+async fn apply_item(
+    state: &AppState,
+    venue: &restaurants::Model,
+    input: &ItemInput,
+    active: &mut menu_items::ActiveModel,
+    creating: bool,
+) -> ApiResult<()> {
+    let mut errors = FieldErrors::new();
+    match input.category_id {
+        Some(category) => {
+            if find_category(state, venue.id, category).await.is_ok() {
+                active.category_id = Set(category);
+            } else {
+                errors.add("category_id", "is not a category of this venue's menu");
+            }
+        }
+        None if creating => errors.add("category_id", "is required"),
+        None => {}
+    }
+    match input.name.as_deref().map(str::trim) {
+        Some("") => errors.add("name", "must not be empty"),
+        Some(n) if n.chars().count() > 150 => errors.add("name", "must be at most 150 characters"),
+        Some(n) => active.name = Set(n.to_string()),
+        None if creating => errors.add("name", "is required"),
+        None => {}
+    }
+    match input.price {
+        Some(price) => {
+            if let Some(minor) = errors.check("price", currency_of(venue).to_minor(price)) {
+                active.price_minor = Set(minor);
+            }
+        }
+        None if creating => errors.add("price", "is required"),
+        None => {}
+    }
+    if let Some(d) = &input.description {
+        active.description = Set(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
+    }
+    if let Some(i) = &input.ingredients {
+        active.ingredients = Set(Some(i.trim().to_string()).filter(|i| !i.is_empty()));
+    }
+    if let Some(url) = input.image_url.as_deref().map(str::trim) {
+        if url.is_empty() {
+            active.image_url = Set(None);
+        } else if url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')
+        {
+            active.image_url = Set(Some(url.to_string()));
+        } else {
+            errors.add(
+                "image_url",
+                "must be an http(s) URL or a path on this server",
+            );
+        }
+    }
+    match input.preparation_minutes {
+        Some(m) if !(0..=600).contains(&m) => {
+            errors.add("preparation_minutes", "must be between 0 and 600")
+        }
+        Some(m) => active.preparation_minutes = Set(Some(m)),
+        None => {}
+    }
+    match input.is_available {
+        Some(a) => active.is_available = Set(a),
+        None if creating => active.is_available = Set(true),
+        None => {}
+    }
+    match input.display_order {
+        Some(o) => active.display_order = Set(o),
+        None if creating => active.display_order = Set(0),
+        None => {}
+    }
+    errors.into_result()
+}
+
+async fn find_item(state: &AppState, venue_id: Uuid, id: Uuid) -> ApiResult<menu_items::Model> {
+    menu_items::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|i| i.restaurant_id == venue_id)
+        .ok_or_else(|| ApiError::not_found("menu item"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemFilter {
+    /// Only items of this category.
+    pub category_id: Option<Uuid>,
+    /// Only available (true) or sold-out (false) items.
+    pub available: Option<bool>,
+}
+
+/// Items of the venue's menu.
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/items", tag = "menus",
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ItemFilter),
+    responses((status = 200, description = "Items", body = Envelope<Vec<ItemView>>)))]
+async fn list_items(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+    ApiQuery(filter): ApiQuery<ItemFilter>,
+) -> ApiResult<Reply<Vec<ItemView>>> {
+    let venue = venue_for_reading(&state, &caller, venue_id).await?;
+    let mut select = menu_items::Entity::find()
+        .filter(menu_items::Column::RestaurantId.eq(venue_id))
+        .order_by_asc(menu_items::Column::DisplayOrder)
+        .order_by_asc(menu_items::Column::Name);
+    if let Some(category) = filter.category_id {
+        select = select.filter(menu_items::Column::CategoryId.eq(category));
+    }
+    if let Some(available) = filter.available {
+        select = select.filter(menu_items::Column::IsAvailable.eq(available));
+    }
+    let currency = currency_of(&venue);
+    Ok(ok(select
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|i| item_view(i, currency))
+        .collect()))
+}
+
+/// Add an item (venue manager or admin).
+#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items", tag = "menus", security(("bearer" = [])),
+    params(("venue_id" = Uuid, Path, description = "Venue id")),
+    request_body(content = ItemInput, example = json!({"category_id": "0190b9b4-5f7e-7c3a-9d2e-4c1f0a8b6d21",
+        "name": "Tonkotsu ramen", "price": "14.50", "preparation_minutes": 12, "ingredients": "pork broth, noodles, egg"})),
+    responses(
+        (status = 201, description = "Created", body = Envelope<ItemView>),
+        (status = 403, description = "Not the venue's manager", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+async fn create_item(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<ItemInput>,
+) -> ApiResult<Reply<ItemView>> {
+    let venue = venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
+    let now = state.now();
+    let mut active = menu_items::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(venue_id),
+        description: Set(None),
+        image_url: Set(None),
+        ingredients: Set(None),
+        preparation_minutes: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply_item(&state, &venue, &input, &mut active, true).await?;
+    let item = active.insert(&state.db).await?;
+    invalidate(&state, venue_id).await;
+    Ok(created(item_view(item, currency_of(&venue))))
+}
+
+/// One item.
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus",
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
+    responses(
+        (status = 200, description = "The item", body = Envelope<ItemView>),
+        (status = 404, description = "Not found", body = ErrorBody),
+    ))]
+async fn get_item(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Reply<ItemView>> {
+    let venue = venue_for_reading(&state, &caller, venue_id).await?;
+    Ok(ok(item_view(
+        find_item(&state, venue_id, id).await?,
+        currency_of(&venue),
+    )))
+}
+
+/// Change an item (venue manager or admin). Staff may send only `is_available` to mark it sold out or
+/// back; that takes effect for new orders at once.
+#[utoipa::path(put, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus", security(("bearer" = [])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
+    request_body(content = ItemInput, example = json!({"is_available": false})),
+    responses(
+        (status = 200, description = "Updated", body = Envelope<ItemView>),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+async fn update_item(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<ItemInput>,
+) -> ApiResult<Reply<ItemView>> {
+    let min = if input.only_availability() {
+        MemberRole::Staff
+    } else {
+        MemberRole::Manager
+    };
+    let venue = venue_for_writing(&state, &caller, venue_id, min).await?;
+    let mut active: menu_items::ActiveModel = find_item(&state, venue_id, id).await?.into();
+    apply_item(&state, &venue, &input, &mut active, false).await?;
+    active.updated_at = Set(state.now());
+    let item = active.update(&state.db).await?;
+    invalidate(&state, venue_id).await;
+    Ok(ok(item_view(item, currency_of(&venue))))
+}
+
+/// Delete an item (venue manager or admin).
+#[utoipa::path(delete, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus", security(("bearer" = [])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Option<String>>),
+        (status = 404, description = "Not found", body = ErrorBody),
+    ))]
+async fn delete_item(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Reply<Option<String>>> {
+    venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
+    find_item(&state, venue_id, id).await?;
+    menu_items::Entity::delete_by_id(id).exec(&state.db).await?;
+    invalidate(&state, venue_id).await;
+    Ok(ok(None).message("item deleted"))
+}

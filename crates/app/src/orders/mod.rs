@@ -1,0 +1,831 @@
+//! Orders: placing them (priced by the server from the current menu), the status machine, and the
+//! status-event stream that is the single source of truth for an order's history. Every status change
+//! goes through [`transition`], which writes one `order_status_events` row and moves `orders.status` in the
+//! same transaction, then tells the customer (in-app notification, live streams).
+//!
+//! Facade: [`OrderStatus`], [`Actor`], [`place`], [`transition`], [`order_view`], [`events_of`].
+
+pub mod payments;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::entities::{order_items, order_status_events, orders, restaurants};
+use crate::http::error::{ApiError, FieldErrors};
+use crate::money::Currency;
+use crate::state::AppState;
+
+/// Where an order came from.
+pub const SOURCE_QR: &str = "qr";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Pending,
+    Confirmed,
+    Preparing,
+    Ready,
+    Completed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 6] = [
+        OrderStatus::Pending,
+        OrderStatus::Confirmed,
+        OrderStatus::Preparing,
+        OrderStatus::Ready,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "PENDING",
+            OrderStatus::Confirmed => "CONFIRMED",
+            OrderStatus::Preparing => "PREPARING",
+            OrderStatus::Ready => "READY",
+            OrderStatus::Completed => "COMPLETED",
+            OrderStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, OrderStatus::Completed | OrderStatus::Cancelled)
+    }
+
+    /// The next state on the happy path.
+    fn forward(self) -> Option<OrderStatus> {
+        match self {
+            OrderStatus::Pending => Some(OrderStatus::Confirmed),
+            OrderStatus::Confirmed => Some(OrderStatus::Preparing),
+            OrderStatus::Preparing => Some(OrderStatus::Ready),
+            OrderStatus::Ready => Some(OrderStatus::Completed),
+            OrderStatus::Completed | OrderStatus::Cancelled => None,
+        }
+    }
+
+    /// The states `who` may move an order to from this one.
+    pub fn allowed_for(self, who: ActorKind) -> Vec<OrderStatus> {
+        match who {
+            ActorKind::Venue | ActorKind::Admin | ActorKind::System => {
+                let mut next: Vec<_> = self.forward().into_iter().collect();
+                if !self.is_terminal() {
+                    next.push(OrderStatus::Cancelled);
+                }
+                next
+            }
+            ActorKind::Customer => match self {
+                OrderStatus::Pending | OrderStatus::Confirmed => vec![OrderStatus::Cancelled],
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "Order received",
+            OrderStatus::Confirmed => "Order confirmed",
+            OrderStatus::Preparing => "Your order is being prepared",
+            OrderStatus::Ready => "Your order is ready",
+            OrderStatus::Completed => "Order completed",
+            OrderStatus::Cancelled => "Order cancelled",
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrderStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown order status {s:?}"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderType {
+    Takeout,
+    DineIn,
+}
+
+impl OrderType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Takeout => "TAKEOUT",
+            OrderType::DineIn => "DINE_IN",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    Pending,
+    Paid,
+    Failed,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "PENDING",
+            PaymentStatus::Paid => "PAID",
+            PaymentStatus::Failed => "FAILED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentMethod {
+    Cash,
+    Online,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Cash => "CASH",
+            PaymentMethod::Online => "ONLINE",
+        }
+    }
+}
+
+/// Who changes an order's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Customer,
+    Venue,
+    Admin,
+    System,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Customer => "customer",
+            ActorKind::Venue => "venue",
+            ActorKind::Admin => "admin",
+            ActorKind::System => "system",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub user_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderItemView {
+    pub id: Uuid,
+    pub menu_item_id: Option<Uuid>,
+    pub name: String,
+    pub quantity: i32,
+    #[schema(value_type = String, example = "14.50")]
+    pub unit_price: Decimal,
+    #[schema(value_type = String, example = "29.00")]
+    pub subtotal: Decimal,
+    pub special_request: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub customer_id: Option<Uuid>,
+    /// `qr` for orders placed through Brigade.
+    pub source: String,
+    #[schema(value_type = String, example = "TAKEOUT")]
+    pub order_type: String,
+    #[schema(value_type = String, example = "PENDING")]
+    pub status: String,
+    pub status_changed_at: DateTime<Utc>,
+    #[schema(value_type = String, example = "29.00")]
+    pub total_amount: Decimal,
+    #[schema(example = "GBP")]
+    pub currency: String,
+    #[schema(value_type = String, example = "PENDING")]
+    pub payment_status: String,
+    #[schema(value_type = Option<String>, example = "CASH")]
+    pub payment_method: Option<String>,
+    pub pickup_time: Option<DateTime<Utc>>,
+    pub table: Option<String>,
+    pub reservation_id: Option<Uuid>,
+    pub note: Option<String>,
+    pub items: Vec<OrderItemView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn order_view(order: orders::Model, items: Vec<order_items::Model>) -> OrderView {
+    let currency = Currency::parse(&order.currency).unwrap_or(Currency {
+        code: "EUR",
+        exponent: 2,
+    });
+    OrderView {
+        id: order.id,
+        venue_id: order.restaurant_id,
+        customer_id: order.customer_id,
+        source: order.source,
+        order_type: order.order_type,
+        status: order.status,
+        status_changed_at: order.status_changed_at,
+        total_amount: currency.from_minor(order.total_minor),
+        currency: currency.code.to_string(),
+        payment_status: order.payment_status,
+        payment_method: order.payment_method,
+        pickup_time: order.pickup_time,
+        table: order.table_label,
+        reservation_id: order.reservation_id,
+        note: order.note,
+        items: items
+            .into_iter()
+            .map(|item| OrderItemView {
+                id: item.id,
+                menu_item_id: item.menu_item_id,
+                name: item.name,
+                quantity: item.quantity,
+                unit_price: currency.from_minor(item.unit_price_minor),
+                subtotal: currency.from_minor(item.subtotal_minor),
+                special_request: item.special_request,
+            })
+            .collect(),
+        created_at: order.created_at,
+        updated_at: order.updated_at,
+    }
+}
+
+/// Orders with their items, in the given order.
+pub async fn views_of<C: ConnectionTrait>(
+    db: &C,
+    orders: Vec<orders::Model>,
+) -> Result<Vec<OrderView>, ApiError> {
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
+    let mut items: HashMap<Uuid, Vec<order_items::Model>> = HashMap::new();
+    if !ids.is_empty() {
+        for item in order_items::Entity::find()
+            .filter(order_items::Column::OrderId.is_in(ids))
+            .order_by_asc(order_items::Column::Name)
+            .all(db)
+            .await?
+        {
+            items.entry(item.order_id).or_default().push(item);
+        }
+    }
+    Ok(orders
+        .into_iter()
+        .map(|o| {
+            let its = items.remove(&o.id).unwrap_or_default();
+            order_view(o, its)
+        })
+        .collect())
+}
+
+pub async fn find(state: &AppState, id: Uuid) -> Result<orders::Model, ApiError> {
+    orders::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatusEventView {
+    pub id: i64,
+    pub order_id: Uuid,
+    #[schema(value_type = Option<String>, example = "PENDING")]
+    pub from: Option<String>,
+    #[schema(value_type = String, example = "CONFIRMED")]
+    pub to: String,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub note: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl From<order_status_events::Model> for StatusEventView {
+    fn from(e: order_status_events::Model) -> Self {
+        StatusEventView {
+            id: e.id,
+            order_id: e.order_id,
+            from: e.from_status,
+            to: e.to_status,
+            actor_kind: e.actor_kind,
+            actor_id: e.actor_id,
+            note: e.note,
+            occurred_at: e.occurred_at,
+        }
+    }
+}
+
+pub async fn events_of(state: &AppState, order_id: Uuid) -> Result<Vec<StatusEventView>, ApiError> {
+    Ok(order_status_events::Entity::find()
+        .filter(order_status_events::Column::OrderId.eq(order_id))
+        .order_by_asc(order_status_events::Column::OccurredAt)
+        .order_by_asc(order_status_events::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(StatusEventView::from)
+        .collect())
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderItemInput {
+    pub menu_item_id: Uuid,
+    #[schema(example = 2)]
+    pub quantity: i32,
+    pub special_request: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderInput {
+    pub venue_id: Uuid,
+    pub order_type: OrderType,
+    pub items: Vec<OrderItemInput>,
+    /// For takeout: when the customer collects it (must fall inside opening hours). Without it the
+    /// venue must be open now.
+    pub pickup_time: Option<DateTime<Utc>>,
+    /// For dine-in: the table (as printed on its QR code).
+    pub table: Option<String>,
+    /// For dine-in: the customer's reservation at this venue.
+    pub reservation_id: Option<Uuid>,
+    /// `CASH` (default, paid at the venue) or `ONLINE` (through the payment provider).
+    pub payment_method: Option<PaymentMethod>,
+    pub note: Option<String>,
+}
+
+pub const MAX_QUANTITY: i32 = 99;
+pub const MAX_LINES: usize = 50;
+/// How far ahead a pickup may be booked.
+pub const MAX_PICKUP_AHEAD_DAYS: i64 = 7;
+
+/// A placed order, and whether it was created now or found from an earlier request with the same
+/// idempotency key.
+pub struct Placed {
+    pub order: OrderView,
+    pub replayed: bool,
+}
+
+async fn by_idempotency_key(
+    state: &AppState,
+    customer: Uuid,
+    key: &str,
+) -> Result<Option<orders::Model>, ApiError> {
+    Ok(orders::Entity::find()
+        .filter(orders::Column::CustomerId.eq(customer))
+        .filter(orders::Column::IdempotencyKey.eq(key))
+        .one(&state.db)
+        .await?)
+}
+
+/// Whether `reservation` is the customer's at this venue. No reservations exist until the reservations
+/// module is in place, so every id is unknown for now.
+async fn check_reservation(
+    _state: &AppState,
+    _reservation: Uuid,
+    _customer: Uuid,
+    _venue: Uuid,
+) -> Result<Result<(), String>, ApiError> {
+    Ok(Err("no such reservation".to_string()))
+}
+
+/// Check an order against the venue and its current menu, price it, and store it with its first status
+/// event, all or nothing.
+pub async fn place(
+    state: &AppState,
+    customer: Uuid,
+    input: OrderInput,
+    idempotency_key: Option<String>,
+) -> Result<Placed, ApiError> {
+    if let Some(key) = &idempotency_key
+        && let Some(existing) = by_idempotency_key(state, customer, key).await?
+    {
+        let order = views_of(&state.db, vec![existing]).await?.remove(0);
+        return Ok(Placed {
+            order,
+            replayed: true,
+        });
+    }
+
+    let now = state.now();
+    let mut errors = FieldErrors::new();
+    let venue = restaurants::Entity::find_by_id(input.venue_id)
+        .one(&state.db)
+        .await?;
+    let Some(venue) = venue.filter(|v| v.status != "inactive") else {
+        errors.add("venue_id", "no such venue is taking orders");
+        return Err(errors.into_result().unwrap_err());
+    };
+    let hours = crate::restaurants::business_hours(state, venue.id).await?;
+    let currency = crate::menus::currency_of(&venue);
+
+    if input.order_type == OrderType::DineIn && !venue.enable_eat_in {
+        errors.add("order_type", "this venue does not serve eat-in orders");
+    }
+    match (input.order_type, input.pickup_time) {
+        (OrderType::Takeout, Some(at)) => {
+            if at <= now {
+                errors.add("pickup_time", "must be in the future");
+            } else if at > now + Duration::days(MAX_PICKUP_AHEAD_DAYS) {
+                errors.add(
+                    "pickup_time",
+                    format!("must be within {MAX_PICKUP_AHEAD_DAYS} days"),
+                );
+            } else if !hours.is_open_at(at) {
+                errors.add("pickup_time", "the venue is closed at that time");
+            }
+        }
+        (OrderType::Takeout, None) if !hours.is_open_at(now) => errors.add(
+            "pickup_time",
+            "the venue is closed now: choose a pickup time within its opening hours",
+        ),
+        (OrderType::DineIn, Some(_)) => {
+            errors.add("pickup_time", "only takeout orders have a pickup time")
+        }
+        (OrderType::DineIn, None) if !hours.is_open_at(now) => {
+            errors.add("order_type", "the venue is closed now")
+        }
+        _ => {}
+    }
+    let table = input
+        .table
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(table) = table {
+        if input.order_type != OrderType::DineIn {
+            errors.add("table", "only dine-in orders have a table");
+        } else if table.chars().count() > 40 {
+            errors.add("table", "must be at most 40 characters");
+        }
+    }
+    if let Some(reservation) = input.reservation_id {
+        if input.order_type != OrderType::DineIn {
+            errors.add("reservation_id", "only dine-in orders have a reservation");
+        } else if let Err(problem) =
+            check_reservation(state, reservation, customer, venue.id).await?
+        {
+            errors.add("reservation_id", problem);
+        }
+    }
+    if let Some(note) = &input.note
+        && note.chars().count() > 1000
+    {
+        errors.add("note", "must be at most 1000 characters");
+    }
+
+    if input.items.is_empty() {
+        errors.add("items", "an order needs at least one item");
+    } else if input.items.len() > MAX_LINES {
+        errors.add("items", format!("at most {MAX_LINES} lines"));
+    }
+    let ids: Vec<Uuid> = input.items.iter().map(|i| i.menu_item_id).collect();
+    let menu: HashMap<Uuid, _> = crate::menus::item_prices(state, venue.id, &ids)
+        .await?
+        .into_iter()
+        .map(|item| (item.id, item))
+        .collect();
+    let mut lines = Vec::new();
+    let mut total: i64 = 0;
+    for (i, line) in input.items.iter().enumerate() {
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            errors.add(
+                &format!("items[{i}].quantity"),
+                format!("must be between 1 and {MAX_QUANTITY}"),
+            );
+        }
+        if let Some(request) = &line.special_request
+            && request.chars().count() > 500
+        {
+            errors.add(
+                &format!("items[{i}].special_request"),
+                "must be at most 500 characters",
+            );
+        }
+        match menu.get(&line.menu_item_id) {
+            None => errors.add(
+                &format!("items[{i}].menu_item_id"),
+                "is not on this venue's menu",
+            ),
+            Some(item) if !item.is_available => errors.add(
+                &format!("items[{i}].menu_item_id"),
+                format!("{} is sold out", item.name),
+            ),
+            Some(item) => {
+                let quantity = line.quantity.clamp(0, MAX_QUANTITY);
+                let subtotal = item.price_minor * i64::from(quantity);
+                total += subtotal;
+                lines.push((
+                    item.clone(),
+                    quantity,
+                    subtotal,
+                    line.special_request.clone(),
+                ));
+            }
+        }
+    }
+    errors.into_result()?;
+
+    let id = Uuid::now_v7();
+    let order = orders::ActiveModel {
+        id: Set(id),
+        restaurant_id: Set(venue.id),
+        customer_id: Set(Some(customer)),
+        source: Set(SOURCE_QR.to_string()),
+        order_type: Set(input.order_type.as_str().to_string()),
+        status: Set(OrderStatus::Pending.as_str().to_string()),
+        status_changed_at: Set(now),
+        total_minor: Set(total),
+        currency: Set(currency.code.to_string()),
+        payment_status: Set(PaymentStatus::Pending.as_str().to_string()),
+        payment_method: Set(Some(
+            input
+                .payment_method
+                .unwrap_or(PaymentMethod::Cash)
+                .as_str()
+                .to_string(),
+        )),
+        payment_reference: Set(None),
+        pickup_time: Set(input.pickup_time),
+        table_label: Set(table.map(str::to_string)),
+        reservation_id: Set(input.reservation_id),
+        note: Set(input
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)),
+        idempotency_key: Set(idempotency_key.clone()),
+        external_ref: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let txn = state.db.begin().await?;
+    let inserted = match order.insert(&txn).await {
+        Ok(model) => model,
+        Err(err)
+            if matches!(
+                err.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) && idempotency_key.is_some() =>
+        {
+            // A simultaneous retry won the race: answer with its order.
+            drop(txn);
+            let key = idempotency_key.unwrap_or_default();
+            let existing = by_idempotency_key(state, customer, &key)
+                .await?
+                .ok_or_else(|| ApiError::internal(err))?;
+            let order = views_of(&state.db, vec![existing]).await?.remove(0);
+            return Ok(Placed {
+                order,
+                replayed: true,
+            });
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let item_rows: Vec<order_items::ActiveModel> = lines
+        .into_iter()
+        .map(
+            |(item, quantity, subtotal, special_request)| order_items::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                order_id: Set(id),
+                menu_item_id: Set(Some(item.id)),
+                name: Set(item.name),
+                plu: Set(None),
+                unit_price_minor: Set(item.price_minor),
+                quantity: Set(quantity),
+                subtotal_minor: Set(subtotal),
+                special_request: Set(special_request
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())),
+            },
+        )
+        .collect();
+    order_items::Entity::insert_many(item_rows)
+        .exec(&txn)
+        .await?;
+    order_status_events::ActiveModel {
+        order_id: Set(id),
+        restaurant_id: Set(venue.id),
+        from_status: Set(None),
+        to_status: Set(OrderStatus::Pending.as_str().to_string()),
+        raw_code: Set(None),
+        actor_kind: Set(ActorKind::Customer.as_str().to_string()),
+        actor_id: Set(Some(customer)),
+        note: Set(None),
+        occurred_at: Set(now),
+        recorded_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    metrics::counter!("brigade_orders_created_total", "source" => SOURCE_QR).increment(1);
+
+    let order = views_of(&state.db, vec![inserted]).await?.remove(0);
+    announce(state, &order, None, &venue.name).await;
+    Ok(Placed {
+        order,
+        replayed: false,
+    })
+}
+
+/// Move an order to `to`, as `actor`. Refuses an illegal move with 409 listing the allowed ones.
+pub async fn transition(
+    state: &AppState,
+    order_id: Uuid,
+    to: OrderStatus,
+    actor: Actor,
+    note: Option<String>,
+) -> Result<OrderView, ApiError> {
+    let order = find(state, order_id).await?;
+    let from: OrderStatus = order
+        .status
+        .parse()
+        .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
+    let allowed = from.allowed_for(actor.kind);
+    if !allowed.contains(&to) {
+        let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+        let message = if names.is_empty() {
+            format!("the order is {from}; it cannot move to {to}")
+        } else {
+            format!(
+                "the order is {from}; it can move to {} but not to {to}",
+                names.join(", ")
+            )
+        };
+        return Err(ApiError::conflict("invalid_transition", message).with_data(
+            serde_json::json!({"status": from.as_str(), "allowed_transitions": names}),
+        ));
+    }
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    // Only move it if nobody else moved it since we read it.
+    let moved = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value(to.as_str()))
+        .col_expr(orders::Column::StatusChangedAt, Expr::value(now))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(now))
+        .filter(orders::Column::Id.eq(order_id))
+        .filter(orders::Column::Status.eq(from.as_str()))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "order_changed",
+            "the order changed meanwhile; read it again",
+        ));
+    }
+    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    order_status_events::ActiveModel {
+        order_id: Set(order_id),
+        restaurant_id: Set(order.restaurant_id),
+        from_status: Set(Some(from.as_str().to_string())),
+        to_status: Set(to.as_str().to_string()),
+        raw_code: Set(None),
+        actor_kind: Set(actor.kind.as_str().to_string()),
+        actor_id: Set(actor.user_id),
+        note: Set(note.clone()),
+        occurred_at: Set(now),
+        recorded_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+
+    metrics::counter!("brigade_order_transitions_total", "from" => from.as_str(), "to" => to.as_str())
+        .increment(1);
+    let seconds = (now - order.status_changed_at).num_milliseconds().max(0) as f64 / 1000.0;
+    metrics::histogram!("brigade_order_time_in_status_seconds", "status" => from.as_str())
+        .record(seconds);
+
+    let venue_name = restaurants::Entity::find_by_id(order.restaurant_id)
+        .one(&state.db)
+        .await?
+        .map(|v| v.name)
+        .unwrap_or_default();
+    let view = views_of(&state.db, vec![find(state, order_id).await?])
+        .await?
+        .remove(0);
+    announce(state, &view, Some(from), &venue_name).await;
+    Ok(view)
+}
+
+/// The live message for an order change, on the order's and the venue's streams.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderUpdate {
+    pub order_id: Uuid,
+    pub venue_id: Uuid,
+    #[schema(value_type = Option<String>)]
+    pub from: Option<String>,
+    #[schema(value_type = String)]
+    pub status: String,
+    #[schema(value_type = String)]
+    pub payment_status: String,
+    pub at: DateTime<Utc>,
+}
+
+pub fn order_channel(id: Uuid) -> String {
+    format!("order:{id}")
+}
+
+pub fn venue_channel(id: Uuid) -> String {
+    format!("venue:{id}:orders")
+}
+
+/// Tell everyone watching: the customer's inbox (stored, then pushed live), the order's stream and the
+/// venue's stream. Failures to push are logged, never fail the change that already happened.
+async fn announce(state: &AppState, order: &OrderView, from: Option<OrderStatus>, venue: &str) {
+    let update = OrderUpdate {
+        order_id: order.id,
+        venue_id: order.venue_id,
+        from: from.map(|s| s.as_str().to_string()),
+        status: order.status.clone(),
+        payment_status: order.payment_status.clone(),
+        at: order.status_changed_at,
+    };
+    let payload = serde_json::to_string(&update).unwrap_or_default();
+    for channel in [order_channel(order.id), venue_channel(order.venue_id)] {
+        if let Err(err) = state.pubsub.publish(&channel, &payload).await {
+            tracing::warn!(%err, channel, "could not publish an order update");
+        }
+    }
+    if let Some(customer) = order.customer_id {
+        let status: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
+        let message = format!(
+            "{venue}: order {} is now {}.",
+            short_id(order.id),
+            status.as_str().to_lowercase()
+        );
+        if let Err(err) = crate::notifications::inbox::notify(
+            state,
+            customer,
+            crate::notifications::inbox::Kind::OrderStatus,
+            status.title(),
+            &message,
+            Some((order.id, "order")),
+        )
+        .await
+        {
+            tracing::warn!(error = %err.message, "could not store an order notification");
+        }
+    }
+}
+
+/// The short form of an order id people read aloud (its last 6 hex digits).
+pub fn short_id(id: Uuid) -> String {
+    let hex = id.simple().to_string();
+    hex[hex.len() - 6..].to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_machine_allows_only_the_documented_moves() {
+        use OrderStatus::*;
+        assert_eq!(
+            Pending.allowed_for(ActorKind::Venue),
+            vec![Confirmed, Cancelled]
+        );
+        assert_eq!(
+            Ready.allowed_for(ActorKind::Venue),
+            vec![Completed, Cancelled]
+        );
+        assert!(Completed.allowed_for(ActorKind::Venue).is_empty());
+        assert!(Cancelled.allowed_for(ActorKind::Admin).is_empty());
+        assert_eq!(Confirmed.allowed_for(ActorKind::Customer), vec![Cancelled]);
+        assert!(Preparing.allowed_for(ActorKind::Customer).is_empty());
+        assert_eq!("preparing".parse::<OrderStatus>(), Ok(Preparing));
+        assert!("COOKING".parse::<OrderStatus>().is_err());
+    }
+}

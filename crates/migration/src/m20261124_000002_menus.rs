@@ -1,0 +1,121 @@
+//! Menus: categories and items per restaurant, and each restaurant's currency. Prices are integer minor
+//! units of that currency (pence, cents, yen), exact on both databases.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("restaurants")
+                    .add_column(string("currency").default("EUR"))
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("menu_categories")
+                    .col(pk_uuid("id"))
+                    .col(uuid("restaurant_id"))
+                    .col(string("name"))
+                    .col(text_null("description"))
+                    .col(integer("display_order"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("menu_categories", "restaurant_id")
+                            .to("restaurants", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_menu_categories_restaurant_order")
+                    .table("menu_categories")
+                    .col("restaurant_id")
+                    .col("display_order")
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("menu_items")
+                    .col(pk_uuid("id"))
+                    .col(uuid("restaurant_id"))
+                    .col(uuid("category_id"))
+                    .col(string("name"))
+                    .col(text_null("description"))
+                    .col(big_integer("price_minor"))
+                    .col(string_null("image_url"))
+                    .col(text_null("ingredients"))
+                    .col(integer_null("preparation_minutes"))
+                    .col(boolean("is_available"))
+                    .col(integer("display_order"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("menu_items", "restaurant_id")
+                            .to("restaurants", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("menu_items", "category_id")
+                            .to("menu_categories", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_menu_items_restaurant")
+                    .table("menu_items")
+                    .col("restaurant_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_menu_items_category")
+                    .table("menu_items")
+                    .col("category_id")
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("menu_items").to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("menu_categories").to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("restaurants")
+                    .drop_column("currency")
+                    .to_owned(),
+            )
+            .await
+    }
+}
