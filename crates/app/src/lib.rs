@@ -15,6 +15,7 @@ pub mod menus;
 pub mod money;
 pub mod notifications;
 pub mod orders;
+pub mod reservations;
 pub mod restaurants;
 pub mod server;
 pub mod state;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_menus;
 mod m20261124_000003_orders;
+mod m20261124_000004_reservations;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_menus::Migration),
             Box::new(m20261124_000003_orders::Migration),
+            Box::new(m20261124_000004_reservations::Migration),
         ]
     }
 }

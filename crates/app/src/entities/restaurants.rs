@@ -21,6 +21,10 @@ pub struct Model {
     pub enable_eat_in: bool,
     /// Storage key of the uploaded logo, if any.
     pub logo_key: Option<String>,
+    /// Reservations must be made at least this long before they start.
+    pub reservation_min_notice_minutes: i32,
+    /// And at most this many days ahead (local dates).
+    pub reservation_max_days_ahead: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

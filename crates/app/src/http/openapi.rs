@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "restaurants", description = "The shared restaurant records, hours and members"),
         (name = "menus", description = "Venue menus: categories and items"),
         (name = "orders", description = "Orders, their status machine and history, payments"),
+        (name = "reservations", description = "Time slots, availability and reservations"),
         (name = "notifications", description = "In-app notifications and live streams"),
     ),
     components(schemas(super::error::ErrorBody))

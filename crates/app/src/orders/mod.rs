@@ -406,17 +406,6 @@ async fn by_idempotency_key(
         .await?)
 }
 
-/// Whether `reservation` is the customer's at this venue. No reservations exist until the reservations
-/// module is in place, so every id is unknown for now.
-async fn check_reservation(
-    _state: &AppState,
-    _reservation: Uuid,
-    _customer: Uuid,
-    _venue: Uuid,
-) -> Result<Result<(), String>, ApiError> {
-    Ok(Err("no such reservation".to_string()))
-}
-
 /// Check an order against the venue and its current menu, price it, and store it with its first status
 /// event, all or nothing.
 pub async fn place(
@@ -491,7 +480,7 @@ pub async fn place(
         if input.order_type != OrderType::DineIn {
             errors.add("reservation_id", "only dine-in orders have a reservation");
         } else if let Err(problem) =
-            check_reservation(state, reservation, customer, venue.id).await?
+            crate::reservations::check_for_order(state, reservation, customer, venue.id).await?
         {
             errors.add("reservation_id", problem);
         }

@@ -78,6 +78,10 @@ pub struct RestaurantView {
     pub enable_eat_in: bool,
     /// Public URL of the venue's logo, if one was uploaded.
     pub logo_url: Option<String>,
+    /// Reservations must be made at least this many minutes before they start.
+    pub reservation_min_notice_minutes: i32,
+    /// Reservations may be made at most this many days ahead.
+    pub reservation_max_days_ahead: i32,
     /// Weekly opening hours in local time; empty means open around the clock.
     pub hours: Vec<HoursInterval>,
     pub open_now: bool,
@@ -118,6 +122,8 @@ pub fn view(
         currency: model.currency,
         enable_eat_in: model.enable_eat_in,
         logo_url: model.logo_key.as_deref().map(crate::storage::public_url),
+        reservation_min_notice_minutes: model.reservation_min_notice_minutes,
+        reservation_max_days_ahead: model.reservation_max_days_ahead,
         hours,
         open_now,
         created_at: model.created_at,
@@ -193,6 +199,10 @@ pub struct RestaurantInput {
     pub currency: Option<String>,
     /// Whether customers may order to eat in and reserve tables (default true).
     pub enable_eat_in: Option<bool>,
+    /// Minimum notice for reservations, in minutes (default 60).
+    pub reservation_min_notice_minutes: Option<i32>,
+    /// How many days ahead reservations may be made (default 30).
+    pub reservation_max_days_ahead: Option<i32>,
     /// Replaces the weekly hours when given.
     pub hours: Option<Vec<HoursInterval>>,
 }
@@ -306,6 +316,23 @@ pub fn apply(
     match input.enable_eat_in {
         Some(v) => active.enable_eat_in = Set(v),
         None if creating => active.enable_eat_in = Set(true),
+        None => {}
+    }
+    match input.reservation_min_notice_minutes {
+        Some(v) if !(0..=10_080).contains(&v) => errors.add(
+            "reservation_min_notice_minutes",
+            "must be between 0 and 10080 (a week)",
+        ),
+        Some(v) => active.reservation_min_notice_minutes = Set(v),
+        None if creating => active.reservation_min_notice_minutes = Set(60),
+        None => {}
+    }
+    match input.reservation_max_days_ahead {
+        Some(v) if !(1..=365).contains(&v) => {
+            errors.add("reservation_max_days_ahead", "must be between 1 and 365")
+        }
+        Some(v) => active.reservation_max_days_ahead = Set(v),
+        None if creating => active.reservation_max_days_ahead = Set(30),
         None => {}
     }
     if let Some(hours) = &input.hours {

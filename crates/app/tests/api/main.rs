@@ -11,6 +11,7 @@ mod menus;
 mod openapi;
 mod ops;
 mod orders;
+mod reservations;
 mod restaurants;
 mod shared_backends;
 mod web;

@@ -1,0 +1,368 @@
+use axum::http::StatusCode;
+use brigade_app::accounts::Role;
+use brigade_app::entities::{mail_outbox, reservations};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+use crate::orders::shop;
+
+async fn slot(app: &TestApp, venue: &str, token: &str, body: Value) -> String {
+    let r = app
+        .post(
+            &format!("/api/venues/{venue}/time-slots"),
+            body,
+            Some(token),
+        )
+        .await;
+    r.assert_status(StatusCode::CREATED);
+    r.data()["id"].as_str().unwrap().to_string()
+}
+
+fn times(response: &Value) -> Vec<String> {
+    response
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["time"].as_str().unwrap()[..5].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn availability_follows_the_zone_the_notice_and_the_capacity() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // Now: Monday 2026-06-15 12:00 UTC = 13:00 in London.
+    let s = shop(&app, &admin, "Table House", json!({})).await;
+    slot(&app, &s.id, &s.owner, json!({"weekday": "MON", "start_time": "12:00", "end_time": "15:00", "interval_minutes": 60, "max_reservations": 2, "max_covers": 6})).await;
+    slot(&app, &s.id, &s.owner, json!({"weekday": 5, "start_time": "22:00", "end_time": "01:00", "interval_minutes": 60, "max_reservations": 4})).await;
+    let base = format!("/api/venues/{}/time-slots", s.id);
+
+    // 12:00 is past, 13:00 is inside the hour of notice; 14:00 local is bookable.
+    let today = app.get(&format!("{base}?date=2026-06-15"), None).await;
+    today.assert_status(StatusCode::OK);
+    assert_eq!(times(today.data()), vec!["14:00"]);
+    assert_eq!(today.data()[0]["starts_at"], "2026-06-15T13:00:00Z");
+    assert_eq!(today.data()[0]["local_start"], "2026-06-15T14:00:00+01:00");
+
+    // Saturday's window runs past midnight into Sunday.
+    let saturday = app.get(&format!("{base}?date=2026-06-20"), None).await;
+    assert_eq!(times(saturday.data()), vec!["22:00", "23:00", "00:00"]);
+    assert_eq!(saturday.data()[2]["starts_at"], "2026-06-20T23:00:00Z");
+
+    let (_, ana, _) = app.user("ana@example.com", Role::Customer).await;
+    let (_, ben, _) = app.user("ben@example.com", Role::Customer).await;
+    let (_, cy, _) = app.user("cy@example.com", Role::Customer).await;
+    let reserve = |token: &str, body: Value| {
+        let (app, id, token) = (&app, s.id.clone(), token.to_string());
+        async move {
+            app.post(
+                &format!("/api/venues/{id}/reservations"),
+                body,
+                Some(&token),
+            )
+            .await
+        }
+    };
+    let first = reserve(
+        &ana,
+        json!({"date": "2026-06-15", "time": "14:00", "party_size": 4, "table_preference": "window"}),
+    )
+    .await;
+    first.assert_status(StatusCode::CREATED);
+    assert_eq!(first.data()["status"], "CONFIRMED");
+    assert_eq!(first.data()["starts_at"], "2026-06-15T13:00:00Z");
+
+    // Two covers are left at 14:00: a party of three no longer sees it, a party of two does.
+    assert!(
+        times(
+            app.get(&format!("{base}?date=2026-06-15&party_size=3"), None)
+                .await
+                .data()
+        )
+        .is_empty()
+    );
+    let two = app
+        .get(&format!("{base}?date=2026-06-15&party_size=2"), None)
+        .await;
+    assert_eq!(two.data()[0]["reservations_left"], 1);
+    assert_eq!(two.data()[0]["covers_left"], 2);
+    reserve(
+        &ben,
+        json!({"date": "2026-06-15", "time": "14:00", "party_size": 3}),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "slot_full");
+    reserve(
+        &ben,
+        json!({"date": "2026-06-15", "time": "14:00", "party_size": 2}),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    reserve(
+        &cy,
+        json!({"date": "2026-06-15", "time": "14:00", "party_size": 1}),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "slot_full");
+
+    // Cancelling frees the place at once.
+    let id = first.data()["id"].as_str().unwrap();
+    app.delete(&format!("/api/reservations/{id}"), Some(&ana))
+        .await
+        .assert_status(StatusCode::OK);
+    reserve(
+        &cy,
+        json!({"date": "2026-06-15", "time": "14:00", "party_size": 4}),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+
+    // Bad requests name their field.
+    let bad = reserve(
+        &cy,
+        json!({"date": "2026-06-15", "time": "14:30", "party_size": 0}),
+    )
+    .await;
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(!bad.field_errors("time").is_empty());
+    assert!(!bad.field_errors("party_size").is_empty());
+    let early = reserve(
+        &cy,
+        json!({"date": "2026-06-15", "time": "13:00", "party_size": 2}),
+    )
+    .await;
+    assert!(early.field_errors("time")[0].contains("60 minutes"));
+    let far = app.get(&format!("{base}?date=2026-08-01"), None).await;
+    assert!(far.field_errors("date")[0].contains("30 days"));
+    let past = app.get(&format!("{base}?date=2026-06-01"), None).await;
+    assert!(past.field_errors("date")[0].contains("past"));
+    app.get(&format!("{base}?date=tomorrow"), None)
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn dst_days_offer_each_real_start_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(
+        &app,
+        &admin,
+        "Late Diner",
+        json!({"timezone": "America/New_York", "currency": "USD", "reservation_max_days_ahead": 365}),
+    )
+    .await;
+    slot(&app, &s.id, &s.owner, json!({"weekday": "SUN", "start_time": "01:00", "end_time": "04:00", "interval_minutes": 30, "max_reservations": 3})).await;
+    let base = format!("/api/venues/{}/time-slots", s.id);
+    let fall = app.get(&format!("{base}?date=2026-11-01"), None).await;
+    assert_eq!(
+        times(fall.data()),
+        vec!["01:00", "01:30", "02:00", "02:30", "03:00", "03:30"]
+    );
+    assert_eq!(
+        fall.data()[1]["starts_at"],
+        "2026-11-01T05:30:00Z",
+        "the first 01:30"
+    );
+    let spring = app.get(&format!("{base}?date=2027-03-14"), None).await;
+    assert_eq!(
+        times(spring.data()),
+        vec!["01:00", "01:30", "03:00", "03:30"]
+    );
+    let (_, guest, _) = app.user("guest@example.com", Role::Customer).await;
+    let gap = app
+        .post(
+            &format!("/api/venues/{}/reservations", s.id),
+            json!({"date": "2027-03-14", "time": "02:30", "party_size": 2}),
+            Some(&guest),
+        )
+        .await;
+    assert!(gap.field_errors("time")[0].contains("clocks change"));
+}
+
+#[tokio::test]
+async fn capacity_is_never_exceeded_by_simultaneous_requests() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Tiny Bistro", json!({})).await;
+    slot(&app, &s.id, &s.owner, json!({"weekday": "TUE", "start_time": "19:00", "end_time": "20:00", "interval_minutes": 60, "max_reservations": 5})).await;
+    let mut tokens = Vec::new();
+    for i in 0..16 {
+        tokens.push(
+            app.user(&format!("guest{i}@example.com"), Role::Customer)
+                .await
+                .1,
+        );
+    }
+    let path = format!("/api/venues/{}/reservations", s.id);
+    let results = futures::future::join_all(tokens.iter().map(|token| {
+        app.post(
+            &path,
+            json!({"date": "2026-06-16", "time": "19:00", "party_size": 2}),
+            Some(token),
+        )
+    }))
+    .await;
+    let won = results
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    for r in &results {
+        assert!(
+            r.status == StatusCode::CREATED || r.code() == "slot_full",
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(won, 5);
+    let stored = reservations::Entity::find()
+        .filter(reservations::Column::Status.eq("CONFIRMED"))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 5);
+    assert!(
+        app.get(
+            &format!("/api/venues/{}/time-slots?date=2026-06-16", s.id),
+            None
+        )
+        .await
+        .data()
+        .as_array()
+        .unwrap()
+        .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn guests_move_their_reservation_and_the_venue_closes_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Brasserie", json!({})).await;
+    slot(&app, &s.id, &s.owner, json!({"weekday": "WED", "start_time": "18:00", "end_time": "21:00", "interval_minutes": 60, "max_reservations": 1})).await;
+    let (_, ana, _) = app.user("ana@example.com", Role::Customer).await;
+    let (_, ben, _) = app.user("ben@example.com", Role::Customer).await;
+    let path = format!("/api/venues/{}/reservations", s.id);
+    let mine = app
+        .post(
+            &path,
+            json!({"date": "2026-06-17", "time": "18:00", "party_size": 2}),
+            Some(&ana),
+        )
+        .await;
+    let mine = mine.data()["id"].as_str().unwrap().to_string();
+    app.post(
+        &path,
+        json!({"date": "2026-06-17", "time": "19:00", "party_size": 2}),
+        Some(&ben),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+
+    // Moving to a full time is refused and changes nothing; to a free one it moves the capacity.
+    app.put(
+        &format!("/api/reservations/{mine}"),
+        json!({"time": "19:00"}),
+        Some(&ana),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "slot_full");
+    assert_eq!(
+        app.get(&format!("/api/reservations/{mine}"), Some(&ana))
+            .await
+            .data()["time_slot"],
+        "18:00:00"
+    );
+    let moved = app
+        .put(
+            &format!("/api/reservations/{mine}"),
+            json!({"time": "20:00", "party_size": 3}),
+            Some(&ana),
+        )
+        .await;
+    moved.assert_status(StatusCode::OK);
+    assert_eq!(moved.data()["starts_at"], "2026-06-17T19:00:00Z");
+    let free = app
+        .get(
+            &format!("/api/venues/{}/time-slots?date=2026-06-17", s.id),
+            None,
+        )
+        .await;
+    assert_eq!(times(free.data()), vec!["18:00"]);
+
+    // Guests do not set statuses; the venue does.
+    app.put(
+        &format!("/api/reservations/{mine}"),
+        json!({"status": "COMPLETED"}),
+        Some(&ana),
+    )
+    .await
+    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    app.get(&format!("/api/reservations/{mine}"), Some(&ben))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(
+        app.get(&path, Some(&s.staff)).await.data()["pagination"]["total"],
+        2
+    );
+    assert_eq!(
+        app.get(&path, Some(&ben)).await.data()["pagination"]["total"],
+        1
+    );
+
+    // A dine-in order may name the guest's own live reservation, not someone else's.
+    let order = |token: &str, reservation: &str| {
+        let (app, s, token, reservation) = (&app, &s, token.to_string(), reservation.to_string());
+        async move {
+            app.post(
+                "/api/orders",
+                json!({"venue_id": s.id, "order_type": "DINE_IN", "reservation_id": reservation, "items": [{"menu_item_id": s.gyoza, "quantity": 1}]}),
+                Some(&token),
+            )
+            .await
+        }
+    };
+    let with = order(&ana, &mine).await;
+    with.assert_status(StatusCode::CREATED);
+    assert_eq!(with.data()["reservation_id"], mine.as_str());
+    assert!(
+        !order(&ben, &mine)
+            .await
+            .field_errors("reservation_id")
+            .is_empty()
+    );
+
+    let done = app
+        .put(
+            &format!("/api/reservations/{mine}"),
+            json!({"status": "COMPLETED"}),
+            Some(&s.staff),
+        )
+        .await;
+    done.assert_status(StatusCode::OK);
+    assert_eq!(done.data()["status"], "COMPLETED");
+    app.delete(&format!("/api/reservations/{mine}"), Some(&ana))
+        .await
+        .assert_error(StatusCode::CONFLICT, "reservation_closed");
+    assert_eq!(
+        app.get("/api/reservations", Some(&ana)).await.data()["pagination"]["total"],
+        1
+    );
+
+    // The guest was told in the app and by e-mail.
+    let notes = app
+        .get("/api/notifications?type=RESERVATION", Some(&ana))
+        .await;
+    assert_eq!(notes.data()["pagination"]["total"], 3, "{}", notes.text);
+    let mails = mail_outbox::Entity::find()
+        .filter(mail_outbox::Column::ToAddress.eq("ana@example.com"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.subject == "Reservation confirmed" && m.body.contains("Brasserie"))
+    );
+}

@@ -1,0 +1,155 @@
+//! Reservations: weekly time-slot definitions per venue, reservations, and one capacity counter per slot
+//! instance (slot definition + start instant). Booking bumps the counter with a single conditional
+//! UPDATE, so capacity holds under any number of simultaneous requests on SQLite and PostgreSQL alike.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+fn fk(from: (&'static str, &'static str), to: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(from.0, from.1)
+        .to(to, "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+    let mut stmt = Index::create();
+    stmt.name(format!("idx_{}_{}", table, cols.join("_")))
+        .table(table);
+    for col in cols {
+        stmt.col(*col);
+    }
+    if unique {
+        stmt.unique();
+    }
+    stmt.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (name, default) in [
+            ("reservation_min_notice_minutes", 60),
+            ("reservation_max_days_ahead", 30),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("restaurants")
+                        .add_column(integer(name).default(default))
+                        .to_owned(),
+                )
+                .await?;
+        }
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("time_slots")
+                    .col(pk_uuid("id"))
+                    .col(uuid("restaurant_id"))
+                    .col(small_integer("weekday"))
+                    .col(time("start_time"))
+                    .col(time("end_time"))
+                    .col(integer("interval_minutes"))
+                    .col(integer("max_reservations"))
+                    .col(integer_null("max_covers"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .foreign_key(&mut fk(("time_slots", "restaurant_id"), "restaurants"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index("time_slots", &["restaurant_id", "weekday"], false))
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("reservations")
+                    .col(pk_uuid("id"))
+                    .col(uuid("restaurant_id"))
+                    .col(uuid("user_id"))
+                    .col(uuid_null("time_slot_id"))
+                    .col(date("date"))
+                    .col(time("slot_time"))
+                    .col(timestamp_with_time_zone("starts_at"))
+                    .col(integer("party_size"))
+                    .col(string("status"))
+                    .col(string_null("table_preference"))
+                    .col(text_null("note"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .foreign_key(&mut fk(("reservations", "restaurant_id"), "restaurants"))
+                    .foreign_key(&mut fk(("reservations", "user_id"), "users"))
+                    .foreign_key(
+                        &mut ForeignKey::create()
+                            .from("reservations", "time_slot_id")
+                            .to("time_slots", "id")
+                            .on_delete(ForeignKeyAction::SetNull)
+                            .to_owned(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        for cols in [
+            &["restaurant_id", "starts_at"][..],
+            &["user_id", "starts_at"][..],
+        ] {
+            manager
+                .create_index(index("reservations", cols, false))
+                .await?;
+        }
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("reservation_capacity")
+                    .col(pk_uuid("id"))
+                    .col(uuid("time_slot_id"))
+                    .col(timestamp_with_time_zone("starts_at"))
+                    .col(integer("reservations"))
+                    .col(integer("covers"))
+                    .foreign_key(&mut fk(
+                        ("reservation_capacity", "time_slot_id"),
+                        "time_slots",
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "reservation_capacity",
+                &["time_slot_id", "starts_at"],
+                true,
+            ))
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["reservation_capacity", "reservations", "time_slots"] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        for column in [
+            "reservation_max_days_ahead",
+            "reservation_min_notice_minutes",
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("restaurants")
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
