@@ -20,6 +20,7 @@ pub mod restaurants;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod venues;
 pub mod web;
 
 pub use state::{AppState, StartupError, StateOptions};

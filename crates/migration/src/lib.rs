@@ -7,6 +7,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_menus;
 mod m20261124_000003_orders;
 mod m20261124_000004_reservations;
+mod m20261124_000005_venues;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_menus::Migration),
             Box::new(m20261124_000003_orders::Migration),
             Box::new(m20261124_000004_reservations::Migration),
+            Box::new(m20261124_000005_venues::Migration),
         ]
     }
 }

@@ -30,6 +30,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::accounts::routes::router())
         .merge(crate::accounts::users_routes::router())
         .merge(crate::restaurants::routes::router())
+        .merge(crate::venues::routes::router())
         .merge(crate::menus::routes::router())
         .merge(crate::orders::routes::router())
         .merge(crate::reservations::routes::router())

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Sign-in, tokens, profile, API keys"),
         (name = "users", description = "Accounts (administrators)"),
         (name = "restaurants", description = "The shared restaurant records, hours and members"),
+        (name = "venues", description = "Venues (the shared restaurants), logos, QR codes, stocked venues"),
         (name = "menus", description = "Venue menus: categories and items"),
         (name = "orders", description = "Orders, their status machine and history, payments"),
         (name = "reservations", description = "Time slots, availability and reservations"),

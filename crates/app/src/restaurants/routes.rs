@@ -200,16 +200,27 @@ async fn update_restaurant(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<RestaurantInput>,
 ) -> ApiResult<Reply<RestaurantView>> {
-    let model = find(&state, id).await?;
+    Ok(ok(update(&state, &me, id, &input).await?))
+}
+
+/// Apply a change to a restaurant as `me` (admin, or its owner or manager; only admins change the
+/// status and external id).
+pub async fn update(
+    state: &AppState,
+    me: &crate::accounts::Principal,
+    id: Uuid,
+    input: &RestaurantInput,
+) -> ApiResult<RestaurantView> {
+    let model = find(state, id).await?;
     me.require_scope(Scope::RestaurantsWrite)?;
-    require_restaurant_role(&state, &me, id, MemberRole::Manager).await?;
+    require_restaurant_role(state, me, id, MemberRole::Manager).await?;
     if !me.is_admin() && (input.external_id.is_some() || input.status.is_some()) {
         return Err(ApiError::forbidden(
             "only admins change a restaurant's status or external id",
         ));
     }
     let mut active: restaurants::ActiveModel = model.into();
-    super::apply(&input, &mut active, false)?;
+    super::apply(input, &mut active, false)?;
     active.updated_at = Set(state.now());
     let txn = state.db.begin().await?;
     active
@@ -221,8 +232,8 @@ async fn update_restaurant(
     }
     txn.commit().await?;
     // The menu shows the venue's currency.
-    crate::menus::invalidate(&state, id).await;
-    Ok(ok(find_view(&state, id).await?))
+    crate::menus::invalidate(state, id).await;
+    find_view(state, id).await
 }
 
 /// Delete a restaurant and everything that belongs only to it (admin).

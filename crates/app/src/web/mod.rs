@@ -22,7 +22,9 @@ pub fn router() -> Router<AppState> {
         .route("/reset-password", get(pages::reset_form).post(pages::reset))
         .route("/restaurants", get(pages::restaurants))
         .route("/admin/users", get(pages::users))
+        .route("/q/{code}", get(pages::order_page))
         .route("/static/{file}", get(static_file))
+        .route("/media/{*key}", get(media_file))
 }
 
 pub struct NavLink {
@@ -139,12 +141,44 @@ pub fn not_found_page() -> Response {
 const BOOTSTRAP_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.min.css"));
 const BOOTSTRAP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.bundle.min.js"));
 const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
+const ORDER_JS: &[u8] = include_bytes!("../../assets/order.js");
+
+/// Uploaded files (logos, menu images), from whichever storage holds them.
+async fn media_file(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(key): Path<String>,
+) -> Response {
+    if key.split('/').any(|part| part.is_empty() || part == "..") {
+        return not_found_page();
+    }
+    match state.storage.get(&key).await {
+        Ok(Some(bytes)) => (
+            [
+                (header::CONTENT_TYPE, crate::storage::content_type(&key)),
+                (header::CACHE_CONTROL, "public, max-age=86400, immutable"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => not_found_page(),
+        Err(err) => {
+            tracing::error!(error = %err.message, "cannot read a stored file");
+            error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage unavailable",
+                "The file cannot be read right now.",
+            )
+        }
+    }
+}
 
 async fn static_file(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {
         "bootstrap.min.css" => (BOOTSTRAP_CSS, "text/css; charset=utf-8"),
         "bootstrap.bundle.min.js" => (BOOTSTRAP_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        "order.js" => (ORDER_JS, "text/javascript; charset=utf-8"),
         _ => return not_found_page(),
     };
     (

@@ -584,3 +584,47 @@ pub async fn users(State(state): State<AppState>, jar: CookieJar, user: WebUser)
         Err(err) => server_error(err),
     }
 }
+
+#[derive(Template)]
+#[template(path = "order_page.html")]
+struct OrderPage {
+    venue_id: uuid::Uuid,
+    venue_name: String,
+    code: String,
+    table: Option<String>,
+    currency: String,
+    eat_in: bool,
+    open_now: bool,
+}
+
+/// The customer page a QR code opens: the menu, ordering and the order's live status.
+pub async fn order_page(
+    State(state): State<AppState>,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Response {
+    let (qr, venue) = match crate::venues::resolve_code(&state, &code).await {
+        Ok(found) => found,
+        Err(err) if err.status == StatusCode::GONE => {
+            return error_page(
+                StatusCode::GONE,
+                "This code was replaced",
+                "Ask the venue for its new QR code.",
+            );
+        }
+        Err(err) if err.status == StatusCode::NOT_FOUND => return super::not_found_page(),
+        Err(err) => return server_error(err.message),
+    };
+    let view = match crate::restaurants::find_view(&state, venue.id).await {
+        Ok(view) => view,
+        Err(err) => return server_error(err.message),
+    };
+    render(&OrderPage {
+        venue_id: venue.id,
+        venue_name: venue.name,
+        code: qr.code,
+        table: qr.table_label,
+        currency: venue.currency,
+        eat_in: venue.enable_eat_in,
+        open_now: view.open_now,
+    })
+}

@@ -13,5 +13,7 @@ mod ops;
 mod orders;
 mod reservations;
 mod restaurants;
+mod scenario;
 mod shared_backends;
+mod venues;
 mod web;

@@ -1,0 +1,177 @@
+// Brigade's customer page: the menu of the venue a QR code names, a cart, sign-in, placing the order and
+// its live status (Server-Sent Events). No framework: the page is small and must load fast on a phone.
+(function () {
+  "use strict";
+  const app = document.getElementById("app");
+  const venueId = app.dataset.venueId;
+  const table = app.dataset.table || null;
+  const tokenKey = "brigade.access_token";
+  const cart = new Map(); // menu item id -> {item, quantity}
+  let idempotencyKey = null;
+
+  const $ = (id) => document.getElementById(id);
+  const token = () => localStorage.getItem(tokenKey);
+  const money = (amount) =>
+    new Intl.NumberFormat(undefined, { style: "currency", currency: app.dataset.currency }).format(Number(amount));
+
+  async function api(method, path, body, headers) {
+    const h = Object.assign({ Accept: "application/json" }, headers || {});
+    if (body !== undefined) h["Content-Type"] = "application/json";
+    if (token()) h.Authorization = "Bearer " + token();
+    const response = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    const envelope = await response.json().catch(() => ({ success: false, message: "unreadable answer" }));
+    return { status: response.status, envelope };
+  }
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    });
+    (children || []).forEach((c) => node.appendChild(c));
+    return node;
+  }
+
+  function renderCart() {
+    let total = 0;
+    cart.forEach(({ item, quantity }) => (total += Number(item.price) * quantity));
+    $("cart").classList.toggle("d-none", cart.size === 0);
+    $("cart-total").textContent = money(total.toFixed(2));
+    $("signin").classList.toggle("d-none", !!token());
+    document.querySelectorAll("[data-qty-for]").forEach((span) => {
+      const line = cart.get(span.dataset.qtyFor);
+      span.textContent = line ? String(line.quantity) : "0";
+    });
+  }
+
+  function change(item, delta) {
+    const line = cart.get(item.id) || { item, quantity: 0 };
+    line.quantity = Math.max(0, Math.min(99, line.quantity + delta));
+    if (line.quantity === 0) cart.delete(item.id);
+    else cart.set(item.id, line);
+    idempotencyKey = null; // a different order from now on
+    renderCart();
+  }
+
+  async function loadMenu() {
+    const { status, envelope } = await api("GET", "/api/venues/" + venueId + "/menu");
+    const menu = $("menu");
+    menu.replaceChildren();
+    if (status !== 200) {
+      menu.appendChild(el("div", { class: "alert alert-warning", text: envelope.message || "The menu is not available." }));
+      return;
+    }
+    envelope.data.categories.forEach((section) => {
+      const list = el("ul", { class: "list-group mb-3" });
+      section.items.forEach((item) => {
+        const soldOut = !item.is_available;
+        list.appendChild(
+          el("li", { class: "list-group-item d-flex align-items-center gap-2" + (soldOut ? " text-muted" : ""), "data-item": item.name }, [
+            el("div", { class: "flex-grow-1" }, [
+              el("div", { class: "fw-semibold", text: item.name }),
+              el("div", { class: "small text-muted", text: item.description || "" }),
+              el("div", { class: "small", text: soldOut ? "Sold out" : money(item.price) }),
+            ]),
+            el("button", { class: "btn btn-sm btn-outline-secondary", type: "button", "aria-label": "Fewer " + item.name, onclick: () => change(item, -1) }, [document.createTextNode("−")]),
+            el("span", { class: "qty text-center", style: "min-width:1.5em", "data-qty-for": item.id, text: "0" }),
+            el("button", Object.assign({ class: "btn btn-sm btn-primary", type: "button", "aria-label": "Add " + item.name, onclick: () => change(item, 1) }, soldOut ? { disabled: "" } : {}), [document.createTextNode("+")]),
+          ])
+        );
+      });
+      menu.appendChild(el("h2", { class: "h6 text-uppercase text-muted mt-3", text: section.name }));
+      menu.appendChild(list);
+    });
+    renderCart();
+  }
+
+  async function signIn() {
+    const { status, envelope } = await api("POST", "/api/auth/login", { email: $("email").value, password: $("password").value });
+    if (status === 200) {
+      localStorage.setItem(tokenKey, envelope.data.access_token);
+      showError(null);
+      renderCart();
+    } else {
+      showError(envelope.message || "Sign-in failed");
+    }
+  }
+
+  function showError(message, fields) {
+    const box = $("order-error");
+    box.classList.toggle("d-none", !message);
+    const details = fields ? Object.entries(fields).map(([f, problems]) => f + ": " + problems.join(", ")).join("; ") : "";
+    box.textContent = message ? message + (details ? " (" + details + ")" : "") : "";
+  }
+
+  async function placeOrder() {
+    if (!token()) {
+      $("signin").classList.remove("d-none");
+      showError("Sign in to order.");
+      return;
+    }
+    const type = document.querySelector("input[name=order-type]:checked").value;
+    const body = {
+      venue_id: venueId,
+      order_type: type,
+      items: Array.from(cart.values()).map(({ item, quantity }) => ({ menu_item_id: item.id, quantity })),
+    };
+    if (type === "DINE_IN" && table) body.table = table;
+    idempotencyKey = idempotencyKey || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
+    const { status, envelope } = await api("POST", "/api/orders", body, { "Idempotency-Key": idempotencyKey });
+    if (status === 401) {
+      localStorage.removeItem(tokenKey);
+      renderCart();
+      showError("Please sign in again.");
+      return;
+    }
+    if (status !== 200 && status !== 201) {
+      showError(envelope.message || "The order was not accepted", envelope.errors);
+      return;
+    }
+    const url = new URL(window.location.href);
+    url.searchParams.set("order", envelope.data.id);
+    history.replaceState(null, "", url);
+    follow(envelope.data);
+  }
+
+  const STEPS = ["PENDING", "CONFIRMED", "PREPARING", "READY", "COMPLETED"];
+  function showStatus(status) {
+    $("order-status").textContent = status.charAt(0) + status.slice(1).toLowerCase();
+    const steps = $("status-steps");
+    steps.replaceChildren();
+    const reached = STEPS.indexOf(status);
+    (status === "CANCELLED" ? ["PENDING", "CANCELLED"] : STEPS).forEach((step, i) => {
+      const done = status === "CANCELLED" ? true : i <= reached;
+      steps.appendChild(el("li", { class: done ? "fw-semibold" : "text-muted", text: (done ? "● " : "○ ") + step.charAt(0) + step.slice(1).toLowerCase() }));
+    });
+    if (status === "COMPLETED" || status === "CANCELLED") $("live-note").textContent = "This order is closed.";
+  }
+
+  function follow(order) {
+    $("menu-view").classList.add("d-none");
+    $("status-view").classList.remove("d-none");
+    $("order-ref").textContent = order.id.replace(/-/g, "").slice(-6).toUpperCase();
+    showStatus(order.status);
+    const stream = new EventSource("/api/orders/" + order.id + "/stream?access_token=" + encodeURIComponent(token()));
+    stream.addEventListener("order", (event) => showStatus(JSON.parse(event.data).status));
+    stream.addEventListener("error", () => {
+      // The browser reconnects by itself; read the current state meanwhile so nothing is missed.
+      api("GET", "/api/orders/" + order.id).then(({ status, envelope }) => {
+        if (status === 200) showStatus(envelope.data.status);
+      });
+    });
+  }
+
+  $("place-order").addEventListener("click", placeOrder);
+  $("signin-button").addEventListener("click", signIn);
+  const existing = new URL(window.location.href).searchParams.get("order");
+  if (existing && token()) {
+    api("GET", "/api/orders/" + encodeURIComponent(existing)).then(({ status, envelope }) => {
+      if (status === 200) follow(envelope.data);
+      else loadMenu();
+    });
+  } else {
+    loadMenu();
+  }
+})();

@@ -1,0 +1,395 @@
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use brigade_app::accounts::Role;
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+use crate::harness::TestApp;
+use crate::orders::shop;
+
+/// Raw response bytes and content type of a GET.
+async fn raw(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+    let mut builder = Request::builder().method(Method::GET).uri(path);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let mut request = builder.body(Body::empty()).unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(app.client));
+    let response = brigade_app::http::service(app.state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let kind = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, kind, bytes.to_vec())
+}
+
+#[tokio::test]
+async fn venues_are_the_shared_restaurants_managed_by_admins_and_managers() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let created = app
+        .post(
+            "/api/venues",
+            json!({"name": "Omochi Ramen", "timezone": "Asia/Tokyo", "currency": "JPY", "status": "active", "region": "Kanto",
+                   "hours": [{"weekday": 0, "opens": "17:30", "closes": "01:00"}]}),
+            Some(&admin),
+        )
+        .await;
+    created.assert_status(StatusCode::CREATED);
+    let id = created.data()["id"].as_str().unwrap().to_string();
+    assert_eq!(created.data()["enable_eat_in"], true);
+    // The same record is the restaurant.
+    assert_eq!(
+        app.get(&format!("/api/restaurants/{id}"), Some(&admin))
+            .await
+            .data()["name"],
+        "Omochi Ramen"
+    );
+    let (_, customer, _) = app.user("eater@example.com", Role::Customer).await;
+    app.post(
+        "/api/venues",
+        json!({"name": "Mine", "timezone": "UTC"}),
+        Some(&customer),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+
+    // Public reading, with filters.
+    let listed = app.get("/api/venues?q=omochi&region=Kanto", None).await;
+    assert_eq!(listed.data()["pagination"]["total"], 1);
+    assert_eq!(
+        app.get("/api/venues?eat_in=false", None).await.data()["pagination"]["total"],
+        0
+    );
+    app.get(&format!("/api/venues/{id}"), None)
+        .await
+        .assert_status(StatusCode::OK);
+
+    // A manager updates their own venue but not its status; a stranger does nothing.
+    let (_, manager, _) = app.user("manager@example.com", Role::Customer).await;
+    app.post(
+        &format!("/api/restaurants/{id}/members"),
+        json!({"email": "manager@example.com", "role": "manager"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let updated = app
+        .put(
+            &format!("/api/venues/{id}"),
+            json!({"enable_eat_in": false, "description": "Late-night ramen"}),
+            Some(&manager),
+        )
+        .await;
+    updated.assert_status(StatusCode::OK);
+    assert_eq!(updated.data()["enable_eat_in"], false);
+    app.put(
+        &format!("/api/venues/{id}"),
+        json!({"status": "inactive"}),
+        Some(&manager),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.put(
+        &format!("/api/venues/{id}"),
+        json!({"description": "x"}),
+        Some(&customer),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.delete(&format!("/api/venues/{id}"), Some(&manager))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+
+    // Logo upload goes through storage and is served back.
+    let png = brigade_app::venues::qr_png("logo", 64).unwrap();
+    let boundary = "brigade-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"logo.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&png);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let upload = |body: Vec<u8>, token: &str| {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/venues/{id}/logo"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        app.send(request)
+    };
+    let uploaded = upload(body.clone(), &manager).await;
+    uploaded.assert_status(StatusCode::OK);
+    let logo = uploaded.data()["logo_url"].as_str().unwrap().to_string();
+    assert!(logo.starts_with(&format!("/media/venues/{id}/logo-")));
+    let (status, kind, bytes) = raw(&app, &logo, None).await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/png"));
+    assert_eq!(bytes, png);
+    let text = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.txt\"\r\n\r\nhello\r\n--{boundary}--\r\n"
+    );
+    let refused = upload(text.into_bytes(), &manager).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(!refused.field_errors("file").is_empty());
+    upload(body, &customer)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+
+    app.delete(&format!("/api/venues/{id}"), Some(&admin))
+        .await
+        .assert_status(StatusCode::OK);
+    app.get(&format!("/api/venues/{id}"), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(raw(&app, &logo, None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn qr_codes_resolve_render_and_can_be_revoked_and_regenerated() {
+    let app = TestApp::spawn_with(|c| c.public_url = "https://brigade.example".into()).await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Code Kitchen", serde_json::json!({})).await;
+    let base = format!("/api/venues/{}", s.id);
+    let made = app
+        .post(
+            &format!("{base}/generate-qr"),
+            json!({"table": "T4"}),
+            Some(&s.owner),
+        )
+        .await;
+    made.assert_status(StatusCode::CREATED);
+    let code = made.data()["code"].as_str().unwrap().to_string();
+    let qr_id = made.data()["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        made.data()["url"],
+        format!("https://brigade.example/q/{code}")
+    );
+    // Asking again for the same table gives the same live code.
+    let again = app
+        .post(
+            &format!("{base}/generate-qr"),
+            json!({"table": "T4"}),
+            Some(&s.owner),
+        )
+        .await;
+    again.assert_status(StatusCode::OK);
+    assert_eq!(again.data()["code"], code.as_str());
+    app.post(&format!("{base}/generate-qr"), json!({}), Some(&s.staff))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+
+    let resolved = app.get(&format!("/api/venues/qr/{code}"), None).await;
+    resolved.assert_status(StatusCode::OK);
+    assert_eq!(resolved.data()["venue"]["id"], s.id.as_str());
+    assert_eq!(resolved.data()["table"], "T4");
+    let lower = app
+        .get(&format!("/api/venues/qr/{}", code.to_lowercase()), None)
+        .await;
+    lower.assert_status(StatusCode::OK);
+
+    let (status, kind, png) = raw(
+        &app,
+        &format!("{base}/qr-codes/{qr_id}/image?size=300"),
+        Some(&s.staff),
+    )
+    .await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/png"));
+    assert!(png.starts_with(b"\x89PNG"));
+    let (_, kind, svg) = raw(
+        &app,
+        &format!("{base}/qr-codes/{qr_id}/image?format=svg"),
+        Some(&s.staff),
+    )
+    .await;
+    assert_eq!(kind, "image/svg+xml");
+    assert!(String::from_utf8(svg).unwrap().contains("<svg"));
+    app.get(
+        &format!("{base}/qr-codes/{qr_id}/image?format=gif"),
+        Some(&s.staff),
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+
+    // The customer page the code opens.
+    let (status, kind, page) = raw(&app, &format!("/q/{code}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("text/html"));
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("Code Kitchen") && page.contains("data-table=\"T4\""));
+
+    // Regenerating revokes the old code.
+    let fresh = app
+        .post(
+            &format!("{base}/qr-codes/{qr_id}/regenerate"),
+            json!({}),
+            Some(&s.owner),
+        )
+        .await;
+    fresh.assert_status(StatusCode::CREATED);
+    assert_ne!(fresh.data()["code"], code.as_str());
+    assert_eq!(fresh.data()["table"], "T4");
+    app.get(&format!("/api/venues/qr/{code}"), None)
+        .await
+        .assert_error(StatusCode::GONE, "qr_revoked");
+    assert_eq!(
+        raw(&app, &format!("/q/{code}"), None).await.0,
+        StatusCode::GONE
+    );
+    let fresh_id = fresh.data()["id"].as_str().unwrap();
+    app.post(
+        &format!("{base}/qr-codes/{fresh_id}/revoke"),
+        json!({}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("{base}/qr-codes"), Some(&s.staff))
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        app.get(
+            &format!("{base}/qr-codes?include_revoked=true"),
+            Some(&s.staff)
+        )
+        .await
+        .data()
+        .as_array()
+        .unwrap()
+        .len(),
+        2
+    );
+    app.get("/api/venues/qr/NOSUCHCODE", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+
+    // Share links use the venue's own (takeout) code.
+    let (_, customer, _) = app.user("eater@example.com", Role::Customer).await;
+    let share = app
+        .post(&format!("{base}/share-qr"), json!({}), Some(&customer))
+        .await;
+    share.assert_status(StatusCode::OK);
+    assert!(
+        share.data()["text"]
+            .as_str()
+            .unwrap()
+            .contains("Code Kitchen")
+    );
+    assert_eq!(share.data()["qr"]["table"], serde_json::Value::Null);
+    let again = app
+        .post(&format!("{base}/share-qr"), json!({}), Some(&customer))
+        .await;
+    assert_eq!(again.data()["url"], share.data()["url"]);
+}
+
+#[tokio::test]
+async fn customers_keep_their_own_stocked_venues() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let a = shop(&app, &admin, "Alpha Cafe", json!({})).await;
+    let b = shop(&app, &admin, "Beta Bar", json!({})).await;
+    let (_, customer, _) = app.user("eater@example.com", Role::Customer).await;
+    let (_, other, _) = app.user("other@example.com", Role::Customer).await;
+    let saved = app
+        .post(
+            "/api/stocked-venues",
+            json!({"venue_id": a.id}),
+            Some(&customer),
+        )
+        .await;
+    saved.assert_status(StatusCode::CREATED);
+    assert_eq!(saved.data()["venue"]["name"], "Alpha Cafe");
+    let again = app
+        .post(
+            "/api/stocked-venues",
+            json!({"venue_id": a.id}),
+            Some(&customer),
+        )
+        .await;
+    again.assert_status(StatusCode::OK);
+    assert_eq!(again.data()["id"], saved.data()["id"]);
+    app.post(
+        "/api/stocked-venues",
+        json!({"venue_id": b.id, "is_favorite": true}),
+        Some(&customer),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let bad = app
+        .post(
+            "/api/stocked-venues",
+            json!({"venue_id": uuid::Uuid::new_v4()}),
+            Some(&customer),
+        )
+        .await;
+    assert!(!bad.field_errors("venue_id").is_empty());
+
+    let list = app.get("/api/stocked-venues", Some(&customer)).await;
+    assert_eq!(list.data()["pagination"]["total"], 2);
+    assert_eq!(
+        list.data()["items"][0]["venue"]["name"],
+        "Beta Bar",
+        "favourites first"
+    );
+    assert_eq!(
+        app.get("/api/stocked-venues?favorite=true", Some(&customer))
+            .await
+            .data()["pagination"]["total"],
+        1
+    );
+    assert_eq!(
+        app.get("/api/stocked-venues?q=alpha", Some(&customer))
+            .await
+            .data()["pagination"]["total"],
+        1
+    );
+    let id = saved.data()["id"].as_str().unwrap();
+    let toggled = app
+        .put(
+            &format!("/api/stocked-venues/{id}/favorite"),
+            json!({}),
+            Some(&customer),
+        )
+        .await;
+    assert_eq!(toggled.data()["is_favorite"], true);
+    app.put(
+        &format!("/api/stocked-venues/{id}/favorite"),
+        json!({}),
+        Some(&other),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "not_found");
+    app.delete(&format!("/api/stocked-venues/{id}"), Some(&other))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(
+        app.get("/api/stocked-venues", Some(&other)).await.data()["pagination"]["total"],
+        0
+    );
+    app.delete(&format!("/api/stocked-venues/{id}"), Some(&customer))
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(
+        app.get("/api/stocked-venues", Some(&customer)).await.data()["pagination"]["total"],
+        1
+    );
+}
