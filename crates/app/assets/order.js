@@ -89,7 +89,7 @@
   async function signIn() {
     const { status, envelope } = await api("POST", "/api/auth/login", { email: $("email").value, password: $("password").value });
     if (status === 200) {
-      localStorage.setItem(tokenKey, envelope.data.access_token);
+      localStorage.setItem(tokenKey, envelope.data.tokens.access_token);
       showError(null);
       renderCart();
     } else {
