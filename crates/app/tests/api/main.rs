@@ -11,6 +11,7 @@ mod menus;
 mod openapi;
 mod ops;
 mod orders;
+mod permissions;
 mod reservations;
 mod restaurants;
 mod scenario;
