@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::accounts::service::{self, NewAccount};
 use crate::accounts::{MemberRole, Role};
-use crate::entities::{menu_categories, menu_items, restaurant_members, restaurants, users};
+use crate::entities::{
+    menu_categories, menu_items, qr_codes, restaurant_members, restaurants, time_slots, users,
+};
 use crate::http::error::ApiError;
 use crate::restaurants::{HoursInterval, RestaurantInput, RestaurantStatus, create};
 use crate::state::AppState;
@@ -53,6 +55,8 @@ pub struct DemoSummary {
     pub restaurants_created: usize,
     pub accounts_created: usize,
     pub menu_items_created: usize,
+    pub qr_codes_created: usize,
+    pub time_slots_created: usize,
 }
 
 /// (category, [(item, price in minor units, preparation minutes, description)]) per demo restaurant.
@@ -229,6 +233,89 @@ async fn ensure_menu(
     Ok(created)
 }
 
+/// The demo venues' QR codes are readable on purpose (`/q/EMBER-T1`), so the README can link them.
+pub fn demo_qr_prefix(external_id: &str) -> Option<&'static str> {
+    match external_id {
+        "demo-ember-oak" => Some("EMBER"),
+        "demo-midnight-noodle" => Some("NOODLE"),
+        "demo-sakura-kitchen" => Some("SAKURA"),
+        "demo-chai-point" => Some("CHAI"),
+        _ => None,
+    }
+}
+
+/// A takeout code and four table codes per demo venue, and dinner (and lunch) reservation windows.
+async fn ensure_ordering(
+    state: &AppState,
+    restaurant_id: Uuid,
+    external_id: &str,
+) -> Result<(usize, usize), ApiError> {
+    let Some(prefix) = demo_qr_prefix(external_id) else {
+        return Ok((0, 0));
+    };
+    let now = state.now();
+    let mut codes = 0;
+    let has_codes = qr_codes::Entity::find()
+        .filter(qr_codes::Column::RestaurantId.eq(restaurant_id))
+        .count(&state.db)
+        .await?
+        > 0;
+    if !has_codes {
+        let tables = [None, Some("T1"), Some("T2"), Some("T3"), Some("T4")];
+        for table in tables {
+            qr_codes::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                restaurant_id: Set(restaurant_id),
+                code: Set(match table {
+                    Some(t) => format!("{prefix}-{t}"),
+                    None => prefix.to_string(),
+                }),
+                table_label: Set(table.map(str::to_string)),
+                created_by: Set(None),
+                created_at: Set(now),
+                revoked_at: Set(None),
+            }
+            .insert(&state.db)
+            .await?;
+            codes += 1;
+        }
+    }
+    let mut slots = 0;
+    let has_slots = time_slots::Entity::find()
+        .filter(time_slots::Column::RestaurantId.eq(restaurant_id))
+        .count(&state.db)
+        .await?
+        > 0;
+    if !has_slots && external_id != "demo-chai-point" {
+        let windows: &[(&str, &str, i32)] = match external_id {
+            "demo-midnight-noodle" => &[("18:00", "01:00", 30)],
+            _ => &[("12:00", "14:30", 30), ("18:00", "22:00", 30)],
+        };
+        for weekday in 0..7i16 {
+            for (start, end, every) in windows {
+                time_slots::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    restaurant_id: Set(restaurant_id),
+                    weekday: Set(weekday),
+                    start_time: Set(crate::restaurants::hours::parse_time(start)
+                        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),
+                    end_time: Set(crate::restaurants::hours::parse_time(end)
+                        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),
+                    interval_minutes: Set(*every),
+                    max_reservations: Set(4),
+                    max_covers: Set(Some(16)),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(&state.db)
+                .await?;
+                slots += 1;
+            }
+        }
+    }
+    Ok((codes, slots))
+}
+
 fn every(days: &[u8], opens: &str, closes: &str) -> Vec<HoursInterval> {
     days.iter()
         .map(|&d| HoursInterval::parse(i64::from(d), opens, closes).expect("demo hours are valid"))
@@ -374,6 +461,9 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
             }
         };
         summary.menu_items_created += ensure_menu(state, id, &external).await?;
+        let (codes, slots) = ensure_ordering(state, id, &external).await?;
+        summary.qr_codes_created += codes;
+        summary.time_slots_created += slots;
     }
     for (email, role, first, last, tz) in ACCOUNTS {
         let existing = users::Entity::find()

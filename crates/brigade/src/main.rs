@@ -162,7 +162,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(
                     restaurants = summary.restaurants_created,
                     accounts = summary.accounts_created,
-                    "demo data loaded"
+                    menu_items = summary.menu_items_created,
+                    qr_codes = summary.qr_codes_created,
+                    "demo data loaded; try the customer page at {}/q/EMBER-T1",
+                    state.config.public_url.trim_end_matches('/')
                 );
             }
             let app = Application::build(state, bind, with_worker)
@@ -195,10 +198,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             println!(
-                "demo data: {} restaurant(s) and {} account(s) created; sign in with password {}",
+                "demo data: {} restaurant(s), {} account(s), {} menu item(s), {} QR code(s) and {} reservation window(s) created; sign in with password {}",
                 summary.restaurants_created,
                 summary.accounts_created,
+                summary.menu_items_created,
+                summary.qr_codes_created,
+                summary.time_slots_created,
                 demo::PASSWORD
+            );
+            println!(
+                "customer page of table T1 at Ember & Oak: {}/q/EMBER-T1",
+                state.config.public_url.trim_end_matches('/')
             );
         }
         Command::Users(UsersCommand::CreateAdmin {

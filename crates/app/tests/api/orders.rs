@@ -559,3 +559,57 @@ async fn cash_is_marked_paid_by_staff_and_online_payments_need_a_signed_webhook(
         "PAID"
     );
 }
+
+#[tokio::test]
+async fn live_updates_reach_streams_served_by_another_process() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Two Process Cafe", json!({})).await;
+    let (_, customer, _) = app.user("eater@example.com", Role::Customer).await;
+    let order = app
+        .post(
+            "/api/orders",
+            json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [{"menu_item_id": s.gyoza, "quantity": 1}]}),
+            Some(&customer),
+        )
+        .await;
+    let id: uuid::Uuid = order.data()["id"].as_str().unwrap().parse().unwrap();
+    let mut live = app
+        .sse(&format!("/api/orders/{id}/stream"), Some(&customer))
+        .await;
+    let mut inbox = app.sse("/api/notifications/stream", Some(&customer)).await;
+
+    // A second Brigade process on the same database (and Redis, when the suite has one) makes the change.
+    let other = brigade_app::AppState::build(
+        app.state.config.clone(),
+        brigade_app::StateOptions {
+            clock: Some(std::sync::Arc::new(app.clock.clone())),
+            inline_jobs: true,
+        },
+    )
+    .await
+    .unwrap();
+    let writer = if crate::harness::redis_url().is_some() {
+        &other
+    } else {
+        // Without Redis, pub/sub is in-process: processes cannot share it, so the same one writes.
+        &app.state
+    };
+    brigade_app::orders::transition(
+        writer,
+        id,
+        brigade_app::orders::OrderStatus::Confirmed,
+        brigade_app::orders::Actor {
+            kind: brigade_app::orders::ActorKind::Venue,
+            user_id: None,
+        },
+        Some("seen by the kitchen".into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live.next_of("order").await["status"], "CONFIRMED");
+    assert_eq!(
+        inbox.next_of("notification").await["title"],
+        "Order confirmed"
+    );
+}

@@ -265,14 +265,24 @@ async fn demo_data_loads_once_with_an_account_per_role() {
     let first = brigade_app::demo::load(&app.state).await.unwrap();
     assert_eq!((first.restaurants_created, first.accounts_created), (4, 4));
     assert!(first.menu_items_created >= 16, "{first:?}");
+    assert_eq!(
+        first.qr_codes_created, 20,
+        "a takeout and four table codes per venue"
+    );
+    assert_eq!(first.time_slots_created, 7 * 2 + 7 + 7 * 2);
+    // The README's link works: the code resolves to its venue and table.
+    let resolved = app.get("/api/venues/qr/EMBER-T1", None).await;
+    assert_eq!(resolved.data()["table"], "T1");
+    assert_eq!(resolved.data()["venue"]["external_id"], "demo-ember-oak");
     let again = brigade_app::demo::load(&app.state).await.unwrap();
     assert_eq!(
         (
             again.restaurants_created,
             again.accounts_created,
-            again.menu_items_created
+            again.menu_items_created,
+            again.qr_codes_created + again.time_slots_created
         ),
-        (0, 0, 0)
+        (0, 0, 0, 0)
     );
     for (email, role) in [
         ("admin@demo.brigade", "admin"),
