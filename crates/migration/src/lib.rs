@@ -3,6 +3,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261124_000001_foundation;
 mod m20261124_000002_menus;
 mod m20261124_000003_orders;

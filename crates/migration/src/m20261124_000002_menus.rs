@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::fk;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -29,12 +31,7 @@ impl MigrationTrait for Migration {
                     .col(integer("display_order"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("menu_categories", "restaurant_id")
-                            .to("restaurants", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut fk(("menu_categories", "restaurant_id"), "restaurants"))
                     .to_owned(),
             )
             .await?;
@@ -66,18 +63,8 @@ impl MigrationTrait for Migration {
                     .col(integer("display_order"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("menu_items", "restaurant_id")
-                            .to("restaurants", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("menu_items", "category_id")
-                            .to("menu_categories", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut fk(("menu_items", "restaurant_id"), "restaurants"))
+                    .foreign_key(&mut fk(("menu_items", "category_id"), "menu_categories"))
                     .to_owned(),
             )
             .await?;

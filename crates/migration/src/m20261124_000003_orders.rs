@@ -7,33 +7,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::{fk_on_delete, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn fk(
-    from: (&'static str, &'static str),
-    to: &'static str,
-    action: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to, "id")
-        .on_delete(action)
-        .to_owned()
-}
-
-fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(format!("idx_{}_{}", table, cols.join("_")))
-        .table(table);
-    for col in cols {
-        stmt.col(*col);
-    }
-    if unique {
-        stmt.unique();
-    }
-    stmt.to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -79,12 +56,12 @@ impl MigrationTrait for Migration {
                     .col(string_null("external_ref"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut fk_on_delete(
                         ("orders", "restaurant_id"),
                         "restaurants",
                         ForeignKeyAction::Cascade,
                     ))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut fk_on_delete(
                         ("orders", "customer_id"),
                         "users",
                         ForeignKeyAction::SetNull,
@@ -115,12 +92,12 @@ impl MigrationTrait for Migration {
                     .col(integer("quantity"))
                     .col(big_integer("subtotal_minor"))
                     .col(text_null("special_request"))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut fk_on_delete(
                         ("order_items", "order_id"),
                         "orders",
                         ForeignKeyAction::Cascade,
                     ))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut fk_on_delete(
                         ("order_items", "menu_item_id"),
                         "menu_items",
                         ForeignKeyAction::SetNull,
@@ -147,7 +124,7 @@ impl MigrationTrait for Migration {
                     .col(text_null("note"))
                     .col(timestamp_with_time_zone("occurred_at"))
                     .col(timestamp_with_time_zone("recorded_at"))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut fk_on_delete(
                         ("order_status_events", "order_id"),
                         "orders",
                         ForeignKeyAction::Cascade,
@@ -178,7 +155,7 @@ impl MigrationTrait for Migration {
                     .col(string_null("reference_type"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone_null("read_at"))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut fk_on_delete(
                         ("notifications", "user_id"),
                         "users",
                         ForeignKeyAction::Cascade,

@@ -4,29 +4,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::{fk, fk_on_delete, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn fk(from: (&'static str, &'static str), to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to, "id")
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
-fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(format!("idx_{}_{}", table, cols.join("_")))
-        .table(table);
-    for col in cols {
-        stmt.col(*col);
-    }
-    if unique {
-        stmt.unique();
-    }
-    stmt.to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -86,13 +67,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("updated_at"))
                     .foreign_key(&mut fk(("reservations", "restaurant_id"), "restaurants"))
                     .foreign_key(&mut fk(("reservations", "user_id"), "users"))
-                    .foreign_key(
-                        &mut ForeignKey::create()
-                            .from("reservations", "time_slot_id")
-                            .to("time_slots", "id")
-                            .on_delete(ForeignKeyAction::SetNull)
-                            .to_owned(),
-                    )
+                    .foreign_key(&mut fk_on_delete(
+                        ("reservations", "time_slot_id"),
+                        "time_slots",
+                        ForeignKeyAction::SetNull,
+                    ))
                     .to_owned(),
             )
             .await?;

@@ -621,19 +621,18 @@ pub async fn place(
     order_items::Entity::insert_many(item_rows)
         .exec(&txn)
         .await?;
-    order_status_events::ActiveModel {
-        order_id: Set(id),
-        restaurant_id: Set(venue.id),
-        from_status: Set(None),
-        to_status: Set(OrderStatus::Pending.as_str().to_string()),
-        raw_code: Set(None),
-        actor_kind: Set(ActorKind::Customer.as_str().to_string()),
-        actor_id: Set(Some(customer)),
-        note: Set(None),
-        occurred_at: Set(now),
-        recorded_at: Set(now),
-        ..Default::default()
-    }
+    status_event(
+        id,
+        venue.id,
+        None,
+        OrderStatus::Pending,
+        Actor {
+            kind: ActorKind::Customer,
+            user_id: Some(customer),
+        },
+        None,
+        now,
+    )
     .insert(&txn)
     .await?;
     txn.commit().await?;
@@ -645,6 +644,31 @@ pub async fn place(
         order,
         replayed: false,
     })
+}
+
+/// The event row of one status change, happening now.
+fn status_event(
+    order_id: Uuid,
+    restaurant_id: Uuid,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    actor: Actor,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> order_status_events::ActiveModel {
+    order_status_events::ActiveModel {
+        order_id: Set(order_id),
+        restaurant_id: Set(restaurant_id),
+        from_status: Set(from.map(|s| s.as_str().to_string())),
+        to_status: Set(to.as_str().to_string()),
+        raw_code: Set(None),
+        actor_kind: Set(actor.kind.as_str().to_string()),
+        actor_id: Set(actor.user_id),
+        note: Set(note),
+        occurred_at: Set(now),
+        recorded_at: Set(now),
+        ..Default::default()
+    }
 }
 
 /// Move an order to `to`, as `actor`. Refuses an illegal move with 409 listing the allowed ones.
@@ -693,19 +717,15 @@ pub async fn transition(
         ));
     }
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    order_status_events::ActiveModel {
-        order_id: Set(order_id),
-        restaurant_id: Set(order.restaurant_id),
-        from_status: Set(Some(from.as_str().to_string())),
-        to_status: Set(to.as_str().to_string()),
-        raw_code: Set(None),
-        actor_kind: Set(actor.kind.as_str().to_string()),
-        actor_id: Set(actor.user_id),
-        note: Set(note.clone()),
-        occurred_at: Set(now),
-        recorded_at: Set(now),
-        ..Default::default()
-    }
+    status_event(
+        order_id,
+        order.restaurant_id,
+        Some(from),
+        to,
+        actor,
+        note,
+        now,
+    )
     .insert(&txn)
     .await?;
     txn.commit().await?;

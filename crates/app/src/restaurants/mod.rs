@@ -131,6 +131,23 @@ pub fn view(
     }
 }
 
+/// Views of several restaurants, with their hours read in one query.
+pub async fn views_of<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<restaurants::Model>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<RestaurantView>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut hours = hours_of(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let h = hours.remove(&r.id).unwrap_or_default();
+            view(r, h, now)
+        })
+        .collect())
+}
+
 /// Hours of several restaurants in one query.
 pub async fn hours_of<C: ConnectionTrait>(
     db: &C,

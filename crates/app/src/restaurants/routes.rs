@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     HoursInterval, RestaurantInput, RestaurantStatus, RestaurantView, check_hours, find, find_view,
-    hours_of, replace_hours, view,
+    hours_of, replace_hours,
 };
 use crate::accounts::{AuthUser, MemberRole, Role, Scope, require_restaurant_role};
 use crate::entities::{restaurant_members, restaurants, users};
@@ -122,16 +122,7 @@ async fn list_restaurants(
         },
     )
     .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut hours = hours_of(&state.db, &ids).await?;
-    let now = state.now();
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            let h = hours.remove(&r.id).unwrap_or_default();
-            view(r, h, now)
-        })
-        .collect();
+    let items = super::views_of(&state.db, rows, state.now()).await?;
     Ok(ok(Page::new(items, index, per_page, total)))
 }
 

@@ -26,7 +26,7 @@ use crate::http::envelope::{
 };
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::restaurants::{RestaurantInput, RestaurantView, find_view, hours_of, view};
+use crate::restaurants::{RestaurantInput, RestaurantView, find_view};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -87,16 +87,7 @@ async fn list_venues(
         per_page: filter.per_page,
     };
     let (rows, index, per_page, total) = paginate(select, &state.db, &params).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut hours = hours_of(&state.db, &ids).await?;
-    let now = state.now();
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            let h = hours.remove(&r.id).unwrap_or_default();
-            view(r, h, now)
-        })
-        .collect();
+    let items = crate::restaurants::views_of(&state.db, rows, state.now()).await?;
     Ok(ok(Page::new(items, index, per_page, total)))
 }
 
@@ -602,23 +593,22 @@ async fn stocked_views(
     rows: Vec<stocked_venues::Model>,
 ) -> ApiResult<Vec<StockedVenueView>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.restaurant_id).collect();
-    let venues: std::collections::HashMap<Uuid, restaurants::Model> = restaurants::Entity::find()
-        .filter(restaurants::Column::Id.is_in(ids.clone()))
+    let venues = restaurants::Entity::find()
+        .filter(restaurants::Column::Id.is_in(ids))
         .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|v| (v.id, v))
-        .collect();
-    let mut hours = hours_of(&state.db, &ids).await?;
-    let now = state.now();
+        .await?;
+    let mut views: std::collections::HashMap<Uuid, RestaurantView> =
+        crate::restaurants::views_of(&state.db, venues, state.now())
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect();
     Ok(rows
         .into_iter()
         .filter_map(|row| {
-            let venue = venues.get(&row.restaurant_id)?.clone();
-            let h = hours.remove(&row.restaurant_id).unwrap_or_default();
             Some(StockedVenueView {
                 id: row.id,
-                venue: view(venue, h, now),
+                venue: views.remove(&row.restaurant_id)?,
                 is_favorite: row.is_favorite,
                 date_added: row.date_added,
             })

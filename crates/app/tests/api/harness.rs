@@ -32,6 +32,7 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -214,6 +215,7 @@ impl TestApp {
             headers,
             body,
             text,
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -234,6 +236,17 @@ impl TestApp {
             body: response.into_body(),
             buffer: String::new(),
         }
+    }
+
+    /// A GET whose body is not JSON: (status, content type, bytes).
+    pub async fn raw(&self, path: &str, token: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+        let response = self.get(path, token).await;
+        let kind = response
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .unwrap_or_default();
+        (response.status, kind, response.bytes)
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {

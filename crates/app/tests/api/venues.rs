@@ -1,36 +1,10 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use brigade_app::accounts::Role;
-use http_body_util::BodyExt;
 use serde_json::json;
-use tower::ServiceExt;
 
 use crate::harness::TestApp;
 use crate::orders::shop;
-
-/// Raw response bytes and content type of a GET.
-async fn raw(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, String, Vec<u8>) {
-    let mut builder = Request::builder().method(Method::GET).uri(path);
-    if let Some(token) = token {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let mut request = builder.body(Body::empty()).unwrap();
-    request
-        .extensions_mut()
-        .insert(axum::extract::ConnectInfo(app.client));
-    let response = brigade_app::http::service(app.state.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let kind = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, kind, bytes.to_vec())
-}
 
 #[tokio::test]
 async fn venues_are_the_shared_restaurants_managed_by_admins_and_managers() {
@@ -136,7 +110,7 @@ async fn venues_are_the_shared_restaurants_managed_by_admins_and_managers() {
     uploaded.assert_status(StatusCode::OK);
     let logo = uploaded.data()["logo_url"].as_str().unwrap().to_string();
     assert!(logo.starts_with(&format!("/media/venues/{id}/logo-")));
-    let (status, kind, bytes) = raw(&app, &logo, None).await;
+    let (status, kind, bytes) = app.raw(&logo, None).await;
     assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/png"));
     assert_eq!(bytes, png);
     let text = format!(
@@ -155,7 +129,7 @@ async fn venues_are_the_shared_restaurants_managed_by_admins_and_managers() {
     app.get(&format!("/api/venues/{id}"), None)
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
-    assert_eq!(raw(&app, &logo, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.raw(&logo, None).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -201,20 +175,20 @@ async fn qr_codes_resolve_render_and_can_be_revoked_and_regenerated() {
         .await;
     lower.assert_status(StatusCode::OK);
 
-    let (status, kind, png) = raw(
-        &app,
-        &format!("{base}/qr-codes/{qr_id}/image?size=300"),
-        Some(&s.staff),
-    )
-    .await;
+    let (status, kind, png) = app
+        .raw(
+            &format!("{base}/qr-codes/{qr_id}/image?size=300"),
+            Some(&s.staff),
+        )
+        .await;
     assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/png"));
     assert!(png.starts_with(b"\x89PNG"));
-    let (_, kind, svg) = raw(
-        &app,
-        &format!("{base}/qr-codes/{qr_id}/image?format=svg"),
-        Some(&s.staff),
-    )
-    .await;
+    let (_, kind, svg) = app
+        .raw(
+            &format!("{base}/qr-codes/{qr_id}/image?format=svg"),
+            Some(&s.staff),
+        )
+        .await;
     assert_eq!(kind, "image/svg+xml");
     assert!(String::from_utf8(svg).unwrap().contains("<svg"));
     app.get(
@@ -225,7 +199,7 @@ async fn qr_codes_resolve_render_and_can_be_revoked_and_regenerated() {
     .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
 
     // The customer page the code opens.
-    let (status, kind, page) = raw(&app, &format!("/q/{code}"), None).await;
+    let (status, kind, page) = app.raw(&format!("/q/{code}"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(kind.starts_with("text/html"));
     let page = String::from_utf8(page).unwrap();
@@ -246,7 +220,7 @@ async fn qr_codes_resolve_render_and_can_be_revoked_and_regenerated() {
         .await
         .assert_error(StatusCode::GONE, "qr_revoked");
     assert_eq!(
-        raw(&app, &format!("/q/{code}"), None).await.0,
+        app.raw(&format!("/q/{code}"), None).await.0,
         StatusCode::GONE
     );
     let fresh_id = fresh.data()["id"].as_str().unwrap();
