@@ -56,6 +56,7 @@ impl Application {
         };
         let service = crate::http::service(self.state.clone());
         let mut stop = stop_tx.subscribe();
+        let state = self.state.clone();
         let server = axum::serve(
             self.listener,
             axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
@@ -64,6 +65,8 @@ impl Application {
         )
         .with_graceful_shutdown(async move {
             let _ = stop.recv().await;
+            // End the event streams, or open browser tabs would keep the server from stopping.
+            state.stopping.send_replace(true);
         });
         tokio::spawn(async move {
             shutdown.await;

@@ -30,6 +30,9 @@ pub struct Inner {
     pub metrics: PrometheusHandle,
     pub redis: Option<RedisHandle>,
     pub storage: crate::storage::Storage,
+    /// Turns true when the server begins to stop, so long-lived responses (event streams) end and
+    /// graceful shutdown is not held up by them.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Clone)]
@@ -118,6 +121,7 @@ impl AppState {
             metrics,
             redis,
             storage,
+            stopping: tokio::sync::watch::Sender::new(false),
         })))
     }
 

@@ -191,8 +191,13 @@ pub fn sse_from(
     kind: &'static str,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
     let messages = state.pubsub.subscribe(channel);
+    let mut stopping = state.stopping.subscribe();
     let hello = futures::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
-    let events = messages.map(move |payload| Ok(Event::default().event(kind).data(payload)));
+    let events = messages
+        .map(move |payload| Ok(Event::default().event(kind).data(payload)))
+        .take_until(async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        });
     Sse::new(hello.chain(events)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

@@ -314,6 +314,18 @@ pub struct SseStream {
 }
 
 impl SseStream {
+    /// Whether the stream ends (rather than waits for more) within 5 s.
+    pub async fn ends(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.body.frame()).await {
+                Err(_) => return false,
+                Ok(None) => return true,
+                Ok(Some(_)) => continue,
+            }
+        }
+    }
+
     /// The next event of type `kind` as (event, JSON data), skipping keep-alives and other types; panics
     /// after 10 s without one.
     pub async fn next_of(&mut self, kind: &str) -> Value {

@@ -613,3 +613,16 @@ async fn live_updates_reach_streams_served_by_another_process() {
         "Order confirmed"
     );
 }
+
+#[tokio::test]
+async fn event_streams_end_when_the_server_stops() {
+    let app = TestApp::spawn().await;
+    let (_, customer, _) = app.user("eater@example.com", Role::Customer).await;
+    let mut inbox = app.sse("/api/notifications/stream", Some(&customer)).await;
+    inbox.next_of("ready").await;
+    app.state.stopping.send_replace(true);
+    assert!(
+        inbox.ends().await,
+        "the stream should close so shutdown can finish"
+    );
+}
