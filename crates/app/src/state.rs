@@ -33,6 +33,9 @@ pub struct Inner {
     /// Turns true when the server begins to stop, so long-lived responses (event streams) end and
     /// graceful shutdown is not held up by them.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// On SQLite (one writer at a time) hot write paths queue here instead of spinning in SQLite's busy
+    /// handler; PostgreSQL needs no gate.
+    pub write_gate: Option<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
@@ -108,6 +111,8 @@ impl AppState {
         let mailer = Mailer::from_config(config.smtp.as_ref()).map_err(StartupError::Other)?;
         let metrics = crate::http::ops::metrics_handle();
         let storage = crate::storage::Storage::from_config(&config).map_err(StartupError::Other)?;
+        let sqlite =
+            sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DbBackend::Sqlite;
         Ok(AppState(Arc::new(Inner {
             config,
             db,
@@ -122,7 +127,16 @@ impl AppState {
             redis,
             storage,
             stopping: tokio::sync::watch::Sender::new(false),
+            write_gate: sqlite.then(|| tokio::sync::Mutex::new(())),
         })))
+    }
+
+    /// Hold this while a hot write transaction runs (see `write_gate`).
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -153,6 +153,13 @@ pub async fn load_menu(state: &AppState, venue: &restaurants::Model) -> Result<M
 /// Forget the cached menu (after any change to it or to its venue).
 pub async fn invalidate(state: &AppState, venue_id: Uuid) {
     cache::invalidate(state.cache.as_ref(), &cache_key(venue_id)).await;
+    cache::invalidate(state.cache.as_ref(), &response_key(venue_id)).await;
+}
+
+/// The public menu response, already serialised: a scan of a QR code costs one cache read. Only menus of
+/// venues the public may see are kept here, so a hit needs no further check.
+pub fn response_key(venue_id: Uuid) -> String {
+    format!("menu:v1:{venue_id}:response")
 }
 
 /// Current price (minor units) and availability of menu items of a venue, read from the database (not

@@ -3,6 +3,7 @@
 //! sold out or back, which any of the venue's staff may do.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -80,9 +81,39 @@ async fn get_menu(
     State(state): State<AppState>,
     MaybeAuthUser(caller): MaybeAuthUser,
     ApiPath(venue_id): ApiPath<Uuid>,
-) -> ApiResult<Reply<MenuView>> {
+) -> ApiResult<Response> {
+    let key = super::response_key(venue_id);
+    if let Ok(Some(bytes)) = state.cache.get(&key).await {
+        metrics::counter!("brigade_menu_cache_total", "result" => "hit").increment(1);
+        return Ok(json_bytes(bytes));
+    }
     let venue = venue_for_reading(&state, &caller, venue_id).await?;
-    Ok(ok(load_menu(&state, &venue).await?))
+    let menu = load_menu(&state, &venue).await?;
+    if venue.status == "inactive" {
+        return Ok(ok(menu).into_response());
+    }
+    let bytes = serde_json::to_vec(&Envelope {
+        success: true,
+        data: menu,
+        message: None,
+        errors: None,
+    })
+    .map_err(ApiError::internal)?;
+    if let Err(err) = state.cache.set(&key, bytes.clone(), super::MENU_TTL).await {
+        tracing::warn!(%err, "could not cache a menu response");
+    }
+    Ok(json_bytes(bytes))
+}
+
+fn json_bytes(bytes: Vec<u8>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

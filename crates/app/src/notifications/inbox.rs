@@ -68,6 +68,41 @@ pub fn user_channel(user_id: Uuid) -> String {
     format!("user:{user_id}")
 }
 
+/// A new notification row (to insert within the caller's own transaction, then [`push`]).
+pub fn row(
+    user_id: Uuid,
+    kind: Kind,
+    title: &str,
+    message: &str,
+    reference: Option<(Uuid, &str)>,
+    now: chrono::DateTime<Utc>,
+) -> notifications::ActiveModel {
+    notifications::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        title: Set(title.to_string()),
+        message: Set(message.to_string()),
+        kind: Set(kind.as_str().to_string()),
+        status: Set("UNREAD".to_string()),
+        reference_id: Set(reference.map(|r| r.0)),
+        reference_type: Set(reference.map(|r| r.1.to_string())),
+        created_at: Set(now),
+        read_at: Set(None),
+    }
+}
+
+/// Push a stored notification to its user's live streams.
+pub async fn push(state: &AppState, model: notifications::Model) -> NotificationView {
+    let user_id = model.user_id;
+    let view = NotificationView::from(model);
+    let payload = serde_json::to_string(&view).unwrap_or_default();
+    if let Err(err) = state.pubsub.publish(&user_channel(user_id), &payload).await {
+        tracing::warn!(%err, "could not push a notification live");
+    }
+    metrics::counter!("brigade_notifications_total", "type" => view.kind.clone()).increment(1);
+    view
+}
+
 /// Store a notification for `user_id` and push it live.
 pub async fn notify(
     state: &AppState,
@@ -77,25 +112,8 @@ pub async fn notify(
     message: &str,
     reference: Option<(Uuid, &str)>,
 ) -> Result<NotificationView, ApiError> {
-    let model = notifications::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        title: Set(title.to_string()),
-        message: Set(message.to_string()),
-        kind: Set(kind.as_str().to_string()),
-        status: Set("UNREAD".to_string()),
-        reference_id: Set(reference.map(|r| r.0)),
-        reference_type: Set(reference.map(|r| r.1.to_string())),
-        created_at: Set(state.now()),
-        read_at: Set(None),
-    }
-    .insert(&state.db)
-    .await?;
-    let view = NotificationView::from(model);
-    let payload = serde_json::to_string(&view).unwrap_or_default();
-    if let Err(err) = state.pubsub.publish(&user_channel(user_id), &payload).await {
-        tracing::warn!(%err, "could not push a notification live");
-    }
-    metrics::counter!("brigade_notifications_total", "type" => kind.as_str()).increment(1);
-    Ok(view)
+    let model = row(user_id, kind, title, message, reference, state.now())
+        .insert(&state.db)
+        .await?;
+    Ok(push(state, model).await)
 }

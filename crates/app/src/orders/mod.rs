@@ -433,7 +433,13 @@ pub async fn place(
         errors.add("venue_id", "no such venue is taking orders");
         return Err(errors.into_result().unwrap_err());
     };
-    let hours = crate::restaurants::business_hours(state, venue.id).await?;
+    let hours = crate::restaurants::BusinessHours::new(
+        crate::restaurants::zone_of(&venue),
+        crate::restaurants::hours_of(&state.db, &[venue.id])
+            .await?
+            .remove(&venue.id)
+            .unwrap_or_default(),
+    );
     let currency = crate::menus::currency_of(&venue);
 
     if input.order_type == OrderType::DineIn && !venue.enable_eat_in {
@@ -577,6 +583,25 @@ pub async fn place(
         created_at: Set(now),
         updated_at: Set(now),
     };
+    let items: Vec<order_items::Model> = lines
+        .into_iter()
+        .map(
+            |(item, quantity, subtotal, special_request)| order_items::Model {
+                id: Uuid::now_v7(),
+                order_id: id,
+                menu_item_id: Some(item.id),
+                name: item.name,
+                plu: None,
+                unit_price_minor: item.price_minor,
+                quantity,
+                subtotal_minor: subtotal,
+                special_request: special_request
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+            },
+        )
+        .collect();
+    let turn = state.write_turn().await;
     let txn = state.db.begin().await?;
     let inserted = match order.insert(&txn).await {
         Ok(model) => model,
@@ -588,6 +613,7 @@ pub async fn place(
         {
             // A simultaneous retry won the race: answer with its order.
             drop(txn);
+            drop(turn);
             let key = idempotency_key.unwrap_or_default();
             let existing = by_idempotency_key(state, customer, &key)
                 .await?
@@ -600,27 +626,19 @@ pub async fn place(
         }
         Err(err) => return Err(err.into()),
     };
-    let item_rows: Vec<order_items::ActiveModel> = lines
-        .into_iter()
-        .map(
-            |(item, quantity, subtotal, special_request)| order_items::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                order_id: Set(id),
-                menu_item_id: Set(Some(item.id)),
-                name: Set(item.name),
-                plu: Set(None),
-                unit_price_minor: Set(item.price_minor),
-                quantity: Set(quantity),
-                subtotal_minor: Set(subtotal),
-                special_request: Set(special_request
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())),
-            },
-        )
-        .collect();
-    order_items::Entity::insert_many(item_rows)
-        .exec(&txn)
-        .await?;
+    order_items::Entity::insert_many(items.iter().map(|item| order_items::ActiveModel {
+        id: Set(item.id),
+        order_id: Set(item.order_id),
+        menu_item_id: Set(item.menu_item_id),
+        name: Set(item.name.clone()),
+        plu: Set(None),
+        unit_price_minor: Set(item.unit_price_minor),
+        quantity: Set(item.quantity),
+        subtotal_minor: Set(item.subtotal_minor),
+        special_request: Set(item.special_request.clone()),
+    }))
+    .exec(&txn)
+    .await?;
     status_event(
         id,
         venue.id,
@@ -635,11 +653,15 @@ pub async fn place(
     )
     .insert(&txn)
     .await?;
+    let order = order_view(inserted, items);
+    let note = match notification_for(&order, &venue.name, now) {
+        Some(row) => Some(row.insert(&txn).await?),
+        None => None,
+    };
     txn.commit().await?;
+    drop(turn);
     metrics::counter!("brigade_orders_created_total", "source" => SOURCE_QR).increment(1);
-
-    let order = views_of(&state.db, vec![inserted]).await?.remove(0);
-    announce(state, &order, None, &venue.name).await;
+    announce(state, &order, None, note).await;
     Ok(Placed {
         order,
         replayed: false,
@@ -700,6 +722,17 @@ pub async fn transition(
         ));
     }
     let now = state.now();
+    let venue_name = restaurants::Entity::find_by_id(order.restaurant_id)
+        .one(&state.db)
+        .await?
+        .map(|v| v.name)
+        .unwrap_or_default();
+    let items = order_items::Entity::find()
+        .filter(order_items::Column::OrderId.eq(order_id))
+        .order_by_asc(order_items::Column::Name)
+        .all(&state.db)
+        .await?;
+    let turn = state.write_turn().await;
     let txn = state.db.begin().await?;
     // Only move it if nobody else moved it since we read it.
     let moved = orders::Entity::update_many()
@@ -728,23 +761,28 @@ pub async fn transition(
     )
     .insert(&txn)
     .await?;
+    let view = order_view(
+        orders::Model {
+            status: to.as_str().to_string(),
+            status_changed_at: now,
+            updated_at: now,
+            ..order.clone()
+        },
+        items,
+    );
+    let notification = match notification_for(&view, &venue_name, now) {
+        Some(row) => Some(row.insert(&txn).await?),
+        None => None,
+    };
     txn.commit().await?;
+    drop(turn);
 
     metrics::counter!("brigade_order_transitions_total", "from" => from.as_str(), "to" => to.as_str())
         .increment(1);
     let seconds = (now - order.status_changed_at).num_milliseconds().max(0) as f64 / 1000.0;
     metrics::histogram!("brigade_order_time_in_status_seconds", "status" => from.as_str())
         .record(seconds);
-
-    let venue_name = restaurants::Entity::find_by_id(order.restaurant_id)
-        .one(&state.db)
-        .await?
-        .map(|v| v.name)
-        .unwrap_or_default();
-    let view = views_of(&state.db, vec![find(state, order_id).await?])
-        .await?
-        .remove(0);
-    announce(state, &view, Some(from), &venue_name).await;
+    announce(state, &view, Some(from), notification).await;
     Ok(view)
 }
 
@@ -770,9 +808,37 @@ pub fn venue_channel(id: Uuid) -> String {
     format!("venue:{id}:orders")
 }
 
-/// Tell everyone watching: the customer's inbox (stored, then pushed live), the order's stream and the
-/// venue's stream. Failures to push are logged, never fail the change that already happened.
-async fn announce(state: &AppState, order: &OrderView, from: Option<OrderStatus>, venue: &str) {
+/// The customer's notification of the order's current status (stored in the change's transaction).
+fn notification_for(
+    order: &OrderView,
+    venue: &str,
+    now: DateTime<Utc>,
+) -> Option<crate::entities::notifications::ActiveModel> {
+    let customer = order.customer_id?;
+    let status: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
+    let message = format!(
+        "{venue}: order {} is now {}.",
+        short_id(order.id),
+        status.as_str().to_lowercase()
+    );
+    Some(crate::notifications::inbox::row(
+        customer,
+        crate::notifications::inbox::Kind::OrderStatus,
+        status.title(),
+        &message,
+        Some((order.id, "order")),
+        now,
+    ))
+}
+
+/// Tell everyone watching, after the change committed: the order's stream, the venue's stream and the
+/// customer's inbox stream. Failures to push are logged, never fail the change that already happened.
+async fn announce(
+    state: &AppState,
+    order: &OrderView,
+    from: Option<OrderStatus>,
+    notification: Option<crate::entities::notifications::Model>,
+) {
     let update = OrderUpdate {
         order_id: order.id,
         venue_id: order.venue_id,
@@ -787,25 +853,8 @@ async fn announce(state: &AppState, order: &OrderView, from: Option<OrderStatus>
             tracing::warn!(%err, channel, "could not publish an order update");
         }
     }
-    if let Some(customer) = order.customer_id {
-        let status: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
-        let message = format!(
-            "{venue}: order {} is now {}.",
-            short_id(order.id),
-            status.as_str().to_lowercase()
-        );
-        if let Err(err) = crate::notifications::inbox::notify(
-            state,
-            customer,
-            crate::notifications::inbox::Kind::OrderStatus,
-            status.title(),
-            &message,
-            Some((order.id, "order")),
-        )
-        .await
-        {
-            tracing::warn!(error = %err.message, "could not store an order notification");
-        }
+    if let Some(note) = notification {
+        crate::notifications::inbox::push(state, note).await;
     }
 }
 
