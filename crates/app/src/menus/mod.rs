@@ -154,6 +154,11 @@ pub async fn load_menu(state: &AppState, venue: &restaurants::Model) -> Result<M
 pub async fn invalidate(state: &AppState, venue_id: Uuid) {
     cache::invalidate(state.cache.as_ref(), &cache_key(venue_id)).await;
     cache::invalidate(state.cache.as_ref(), &response_key(venue_id)).await;
+    cache::invalidate(
+        state.cache.as_ref(),
+        &crate::restaurants::context_key(venue_id),
+    )
+    .await;
 }
 
 /// The public menu response, already serialised: a scan of a QR code costs one cache read. Only menus of

@@ -387,6 +387,15 @@ pub const MAX_LINES: usize = 50;
 /// How far ahead a pickup may be booked.
 pub const MAX_PICKUP_AHEAD_DAYS: i64 = 7;
 
+/// A menu item's name, price and availability as an order sees them.
+#[derive(Debug, Clone)]
+struct Priced {
+    id: Uuid,
+    name: String,
+    price_minor: i64,
+    is_available: bool,
+}
+
 /// A placed order, and whether it was created now or found from an earlier request with the same
 /// idempotency key.
 pub struct Placed {
@@ -426,20 +435,12 @@ pub async fn place(
 
     let now = state.now();
     let mut errors = FieldErrors::new();
-    let venue = restaurants::Entity::find_by_id(input.venue_id)
-        .one(&state.db)
-        .await?;
-    let Some(venue) = venue.filter(|v| v.status != "inactive") else {
+    let venue = crate::restaurants::cached_with_hours(state, input.venue_id).await?;
+    let Some((venue, hours)) = venue.filter(|(v, _)| v.status != "inactive") else {
         errors.add("venue_id", "no such venue is taking orders");
         return Err(errors.into_result().unwrap_err());
     };
-    let hours = crate::restaurants::BusinessHours::new(
-        crate::restaurants::zone_of(&venue),
-        crate::restaurants::hours_of(&state.db, &[venue.id])
-            .await?
-            .remove(&venue.id)
-            .unwrap_or_default(),
-    );
+    let hours = crate::restaurants::BusinessHours::new(crate::restaurants::zone_of(&venue), hours);
     let currency = crate::menus::currency_of(&venue);
 
     if input.order_type == OrderType::DineIn && !venue.enable_eat_in {
@@ -502,11 +503,23 @@ pub async fn place(
     } else if input.items.len() > MAX_LINES {
         errors.add("items", format!("at most {MAX_LINES} lines"));
     }
-    let ids: Vec<Uuid> = input.items.iter().map(|i| i.menu_item_id).collect();
-    let menu: HashMap<Uuid, _> = crate::menus::item_prices(state, venue.id, &ids)
+    // Prices and availability from the cached menu, which every menu change drops at once.
+    let menu: HashMap<Uuid, Priced> = crate::menus::load_menu(state, &venue)
         .await?
+        .categories
         .into_iter()
-        .map(|item| (item.id, item))
+        .flat_map(|section| section.items)
+        .filter_map(|item| {
+            Some((
+                item.id,
+                Priced {
+                    id: item.id,
+                    price_minor: currency.to_minor(item.price).ok()?,
+                    name: item.name,
+                    is_available: item.is_available,
+                },
+            ))
+        })
         .collect();
     let mut lines = Vec::new();
     let mut total: i64 = 0;

@@ -131,6 +131,38 @@ pub fn view(
     }
 }
 
+/// A restaurant and its weekly hours, through the cache (orders read it on every placement). Dropped
+/// with the venue's other caches by `menus::invalidate` on every change to the restaurant or its hours.
+pub async fn cached_with_hours(
+    state: &AppState,
+    id: Uuid,
+) -> Result<Option<(restaurants::Model, Vec<HoursInterval>)>, ApiError> {
+    let key = context_key(id);
+    if let Some(found) = brigade_platform::cache::get_json(state.cache.as_ref(), &key).await {
+        return Ok(Some(found));
+    }
+    let Some(model) = restaurants::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    let hours = hours_of(&state.db, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let found = (model, hours);
+    brigade_platform::cache::set_json(
+        state.cache.as_ref(),
+        &key,
+        &found,
+        std::time::Duration::from_secs(300),
+    )
+    .await;
+    Ok(Some(found))
+}
+
+pub fn context_key(id: Uuid) -> String {
+    format!("restaurant:v1:{id}")
+}
+
 /// Views of several restaurants, with their hours read in one query.
 pub async fn views_of<C: ConnectionTrait>(
     db: &C,

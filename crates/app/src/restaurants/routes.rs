@@ -292,6 +292,7 @@ async fn put_hours(
     let txn = state.db.begin().await?;
     replace_hours(&txn, id, &body.hours).await?;
     txn.commit().await?;
+    crate::menus::invalidate(&state, id).await;
     let hours = hours_of(&state.db, &[id])
         .await?
         .remove(&id)
