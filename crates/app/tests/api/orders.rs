@@ -626,3 +626,45 @@ async fn event_streams_end_when_the_server_stops() {
         "the stream should close so shutdown can finish"
     );
 }
+
+#[tokio::test]
+async fn simultaneous_orders_are_committed_together_and_each_answered() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Rush Hour", json!({})).await;
+    let (_, customer, _) = app.user("eater@example.com", Role::Customer).await;
+    let results = futures::future::join_all((0..40).map(|i| {
+        app.post(
+            "/api/orders",
+            json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [
+                {"menu_item_id": s.ramen, "quantity": 1 + i % 3}, {"menu_item_id": s.gyoza, "quantity": 1}]}),
+            Some(&customer),
+        )
+    }))
+    .await;
+    for r in &results {
+        r.assert_status(StatusCode::CREATED);
+    }
+    let ids: std::collections::HashSet<&str> = results
+        .iter()
+        .map(|r| r.data()["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 40);
+    assert_eq!(order_count(&app).await, 40);
+    let events = order_status_events::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(events, 40, "one first status event per order");
+    assert_eq!(
+        brigade_app::entities::order_items::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap(),
+        80
+    );
+    assert_eq!(
+        app.get("/api/notifications", Some(&customer)).await.data()["pagination"]["total"],
+        40
+    );
+}
