@@ -36,8 +36,6 @@ pub struct Inner {
     /// On SQLite (one writer at a time) hot write paths queue here instead of spinning in SQLite's busy
     /// handler; PostgreSQL needs no gate.
     pub write_gate: Option<tokio::sync::Mutex<()>>,
-    /// Writes new orders in batches (group commit).
-    pub order_writer: crate::orders::writer::OrderWriter,
 }
 
 #[derive(Clone)]
@@ -115,7 +113,6 @@ impl AppState {
         let storage = crate::storage::Storage::from_config(&config).map_err(StartupError::Other)?;
         let sqlite =
             sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DbBackend::Sqlite;
-        let order_writer = crate::orders::writer::OrderWriter::start(db.clone());
         Ok(AppState(Arc::new(Inner {
             config,
             db,
@@ -131,7 +128,6 @@ impl AppState {
             storage,
             stopping: tokio::sync::watch::Sender::new(false),
             write_gate: sqlite.then(|| tokio::sync::Mutex::new(())),
-            order_writer,
         })))
     }
 

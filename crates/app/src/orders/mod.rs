@@ -7,7 +7,6 @@
 
 pub mod payments;
 pub mod routes;
-pub mod writer;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,7 +17,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait, TryIntoModel,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -615,34 +614,10 @@ pub async fn place(
             },
         )
         .collect();
-    let order_model = order.try_into_model()?;
-    let order = order_view(order_model.clone(), items.clone());
-    let notification = match notification_for(&order, &venue.name, now) {
-        Some(row) => Some(row.try_into_model()?),
-        None => None,
-    };
-    let written = state
-        .order_writer
-        .write(writer::NewOrder {
-            order: order_model,
-            items,
-            event: status_event(
-                id,
-                venue.id,
-                None,
-                OrderStatus::Pending,
-                Actor {
-                    kind: ActorKind::Customer,
-                    user_id: Some(customer),
-                },
-                None,
-                now,
-            ),
-            notification: notification.clone(),
-        })
-        .await;
-    match written {
-        Ok(()) => {}
+    let turn = state.write_turn().await;
+    let txn = state.db.begin().await?;
+    let inserted = match order.insert(&txn).await {
+        Ok(model) => model,
         Err(err)
             if matches!(
                 err.sql_err(),
@@ -650,6 +625,8 @@ pub async fn place(
             ) && idempotency_key.is_some() =>
         {
             // A simultaneous retry won the race: answer with its order.
+            drop(txn);
+            drop(turn);
             let key = idempotency_key.unwrap_or_default();
             let existing = by_idempotency_key(state, customer, &key)
                 .await?
@@ -661,9 +638,43 @@ pub async fn place(
             });
         }
         Err(err) => return Err(err.into()),
-    }
+    };
+    order_items::Entity::insert_many(items.iter().map(|item| order_items::ActiveModel {
+        id: Set(item.id),
+        order_id: Set(item.order_id),
+        menu_item_id: Set(item.menu_item_id),
+        name: Set(item.name.clone()),
+        plu: Set(None),
+        unit_price_minor: Set(item.unit_price_minor),
+        quantity: Set(item.quantity),
+        subtotal_minor: Set(item.subtotal_minor),
+        special_request: Set(item.special_request.clone()),
+    }))
+    .exec(&txn)
+    .await?;
+    status_event(
+        id,
+        venue.id,
+        None,
+        OrderStatus::Pending,
+        Actor {
+            kind: ActorKind::Customer,
+            user_id: Some(customer),
+        },
+        None,
+        now,
+    )
+    .insert(&txn)
+    .await?;
+    let order = order_view(inserted, items);
+    let note = match notification_for(&order, &venue.name, now) {
+        Some(row) => Some(row.insert(&txn).await?),
+        None => None,
+    };
+    txn.commit().await?;
+    drop(turn);
     metrics::counter!("brigade_orders_created_total", "source" => SOURCE_QR).increment(1);
-    announce(state, &order, None, notification).await;
+    announce(state, &order, None, note).await;
     Ok(Placed {
         order,
         replayed: false,

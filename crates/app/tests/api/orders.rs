@@ -628,7 +628,7 @@ async fn event_streams_end_when_the_server_stops() {
 }
 
 #[tokio::test]
-async fn simultaneous_orders_are_committed_together_and_each_answered() {
+async fn simultaneous_orders_are_all_stored_and_each_answered() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let s = shop(&app, &admin, "Rush Hour", json!({})).await;
