@@ -85,6 +85,46 @@ impl Storage {
     }
 }
 
+/// The `file` field of a multipart upload, which must be an image: (bytes, extension). Errors are
+/// enveloped: 400 for an unreadable body, 413 over the size limit, 422 naming `file` otherwise.
+pub async fn read_image_upload(
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(Bytes, &'static str), ApiError> {
+    use axum::http::StatusCode;
+    let unreadable = |status: StatusCode, e: String| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+        } else {
+            ApiError::bad_request("invalid_body", format!("unreadable upload: {e}"))
+        }
+    };
+    let mut multipart = multipart.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_body",
+            "send the image as multipart/form-data with a field named file",
+        )
+    })?;
+    let mut file: Option<Bytes> = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| unreadable(e.status(), e.to_string()))?
+    {
+        if field.name() == Some("file") {
+            file = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| unreadable(e.status(), e.to_string()))?,
+            );
+        }
+    }
+    let file = file.ok_or_else(|| ApiError::field("file", "is required"))?;
+    let ext = sniff_image(&file)
+        .ok_or_else(|| ApiError::field("file", "must be a PNG, JPEG, WebP or GIF image"))?;
+    Ok((file, ext))
+}
+
 /// Where a stored file is served.
 pub fn public_url(key: &str) -> String {
     format!("/media/{key}")

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_category, update_category, delete_category))
         .routes(routes!(list_items, create_item))
         .routes(routes!(get_item, update_item, delete_item))
+        .routes(routes!(upload_item_image))
 }
 
 /// The venue, visible to the public unless it is inactive (then only to its people and admins).
@@ -533,4 +534,40 @@ async fn delete_item(
     menu_items::Entity::delete_by_id(id).exec(&state.db).await?;
     invalidate(&state, venue_id).await;
     Ok(ok(None).message("item deleted"))
+}
+
+/// Upload an item's photo (multipart field `file`; venue manager or admin). Its `image_url` then points
+/// at the stored file.
+#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items/{id}/image", tag = "menus", security(("bearer" = [])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
+    request_body(content = crate::venues::routes::LogoUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The item with its new image_url", body = Envelope<ItemView>),
+        (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "Not an image", body = ErrorBody),
+    ))]
+async fn upload_item_image(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<Reply<ItemView>> {
+    let venue = venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
+    let item = find_item(&state, venue_id, id).await?;
+    let (file, ext) = crate::storage::read_image_upload(multipart).await?;
+    let key = format!(
+        "venues/{venue_id}/items/{id}-{}.{ext}",
+        Uuid::now_v7().simple()
+    );
+    state.storage.put(&key, file).await?;
+    let old = item.image_url.clone();
+    let mut active: menu_items::ActiveModel = item.into();
+    active.image_url = Set(Some(crate::storage::public_url(&key)));
+    active.updated_at = Set(state.now());
+    let item = active.update(&state.db).await?;
+    if let Some(old_key) = old.as_deref().and_then(|u| u.strip_prefix("/media/")) {
+        state.storage.delete(old_key).await?;
+    }
+    invalidate(&state, venue_id).await;
+    Ok(ok(item_view(item, currency_of(&venue))))
 }

@@ -2,9 +2,8 @@
 //! `/api/stocked-venues`: the seed's venue endpoints over the shared restaurants.
 
 use axum::extract::{Multipart, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -213,35 +212,7 @@ async fn upload_logo(
     me.require_scope(Scope::RestaurantsWrite)?;
     let venue = crate::restaurants::find(&state, id).await?;
     require_restaurant_role(&state, &me, id, MemberRole::Manager).await?;
-    let mut multipart = multipart.map_err(|_| {
-        ApiError::bad_request(
-            "invalid_body",
-            "send the logo as multipart/form-data with a field named file",
-        )
-    })?;
-    let mut file: Option<Bytes> = None;
-    loop {
-        let field = multipart.next_field().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-            } else {
-                ApiError::bad_request("invalid_body", format!("unreadable upload: {e}"))
-            }
-        })?;
-        let Some(field) = field else { break };
-        if field.name() == Some("file") {
-            file = Some(field.bytes().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-                } else {
-                    ApiError::bad_request("invalid_body", format!("unreadable upload: {e}"))
-                }
-            })?);
-        }
-    }
-    let file = file.ok_or_else(|| ApiError::field("file", "is required"))?;
-    let ext = crate::storage::sniff_image(&file)
-        .ok_or_else(|| ApiError::field("file", "must be a PNG, JPEG, WebP or GIF image"))?;
+    let (file, ext) = crate::storage::read_image_upload(multipart).await?;
     let key = format!("venues/{id}/logo-{}.{ext}", Uuid::now_v7().simple());
     state.storage.put(&key, file).await?;
     restaurants::Entity::update_many()

@@ -371,6 +371,7 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::GET, "/api/venues/{venue_id}/menu/items/{id}", format!("{menu}/items/{}", s.ramen), Public),
         op(M::PUT, "/api/venues/{venue_id}/menu/items/{id}", format!("{menu}/items/{}", s.ramen), Allow(VENUE_STAFF))
             .json(json!({"is_available": true})),
+        Op { payload: Payload::Png, ..op(M::POST, "/api/venues/{venue_id}/menu/items/{id}/image", format!("{menu}/items/{}/image", s.gyoza), Allow(VENUE_MANAGERS)) },
         op(M::DELETE, "/api/venues/{venue_id}/menu/items/{id}", format!("{menu}/items/{doomed_item}"), Allow(VENUE_MANAGERS)).once(),
         // Orders and payments.
         op(M::GET, "/api/orders", "/api/orders".into(), Allow(SIGNED)),

@@ -367,3 +367,57 @@ async fn customers_keep_their_own_stocked_venues() {
         1
     );
 }
+
+#[tokio::test]
+async fn menu_item_photos_are_stored_and_shown_on_the_menu() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Photo Diner", json!({})).await;
+    let png = brigade_app::venues::qr_png("photo", 64).unwrap();
+    let boundary = "item-photo";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&png);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let upload = |token: &str| {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/venues/{}/menu/items/{}/image", s.id, s.ramen))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body.clone()))
+            .unwrap();
+        app.send(request)
+    };
+    upload(&s.staff)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    let first = upload(&s.owner).await;
+    first.assert_status(StatusCode::OK);
+    let url = first.data()["image_url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("/media/venues/{}/items/", s.id)));
+    assert_eq!(app.raw(&url, None).await.2, png);
+    let menu = app.get(&format!("/api/venues/{}/menu", s.id), None).await;
+    let shown = menu.data()["categories"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["id"] == s.ramen.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        shown["image_url"],
+        url.as_str(),
+        "the cached menu was refreshed"
+    );
+    // A new photo replaces the old file.
+    let second = upload(&s.owner).await;
+    let new_url = second.data()["image_url"].as_str().unwrap();
+    assert_ne!(new_url, url);
+    assert_eq!(app.raw(&url, None).await.0, StatusCode::NOT_FOUND);
+}
