@@ -2,7 +2,7 @@
 //! currency. The whole menu is read through the cache (5 minutes, as the seed asks) and every change
 //! invalidates it; with Redis the cache is shared, so the invalidation reaches every process at once.
 //!
-//! Facade: [`load_menu`], [`invalidate`], [`item_prices`] (for ordering).
+//! Facade: [`load_menu`] (ordering prices orders from it), [`invalidate`].
 
 pub mod routes;
 
@@ -165,18 +165,4 @@ pub async fn invalidate(state: &AppState, venue_id: Uuid) {
 /// venues the public may see are kept here, so a hit needs no further check.
 pub fn response_key(venue_id: Uuid) -> String {
     format!("menu:v1:{venue_id}:response")
-}
-
-/// Current price (minor units) and availability of menu items of a venue, read from the database (not
-/// the cache), for pricing orders.
-pub async fn item_prices(
-    state: &AppState,
-    venue_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<menu_items::Model>, ApiError> {
-    Ok(menu_items::Entity::find()
-        .filter(menu_items::Column::RestaurantId.eq(venue_id))
-        .filter(menu_items::Column::Id.is_in(ids.iter().copied()))
-        .all(&state.db)
-        .await?)
 }

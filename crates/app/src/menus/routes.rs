@@ -32,27 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(upload_item_image))
 }
 
-/// The venue, visible to the public unless it is inactive (then only to its people and admins).
-async fn venue_for_reading(
-    state: &AppState,
-    caller: &Option<Principal>,
-    id: Uuid,
-) -> ApiResult<restaurants::Model> {
-    let venue = crate::restaurants::find(state, id)
-        .await
-        .map_err(|_| ApiError::not_found("venue"))?;
-    if venue.status == "inactive" {
-        match caller {
-            Some(p)
-                if require_restaurant_role(state, p, id, MemberRole::Staff)
-                    .await
-                    .is_ok() => {}
-            _ => return Err(ApiError::not_found("venue")),
-        }
-    }
-    Ok(venue)
-}
-
 async fn venue_for_writing(
     state: &AppState,
     caller: &Option<Principal>,
@@ -88,7 +67,7 @@ async fn get_menu(
         metrics::counter!("brigade_menu_cache_total", "result" => "hit").increment(1);
         return Ok(json_bytes(bytes));
     }
-    let venue = venue_for_reading(&state, &caller, venue_id).await?;
+    let venue = crate::venues::visible_venue(&state, &caller, venue_id).await?;
     let menu = load_menu(&state, &venue).await?;
     if venue.status == "inactive" {
         return Ok(ok(menu).into_response());
@@ -172,7 +151,7 @@ async fn list_categories(
     MaybeAuthUser(caller): MaybeAuthUser,
     ApiPath(venue_id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<Vec<CategoryView>>> {
-    venue_for_reading(&state, &caller, venue_id).await?;
+    crate::venues::visible_venue(&state, &caller, venue_id).await?;
     let rows = menu_categories::Entity::find()
         .filter(menu_categories::Column::RestaurantId.eq(venue_id))
         .order_by_asc(menu_categories::Column::DisplayOrder)
@@ -225,7 +204,7 @@ async fn get_category(
     MaybeAuthUser(caller): MaybeAuthUser,
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Reply<CategoryView>> {
-    venue_for_reading(&state, &caller, venue_id).await?;
+    crate::venues::visible_venue(&state, &caller, venue_id).await?;
     Ok(ok(find_category(&state, venue_id, id).await?.into()))
 }
 
@@ -413,7 +392,7 @@ async fn list_items(
     ApiPath(venue_id): ApiPath<Uuid>,
     ApiQuery(filter): ApiQuery<ItemFilter>,
 ) -> ApiResult<Reply<Vec<ItemView>>> {
-    let venue = venue_for_reading(&state, &caller, venue_id).await?;
+    let venue = crate::venues::visible_venue(&state, &caller, venue_id).await?;
     let mut select = menu_items::Entity::find()
         .filter(menu_items::Column::RestaurantId.eq(venue_id))
         .order_by_asc(menu_items::Column::DisplayOrder)
@@ -480,7 +459,7 @@ async fn get_item(
     MaybeAuthUser(caller): MaybeAuthUser,
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Reply<ItemView>> {
-    let venue = venue_for_reading(&state, &caller, venue_id).await?;
+    let venue = crate::venues::visible_venue(&state, &caller, venue_id).await?;
     Ok(ok(item_view(
         find_item(&state, venue_id, id).await?,
         currency_of(&venue),

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::entities::{order_items, order_status_events, orders, restaurants};
+use crate::entities::{order_items, order_status_events, orders};
 use crate::http::error::{ApiError, FieldErrors};
 use crate::money::Currency;
 use crate::state::AppState;
@@ -735,10 +735,9 @@ pub async fn transition(
         ));
     }
     let now = state.now();
-    let venue_name = restaurants::Entity::find_by_id(order.restaurant_id)
-        .one(&state.db)
+    let venue_name = crate::restaurants::cached_with_hours(state, order.restaurant_id)
         .await?
-        .map(|v| v.name)
+        .map(|(v, _)| v.name)
         .unwrap_or_default();
     let items = order_items::Entity::find()
         .filter(order_items::Column::OrderId.eq(order_id))
@@ -813,6 +812,19 @@ pub struct OrderUpdate {
     pub at: DateTime<Utc>,
 }
 
+/// Put an order change on the order's and the venue's live channels (logged, never failing the change).
+pub async fn publish_update(state: &AppState, update: &OrderUpdate) {
+    let payload = serde_json::to_string(update).unwrap_or_default();
+    for channel in [
+        order_channel(update.order_id),
+        venue_channel(update.venue_id),
+    ] {
+        if let Err(err) = state.pubsub.publish(&channel, &payload).await {
+            tracing::warn!(%err, channel, "could not publish an order update");
+        }
+    }
+}
+
 pub fn order_channel(id: Uuid) -> String {
     format!("order:{id}")
 }
@@ -860,12 +872,7 @@ async fn announce(
         payment_status: order.payment_status.clone(),
         at: order.status_changed_at,
     };
-    let payload = serde_json::to_string(&update).unwrap_or_default();
-    for channel in [order_channel(order.id), venue_channel(order.venue_id)] {
-        if let Err(err) = state.pubsub.publish(&channel, &payload).await {
-            tracing::warn!(%err, channel, "could not publish an order update");
-        }
-    }
+    publish_update(state, &update).await;
     if let Some(note) = notification {
         crate::notifications::inbox::push(state, note).await;
     }

@@ -341,22 +341,18 @@ async fn set_payment(
     let view = views_of(&state.db, vec![find(state, order.id).await?])
         .await?
         .remove(0);
-    let payload = serde_json::to_string(&super::OrderUpdate {
-        order_id: view.id,
-        venue_id: view.venue_id,
-        from: Some(view.status.clone()),
-        status: view.status.clone(),
-        payment_status: view.payment_status.clone(),
-        at: state.now(),
-    })
-    .unwrap_or_default();
-    if let Err(err) = state
-        .pubsub
-        .publish(&order_channel(view.id), &payload)
-        .await
-    {
-        tracing::warn!(%err, "could not publish a payment update");
-    }
+    super::publish_update(
+        state,
+        &super::OrderUpdate {
+            order_id: view.id,
+            venue_id: view.venue_id,
+            from: Some(view.status.clone()),
+            status: view.status.clone(),
+            payment_status: view.payment_status.clone(),
+            at: state.now(),
+        },
+    )
+    .await;
     Ok(view)
 }
 

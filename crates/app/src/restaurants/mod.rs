@@ -441,6 +441,20 @@ pub async fn create(state: &AppState, input: &RestaurantInput) -> Result<Restaur
     Ok(view(model, hours, now))
 }
 
+/// Delete a restaurant with everything that is only its (menus, orders, slots, codes... by cascade), its
+/// stored logo, and every cached copy of it. Both `/api/restaurants/{id}` and `/api/venues/{id}` use this.
+pub async fn delete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+    let model = find(state, id).await?;
+    restaurants::Entity::delete_by_id(id)
+        .exec(&state.db)
+        .await?;
+    crate::menus::invalidate(state, id).await;
+    if let Some(key) = model.logo_key {
+        state.storage.delete(&key).await?;
+    }
+    Ok(())
+}
+
 pub fn external_id_conflict(err: sea_orm::DbErr) -> ApiError {
     if matches!(
         err.sql_err(),

@@ -241,10 +241,7 @@ async fn delete_restaurant(
 ) -> ApiResult<Reply<Option<String>>> {
     me.require_admin()?;
     me.require_scope(Scope::RestaurantsWrite)?;
-    find(&state, id).await?;
-    restaurants::Entity::delete_by_id(id)
-        .exec(&state.db)
-        .await?;
+    super::delete(&state, id).await?;
     Ok(ok(None).message("restaurant deleted"))
 }
 

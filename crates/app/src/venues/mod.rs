@@ -123,6 +123,34 @@ pub async fn resolve_code(
     Ok((qr, venue))
 }
 
+/// The venue, visible to the public unless it is inactive (then only to its people and admins).
+pub async fn visible_venue(
+    state: &AppState,
+    caller: &Option<crate::accounts::Principal>,
+    id: Uuid,
+) -> Result<restaurants::Model, ApiError> {
+    let venue = crate::restaurants::find(state, id)
+        .await
+        .map_err(|_| ApiError::not_found("venue"))?;
+    if venue.status == "inactive" {
+        let allowed = match caller {
+            Some(p) => crate::accounts::require_restaurant_role(
+                state,
+                p,
+                id,
+                crate::accounts::MemberRole::Staff,
+            )
+            .await
+            .is_ok(),
+            None => false,
+        };
+        if !allowed {
+            return Err(ApiError::not_found("venue"));
+        }
+    }
+    Ok(venue)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,20 +102,8 @@ async fn get_venue(
     MaybeAuthUser(caller): MaybeAuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<RestaurantView>> {
-    let venue = find_view(&state, id)
-        .await
-        .map_err(|_| ApiError::not_found("venue"))?;
-    if venue.status == crate::restaurants::RestaurantStatus::Inactive {
-        let allowed = match &caller {
-            Some(p) => require_restaurant_role(&state, p, id, MemberRole::Staff)
-                .await
-                .is_ok(),
-            None => false,
-        };
-        if !allowed {
-            return Err(ApiError::not_found("venue"));
-        }
-    }
+    super::visible_venue(&state, &caller, id).await?;
+    let venue = find_view(&state, id).await?;
     Ok(ok(venue))
 }
 
@@ -175,14 +163,7 @@ async fn delete_venue(
 ) -> ApiResult<Reply<Option<String>>> {
     me.require_admin()?;
     me.require_scope(Scope::RestaurantsWrite)?;
-    let venue = crate::restaurants::find(&state, id).await?;
-    restaurants::Entity::delete_by_id(id)
-        .exec(&state.db)
-        .await?;
-    if let Some(key) = venue.logo_key {
-        state.storage.delete(&key).await?;
-    }
-    crate::menus::invalidate(&state, id).await;
+    crate::restaurants::delete(&state, id).await?;
     Ok(ok(None).message("venue deleted"))
 }
 

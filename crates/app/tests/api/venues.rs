@@ -421,3 +421,19 @@ async fn menu_item_photos_are_stored_and_shown_on_the_menu() {
     assert_ne!(new_url, url);
     assert_eq!(app.raw(&url, None).await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn deleting_a_restaurant_drops_its_cached_menu_whichever_api_deletes_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Short Lived", json!({})).await;
+    let menu = format!("/api/venues/{}/menu", s.id);
+    app.get(&menu, None).await.assert_status(StatusCode::OK);
+    app.get(&menu, None).await.assert_status(StatusCode::OK); // now served from the cache
+    app.delete(&format!("/api/restaurants/{}", s.id), Some(&admin))
+        .await
+        .assert_status(StatusCode::OK);
+    app.get(&menu, None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+}
