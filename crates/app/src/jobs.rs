@@ -17,6 +17,10 @@ pub fn registry(state: &AppState) -> JobRegistry {
     let mut registry = JobRegistry::new();
     registry.register(mail::DELIVER_JOB, mail::handler(state));
     registry.register(HOUSEKEEPING, Arc::new(Housekeeping(state.clone())));
+    registry.register(
+        crate::monitoring::report::REPORT_JOB,
+        Arc::new(crate::monitoring::report::ReportJob(state.clone())),
+    );
     registry.schedule(
         CronJob::new("housekeeping-hourly", "0 17 * * * *", HOUSEKEEPING)
             .expect("valid cron expression"),

@@ -13,6 +13,7 @@ pub mod http;
 pub mod jobs;
 pub mod menus;
 pub mod money;
+pub mod monitoring;
 pub mod notifications;
 pub mod orders;
 pub mod reservations;

@@ -67,6 +67,28 @@ enum Command {
     /// Background job queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Store monitoring: import polls, hours and zones; uptime/downtime reports.
+    #[command(subcommand)]
+    Monitoring(MonitoringCommand),
+}
+
+#[derive(Subcommand)]
+enum MonitoringCommand {
+    /// Load store_status.csv, business_hours.csv (or menu_hours.csv) and timezones.csv from a directory.
+    /// Idempotent: importing the same files again stores nothing new.
+    Import {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Compute the uptime/downtime report now and write its CSV.
+    Report {
+        /// Output file ("-" for standard output).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// End the windows at this instant (default: the latest poll), e.g. 2023-01-25T18:00:00Z.
+        #[arg(long, value_name = "TIMESTAMP")]
+        as_of: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -258,6 +280,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}\n", m.body.trim_end());
             }
         }
+        Command::Monitoring(command) => monitoring(config, command).await?,
         Command::Jobs(JobsCommand::Status) => {
             let state = AppState::build(config, StateOptions::default()).await?;
             let depth = state.jobs.depth().await?;
@@ -302,4 +325,79 @@ fn read_password() -> anyhow::Result<String> {
         bail!("no password given: use --password, BRIGADE_ADMIN_PASSWORD or standard input");
     }
     Ok(password)
+}
+
+async fn monitoring(config: Config, command: MonitoringCommand) -> anyhow::Result<()> {
+    use brigade_app::monitoring::{import, report};
+    let state = AppState::build(config, StateOptions::default()).await?;
+    match command {
+        MonitoringCommand::Import { dir } => {
+            let progress = indicatif::ProgressBar::new(0);
+            if std::io::stderr().is_terminal() {
+                progress.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {msg:<24} [{bar:30}] {percent:>3}% {elapsed}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+            } else {
+                progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let started = std::time::Instant::now();
+            let summary = import::import_dir(&state, &dir, &progress).await?;
+            for r in summary.rejected.iter().take(20) {
+                eprintln!("rejected {} line {}: {}", r.file, r.line, r.reason);
+            }
+            if summary.rejected.len() > 20 {
+                eprintln!(
+                    "... and {} more rejected lines",
+                    summary.rejected.len() - 20
+                );
+            }
+            println!(
+                "imported in {:.2} s: {} polls read, {} stored, {} already there; {} store(s) created, {} zone(s) and {} store hours changed; {} line(s) rejected",
+                started.elapsed().as_secs_f64(),
+                summary.polls.received,
+                summary.polls.stored,
+                summary.polls.duplicates,
+                summary.stores_created,
+                summary.zones_changed,
+                summary.hours_changed,
+                summary.rejected.len()
+            );
+        }
+        MonitoringCommand::Report { out, as_of } => {
+            let as_of = match as_of {
+                Some(raw) => Some(
+                    chrono::DateTime::parse_from_rfc3339(raw.trim())
+                        .map(|d| d.with_timezone(&chrono::Utc))
+                        .or_else(|_| import::parse_timestamp(&raw).map(report::instant_of))
+                        .map_err(|_| {
+                            anyhow::anyhow!(
+                                "--as-of {raw:?} is not an instant like 2023-01-25T18:00:00Z or 2023-01-25 18:00:00 UTC"
+                            )
+                        })?,
+                ),
+                None => None,
+            };
+            let started = std::time::Instant::now();
+            let computed = report::compute(&state.db, as_of).await?;
+            let csv = computed.to_csv();
+            if out.as_os_str() == "-" {
+                print!("{csv}");
+            } else {
+                std::fs::write(&out, csv)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                eprintln!(
+                    "report of {} store(s) up to {} written to {} in {:.3} s",
+                    computed.rows.len(),
+                    computed.now.format("%Y-%m-%d %H:%M:%S%.f UTC"),
+                    out.display(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ mod m20261124_000002_menus;
 mod m20261124_000003_orders;
 mod m20261124_000004_reservations;
 mod m20261124_000005_venues;
+mod m20261124_000006_monitoring;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_orders::Migration),
             Box::new(m20261124_000004_reservations::Migration),
             Box::new(m20261124_000005_venues::Migration),
+            Box::new(m20261124_000006_monitoring::Migration),
         ]
     }
 }

@@ -43,6 +43,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // Rows travel from SQLite's thread to the caller through this buffer; sqlx's 50 made
+                // reading 28,000 rows a ping-pong of thread wake-ups (370 ms, 30 ms in SQLite itself).
+                .row_buffer_size(4096)
         });
     }
     Database::connect(options).await

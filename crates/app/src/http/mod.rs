@@ -35,6 +35,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::orders::routes::router())
         .merge(crate::reservations::routes::router())
         .merge(crate::notifications::routes::router())
+        .merge(crate::monitoring::routes::router())
         .split_for_parts()
 }
 

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "orders", description = "Orders, their status machine and history, payments"),
         (name = "reservations", description = "Time slots, availability and reservations"),
         (name = "notifications", description = "In-app notifications and live streams"),
+        (name = "monitoring", description = "Store monitoring: status polls, uptime/downtime reports, incidents"),
     ),
     components(schemas(super::error::ErrorBody))
 )]

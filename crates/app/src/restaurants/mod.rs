@@ -469,3 +469,149 @@ pub fn external_id_conflict(err: sea_orm::DbErr) -> ApiError {
         err.into()
     }
 }
+
+/// A restaurant known by its external id (a monitored store, a channel brand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalRestaurant {
+    pub id: Uuid,
+    pub timezone: String,
+    pub created: bool,
+}
+
+/// The zone a store without one is in (store monitoring's rule).
+pub const DEFAULT_STORE_ZONE: &str = "America/Chicago";
+
+/// Find restaurants by external id, creating the missing ones (named after the id, trading, in `zone_of`
+/// the id or America/Chicago). Safe to run from several processes at once: a restaurant another process
+/// created first is found, not duplicated.
+pub async fn ensure_external(
+    state: &AppState,
+    external_ids: &[&str],
+    zone_for: &(dyn Fn(&str) -> Option<chrono_tz::Tz> + Sync),
+) -> Result<HashMap<String, ExternalRestaurant>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::OnConflict;
+
+    let wanted: std::collections::HashSet<&str> = external_ids.iter().copied().collect();
+    let lookup =
+        async |ids: &[&str]| -> Result<Vec<(Uuid, Option<String>, String)>, sea_orm::DbErr> {
+            let mut rows = Vec::new();
+            if ids.len() > 2_000 {
+                // Many ids (an import): one scan beats thousands of parameters.
+                let all: Vec<(Uuid, Option<String>, String)> = restaurants::Entity::find()
+                    .select_only()
+                    .columns([
+                        restaurants::Column::Id,
+                        restaurants::Column::ExternalId,
+                        restaurants::Column::Timezone,
+                    ])
+                    .filter(restaurants::Column::ExternalId.is_not_null())
+                    .into_tuple()
+                    .all(&state.db)
+                    .await?;
+                rows.extend(all);
+            } else {
+                for chunk in ids.chunks(500) {
+                    let some: Vec<(Uuid, Option<String>, String)> = restaurants::Entity::find()
+                        .select_only()
+                        .columns([
+                            restaurants::Column::Id,
+                            restaurants::Column::ExternalId,
+                            restaurants::Column::Timezone,
+                        ])
+                        .filter(restaurants::Column::ExternalId.is_in(chunk.iter().copied()))
+                        .into_tuple()
+                        .all(&state.db)
+                        .await?;
+                    rows.extend(some);
+                }
+            }
+            Ok(rows)
+        };
+    let ids: Vec<&str> = wanted.iter().copied().collect();
+    let mut found: HashMap<String, ExternalRestaurant> = HashMap::new();
+    for (id, external, timezone) in lookup(&ids).await? {
+        if let Some(external) = external.filter(|e| wanted.contains(e.as_str())) {
+            found.insert(
+                external,
+                ExternalRestaurant {
+                    id,
+                    timezone,
+                    created: false,
+                },
+            );
+        }
+    }
+    let missing: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains_key(*id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let now = state.now();
+    let mut created: HashMap<Uuid, String> = HashMap::new();
+    let rows: Vec<restaurants::ActiveModel> = missing
+        .iter()
+        .map(|external| {
+            let id = Uuid::now_v7();
+            let zone = zone_for(external)
+                .map(|z| z.name().to_string())
+                .unwrap_or_else(|| DEFAULT_STORE_ZONE.to_string());
+            created.insert(id, zone.clone());
+            restaurants::ActiveModel {
+                id: Set(id),
+                external_id: Set(Some(external.to_string())),
+                name: Set(format!("Store {external}")),
+                address: Set(None),
+                region: Set(None),
+                timezone: Set(zone),
+                status: Set(RestaurantStatus::Active.as_str().to_string()),
+                phone: Set(None),
+                email: Set(None),
+                website: Set(None),
+                description: Set(None),
+                currency: Set("USD".to_string()),
+                enable_eat_in: Set(false),
+                logo_key: Set(None),
+                reservation_min_notice_minutes: Set(60),
+                reservation_max_days_ahead: Set(30),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+        })
+        .collect();
+    {
+        let _turn = state.write_turn().await;
+        let txn = state.db.begin().await?;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            // 18 columns a row; SQLite allows 32,766 parameters a statement.
+            let batch: Vec<_> = rows.by_ref().take(1_500).collect();
+            restaurants::Entity::insert_many(batch)
+                .on_conflict(
+                    OnConflict::column(restaurants::Column::ExternalId)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+    }
+    for (id, external, timezone) in lookup(&missing).await? {
+        if let Some(external) = external.filter(|e| wanted.contains(e.as_str())) {
+            let was_created = created.contains_key(&id);
+            found.insert(
+                external,
+                ExternalRestaurant {
+                    id,
+                    timezone,
+                    created: was_created,
+                },
+            );
+        }
+    }
+    Ok(found)
+}

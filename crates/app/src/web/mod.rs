@@ -1,6 +1,7 @@
 //! Server-rendered pages: a shared layout with role-based navigation, sign-in and sign-out, password reset,
 //! and a landing page per role. Later capabilities add their pages and navigation entries here.
 
+mod monitoring;
 mod pages;
 
 use askama::Template;
@@ -22,6 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/reset-password", get(pages::reset_form).post(pages::reset))
         .route("/restaurants", get(pages::restaurants))
         .route("/admin/users", get(pages::users))
+        .route("/monitoring", get(monitoring::index))
+        .route("/monitoring/reports", post(monitoring::start_report))
+        .route("/monitoring/reports/{id}/csv", get(monitoring::report_csv))
+        .route("/monitoring/stores/{id}", get(monitoring::store))
         .route("/q/{code}", get(pages::order_page))
         .route("/static/{file}", get(static_file))
         .route("/media/{*key}", get(media_file))
@@ -91,11 +96,13 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
     match role {
         Role::Admin => {
             links.push(("/restaurants", "Restaurants"));
+            links.push(("/monitoring", "Monitoring"));
             links.push(("/admin/users", "Users"));
             links.push(("/api/docs/", "API"));
         }
         Role::Kam => {
             links.push(("/restaurants", "Restaurants"));
+            links.push(("/monitoring", "Monitoring"));
             links.push(("/api/docs/", "API"));
         }
         Role::Customer => {}

@@ -8,6 +8,7 @@ mod conventions;
 mod jobs;
 mod mail;
 mod menus;
+mod monitoring;
 mod openapi;
 mod ops;
 mod orders;

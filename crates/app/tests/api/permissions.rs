@@ -295,6 +295,13 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
     let note = notes.data()["items"][0]["id"].as_str().unwrap().to_string();
     let doomed_note = notes.data()["items"][1]["id"].as_str().unwrap().to_string();
 
+    let report = app
+        .post("/api/monitoring/reports", json!({}), Some(&admin))
+        .await;
+    let report = report.data()["report_id"].as_str().unwrap().to_string();
+    const OPERATIONS: &[R] = &[R::Kam, R::Admin];
+    const STORE_READERS: &[R] = &[R::Owner, R::Kam, R::Admin];
+
     use Expect::*;
     use Method as M;
     let ops = vec![
@@ -409,6 +416,17 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::PUT, "/api/notifications/{id}/read", format!("/api/notifications/{note}/read"), Allow(GUEST)).json(json!({})),
         op(M::PUT, "/api/notifications/read-all", "/api/notifications/read-all".into(), Allow(SIGNED)).json(json!({})),
         op(M::DELETE, "/api/notifications/{id}", format!("/api/notifications/{doomed_note}"), Allow(GUEST)).once(),
+        // Store monitoring.
+        op(M::POST, "/api/monitoring/polls", "/api/monitoring/polls".into(), Allow(OPERATIONS))
+            .json(json!({"polls": [{"store_id": "walk-store", "timestamp_utc": "2026-06-10 10:00:00 UTC", "status": "active"}]})),
+        op(M::GET, "/api/monitoring/reports", "/api/monitoring/reports".into(), Allow(OPERATIONS)),
+        op(M::POST, "/api/monitoring/reports", "/api/monitoring/reports".into(), Allow(OPERATIONS)).json(json!({})),
+        op(M::GET, "/api/monitoring/reports/{id}", format!("/api/monitoring/reports/{report}"), Allow(OPERATIONS)),
+        op(M::GET, "/api/monitoring/reports/{id}/csv", format!("/api/monitoring/reports/{report}/csv"), Allow(OPERATIONS)),
+        op(M::GET, "/trigger_report", "/trigger_report".into(), Allow(OPERATIONS)),
+        op(M::GET, "/get_report", format!("/get_report?report_id={report}"), Allow(OPERATIONS)),
+        op(M::GET, "/api/monitoring/stores/{restaurant_id}/incidents", format!("/api/monitoring/stores/{v}/incidents"), Allow(STORE_READERS)),
+        op(M::GET, "/api/monitoring/stores/{restaurant_id}/uptime", format!("/api/monitoring/stores/{v}/uptime"), Allow(STORE_READERS)),
         // Deleting whole venues last.
         op(M::DELETE, "/api/venues/{id}", format!("/api/venues/{}", doomed_venue.id), Allow(ADMIN)).once(),
         op(M::DELETE, "/api/restaurants/{id}", format!("/api/restaurants/{}", spare_venue.id), Allow(ADMIN)).once(),

@@ -186,3 +186,80 @@ async fn sign_in_refuses_missing_csrf_and_wrong_passwords() {
     assert!(wrong.text.contains("Wrong e-mail address or password"));
     assert!(cookie(&wrong, "brigade_session").is_none());
 }
+
+#[tokio::test]
+async fn monitoring_pages_start_a_report_and_chart_a_store() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.post(
+        "/api/monitoring/polls",
+        serde_json::json!({"polls": [
+            {"store_id": "web-store", "timestamp_utc": "2026-06-14 10:00:00 UTC", "status": "active"},
+            {"store_id": "web-store", "timestamp_utc": "2026-06-15 10:00:00 UTC", "status": "inactive"}
+        ]}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let cookies = sign_in(&app, "root@example.com", "password-123").await;
+
+    let index = page(&app, "/monitoring?q=web-store", &cookies).await;
+    index.assert_status(StatusCode::OK);
+    assert!(index.text.contains("No reports yet."));
+    let csrf = cookies
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("brigade_csrf=")
+        .to_string();
+    let store_link = index
+        .text
+        .split("href=\"/monitoring/stores/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the search finds the store")
+        .to_string();
+
+    let started = form(
+        &app,
+        "/monitoring/reports",
+        &cookies,
+        &format!("csrf={csrf}&as_of="),
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER);
+    brigade_app::jobs::run_inline(&app.state).await;
+    let index = page(&app, "/monitoring", &cookies).await;
+    assert!(index.text.contains("Complete"), "{}", index.text);
+    let csv_link = index
+        .text
+        .split("href=\"/monitoring/reports/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSV link")
+        .to_string();
+    let csv = page(&app, &format!("/monitoring/reports/{csv_link}"), &cookies).await;
+    csv.assert_status(StatusCode::OK);
+    assert!(csv.text.starts_with("store_id,uptime_last_hour"));
+    assert!(csv.text.contains("web-store,"));
+
+    let store = page(&app, &format!("/monitoring/stores/{store_link}"), &cookies).await;
+    store.assert_status(StatusCode::OK);
+    assert!(store.text.contains("data-testid=\"uptime-chart\""));
+    // Twenty-one days of bars; on the 14th (Chicago) the store was up until 17:00, the midpoint between
+    // its polls.
+    assert_eq!(store.text.matches("<rect ").count(), 21);
+    assert!(
+        store.text.contains("2026-06-14: 70.83% up"),
+        "{}",
+        store.text
+    );
+    assert!(store.text.contains("ongoing"));
+
+    // Customers have no monitoring pages.
+    app.user("diner@example.com", Role::Customer).await;
+    let diner = sign_in(&app, "diner@example.com", "password-123").await;
+    page(&app, "/monitoring", &diner)
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+}

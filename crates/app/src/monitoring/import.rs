@@ -1,0 +1,513 @@
+//! `brigade monitoring import --dir DIR`: the three CSV files of the store-monitoring export into the
+//! database. Lines that cannot be read are reported with their line numbers and skipped; everything else
+//! is stored, and importing the same files again stores nothing new.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveTime, Timelike};
+use chrono_tz::Tz;
+use indicatif::ProgressBar;
+use sea_orm::{
+    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::polls::{self, StoreStats};
+use super::timeline::{Micros, Poll};
+use crate::entities::{restaurant_hours, restaurants};
+use crate::restaurants::{HoursInterval, ensure_external};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportSummary {
+    pub stores_created: usize,
+    pub zones_changed: usize,
+    pub hours_changed: usize,
+    pub polls: StoreStats,
+    /// Every line that was skipped (the CLI prints the first ones).
+    pub rejected: Vec<Rejected>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Input(String),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// `2023-01-22 12:09:39.388884 UTC`, also without the fraction, without ` UTC`, with `T` or a `Z`.
+pub fn parse_timestamp(raw: &str) -> Result<Micros, String> {
+    let bad = || format!("{raw:?} is not a UTC timestamp like 2023-01-22 12:09:39.388884 UTC");
+    let s = raw.trim();
+    let s = s
+        .strip_suffix(" UTC")
+        .or_else(|| s.strip_suffix('Z'))
+        .or_else(|| s.strip_suffix("+00:00"))
+        .unwrap_or(s);
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || (b[10] != b' ' && b[10] != b'T') {
+        return Err(bad());
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = &b[range];
+        part.iter().all(u8::is_ascii_digit).then(|| {
+            part.iter()
+                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(
+        num(0..4).ok_or_else(bad)? as i32,
+        num(5..7).ok_or_else(bad)?,
+        num(8..10).ok_or_else(bad)?,
+    )
+    .ok_or_else(bad)?;
+    if b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    let time = NaiveTime::from_hms_opt(
+        num(11..13).ok_or_else(bad)?,
+        num(14..16).ok_or_else(bad)?,
+        num(17..19).ok_or_else(bad)?,
+    )
+    .ok_or_else(bad)?;
+    let mut micros: i64 = 0;
+    if b.len() > 19 {
+        let fraction = &b[19..];
+        if fraction[0] != b'.'
+            || fraction.len() < 2
+            || fraction.len() > 10
+            || !fraction[1..].iter().all(u8::is_ascii_digit)
+        {
+            return Err(bad());
+        }
+        for i in 0..6 {
+            micros = micros * 10 + fraction.get(1 + i).map_or(0, |d| i64::from(d - b'0'));
+        }
+    }
+    let seconds = date.and_time(time).and_utc().timestamp();
+    debug_assert_eq!(time.nanosecond(), 0);
+    Ok(seconds * 1_000_000 + micros)
+}
+
+/// `active` or `inactive` (any case).
+pub fn parse_status(raw: &str) -> Result<bool, String> {
+    let s = raw.trim();
+    if s.eq_ignore_ascii_case("active") {
+        Ok(false)
+    } else if s.eq_ignore_ascii_case("inactive") {
+        Ok(true)
+    } else {
+        Err(format!("status {s:?} is neither active nor inactive"))
+    }
+}
+
+struct Table {
+    file: String,
+    reader: csv::Reader<Box<dyn Read>>,
+    columns: HashMap<String, usize>,
+}
+
+impl Table {
+    fn open(path: &Path, progress: Option<&ProgressBar>) -> Result<Table, ImportError> {
+        let file = File::open(path)
+            .map_err(|e| ImportError::Input(format!("cannot open {}: {e}", path.display())))?;
+        let read: Box<dyn Read> = match progress {
+            Some(bar) => {
+                bar.set_length(file.metadata().map(|m| m.len()).unwrap_or(0));
+                bar.set_position(0);
+                Box::new(bar.wrap_read(file))
+            }
+            None => Box::new(file),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .buffer_capacity(1 << 20)
+            .from_reader(read);
+        let headers = reader
+            .headers()
+            .map_err(|e| ImportError::Input(format!("{}: no header line: {e}", path.display())))?;
+        let columns = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_string(), i))
+            .collect();
+        Ok(Table {
+            file: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            reader,
+            columns,
+        })
+    }
+
+    fn column(&self, names: &[&str]) -> Result<usize, ImportError> {
+        names
+            .iter()
+            .find_map(|n| self.columns.get(*n).copied())
+            .ok_or_else(|| {
+                ImportError::Input(format!(
+                    "{}: no column named {}",
+                    self.file,
+                    names.join(" or ")
+                ))
+            })
+    }
+}
+
+fn field<'r>(record: &'r csv::ByteRecord, index: usize, name: &str) -> Result<&'r str, String> {
+    let raw = record
+        .get(index)
+        .ok_or_else(|| format!("{name} is missing"))?;
+    let s = std::str::from_utf8(raw).map_err(|_| format!("{name} is not UTF-8"))?;
+    let s = s.trim();
+    if s.is_empty() {
+        Err(format!("{name} is empty"))
+    } else {
+        Ok(s)
+    }
+}
+
+/// Read every data row, calling `row` with it; a row's error becomes a rejected line.
+fn each_row(
+    table: &mut Table,
+    rejected: &mut Vec<Rejected>,
+    mut row: impl FnMut(&csv::ByteRecord) -> Result<(), String>,
+) -> Result<(), ImportError> {
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match table.reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                if let Err(reason) = row(&record) {
+                    rejected.push(Rejected {
+                        file: table.file.clone(),
+                        line: record.position().map_or(0, |p| p.line()),
+                        reason,
+                    });
+                }
+            }
+            Err(err) => {
+                let line = err.position().map_or(0, |p| p.line());
+                if matches!(err.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(ImportError::Input(format!("{}: {err}", table.file)));
+                }
+                rejected.push(Rejected {
+                    file: table.file.clone(),
+                    line,
+                    reason: err.to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// Store ids are kept once; polls point at them by index.
+#[derive(Default)]
+struct StoreIds {
+    index: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl StoreIds {
+    fn intern(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(id.to_string());
+        self.index.insert(id.to_string(), i);
+        i
+    }
+}
+
+fn find_file(dir: &Path, names: &[&str]) -> Option<PathBuf> {
+    names.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+/// Import `store_status.csv`, `business_hours.csv` (or `menu_hours.csv`) and `timezones.csv` from `dir`;
+/// any of them may be absent, but not all.
+pub async fn import_dir(
+    state: &AppState,
+    dir: &Path,
+    progress: &ProgressBar,
+) -> Result<ImportSummary, ImportError> {
+    let status_file = find_file(dir, &["store_status.csv"]);
+    let hours_file = find_file(dir, &["business_hours.csv", "menu_hours.csv"]);
+    let zones_file = find_file(dir, &["timezones.csv", "timezone.csv"]);
+    if status_file.is_none() && hours_file.is_none() && zones_file.is_none() {
+        return Err(ImportError::Input(format!(
+            "{} holds none of store_status.csv, business_hours.csv (or menu_hours.csv) and timezones.csv",
+            dir.display()
+        )));
+    }
+    let mut summary = ImportSummary::default();
+    let mut stores = StoreIds::default();
+    let started = std::time::Instant::now();
+    let phase =
+        |name: &str| tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: {name}");
+
+    let mut zones: HashMap<u32, Tz> = HashMap::new();
+    if let Some(path) = &zones_file {
+        progress.set_message("reading time zones");
+        let mut table = Table::open(path, Some(progress))?;
+        let (store_col, zone_col) = (
+            table.column(&["store_id"])?,
+            table.column(&["timezone_str", "timezone"])?,
+        );
+        each_row(&mut table, &mut summary.rejected, |r| {
+            let store = field(r, store_col, "store_id")?;
+            let zone_raw = field(r, zone_col, "timezone_str")?;
+            let zone: Tz = zone_raw
+                .parse()
+                .map_err(|_| format!("{zone_raw:?} is not an IANA time zone"))?;
+            zones.insert(stores.intern(store), zone);
+            Ok(())
+        })?;
+    }
+
+    let mut hours: HashMap<u32, Vec<HoursInterval>> = HashMap::new();
+    if let Some(path) = &hours_file {
+        progress.set_message("reading business hours");
+        let mut table = Table::open(path, Some(progress))?;
+        let cols = (
+            table.column(&["store_id"])?,
+            table.column(&["day", "dayOfWeek", "day_of_week"])?,
+            table.column(&["start_time_local"])?,
+            table.column(&["end_time_local"])?,
+        );
+        each_row(&mut table, &mut summary.rejected, |r| {
+            let store = field(r, cols.0, "store_id")?;
+            let day = field(r, cols.1, "day")?;
+            let day: i64 = day
+                .parse()
+                .map_err(|_| format!("day {day:?} is not a number 0 (Monday) to 6 (Sunday)"))?;
+            let interval = HoursInterval::parse(
+                day,
+                field(r, cols.2, "start_time_local")?,
+                field(r, cols.3, "end_time_local")?,
+            )?;
+            hours
+                .entry(stores.intern(store))
+                .or_default()
+                .push(interval);
+            Ok(())
+        })?;
+    }
+
+    let mut raw_polls: Vec<(u32, Poll)> = Vec::new();
+    if let Some(path) = &status_file {
+        progress.set_message("reading polls");
+        let mut table = Table::open(path, Some(progress))?;
+        let cols = (
+            table.column(&["store_id"])?,
+            table.column(&["status"])?,
+            table.column(&["timestamp_utc", "timestamp"])?,
+        );
+        each_row(&mut table, &mut summary.rejected, |r| {
+            let store = field(r, cols.0, "store_id")?;
+            let inactive = parse_status(field(r, cols.1, "status")?)?;
+            let at = parse_timestamp(field(r, cols.2, "timestamp_utc")?)?;
+            raw_polls.push((stores.intern(store), Poll::new(at, inactive)));
+            Ok(())
+        })?;
+    }
+    progress.finish_and_clear();
+    phase("files read");
+
+    progress.set_message("finding stores");
+    let names: Vec<&str> = stores.names.iter().map(String::as_str).collect();
+    let zone_for = |id: &str| stores.index.get(id).and_then(|i| zones.get(i)).copied();
+    let known = ensure_external(state, &names, &zone_for).await?;
+    let restaurant_of: Vec<Uuid> = stores.names.iter().map(|n| known[n].id).collect();
+    summary.stores_created = known.values().filter(|r| r.created).count();
+
+    // Zones of stores that existed before and now read differently.
+    let mut changed: HashSet<Uuid> = HashSet::new();
+    let zone_updates: Vec<(Uuid, &'static str)> = zones
+        .iter()
+        .filter_map(|(&store, zone)| {
+            let known = &known[&stores.names[store as usize]];
+            (known.timezone != zone.name()).then_some((known.id, zone.name()))
+        })
+        .collect();
+    if !zone_updates.is_empty() {
+        let _turn = state.write_turn().await;
+        let txn = state.db.begin().await?;
+        for (id, zone) in &zone_updates {
+            restaurants::Entity::update_many()
+                .col_expr(
+                    restaurants::Column::Timezone,
+                    sea_orm::sea_query::Expr::value(*zone),
+                )
+                .col_expr(
+                    restaurants::Column::UpdatedAt,
+                    sea_orm::sea_query::Expr::value(state.now()),
+                )
+                .filter(restaurants::Column::Id.eq(*id))
+                .exec(&txn)
+                .await?;
+            changed.insert(*id);
+        }
+        txn.commit().await?;
+    }
+    summary.zones_changed = zone_updates.len();
+    phase("stores found");
+
+    if !hours.is_empty() {
+        progress.set_message("storing business hours");
+        let hours: HashMap<Uuid, Vec<HoursInterval>> = hours
+            .into_iter()
+            .map(|(store, mut list)| {
+                list.sort_by_key(|h| (h.weekday, h.opens, h.closes));
+                list.dedup();
+                (restaurant_of[store as usize], list)
+            })
+            .collect();
+        let replaced = replace_changed_hours(state, hours).await?;
+        summary.hours_changed = replaced.len();
+        changed.extend(replaced);
+    }
+    phase("hours stored");
+    // Cached copies exist only of restaurants that were there before.
+    let created: HashSet<Uuid> = known.values().filter(|k| k.created).map(|k| k.id).collect();
+    for id in changed.iter().filter(|id| !created.contains(id)) {
+        crate::menus::invalidate(state, *id).await;
+    }
+
+    if !raw_polls.is_empty() {
+        progress.set_message("storing polls");
+        progress.set_position(0);
+        let polls: Vec<(Uuid, Poll)> = raw_polls
+            .into_iter()
+            .map(|(store, poll)| (restaurant_of[store as usize], poll))
+            .collect();
+        let report = |done: u64, total: u64| {
+            progress.set_length(total);
+            progress.set_position(done);
+        };
+        summary.polls = polls::store(state, &polls, &report).await?;
+        phase("polls stored");
+    }
+    progress.finish_and_clear();
+    Ok(summary)
+}
+
+/// Replace the hours of the restaurants whose stored hours differ; returns those restaurants.
+async fn replace_changed_hours(
+    state: &AppState,
+    wanted: HashMap<Uuid, Vec<HoursInterval>>,
+) -> Result<Vec<Uuid>, ImportError> {
+    let rows: Vec<(Uuid, i16, NaiveTime, NaiveTime)> = restaurant_hours::Entity::find()
+        .select_only()
+        .columns([
+            restaurant_hours::Column::RestaurantId,
+            restaurant_hours::Column::Weekday,
+            restaurant_hours::Column::Opens,
+            restaurant_hours::Column::Closes,
+        ])
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut stored: HashMap<Uuid, Vec<HoursInterval>> = HashMap::new();
+    for (id, weekday, opens, closes) in rows {
+        if wanted.contains_key(&id) {
+            stored.entry(id).or_default().push(HoursInterval {
+                weekday: weekday.clamp(0, 6) as u8,
+                opens,
+                closes,
+            });
+        }
+    }
+    let mut changed = Vec::new();
+    for (id, list) in &wanted {
+        let mut old = stored.remove(id).unwrap_or_default();
+        old.sort_by_key(|h| (h.weekday, h.opens, h.closes));
+        old.dedup();
+        if &old != list {
+            changed.push(*id);
+        }
+    }
+    if changed.is_empty() {
+        return Ok(changed);
+    }
+    let _turn = state.write_turn().await;
+    let txn = state.db.begin().await?;
+    for ids in changed.chunks(500) {
+        restaurant_hours::Entity::delete_many()
+            .filter(restaurant_hours::Column::RestaurantId.is_in(ids.iter().copied()))
+            .exec(&txn)
+            .await?;
+    }
+    let new_rows = changed.iter().flat_map(|id| {
+        wanted[id].iter().map(move |h| {
+            restaurant_hours::Model {
+                id: Uuid::now_v7(),
+                restaurant_id: *id,
+                weekday: i16::from(h.weekday),
+                opens: h.opens,
+                closes: h.closes,
+            }
+            .into_active_model()
+        })
+    });
+    let mut new_rows = new_rows.peekable();
+    while new_rows.peek().is_some() {
+        let batch: Vec<_> = new_rows.by_ref().take(5_000).collect();
+        restaurant_hours::Entity::insert_many(batch)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_every_accepted_shape() {
+        let base = parse_timestamp("2023-01-22 12:09:39 UTC").unwrap();
+        assert_eq!(base, 1_674_389_379 * 1_000_000);
+        assert_eq!(parse_timestamp("2023-01-22 12:09:39").unwrap(), base);
+        assert_eq!(
+            parse_timestamp("2023-01-22 12:09:39.388884 UTC").unwrap(),
+            base + 388_884
+        );
+        assert_eq!(
+            parse_timestamp("2023-01-22 12:09:39.5").unwrap(),
+            base + 500_000
+        );
+        assert_eq!(parse_timestamp("2023-01-22T12:09:39Z").unwrap(), base);
+        for bad in [
+            "",
+            "2023-01-22",
+            "2023-02-30 00:00:00",
+            "2023-01-22 25:00:00",
+            "yesterday",
+            "2023-01-22 12:09:39.x",
+        ] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(parse_status("active"), Ok(false));
+        assert_eq!(parse_status(" Inactive "), Ok(true));
+        assert!(parse_status("open").is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! Store monitoring: status polls of restaurants, uptime/downtime within local business hours, reports,
+//! outages ("incidents") and uptime over time.
+//!
+//! The rule, as the docs state it: business time in a window is the union of the store's local business
+//! intervals converted to UTC with its zone; between polls each instant takes the status of the nearest
+//! poll in time (two polls at one instant: inactive wins); uptime is business time with status active and
+//! downtime the rest of the business time. See `timeline` for the arithmetic, `polls` for storage.
+//!
+//! Facade: [`polls::store`], [`report::compute`], [`report::start`], [`incidents`], [`daily_uptime`],
+//! [`import::import_dir`].
+
+pub mod import;
+pub mod polls;
+pub mod report;
+pub mod routes;
+pub mod timeline;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+use crate::restaurants::hours::local_to_utc;
+use crate::state::AppState;
+use report::{business_micros, instant_of, micros_of};
+use timeline::{DAY, Micros, Poll};
+
+/// One store's normalised polls up to `to` (and its latest one before `from`), and its business hours.
+async fn store_timeline(
+    state: &AppState,
+    restaurant_id: Uuid,
+    from: Micros,
+    to: Micros,
+) -> Result<(Vec<Poll>, report::StoreInfo), ApiError> {
+    let mut info = report::store_info(&state.db, Some(&[restaurant_id])).await?;
+    let info = info
+        .remove(&restaurant_id)
+        .ok_or_else(|| ApiError::not_found("store"))?;
+    let mut by_store = polls::load(
+        &state.db,
+        polls::day_of(from),
+        polls::day_of(to),
+        Some(&[restaurant_id]),
+    )
+    .await?;
+    let mut polls: Vec<Poll> = by_store
+        .remove(&restaurant_id)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.at <= to)
+        .collect();
+    timeline::normalise(&mut polls);
+    Ok((polls, info))
+}
+
+/// The end of the period a store question is about: the given instant, or the store's latest poll (or
+/// the clock when it has none).
+async fn end_of(
+    state: &AppState,
+    restaurant_id: Uuid,
+    at: Option<DateTime<Utc>>,
+) -> Result<Micros, ApiError> {
+    if let Some(at) = at {
+        return Ok(micros_of(at));
+    }
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let latest: Option<Option<i64>> = crate::entities::store_poll_days::Entity::find()
+        .select_only()
+        .column_as(
+            crate::entities::store_poll_days::Column::LastAt.max(),
+            "latest",
+        )
+        .filter(crate::entities::store_poll_days::Column::RestaurantId.eq(restaurant_id))
+        .into_tuple()
+        .one(&state.db)
+        .await?;
+    Ok(latest.flatten().unwrap_or_else(|| micros_of(state.now())))
+}
+
+/// An outage: consecutive inactive polls in business hours.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Incident {
+    pub started_at: DateTime<Utc>,
+    /// Where the store became active again, or the end of the period asked about.
+    pub ended_at: DateTime<Utc>,
+    /// Business minutes the store was down (closed hours in between are not counted).
+    pub downtime_minutes: f64,
+    pub inactive_polls: usize,
+    /// Still down at the end of the period.
+    pub ongoing: bool,
+}
+
+/// Outages of a store in `[from, to)` (default: the 7 days before its latest poll).
+pub async fn incidents(
+    state: &AppState,
+    restaurant_id: Uuid,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>, Vec<Incident>), ApiError> {
+    let to = end_of(state, restaurant_id, to).await?;
+    let from = from.map(micros_of).unwrap_or(to - 7 * DAY);
+    if from >= to {
+        return Err(ApiError::field("from", "must be before to"));
+    }
+    if to - from > 93 * DAY {
+        return Err(ApiError::field(
+            "from",
+            "the period may span at most 93 days",
+        ));
+    }
+    let (polls, info) = store_timeline(state, restaurant_id, from, to).await?;
+    let business = business_micros(&info.hours, from, to);
+    let list = timeline::outages(&polls, &business)
+        .into_iter()
+        .map(|o| Incident {
+            started_at: instant_of(o.start),
+            ended_at: instant_of(o.end),
+            downtime_minutes: round2(o.downtime as f64 / timeline::MINUTE as f64),
+            inactive_polls: o.inactive_polls,
+            ongoing: o.end >= to && polls.last().is_some_and(|p| p.inactive),
+        })
+        .collect();
+    Ok((instant_of(from), instant_of(to), list))
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Uptime of one local calendar day of a store.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DayUptime {
+    #[schema(value_type = String, example = "2023-01-24")]
+    pub date: NaiveDate,
+    pub business_hours: f64,
+    pub uptime_hours: f64,
+    pub downtime_hours: f64,
+    /// Share of business time up, 0 to 100; null on a day without business time or polls.
+    pub uptime_percent: Option<f64>,
+}
+
+/// Uptime per local day for the `days` days ending with the day of `at` (default: the latest poll).
+pub async fn daily_uptime(
+    state: &AppState,
+    restaurant_id: Uuid,
+    days: u32,
+    at: Option<DateTime<Utc>>,
+) -> Result<Vec<DayUptime>, ApiError> {
+    if !(1..=93).contains(&days) {
+        return Err(ApiError::field("days", "must be between 1 and 93"));
+    }
+    let end = end_of(state, restaurant_id, at).await?;
+    let info = report::store_info(&state.db, Some(&[restaurant_id])).await?;
+    let tz = info
+        .get(&restaurant_id)
+        .ok_or_else(|| ApiError::not_found("store"))?
+        .hours
+        .tz;
+    let last_day = instant_of(end).with_timezone(&tz).date_naive();
+    let first_day = last_day - Duration::days(i64::from(days) - 1);
+    let start_of =
+        |d: NaiveDate| micros_of(local_to_utc(tz, d.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    let from = start_of(first_day);
+    let to = start_of(last_day + Duration::days(1)).min(end);
+    let (polls, info) = store_timeline(state, restaurant_id, from, end).await?;
+    let business = business_micros(&info.hours, from, to.max(from));
+    let mut out = Vec::with_capacity(days as usize);
+    let mut day = first_day;
+    while day <= last_day {
+        let (a, b) = (start_of(day), start_of(day + Duration::days(1)).min(end));
+        let part = timeline::clip(&business, a, b);
+        let total = timeline::total(&part);
+        let up = if polls.is_empty() {
+            0
+        } else {
+            timeline::uptime(&polls, &part)
+        };
+        let h = |m: Micros| round2(m as f64 / timeline::HOUR as f64);
+        out.push(DayUptime {
+            date: day,
+            business_hours: h(total),
+            uptime_hours: h(up),
+            downtime_hours: h(total - up),
+            uptime_percent: (total > 0 && !polls.is_empty())
+                .then(|| round2(100.0 * up as f64 / total as f64)),
+        });
+        day += Duration::days(1);
+    }
+    Ok(out)
+}

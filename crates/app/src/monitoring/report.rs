@@ -1,0 +1,397 @@
+//! Uptime/downtime reports: computing one from the database, and report runs (a stored row per report,
+//! computed by the `monitoring.report` background job).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use brigade_platform::jobs::{JobFailure, JobHandler, NewJob};
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QuerySelect, Set};
+use uuid::Uuid;
+
+use super::polls;
+use super::timeline::{self, DAY, Figures, Micros, Poll};
+use crate::entities::{monitoring_reports, restaurant_hours, restaurants};
+use crate::restaurants::{BusinessHours, HoursInterval};
+use crate::state::AppState;
+
+pub const REPORT_JOB: &str = "monitoring.report";
+
+pub const CSV_HEADER: &str = "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow {
+    pub store_id: String,
+    pub restaurant_id: Uuid,
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputedReport {
+    /// The instant the windows end at.
+    pub now: DateTime<Utc>,
+    pub rows: Vec<ReportRow>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("there are no polls to report on{0}")]
+    NoPolls(&'static str),
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("the report computation stopped: {0}")]
+    Crashed(String),
+}
+
+pub fn micros_of(at: DateTime<Utc>) -> Micros {
+    at.timestamp_micros()
+}
+
+pub fn instant_of(at: Micros) -> DateTime<Utc> {
+    Utc.timestamp_micros(at).single().unwrap_or_default()
+}
+
+/// Each store's zone, external id and hours.
+pub struct StoreInfo {
+    pub store_id: String,
+    pub hours: BusinessHours,
+}
+
+/// Zones, external ids and hours of `ids` (all restaurants when `None`).
+pub async fn store_info<C: ConnectionTrait>(
+    db: &C,
+    ids: Option<&[Uuid]>,
+) -> Result<HashMap<Uuid, StoreInfo>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut q = restaurants::Entity::find().select_only().columns([
+        restaurants::Column::Id,
+        restaurants::Column::ExternalId,
+        restaurants::Column::Timezone,
+    ]);
+    let mut h = restaurant_hours::Entity::find().select_only().columns([
+        restaurant_hours::Column::RestaurantId,
+        restaurant_hours::Column::Weekday,
+        restaurant_hours::Column::Opens,
+        restaurant_hours::Column::Closes,
+    ]);
+    if let Some(ids) = ids {
+        q = q.filter(restaurants::Column::Id.is_in(ids.iter().copied()));
+        h = h.filter(restaurant_hours::Column::RestaurantId.is_in(ids.iter().copied()));
+    }
+    let t = std::time::Instant::now();
+    let rows: Vec<(Uuid, Option<String>, String)> = q.into_tuple().all(db).await?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "restaurants read");
+    let hours: Vec<(Uuid, i16, NaiveTime, NaiveTime)> = match ids {
+        Some(_) => h.into_tuple().all(db).await?,
+        None => all_hours(db).await?,
+    };
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "hours read");
+    let mut out: HashMap<Uuid, StoreInfo> = rows
+        .into_iter()
+        .map(|(id, external, zone)| {
+            let tz: Tz = zone.parse().unwrap_or(chrono_tz::America::Chicago);
+            (
+                id,
+                StoreInfo {
+                    store_id: external.unwrap_or_else(|| id.to_string()),
+                    hours: BusinessHours::new(tz, Vec::new()),
+                },
+            )
+        })
+        .collect();
+    for (id, weekday, opens, closes) in hours {
+        if let Some(info) = out.get_mut(&id) {
+            info.hours.intervals.push(HoursInterval {
+                weekday: weekday.clamp(0, 6) as u8,
+                opens,
+                closes,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every restaurant's hours, one row per restaurant (a tenth of the rows of one per interval, which is
+/// what a full report waits for).
+async fn all_hours<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(Uuid, i16, NaiveTime, NaiveTime)>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT restaurant_id, string_agg(weekday::text || ',' || opens::text || ',' || closes::text, ';') \
+             FROM restaurant_hours GROUP BY restaurant_id"
+        }
+        _ => {
+            "SELECT restaurant_id, group_concat(weekday || ',' || opens || ',' || closes, ';') \
+             FROM restaurant_hours GROUP BY restaurant_id"
+        }
+    };
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len() * 8);
+    for row in rows {
+        let id: Uuid = row.try_get_by_index(0)?;
+        let list: String = row.try_get_by_index(1)?;
+        for interval in list.split(';') {
+            let mut parts = interval.split(',');
+            let (Some(day), Some(opens), Some(closes)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let (Ok(day), Ok(opens), Ok(closes)) = (
+                day.parse::<i16>(),
+                crate::restaurants::hours::parse_time(opens),
+                crate::restaurants::hours::parse_time(closes),
+            ) else {
+                tracing::warn!(restaurant = %id, interval, "unreadable business hours skipped");
+                continue;
+            };
+            out.push((id, day, opens, closes));
+        }
+    }
+    Ok(out)
+}
+
+/// Business intervals of `[from, to)` as microseconds.
+pub fn business_micros(hours: &BusinessHours, from: Micros, to: Micros) -> Vec<(Micros, Micros)> {
+    hours
+        .intervals_utc(instant_of(from), instant_of(to))
+        .into_iter()
+        .map(|(a, b)| (micros_of(a), micros_of(b)))
+        .collect()
+}
+
+/// The whole report, from the database. `as_of` defaults to the latest poll.
+pub async fn compute<C: ConnectionTrait>(
+    db: &C,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<ComputedReport, ReportError> {
+    let now = match as_of {
+        Some(at) => micros_of(at),
+        None => polls::latest(db)
+            .await?
+            .ok_or(ReportError::NoPolls(" yet"))?,
+    };
+    let week_start = now - 7 * DAY;
+    let started = std::time::Instant::now();
+    let (polls, info) = tokio::try_join!(
+        polls::load(db, polls::day_of(week_start), polls::day_of(now), None),
+        store_info(db, None)
+    )?;
+    let loaded = started.elapsed();
+    let rows = tokio::task::spawn_blocking(move || figures_of_all(polls, &info, now))
+        .await
+        .map_err(|e| ReportError::Crashed(e.to_string()))?;
+    tracing::debug!(
+        load_ms = loaded.as_millis() as u64,
+        compute_ms = (started.elapsed() - loaded).as_millis() as u64,
+        "report computed"
+    );
+    if rows.is_empty() {
+        return Err(ReportError::NoPolls(" at or before that instant"));
+    }
+    Ok(ComputedReport {
+        now: instant_of(now),
+        rows,
+    })
+}
+
+/// Figures of every store with a poll at or before `now`, sorted by store id; on both cores.
+fn figures_of_all(
+    polls: HashMap<Uuid, Vec<Poll>>,
+    info: &HashMap<Uuid, StoreInfo>,
+    now: Micros,
+) -> Vec<ReportRow> {
+    let stores: Vec<(Uuid, Vec<Poll>)> = polls.into_iter().collect();
+    let work = |part: &[(Uuid, Vec<Poll>)]| -> Vec<ReportRow> {
+        let mut rows = Vec::with_capacity(part.len());
+        for (id, polls) in part {
+            let mut polls: Vec<Poll> = polls.iter().copied().filter(|p| p.at <= now).collect();
+            if polls.is_empty() {
+                continue;
+            }
+            timeline::normalise(&mut polls);
+            let Some(store) = info.get(id) else { continue };
+            let business = business_micros(&store.hours, now - 7 * DAY, now);
+            rows.push(ReportRow {
+                store_id: store.store_id.clone(),
+                restaurant_id: *id,
+                figures: timeline::figures(&polls, &business, now),
+            });
+        }
+        rows
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let chunk = stores.len().div_ceil(threads).max(1);
+    let mut rows: Vec<ReportRow> = std::thread::scope(|scope| {
+        let handles: Vec<_> = stores
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    rows.sort_by(|a, b| a.store_id.cmp(&b.store_id));
+    rows
+}
+
+fn minutes(m: Micros) -> f64 {
+    m as f64 / timeline::MINUTE as f64
+}
+
+fn hours(m: Micros) -> f64 {
+    m as f64 / timeline::HOUR as f64
+}
+
+impl ComputedReport {
+    /// The seed's CSV: hour figures in minutes, day and week figures in hours, two decimals.
+    pub fn to_csv(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::with_capacity(64 * (self.rows.len() + 1));
+        out.push_str(CSV_HEADER);
+        out.push('\n');
+        for row in &self.rows {
+            let f = &row.figures;
+            let _ = writeln!(
+                out,
+                "{},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2}",
+                csv_field(&row.store_id),
+                minutes(f.uptime_hour),
+                hours(f.uptime_day),
+                hours(f.uptime_week),
+                minutes(f.downtime_hour),
+                hours(f.downtime_day),
+                hours(f.downtime_week),
+            );
+        }
+        out
+    }
+}
+
+fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
+/// Report states as the API names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub enum ReportStatus {
+    Running,
+    Complete,
+    Failed,
+}
+
+impl ReportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Running => "running",
+            ReportStatus::Complete => "complete",
+            ReportStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> ReportStatus {
+        match s {
+            "complete" => ReportStatus::Complete,
+            "failed" => ReportStatus::Failed,
+            _ => ReportStatus::Running,
+        }
+    }
+}
+
+/// Store a new report run and queue its computation.
+pub async fn start(
+    state: &AppState,
+    as_of: Option<DateTime<Utc>>,
+    requested_by: Option<Uuid>,
+) -> Result<monitoring_reports::Model, crate::http::error::ApiError> {
+    let id = Uuid::now_v7();
+    let model = monitoring_reports::ActiveModel {
+        id: Set(id),
+        status: Set(ReportStatus::Running.as_str().to_string()),
+        as_of: Set(as_of),
+        computed_for: Set(None),
+        requested_by: Set(requested_by),
+        store_count: Set(None),
+        csv: Set(None),
+        error: Set(None),
+        duration_ms: Set(None),
+        created_at: Set(state.now()),
+        completed_at: Set(None),
+    }
+    .insert(&state.db)
+    .await?;
+    state
+        .jobs
+        .enqueue(
+            NewJob::new(REPORT_JOB, serde_json::json!({ "report_id": id }))
+                .dedup_key(format!("monitoring-report:{id}"))
+                .max_attempts(1),
+        )
+        .await
+        .map_err(crate::http::error::ApiError::internal)?;
+    Ok(model)
+}
+
+/// Compute a stored report run and record the outcome (the reason when it fails).
+pub async fn run(state: &AppState, id: Uuid) -> Result<(), DbErr> {
+    let Some(report) = monitoring_reports::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+    else {
+        tracing::warn!(%id, "report run not found; was it deleted?");
+        return Ok(());
+    };
+    if ReportStatus::parse(&report.status) != ReportStatus::Running {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let outcome = compute(&state.db, report.as_of).await;
+    let elapsed = started.elapsed();
+    metrics::histogram!("brigade_monitoring_report_seconds").record(elapsed.as_secs_f64());
+    let mut active: monitoring_reports::ActiveModel = report.into();
+    active.completed_at = Set(Some(state.now()));
+    active.duration_ms = Set(Some(elapsed.as_millis() as i64));
+    match outcome {
+        Ok(computed) => {
+            active.status = Set(ReportStatus::Complete.as_str().to_string());
+            active.computed_for = Set(Some(computed.now));
+            active.store_count = Set(Some(computed.rows.len() as i32));
+            active.csv = Set(Some(computed.to_csv()));
+            tracing::info!(%id, stores = computed.rows.len(), ms = elapsed.as_millis() as u64, "monitoring report complete");
+        }
+        Err(err) => {
+            active.status = Set(ReportStatus::Failed.as_str().to_string());
+            active.error = Set(Some(err.to_string()));
+            tracing::warn!(%id, error = %err, "monitoring report failed");
+        }
+    }
+    active.update(&state.db).await?;
+    Ok(())
+}
+
+pub struct ReportJob(pub AppState);
+
+#[async_trait]
+impl JobHandler for ReportJob {
+    async fn run(&self, payload: serde_json::Value) -> Result<(), JobFailure> {
+        let id = payload
+            .get("report_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| JobFailure::Fatal("payload without a report_id".into()))?;
+        run(&self.0, id)
+            .await
+            .map_err(|e| JobFailure::Retry(e.to_string()))
+    }
+}
