@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, NaiveTime, Timelike};
 use chrono_tz::Tz;
 use indicatif::ProgressBar;
-use sea_orm::{
-    ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -443,34 +441,9 @@ async fn replace_changed_hours(
     if changed.is_empty() {
         return Ok(changed);
     }
-    let _turn = state.write_turn().await;
-    let txn = state.db.begin().await?;
-    for ids in changed.chunks(500) {
-        restaurant_hours::Entity::delete_many()
-            .filter(restaurant_hours::Column::RestaurantId.is_in(ids.iter().copied()))
-            .exec(&txn)
-            .await?;
-    }
-    let new_rows = changed.iter().flat_map(|id| {
-        wanted[id].iter().map(move |h| {
-            restaurant_hours::Model {
-                id: Uuid::now_v7(),
-                restaurant_id: *id,
-                weekday: i16::from(h.weekday),
-                opens: h.opens,
-                closes: h.closes,
-            }
-            .into_active_model()
-        })
-    });
-    let mut new_rows = new_rows.peekable();
-    while new_rows.peek().is_some() {
-        let batch: Vec<_> = new_rows.by_ref().take(5_000).collect();
-        restaurant_hours::Entity::insert_many(batch)
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    txn.commit().await?;
+    let rows: Vec<(Uuid, Vec<HoursInterval>)> =
+        changed.iter().map(|id| (*id, wanted[id].clone())).collect();
+    crate::restaurants::replace_hours_many(state, &rows).await?;
     Ok(changed)
 }
 

@@ -9,6 +9,7 @@
 //! Facade: [`polls::store`], [`report::compute`], [`report::start`], [`incidents`], [`daily_uptime`],
 //! [`import::import_dir`].
 
+pub mod bulk;
 pub mod import;
 pub mod polls;
 pub mod report;
@@ -33,7 +34,7 @@ async fn store_timeline(
     from: Micros,
     to: Micros,
 ) -> Result<(Vec<Poll>, report::StoreInfo), ApiError> {
-    let mut info = report::store_info(&state.db, Some(&[restaurant_id])).await?;
+    let mut info = report::store_info(&state.db, &[restaurant_id]).await?;
     let info = info
         .remove(&restaurant_id)
         .ok_or_else(|| ApiError::not_found("store"))?;
@@ -41,7 +42,7 @@ async fn store_timeline(
         &state.db,
         polls::day_of(from),
         polls::day_of(to),
-        Some(&[restaurant_id]),
+        &[restaurant_id],
     )
     .await?;
     let mut polls: Vec<Poll> = by_store
@@ -151,7 +152,7 @@ pub async fn daily_uptime(
         return Err(ApiError::field("days", "must be between 1 and 93"));
     }
     let end = end_of(state, restaurant_id, at).await?;
-    let info = report::store_info(&state.db, Some(&[restaurant_id])).await?;
+    let info = report::store_info(&state.db, &[restaurant_id]).await?;
     let tz = info
         .get(&restaurant_id)
         .ok_or_else(|| ApiError::not_found("store"))?

@@ -1,7 +1,8 @@
 //! Status polls in the database: one `store_poll_days` row per store and block of seven UTC days (the
 //! `day` column is the block's first day, counted from 1970-01-01 in steps of seven), its polls packed as
-//! sorted little-endian u64 values `(microseconds since the block began) << 1 | inactive`. A week-long
-//! report of every store then reads about two rows a store. Storing merges:
+//! sorted little-endian i64 values `(Unix microseconds) << 1 | inactive`. A week-long report of every store
+//! then reads about two rows a store, and as each value is absolute, blocks can be concatenated by the
+//! database (`group_concat` / `string_agg`) into one row per store. Storing merges:
 //! a poll already there (same store, instant and status) is not stored twice, so imports and API batches
 //! can be repeated safely. Writers update only the row version they read and retry on a conflict, so two
 //! processes adding polls to one store and day never lose each other's polls.
@@ -28,21 +29,21 @@ pub fn day_of(at: Micros) -> i32 {
     (at.div_euclid(BLOCK_DAYS * DAY) * BLOCK_DAYS) as i32
 }
 
-fn encode_value(poll: Poll, day: i32) -> u64 {
-    (((poll.at - i64::from(day) * DAY) as u64) << 1) | u64::from(poll.inactive)
+fn encode_value(poll: Poll) -> i64 {
+    (poll.at << 1) | i64::from(poll.inactive)
 }
 
-fn decode_value(value: u64, day: i32) -> Poll {
-    Poll::new(i64::from(day) * DAY + (value >> 1) as i64, value & 1 == 1)
+fn decode_value(value: i64) -> Poll {
+    Poll::new(value >> 1, value & 1 == 1)
 }
 
-fn decode_values(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+fn decode_values(bytes: &[u8]) -> impl Iterator<Item = i64> + '_ {
     bytes
         .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
 }
 
-fn encode_values(values: &[u64]) -> Vec<u8> {
+fn encode_values(values: &[i64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * 8);
     for v in values {
         out.extend_from_slice(&v.to_le_bytes());
@@ -50,9 +51,9 @@ fn encode_values(values: &[u64]) -> Vec<u8> {
     out
 }
 
-/// Append the polls of one packed day to `into`.
-pub fn decode_day(bytes: &[u8], day: i32, into: &mut Vec<Poll>) {
-    into.extend(decode_values(bytes).map(|v| decode_value(v, day)));
+/// Append the polls packed in `bytes` (one block, or several concatenated) to `into`.
+pub fn decode(bytes: &[u8], into: &mut Vec<Poll>) {
+    into.extend(decode_values(bytes).map(decode_value));
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -66,7 +67,7 @@ pub struct StoreStats {
 }
 
 struct Existing {
-    values: Vec<u64>,
+    values: Vec<i64>,
     version: i32,
 }
 
@@ -80,12 +81,12 @@ pub async fn store(
     polls: &[(Uuid, Poll)],
     on_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<StoreStats, DbErr> {
-    let mut days: HashMap<(Uuid, i32), Vec<u64>> = HashMap::new();
+    let mut days: HashMap<(Uuid, i32), Vec<i64>> = HashMap::new();
     for &(restaurant, poll) in polls {
         let day = day_of(poll.at);
         days.entry((restaurant, day))
             .or_default()
-            .push(encode_value(poll, day));
+            .push(encode_value(poll));
     }
     for values in days.values_mut() {
         values.sort_unstable();
@@ -113,7 +114,7 @@ fn is_conflict(err: &DbErr) -> bool {
 
 async fn store_once(
     state: &AppState,
-    days: &HashMap<(Uuid, i32), Vec<u64>>,
+    days: &HashMap<(Uuid, i32), Vec<i64>>,
     received: u64,
     on_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<StoreStats, DbErr> {
@@ -123,13 +124,13 @@ async fn store_once(
         received,
         ..Default::default()
     };
-    let mut inserts = Vec::new();
+    let mut inserts: Vec<store_poll_days::Model> = Vec::new();
     let mut updates = Vec::new();
     for (&(restaurant_id, day), new) in days {
         match existing.get(&(restaurant_id, day)) {
             None => {
                 stats.stored += new.len() as u64;
-                inserts.push(row(restaurant_id, day, new, 0, now).into_active_model());
+                inserts.push(row(restaurant_id, day, new, 0, now));
             }
             Some(old) => {
                 let merged = merge(&old.values, new);
@@ -150,9 +151,22 @@ async fn store_once(
         return Ok(stats);
     }
     let _turn = state.write_turn().await;
-    let txn = state.db.begin().await?;
     let mut done = 0u64;
-    let mut inserts = inserts.into_iter().peekable();
+    if super::bulk::is_postgres(&state.db) {
+        // Whole columns a statement. Not in the transaction below: should the updates then conflict, the
+        // merge runs again and finds these blocks stored, which changes nothing.
+        for batch in inserts.chunks(10_000) {
+            super::bulk::pg_insert_blocks(&state.db, batch).await?;
+            done += batch.len() as u64;
+            on_progress(done, total);
+        }
+        inserts.clear();
+    }
+    let txn = state.db.begin().await?;
+    let mut inserts = inserts
+        .into_iter()
+        .map(IntoActiveModel::into_active_model)
+        .peekable();
     while inserts.peek().is_some() {
         let batch: Vec<_> = inserts.by_ref().take(INSERT_BATCH).collect();
         let n = batch.len() as u64;
@@ -197,7 +211,7 @@ async fn store_once(
 fn row(
     restaurant_id: Uuid,
     day: i32,
-    values: &[u64],
+    values: &[i64],
     version: i32,
     now: chrono::DateTime<Utc>,
 ) -> store_poll_days::Model {
@@ -206,15 +220,15 @@ fn row(
         day,
         poll_count: values.len() as i32,
         polls: encode_values(values),
-        first_at: decode_value(values[0], day).at,
-        last_at: decode_value(values[values.len() - 1], day).at,
+        first_at: decode_value(values[0]).at,
+        last_at: decode_value(values[values.len() - 1]).at,
         version,
         updated_at: now,
     }
 }
 
 /// Sorted union of two sorted, duplicate-free lists.
-fn merge(old: &[u64], new: &[u64]) -> Vec<u64> {
+fn merge(old: &[i64], new: &[i64]) -> Vec<i64> {
     let mut out = Vec::with_capacity(old.len() + new.len());
     let (mut i, mut j) = (0, 0);
     while i < old.len() && j < new.len() {
@@ -279,52 +293,59 @@ async fn load_existing<C: ConnectionTrait>(
         .collect())
 }
 
-/// Every store's polls of the days `from_day..=to_day` (all stores, or the given ones), plus for each such
-/// store its latest earlier day with polls, so the status before the range is known.
-pub async fn load<C: ConnectionTrait>(
-    db: &C,
+/// The given stores' polls of the blocks `from_day..=to_day`, plus each store's latest earlier block, so
+/// the status before the range is known.
+pub async fn load(
+    db: &sea_orm::DatabaseConnection,
     from_day: i32,
     to_day: i32,
-    only: Option<&[Uuid]>,
+    only: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Poll>>, DbErr> {
-    let mut query = store_poll_days::Entity::find()
+    let rows: Vec<(Uuid, Vec<u8>)> = store_poll_days::Entity::find()
         .select_only()
         .columns([
             store_poll_days::Column::RestaurantId,
-            store_poll_days::Column::Day,
             store_poll_days::Column::Polls,
         ])
-        .filter(store_poll_days::Column::Day.between(from_day, to_day));
-    let mut earlier = store_poll_days::Entity::find()
+        .filter(store_poll_days::Column::Day.between(from_day, to_day))
+        .filter(store_poll_days::Column::RestaurantId.is_in(only.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out = earlier(db, from_day, Some(only)).await?;
+    for (restaurant, bytes) in rows {
+        decode(&bytes, out.entry(restaurant).or_default());
+    }
+    Ok(out)
+}
+
+/// Each store's latest block before `from_day` (of all stores, or the given ones).
+pub async fn earlier(
+    db: &sea_orm::DatabaseConnection,
+    from_day: i32,
+    only: Option<&[Uuid]>,
+) -> Result<HashMap<Uuid, Vec<Poll>>, DbErr> {
+    let mut latest = store_poll_days::Entity::find()
         .select_only()
         .column(store_poll_days::Column::RestaurantId)
         .column_as(store_poll_days::Column::Day.max(), "day")
         .filter(store_poll_days::Column::Day.lt(from_day))
         .group_by(store_poll_days::Column::RestaurantId);
     if let Some(ids) = only {
-        query = query.filter(store_poll_days::Column::RestaurantId.is_in(ids.iter().copied()));
-        earlier = earlier.filter(store_poll_days::Column::RestaurantId.is_in(ids.iter().copied()));
+        latest = latest.filter(store_poll_days::Column::RestaurantId.is_in(ids.iter().copied()));
     }
-    let t = std::time::Instant::now();
-    let mut rows: Vec<(Uuid, i32, Vec<u8>)> = query.into_tuple().all(db).await?;
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        rows = rows.len(),
-        "poll blocks read"
-    );
-    let earlier: Vec<(Uuid, i32)> = earlier.into_tuple().all(db).await?;
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "earlier blocks found");
+    let latest: Vec<(Uuid, i32)> = latest.into_tuple().all(db).await?;
     let mut by_day: HashMap<i32, Vec<Uuid>> = HashMap::new();
-    for (restaurant, day) in earlier {
+    for (restaurant, day) in latest {
         by_day.entry(day).or_default().push(restaurant);
     }
+    let mut out: HashMap<Uuid, Vec<Poll>> = HashMap::new();
     for (day, restaurants) in by_day {
         for ids in restaurants.chunks(500) {
-            let more: Vec<(Uuid, i32, Vec<u8>)> = store_poll_days::Entity::find()
+            let rows: Vec<(Uuid, Vec<u8>)> = store_poll_days::Entity::find()
                 .select_only()
                 .columns([
                     store_poll_days::Column::RestaurantId,
-                    store_poll_days::Column::Day,
                     store_poll_days::Column::Polls,
                 ])
                 .filter(store_poll_days::Column::Day.eq(day))
@@ -332,12 +353,10 @@ pub async fn load<C: ConnectionTrait>(
                 .into_tuple()
                 .all(db)
                 .await?;
-            rows.extend(more);
+            for (restaurant, bytes) in rows {
+                decode(&bytes, out.entry(restaurant).or_default());
+            }
         }
-    }
-    let mut out: HashMap<Uuid, Vec<Poll>> = HashMap::new();
-    for (restaurant, day, bytes) in rows {
-        decode_day(&bytes, day, out.entry(restaurant).or_default());
     }
     Ok(out)
 }
@@ -365,14 +384,16 @@ mod tests {
             Poll::new(base + 5, true),
             Poll::new(base, false),
             Poll::new(base + 7 * DAY - 1, false),
+            Poll::new(-3, true),
         ];
-        let mut values: Vec<u64> = polls.iter().map(|p| encode_value(*p, day)).collect();
+        let mut values: Vec<i64> = polls.iter().map(|p| encode_value(*p)).collect();
         values.sort_unstable();
         let mut back = Vec::new();
-        decode_day(&encode_values(&values), day, &mut back);
+        decode(&encode_values(&values), &mut back);
         assert_eq!(
             back,
             vec![
+                Poll::new(-3, true),
                 Poll::new(base, false),
                 Poll::new(base + 5, true),
                 Poll::new(base + 7 * DAY - 1, false)

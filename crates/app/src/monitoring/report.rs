@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use brigade_platform::jobs::{JobFailure, JobHandler, NewJob};
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, DbErr, EntityTrait, QuerySelect, Set};
 use uuid::Uuid;
 
 use super::polls;
@@ -58,101 +58,70 @@ pub struct StoreInfo {
     pub hours: BusinessHours,
 }
 
-/// Zones, external ids and hours of `ids` (all restaurants when `None`).
-pub async fn store_info<C: ConnectionTrait>(
-    db: &C,
-    ids: Option<&[Uuid]>,
+/// Zones, external ids and hours of some restaurants.
+pub async fn store_info(
+    db: &sea_orm::DatabaseConnection,
+    ids: &[Uuid],
 ) -> Result<HashMap<Uuid, StoreInfo>, DbErr> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let mut q = restaurants::Entity::find().select_only().columns([
-        restaurants::Column::Id,
-        restaurants::Column::ExternalId,
-        restaurants::Column::Timezone,
-    ]);
-    let mut h = restaurant_hours::Entity::find().select_only().columns([
-        restaurant_hours::Column::RestaurantId,
-        restaurant_hours::Column::Weekday,
-        restaurant_hours::Column::Opens,
-        restaurant_hours::Column::Closes,
-    ]);
-    if let Some(ids) = ids {
-        q = q.filter(restaurants::Column::Id.is_in(ids.iter().copied()));
-        h = h.filter(restaurant_hours::Column::RestaurantId.is_in(ids.iter().copied()));
-    }
-    let t = std::time::Instant::now();
-    let rows: Vec<(Uuid, Option<String>, String)> = q.into_tuple().all(db).await?;
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "restaurants read");
-    let hours: Vec<(Uuid, i16, NaiveTime, NaiveTime)> = match ids {
-        Some(_) => h.into_tuple().all(db).await?,
-        None => all_hours(db).await?,
+    let started = std::time::Instant::now();
+    let rows = {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let stores: Vec<(Uuid, Option<String>, String)> = restaurants::Entity::find()
+            .select_only()
+            .columns([
+                restaurants::Column::Id,
+                restaurants::Column::ExternalId,
+                restaurants::Column::Timezone,
+            ])
+            .filter(restaurants::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let hours: Vec<(Uuid, i16, NaiveTime, NaiveTime)> = restaurant_hours::Entity::find()
+            .select_only()
+            .columns([
+                restaurant_hours::Column::RestaurantId,
+                restaurant_hours::Column::Weekday,
+                restaurant_hours::Column::Opens,
+                restaurant_hours::Column::Closes,
+            ])
+            .filter(restaurant_hours::Column::RestaurantId.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut out: HashMap<Uuid, (Option<String>, String, Vec<HoursInterval>)> = stores
+            .into_iter()
+            .map(|(id, external, zone)| (id, (external, zone, Vec::new())))
+            .collect();
+        for (id, weekday, opens, closes) in hours {
+            if let Some(entry) = out.get_mut(&id) {
+                entry.2.push(HoursInterval {
+                    weekday: weekday.clamp(0, 6) as u8,
+                    opens,
+                    closes,
+                });
+            }
+        }
+        out
     };
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "hours read");
-    let mut out: HashMap<Uuid, StoreInfo> = rows
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        stores = rows.len(),
+        "stores read"
+    );
+    Ok(rows
         .into_iter()
-        .map(|(id, external, zone)| {
+        .map(|(id, (external, zone, intervals))| {
             let tz: Tz = zone.parse().unwrap_or(chrono_tz::America::Chicago);
             (
                 id,
                 StoreInfo {
                     store_id: external.unwrap_or_else(|| id.to_string()),
-                    hours: BusinessHours::new(tz, Vec::new()),
+                    hours: BusinessHours::new(tz, intervals),
                 },
             )
         })
-        .collect();
-    for (id, weekday, opens, closes) in hours {
-        if let Some(info) = out.get_mut(&id) {
-            info.hours.intervals.push(HoursInterval {
-                weekday: weekday.clamp(0, 6) as u8,
-                opens,
-                closes,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Every restaurant's hours, one row per restaurant (a tenth of the rows of one per interval, which is
-/// what a full report waits for).
-async fn all_hours<C: ConnectionTrait>(
-    db: &C,
-) -> Result<Vec<(Uuid, i16, NaiveTime, NaiveTime)>, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => {
-            "SELECT restaurant_id, string_agg(weekday::text || ',' || opens::text || ',' || closes::text, ';') \
-             FROM restaurant_hours GROUP BY restaurant_id"
-        }
-        _ => {
-            "SELECT restaurant_id, group_concat(weekday || ',' || opens || ',' || closes, ';') \
-             FROM restaurant_hours GROUP BY restaurant_id"
-        }
-    };
-    let rows = db
-        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
-        .await?;
-    let mut out = Vec::with_capacity(rows.len() * 8);
-    for row in rows {
-        let id: Uuid = row.try_get_by_index(0)?;
-        let list: String = row.try_get_by_index(1)?;
-        for interval in list.split(';') {
-            let mut parts = interval.split(',');
-            let (Some(day), Some(opens), Some(closes)) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            let (Ok(day), Ok(opens), Ok(closes)) = (
-                day.parse::<i16>(),
-                crate::restaurants::hours::parse_time(opens),
-                crate::restaurants::hours::parse_time(closes),
-            ) else {
-                tracing::warn!(restaurant = %id, interval, "unreadable business hours skipped");
-                continue;
-            };
-            out.push((id, day, opens, closes));
-        }
-    }
-    Ok(out)
+        .collect())
 }
 
 /// Business intervals of `[from, to)` as microseconds.
@@ -165,8 +134,8 @@ pub fn business_micros(hours: &BusinessHours, from: Micros, to: Micros) -> Vec<(
 }
 
 /// The whole report, from the database. `as_of` defaults to the latest poll.
-pub async fn compute<C: ConnectionTrait>(
-    db: &C,
+pub async fn compute(
+    db: &sea_orm::DatabaseConnection,
     as_of: Option<DateTime<Utc>>,
 ) -> Result<ComputedReport, ReportError> {
     let now = match as_of {
@@ -176,16 +145,46 @@ pub async fn compute<C: ConnectionTrait>(
             .ok_or(ReportError::NoPolls(" yet"))?,
     };
     let week_start = now - 7 * DAY;
+    let (from_day, to_day) = (polls::day_of(week_start), polls::day_of(now));
     let started = std::time::Instant::now();
-    let (polls, info) = tokio::try_join!(
-        polls::load(db, polls::day_of(week_start), polls::day_of(now), None),
-        store_info(db, None)
-    )?;
+    let input = super::bulk::read_report_input(db, from_day, to_day).await?;
+    let read = started.elapsed();
+    // Stores whose polls all lie before the range: their latest block, and their zone and hours.
+    let mut before = polls::earlier(db, from_day, None).await?;
+    let mut stores: Vec<(Vec<Poll>, StoreInfo, Uuid)> = Vec::with_capacity(input.len());
+    for store in input {
+        let mut list = before.remove(&store.restaurant_id).unwrap_or_default();
+        polls::decode(&store.polls, &mut list);
+        let tz: Tz = store
+            .timezone
+            .parse()
+            .unwrap_or(chrono_tz::America::Chicago);
+        stores.push((
+            list,
+            StoreInfo {
+                store_id: store
+                    .external_id
+                    .unwrap_or_else(|| store.restaurant_id.to_string()),
+                hours: BusinessHours::new(tz, store.hours),
+            },
+            store.restaurant_id,
+        ));
+    }
+    if !before.is_empty() {
+        let ids: Vec<Uuid> = before.keys().copied().collect();
+        let mut info = store_info(db, &ids).await?;
+        for (id, list) in before {
+            if let Some(store) = info.remove(&id) {
+                stores.push((list, store, id));
+            }
+        }
+    }
     let loaded = started.elapsed();
-    let rows = tokio::task::spawn_blocking(move || figures_of_all(polls, &info, now))
+    let rows = tokio::task::spawn_blocking(move || figures_of_all(stores, now))
         .await
         .map_err(|e| ReportError::Crashed(e.to_string()))?;
     tracing::debug!(
+        read_ms = read.as_millis() as u64,
         load_ms = loaded.as_millis() as u64,
         compute_ms = (started.elapsed() - loaded).as_millis() as u64,
         "report computed"
@@ -200,21 +199,15 @@ pub async fn compute<C: ConnectionTrait>(
 }
 
 /// Figures of every store with a poll at or before `now`, sorted by store id; on both cores.
-fn figures_of_all(
-    polls: HashMap<Uuid, Vec<Poll>>,
-    info: &HashMap<Uuid, StoreInfo>,
-    now: Micros,
-) -> Vec<ReportRow> {
-    let stores: Vec<(Uuid, Vec<Poll>)> = polls.into_iter().collect();
-    let work = |part: &[(Uuid, Vec<Poll>)]| -> Vec<ReportRow> {
+fn figures_of_all(stores: Vec<(Vec<Poll>, StoreInfo, Uuid)>, now: Micros) -> Vec<ReportRow> {
+    let work = |part: &[(Vec<Poll>, StoreInfo, Uuid)]| -> Vec<ReportRow> {
         let mut rows = Vec::with_capacity(part.len());
-        for (id, polls) in part {
+        for (polls, store, id) in part {
             let mut polls: Vec<Poll> = polls.iter().copied().filter(|p| p.at <= now).collect();
             if polls.is_empty() {
                 continue;
             }
             timeline::normalise(&mut polls);
-            let Some(store) = info.get(id) else { continue };
             let business = business_micros(&store.hours, now - 7 * DAY, now);
             rows.push(ReportRow {
                 store_id: store.store_id.clone(),

@@ -51,6 +51,15 @@ impl HoursInterval {
 
 pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
     let raw = raw.trim();
+    // The common "HH:MM:SS" without chrono's format machinery (a full report reads 86,000 of them).
+    if let [h1, h2, b':', m1, m2, b':', s1, s2] = raw.as_bytes()
+        && [h1, h2, m1, m2, s1, s2].iter().all(|d| d.is_ascii_digit())
+    {
+        let two = |a: &u8, b: &u8| u32::from(a - b'0') * 10 + u32::from(b - b'0');
+        if let Some(t) = NaiveTime::from_hms_opt(two(h1, h2), two(m1, m2), two(s1, s2)) {
+            return Ok(t);
+        }
+    }
     NaiveTime::parse_from_str(raw, "%H:%M:%S")
         .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M"))
         .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S%.f"))

@@ -582,7 +582,20 @@ pub async fn ensure_external(
             }
         })
         .collect();
-    {
+    if crate::monitoring::bulk::is_postgres(&state.db) {
+        let stores: Vec<NewStore> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.id.clone().unwrap(),
+                    r.external_id.clone().unwrap().unwrap_or_default(),
+                    r.name.clone().unwrap(),
+                    r.timezone.clone().unwrap(),
+                )
+            })
+            .collect();
+        pg_insert_stores(&state.db, &stores, now).await?;
+    } else {
         let _turn = state.write_turn().await;
         let txn = state.db.begin().await?;
         let mut rows = rows.into_iter().peekable();
@@ -614,4 +627,125 @@ pub async fn ensure_external(
         }
     }
     Ok(found)
+}
+
+/// Replace the hours of many restaurants at once (an import): one transaction; on PostgreSQL whole
+/// columns in one statement.
+pub async fn replace_hours_many(
+    state: &AppState,
+    hours: &[(Uuid, Vec<HoursInterval>)],
+) -> Result<(), sea_orm::DbErr> {
+    if hours.is_empty() {
+        return Ok(());
+    }
+    if crate::monitoring::bulk::is_postgres(&state.db) {
+        return pg_replace_hours(&state.db, hours).await;
+    }
+    use sea_orm::IntoActiveModel;
+    let _turn = state.write_turn().await;
+    let txn = state.db.begin().await?;
+    for chunk in hours.chunks(500) {
+        restaurant_hours::Entity::delete_many()
+            .filter(restaurant_hours::Column::RestaurantId.is_in(chunk.iter().map(|(id, _)| *id)))
+            .exec(&txn)
+            .await?;
+    }
+    let mut rows = hours
+        .iter()
+        .flat_map(|(id, list)| {
+            list.iter().map(move |h| {
+                restaurant_hours::Model {
+                    id: Uuid::now_v7(),
+                    restaurant_id: *id,
+                    weekday: i16::from(h.weekday),
+                    opens: h.opens,
+                    closes: h.closes,
+                }
+                .into_active_model()
+            })
+        })
+        .peekable();
+    while rows.peek().is_some() {
+        // 5 columns a row; SQLite allows 32,766 parameters a statement.
+        let batch: Vec<_> = rows.by_ref().take(5_000).collect();
+        restaurant_hours::Entity::insert_many(batch)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await
+}
+
+use crate::monitoring::bulk::db_err;
+use sea_orm::sqlx;
+
+/// Replace the hours of `restaurants` with `hours` in one transaction (PostgreSQL).
+async fn pg_replace_hours(
+    db: &sea_orm::DatabaseConnection,
+    hours: &[(Uuid, Vec<HoursInterval>)],
+) -> Result<(), sea_orm::DbErr> {
+    let pool = db.get_postgres_connection_pool();
+    let mut txn = pool.begin().await.map_err(db_err)?;
+    let ids: Vec<Uuid> = hours.iter().map(|(id, _)| *id).collect();
+    sqlx::query("DELETE FROM restaurant_hours WHERE restaurant_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *txn)
+        .await
+        .map_err(db_err)?;
+    let rows: Vec<(Uuid, &HoursInterval)> = hours
+        .iter()
+        .flat_map(|(id, list)| list.iter().map(move |h| (*id, h)))
+        .collect();
+    sqlx::query(
+        "INSERT INTO restaurant_hours (id, restaurant_id, weekday, opens, closes) \
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int2[], $4::time[], $5::time[])",
+    )
+    .bind(rows.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|(_, h)| i16::from(h.weekday))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, h)| h.opens)
+            .collect::<Vec<chrono::NaiveTime>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, h)| h.closes)
+            .collect::<Vec<chrono::NaiveTime>>(),
+    )
+    .execute(&mut *txn)
+    .await
+    .map_err(db_err)?;
+    txn.commit().await.map_err(db_err)
+}
+
+/// A store to create: (id, external id, name, zone).
+type NewStore = (Uuid, String, String, String);
+
+/// Create stores that do not exist yet (by external id), in one statement (PostgreSQL).
+async fn pg_insert_stores(
+    db: &sea_orm::DatabaseConnection,
+    stores: &[NewStore],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let pool = db.get_postgres_connection_pool();
+    sqlx::query(
+        "INSERT INTO restaurants (id, external_id, name, timezone, status, currency, enable_eat_in, \
+           reservation_min_notice_minutes, reservation_max_days_ahead, created_at, updated_at) \
+         SELECT u.id, u.ext, u.name, u.tz, 'active', 'USD', false, 60, 30, $5, $5 \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u(id, ext, name, tz) \
+         ON CONFLICT (external_id) DO NOTHING",
+    )
+    .bind(stores.iter().map(|s| s.0).collect::<Vec<_>>())
+    .bind(stores.iter().map(|s| s.1.clone()).collect::<Vec<_>>())
+    .bind(stores.iter().map(|s| s.2.clone()).collect::<Vec<_>>())
+    .bind(stores.iter().map(|s| s.3.clone()).collect::<Vec<_>>())
+    .bind(now)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
