@@ -199,7 +199,7 @@ async fn store_once(
             return Err(DbErr::RecordNotUpdated);
         }
         done += 1;
-        if done % 1_000 == 0 {
+        if done.is_multiple_of(1_000) {
             on_progress(done, total);
         }
     }
