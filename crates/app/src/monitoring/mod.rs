@@ -172,17 +172,19 @@ pub async fn daily_uptime(
         let (a, b) = (start_of(day), start_of(day + Duration::days(1)).min(end));
         let part = timeline::clip(&business, a, b);
         let total = timeline::total(&part);
-        let up = if polls.is_empty() {
-            0
+        // Without any poll there is no status: neither up nor down.
+        let (up, down) = if polls.is_empty() {
+            (0, 0)
         } else {
-            timeline::uptime(&polls, &part)
+            let up = timeline::uptime(&polls, &part);
+            (up, total - up)
         };
         let h = |m: Micros| round2(m as f64 / timeline::HOUR as f64);
         out.push(DayUptime {
             date: day,
             business_hours: h(total),
             uptime_hours: h(up),
-            downtime_hours: h(total - up),
+            downtime_hours: h(down),
             uptime_percent: (total > 0 && !polls.is_empty())
                 .then(|| round2(100.0 * up as f64 / total as f64)),
         });

@@ -478,6 +478,24 @@ async fn incidents_and_daily_uptime_of_a_store() {
     assert_eq!(days[2]["uptime_hours"], 1.0);
     assert_eq!(days[2]["uptime_percent"], 40.0);
 
+    // A restaurant never polled has business time but no status: neither up nor down.
+    let quiet = app
+        .restaurant(
+            &admin,
+            json!({"name": "Quiet", "timezone": "UTC", "hours": hours}),
+        )
+        .await;
+    let days = app
+        .get(
+            &format!("/api/monitoring/stores/{quiet}/uptime?days=2"),
+            Some(&admin),
+        )
+        .await;
+    days.assert_status(StatusCode::OK);
+    assert_eq!(days.data()[0]["business_hours"], 8.0);
+    assert_eq!(days.data()[0]["downtime_hours"], 0.0);
+    assert_eq!(days.data()[0]["uptime_percent"], Value::Null);
+
     app.get(
         &format!("/api/monitoring/stores/{id}/uptime?days=0"),
         Some(&admin),
