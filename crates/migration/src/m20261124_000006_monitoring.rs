@@ -1,8 +1,8 @@
-//! Store monitoring: status polls kept per store and UTC day, and the uptime/downtime reports.
+//! Store monitoring: status polls kept per store and seven-day block, and the uptime/downtime reports.
 //!
 //! Polls are stored as one row per store and block of seven UTC days, holding that block's polls packed in
-//! a sorted binary column (8 bytes a poll: microseconds since the block's start, shifted left once, low
-//! bit set when the store was inactive). A full-size week (1.9 million polls of 14,000 stores) is then
+//! a sorted binary column (8 bytes a poll: Unix microseconds shifted left once, low bit set when the
+//! store was inactive). A full-size week (1.9 million polls of 14,000 stores) is then
 //! ~28,000 rows, which both databases hand over in a fraction of a second, where 1.9 million would not.
 
 use sea_orm_migration::{prelude::*, schema::*};
