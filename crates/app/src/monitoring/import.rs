@@ -173,6 +173,8 @@ fn field<'r>(record: &'r csv::ByteRecord, index: usize, name: &str) -> Result<&'
     let s = s.trim();
     if s.is_empty() {
         Err(format!("{name} is empty"))
+    } else if s.contains(char::is_control) {
+        Err(format!("{name} holds a control character"))
     } else {
         Ok(s)
     }

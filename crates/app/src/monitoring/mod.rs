@@ -79,6 +79,19 @@ async fn end_of(
     Ok(latest.flatten().unwrap_or_else(|| micros_of(state.now())))
 }
 
+/// Instants a store question may name: years 1970 to 9999 (chrono takes years far beyond, where date
+/// arithmetic overflows).
+pub fn check_instant(field: &str, at: Option<DateTime<Utc>>) -> Result<(), ApiError> {
+    use chrono::Datelike;
+    match at {
+        Some(at) if !(1970..=9999).contains(&at.year()) => Err(ApiError::field(
+            field,
+            "must lie between the years 1970 and 9999",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// An outage: consecutive inactive polls in business hours.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Incident {
@@ -99,6 +112,8 @@ pub async fn incidents(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>, Vec<Incident>), ApiError> {
+    check_instant("from", from)?;
+    check_instant("to", to)?;
     let to = end_of(state, restaurant_id, to).await?;
     let from = from.map(micros_of).unwrap_or(to - 7 * DAY);
     if from >= to {
@@ -112,14 +127,19 @@ pub async fn incidents(
     }
     let (polls, info) = store_timeline(state, restaurant_id, from, to).await?;
     let business = business_micros(&info.hours, from, to);
-    let list = timeline::outages(&polls, &business)
+    let outages = timeline::outages(&polls, &business);
+    let last = outages.len().saturating_sub(1);
+    let list = outages
         .into_iter()
-        .map(|o| Incident {
+        .enumerate()
+        .map(|(i, o)| Incident {
             started_at: instant_of(o.start),
             ended_at: instant_of(o.end),
             downtime_minutes: round2(o.downtime as f64 / timeline::MINUTE as f64),
             inactive_polls: o.inactive_polls,
-            ongoing: o.end >= to && polls.last().is_some_and(|p| p.inactive),
+            // The latest outage is still on when the latest poll is inactive (even if the store has
+            // closed since).
+            ongoing: i == last && polls.last().is_some_and(|p| p.inactive && p.at >= o.start),
         })
         .collect();
     Ok((instant_of(from), instant_of(to), list))
@@ -151,6 +171,7 @@ pub async fn daily_uptime(
     if !(1..=93).contains(&days) {
         return Err(ApiError::field("days", "must be between 1 and 93"));
     }
+    check_instant("at", at)?;
     let end = end_of(state, restaurant_id, at).await?;
     let info = report::store_info(&state.db, &[restaurant_id]).await?;
     let tz = info

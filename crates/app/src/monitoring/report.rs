@@ -172,7 +172,10 @@ pub async fn compute(
     }
     if !before.is_empty() {
         let ids: Vec<Uuid> = before.keys().copied().collect();
-        let mut info = store_info(db, &ids).await?;
+        let mut info = HashMap::new();
+        for chunk in ids.chunks(500) {
+            info.extend(store_info(db, chunk).await?);
+        }
         for (id, list) in before {
             if let Some(store) = info.remove(&id) {
                 stores.push((list, store, id));
@@ -182,7 +185,8 @@ pub async fn compute(
     let loaded = started.elapsed();
     let rows = tokio::task::spawn_blocking(move || figures_of_all(stores, now))
         .await
-        .map_err(|e| ReportError::Crashed(e.to_string()))?;
+        .map_err(|e| ReportError::Crashed(e.to_string()))?
+        .ok_or_else(|| ReportError::Crashed("a worker thread panicked".into()))?;
     tracing::debug!(
         read_ms = read.as_millis() as u64,
         load_ms = loaded.as_millis() as u64,
@@ -199,7 +203,10 @@ pub async fn compute(
 }
 
 /// Figures of every store with a poll at or before `now`, sorted by store id; on both cores.
-fn figures_of_all(stores: Vec<(Vec<Poll>, StoreInfo, Uuid)>, now: Micros) -> Vec<ReportRow> {
+fn figures_of_all(
+    stores: Vec<(Vec<Poll>, StoreInfo, Uuid)>,
+    now: Micros,
+) -> Option<Vec<ReportRow>> {
     let work = |part: &[(Vec<Poll>, StoreInfo, Uuid)]| -> Vec<ReportRow> {
         let mut rows = Vec::with_capacity(part.len());
         for (polls, store, id) in part {
@@ -221,18 +228,17 @@ fn figures_of_all(stores: Vec<(Vec<Poll>, StoreInfo, Uuid)>, now: Micros) -> Vec
         .map_or(1, |n| n.get())
         .clamp(1, 4);
     let chunk = stores.len().div_ceil(threads).max(1);
-    let mut rows: Vec<ReportRow> = std::thread::scope(|scope| {
+    let parts: Option<Vec<Vec<ReportRow>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = stores
             .chunks(chunk)
             .map(|part| scope.spawn(move || work(part)))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        // A panicked part fails the report rather than leaving its stores out.
+        handles.into_iter().map(|h| h.join().ok()).collect()
     });
+    let mut rows: Vec<ReportRow> = parts?.into_iter().flatten().collect();
     rows.sort_by(|a, b| a.store_id.cmp(&b.store_id));
-    rows
+    Some(rows)
 }
 
 fn minutes(m: Micros) -> f64 {

@@ -42,11 +42,12 @@ fn require_operations(me: &Principal) -> ApiResult<()> {
 
 /// A store's own people, or operations.
 async fn require_store_access(state: &AppState, me: &Principal, id: Uuid) -> ApiResult<()> {
-    crate::restaurants::find(state, id).await?;
-    if me.role == Role::Kam {
-        return Ok(());
+    me.require_scope(Scope::AnalyticsRead)?;
+    if me.role != Role::Kam {
+        require_restaurant_role(state, me, id, MemberRole::Manager).await?;
     }
-    require_restaurant_role(state, me, id, MemberRole::Manager).await
+    crate::restaurants::find(state, id).await?;
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -105,11 +106,11 @@ async fn add_polls(
     let mut parsed: Vec<(&str, Poll)> = Vec::with_capacity(batch.polls.len());
     for (i, p) in batch.polls.iter().enumerate() {
         let store = match p.store_id.as_deref().map(str::trim) {
-            Some(s) if !s.is_empty() && s.len() <= 100 => Some(s),
+            Some(s) if !s.is_empty() && s.len() <= 100 && !s.contains(char::is_control) => Some(s),
             Some(_) => {
                 errors.add(
                     &format!("polls[{i}].store_id"),
-                    "must be 1 to 100 characters",
+                    "must be 1 to 100 characters, none of them control characters",
                 );
                 None
             }
@@ -215,18 +216,21 @@ pub struct ReportRequest {
 }
 
 fn parse_as_of(raw: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
-    raw.map(|s| {
-        DateTime::parse_from_rfc3339(s.trim())
-            .map(|d| d.with_timezone(&Utc))
-            .or_else(|_| super::import::parse_timestamp(s).map(report::instant_of))
-            .map_err(|_| {
-                ApiError::field(
-                    "as_of",
-                    "must be an instant like 2023-01-25T18:00:00Z or 2023-01-25 18:00:00 UTC",
-                )
-            })
-    })
-    .transpose()
+    let at = raw
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s.trim())
+                .map(|d| d.with_timezone(&Utc))
+                .or_else(|_| super::import::parse_timestamp(s).map(report::instant_of))
+                .map_err(|_| {
+                    ApiError::field(
+                        "as_of",
+                        "must be an instant like 2023-01-25T18:00:00Z or 2023-01-25 18:00:00 UTC",
+                    )
+                })
+        })
+        .transpose()?;
+    super::check_instant("as_of", at)?;
+    Ok(at)
 }
 
 /// Start an uptime/downtime report of every store (admins and KAMs). It runs as a background job; poll

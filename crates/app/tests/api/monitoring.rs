@@ -266,7 +266,8 @@ async fn polls_are_validated_whole_and_stored_once() {
                 {"store_id": "s1", "timestamp_utc": "2026-06-10 10:00:00 UTC", "status": "active"},
                 {"store_id": "s1", "timestamp_utc": "2026-06-10 10:00:00 UTC", "status": "open"},
                 {"store_id": "s1", "timestamp_utc": "yesterday", "status": "active"},
-                {"timestamp_utc": "2026-06-10 10:00:00 UTC", "status": "active"}
+                {"timestamp_utc": "2026-06-10 10:00:00 UTC", "status": "active"},
+                {"store_id": "s\u{0}x", "timestamp_utc": "2026-06-10 10:00:00 UTC", "status": "active"}
             ]}),
             Some(&admin),
         )
@@ -275,6 +276,7 @@ async fn polls_are_validated_whole_and_stored_once() {
     assert!(!bad.field_errors("polls[1].status").is_empty());
     assert!(!bad.field_errors("polls[2].timestamp_utc").is_empty());
     assert!(!bad.field_errors("polls[3].store_id").is_empty());
+    assert!(!bad.field_errors("polls[4].store_id").is_empty());
     // Nothing of the rejected batch was kept, not even the store.
     let none = app
         .get("/api/restaurants?external_id=s1", Some(&admin))
@@ -477,6 +479,37 @@ async fn incidents_and_daily_uptime_of_a_store() {
     assert_eq!(days[2]["business_hours"], 2.5);
     assert_eq!(days[2]["uptime_hours"], 1.0);
     assert_eq!(days[2]["uptime_percent"], 40.0);
+
+    // Instants far outside any calendar in use are refused, not computed.
+    for path in [
+        format!("/api/monitoring/stores/{id}/uptime?at=%2B262142-12-31T23:00:00Z"),
+        format!("/api/monitoring/stores/{id}/incidents?to=%2B262142-12-31T23:00:00Z"),
+        format!(
+            "/api/monitoring/stores/{id}/incidents?from=-262000-01-01T00:00:00Z&to=2026-06-10T00:00:00Z"
+        ),
+    ] {
+        let refused = app.get(&path, Some(&admin)).await;
+        assert!(
+            refused.status.is_client_error(),
+            "{path}: {}",
+            refused.status
+        );
+    }
+    app.post(
+        "/api/monitoring/reports",
+        json!({"as_of": "9999-12-31T23:59:59Z"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::ACCEPTED);
+    app.post(
+        "/api/monitoring/reports",
+        json!({"as_of": "+20000-01-01T00:00:00Z"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    brigade_app::jobs::run_inline(&app.state).await;
 
     // A restaurant never polled has business time but no status: neither up nor down.
     let quiet = app
