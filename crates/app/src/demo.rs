@@ -57,6 +57,7 @@ pub struct DemoSummary {
     pub menu_items_created: usize,
     pub qr_codes_created: usize,
     pub time_slots_created: usize,
+    pub polls_created: u64,
 }
 
 /// (category, [(item, price in minor units, preparation minutes, description)]) per demo restaurant.
@@ -451,6 +452,7 @@ pub async fn load(state: &AppState) -> Result<DemoSummary, ApiError> {
 
 async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
     let mut summary = DemoSummary::default();
+    let mut monitored = Vec::new();
     for input in demo_restaurants() {
         let external = input.external_id.clone().unwrap_or_default();
         let id = match restaurant_id(state, &external).await? {
@@ -464,7 +466,9 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
         let (codes, slots) = ensure_ordering(state, id, &external).await?;
         summary.qr_codes_created += codes;
         summary.time_slots_created += slots;
+        monitored.push(id);
     }
+    summary.polls_created = ensure_polls(state, &monitored).await?;
     for (email, role, first, last, tz) in ACCOUNTS {
         let existing = users::Entity::find()
             .filter(users::Column::Email.eq(email))
@@ -488,4 +492,32 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
         ensure_member(state, manager.id, noodle, MemberRole::Manager).await?;
     }
     Ok(summary)
+}
+
+/// A week of hourly status polls for the demo restaurants (with a few short outages), so the monitoring
+/// pages and reports have something to show. Only when none of them has polls yet.
+async fn ensure_polls(state: &AppState, restaurants: &[Uuid]) -> Result<u64, ApiError> {
+    use crate::entities::store_poll_days;
+    use crate::monitoring::timeline::{HOUR, MINUTE, Poll};
+    let existing = store_poll_days::Entity::find()
+        .filter(store_poll_days::Column::RestaurantId.is_in(restaurants.iter().copied()))
+        .count(&state.db)
+        .await?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    let now = state.now().timestamp_micros();
+    let mut polls = Vec::new();
+    for (i, id) in restaurants.iter().enumerate() {
+        let i = i as i64;
+        for hour in 0..7 * 24 {
+            // Hour-aligned polls a few minutes past, each store a little apart; an outage of two or three
+            // polls now and then, different for each store.
+            let at = now - hour * HOUR - (7 + 11 * i) * MINUTE;
+            let inactive = (hour + 17 * i) % 41 < 2 || (hour + 5 * i) % 97 == 0;
+            polls.push((*id, Poll::new(at, inactive)));
+        }
+    }
+    let stats = crate::monitoring::polls::store(state, &polls, &|_, _| {}).await?;
+    Ok(stats.stored)
 }

@@ -220,12 +220,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             println!(
-                "demo data: {} restaurant(s), {} account(s), {} menu item(s), {} QR code(s) and {} reservation window(s) created; sign in with password {}",
+                "demo data: {} restaurant(s), {} account(s), {} menu item(s), {} QR code(s), {} reservation window(s) and {} status poll(s) created; sign in with password {}",
                 summary.restaurants_created,
                 summary.accounts_created,
                 summary.menu_items_created,
                 summary.qr_codes_created,
                 summary.time_slots_created,
+                summary.polls_created,
                 demo::PASSWORD
             );
             println!(

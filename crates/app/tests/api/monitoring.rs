@@ -628,3 +628,22 @@ async fn import_reads_the_export_reports_bad_lines_and_is_idempotent() {
         "2023-01-24T09:06:42.605777+00:00"
     );
 }
+
+#[tokio::test]
+async fn demo_data_has_a_week_of_polls_to_report_on() {
+    let app = TestApp::spawn().await;
+    let first = brigade_app::demo::load(&app.state).await.unwrap();
+    assert_eq!(first.polls_created, 4 * 7 * 24);
+    let again = brigade_app::demo::load(&app.state).await.unwrap();
+    assert_eq!(
+        again.polls_created, 0,
+        "loading the demo twice adds no polls"
+    );
+    let computed = brigade_app::monitoring::report::compute(&app.state.db, None)
+        .await
+        .expect("report");
+    assert_eq!(computed.rows.len(), 4);
+    // Some demo store had an outage in the week, and none was down all week.
+    assert!(computed.rows.iter().any(|r| r.figures.downtime_week > 0));
+    assert!(computed.rows.iter().all(|r| r.figures.uptime_week > 0));
+}
