@@ -108,7 +108,7 @@ pub async fn index(
                 .filter(
                     Condition::any()
                         .add(contains_ci(restaurants::Column::Name, &q))
-                        .add(restaurants::Column::ExternalId.eq(q.clone())),
+                        .add(contains_ci(restaurants::Column::ExternalId, &q)),
                 )
                 .order_by_asc(restaurants::Column::Name)
                 .limit(200)

@@ -203,7 +203,7 @@ async fn monitoring_pages_start_a_report_and_chart_a_store() {
     .assert_status(StatusCode::CREATED);
     let cookies = sign_in(&app, "root@example.com", "password-123").await;
 
-    let index = page(&app, "/monitoring?q=web-store", &cookies).await;
+    let index = page(&app, "/monitoring?q=WEB-ST", &cookies).await;
     index.assert_status(StatusCode::OK);
     assert!(index.text.contains("No reports yet."));
     let csrf = cookies
