@@ -38,18 +38,59 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     Ok(Some(token.trim()))
 }
 
-async fn active_user(state: &AppState, user_id: uuid::Uuid) -> Result<users::Model, ApiError> {
-    match users::Entity::find_by_id(user_id).one(&state.db).await? {
-        Some(user) if user.is_active => Ok(user),
-        Some(_) => Err(ApiError::unauthorized(
+/// What authentication needs of an account: its role and whether it may sign in. Kept in the shared
+/// cache for a minute (every authenticated request asked the database for it) and forgotten the moment
+/// an administrator changes either, on every process.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct AccountAccess {
+    role: String,
+    is_active: bool,
+}
+
+const ACCOUNT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn account_key(user_id: uuid::Uuid) -> String {
+    format!("account:v1:{user_id}")
+}
+
+/// Forget the cached role and state of an account (after changing either).
+pub async fn forget_account(state: &AppState, user_id: uuid::Uuid) {
+    brigade_platform::cache::invalidate(state.cache.as_ref(), &account_key(user_id)).await;
+}
+
+/// The role of an active account.
+async fn active_user(state: &AppState, user_id: uuid::Uuid) -> Result<Role, ApiError> {
+    let key = account_key(user_id);
+    let access = match brigade_platform::cache::get_json::<AccountAccess>(
+        state.cache.as_ref(),
+        &key,
+    )
+    .await
+    {
+        Some(access) => access,
+        None => {
+            let user = users::Entity::find_by_id(user_id)
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unauthorized("invalid_token", "the account no longer exists")
+                })?;
+            let access = AccountAccess {
+                role: user.role,
+                is_active: user.is_active,
+            };
+            brigade_platform::cache::set_json(state.cache.as_ref(), &key, &access, ACCOUNT_TTL)
+                .await;
+            access
+        }
+    };
+    if !access.is_active {
+        return Err(ApiError::unauthorized(
             "account_disabled",
             "this account is disabled",
-        )),
-        None => Err(ApiError::unauthorized(
-            "invalid_token",
-            "the account no longer exists",
-        )),
+        ));
     }
+    Ok(access.role.parse().unwrap_or(Role::Customer))
 }
 
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
@@ -68,7 +109,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
             .ok_or_else(|| {
                 ApiError::unauthorized("invalid_api_key", "the API key is invalid or revoked")
             })?;
-        let user = active_user(state, key.user_id).await?;
+        let role = active_user(state, key.user_id).await?;
         let now = state.now();
         // Record use at most once a minute, so a busy key does not write on every request.
         if key
@@ -85,8 +126,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
             .filter_map(Scope::parse)
             .collect();
         return Ok(Principal {
-            user_id: user.id,
-            role: user.role.parse().unwrap_or(Role::Customer),
+            user_id: key.user_id,
+            role,
             method: AuthMethod::ApiKey {
                 key_id: key.id,
                 scopes,
@@ -94,11 +135,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
         });
     }
     let claims = state.keys.verify(token, state.now())?;
-    let user = active_user(state, claims.sub).await?;
-    // The role comes from the database, so a demotion takes effect before the token expires.
+    // The role comes from the account (cached, forgotten on change), so a demotion takes effect before
+    // the token expires.
+    let role = active_user(state, claims.sub).await?;
     Ok(Principal {
-        user_id: user.id,
-        role: user.role.parse().unwrap_or(Role::Customer),
+        user_id: claims.sub,
+        role,
         method: AuthMethod::AccessToken,
     })
 }

@@ -214,6 +214,7 @@ async fn update_user(
     errors.into_result()?;
     active.updated_at = Set(state.now());
     let user = active.update(&state.db).await?;
+    super::auth::forget_account(&state, user.id).await;
     if !user.is_active {
         service::sign_out_everywhere(&state, &state.db, user.id).await?;
     }

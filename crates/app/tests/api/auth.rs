@@ -560,3 +560,24 @@ async fn only_admins_manage_users() {
     .await
     .assert_error(StatusCode::CONFLICT, "cannot_demote_self");
 }
+
+#[tokio::test]
+async fn a_role_change_takes_effect_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (kam_id, kam, _) = app.user("kam.role@example.com", Role::Kam).await;
+    // Used once, so its role is cached.
+    app.get("/api/monitoring/reports", Some(&kam))
+        .await
+        .assert_status(StatusCode::OK);
+    app.put(
+        &format!("/api/users/{kam_id}"),
+        json!({"role": "customer"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.get("/api/monitoring/reports", Some(&kam))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+}
