@@ -369,19 +369,10 @@ async fn monitoring(config: Config, command: MonitoringCommand) -> anyhow::Resul
             );
         }
         MonitoringCommand::Report { out, as_of } => {
-            let as_of = match as_of {
-                Some(raw) => Some(
-                    chrono::DateTime::parse_from_rfc3339(raw.trim())
-                        .map(|d| d.with_timezone(&chrono::Utc))
-                        .or_else(|_| import::parse_timestamp(&raw).map(report::instant_of))
-                        .map_err(|_| {
-                            anyhow::anyhow!(
-                                "--as-of {raw:?} is not an instant like 2023-01-25T18:00:00Z or 2023-01-25 18:00:00 UTC"
-                            )
-                        })?,
-                ),
-                None => None,
-            };
+            let as_of = as_of
+                .map(|raw| brigade_app::monitoring::parse_instant(&raw))
+                .transpose()
+                .map_err(|problem| anyhow::anyhow!("--as-of: {problem}"))?;
             let started = std::time::Instant::now();
             let computed = report::compute(&state.db, as_of).await?;
             let csv = computed.to_csv();

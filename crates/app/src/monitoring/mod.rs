@@ -65,18 +65,24 @@ async fn end_of(
     if let Some(at) = at {
         return Ok(micros_of(at));
     }
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-    let latest: Option<Option<i64>> = crate::entities::store_poll_days::Entity::find()
-        .select_only()
-        .column_as(
-            crate::entities::store_poll_days::Column::LastAt.max(),
-            "latest",
-        )
-        .filter(crate::entities::store_poll_days::Column::RestaurantId.eq(restaurant_id))
-        .into_tuple()
-        .one(&state.db)
-        .await?;
-    Ok(latest.flatten().unwrap_or_else(|| micros_of(state.now())))
+    let latest = polls::latest(&state.db, Some(restaurant_id)).await?;
+    Ok(latest.unwrap_or_else(|| micros_of(state.now())))
+}
+
+/// An instant as reports take it: RFC 3339 (`2023-01-25T18:00:00Z`) or the poll files' shape
+/// (`2023-01-25 18:00:00 UTC`), within the years 1970 to 9999.
+pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    let at = DateTime::parse_from_rfc3339(raw.trim())
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|_| import::parse_timestamp(raw).map(instant_of))
+        .map_err(|_| {
+            format!(
+                "{raw:?} is not an instant like 2023-01-25T18:00:00Z or 2023-01-25 18:00:00 UTC"
+            )
+        })?;
+    check_instant("at", Some(at))
+        .map_err(|_| "must lie between the years 1970 and 9999".to_string())?;
+    Ok(at)
 }
 
 /// Instants a store question may name: years 1970 to 9999 (chrono takes years far beyond, where date

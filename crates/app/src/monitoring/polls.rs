@@ -361,14 +361,15 @@ pub async fn earlier(
     Ok(out)
 }
 
-/// The latest poll stored, if any.
-pub async fn latest<C: ConnectionTrait>(db: &C) -> Result<Option<Micros>, DbErr> {
-    let latest: Option<Option<i64>> = store_poll_days::Entity::find()
+/// The latest poll stored (of one store, or of all), if any.
+pub async fn latest<C: ConnectionTrait>(db: &C, of: Option<Uuid>) -> Result<Option<Micros>, DbErr> {
+    let mut query = store_poll_days::Entity::find()
         .select_only()
-        .column_as(store_poll_days::Column::LastAt.max(), "latest")
-        .into_tuple()
-        .one(db)
-        .await?;
+        .column_as(store_poll_days::Column::LastAt.max(), "latest");
+    if let Some(id) = of {
+        query = query.filter(store_poll_days::Column::RestaurantId.eq(id));
+    }
+    let latest: Option<Option<i64>> = query.into_tuple().one(db).await?;
     Ok(latest.flatten())
 }
 

@@ -140,7 +140,7 @@ pub async fn compute(
 ) -> Result<ComputedReport, ReportError> {
     let now = match as_of {
         Some(at) => micros_of(at),
-        None => polls::latest(db)
+        None => polls::latest(db, None)
             .await?
             .ok_or(ReportError::NoPolls(" yet"))?,
     };

@@ -216,21 +216,8 @@ pub struct ReportRequest {
 }
 
 fn parse_as_of(raw: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
-    let at = raw
-        .map(|s| {
-            DateTime::parse_from_rfc3339(s.trim())
-                .map(|d| d.with_timezone(&Utc))
-                .or_else(|_| super::import::parse_timestamp(s).map(report::instant_of))
-                .map_err(|_| {
-                    ApiError::field(
-                        "as_of",
-                        "must be an instant like 2023-01-25T18:00:00Z or 2023-01-25 18:00:00 UTC",
-                    )
-                })
-        })
-        .transpose()?;
-    super::check_instant("as_of", at)?;
-    Ok(at)
+    raw.map(|s| super::parse_instant(s).map_err(|problem| ApiError::field("as_of", problem)))
+        .transpose()
 }
 
 /// Start an uptime/downtime report of every store (admins and KAMs). It runs as a background job; poll
@@ -304,7 +291,8 @@ async fn get_report(
     Ok(ok(report_view(find_report(&state, id).await?, true)))
 }
 
-fn csv_response(m: &monitoring_reports::Model) -> Response {
+/// A complete report's CSV as a download (the API and the web page).
+pub fn csv_response(m: &monitoring_reports::Model) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

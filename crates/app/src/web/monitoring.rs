@@ -4,13 +4,14 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::pages::{render, server_error as failed};
 use super::{Layout, error_page};
 use crate::accounts::Role;
 use crate::accounts::sessions::{self, WebUser};
@@ -19,29 +20,6 @@ use crate::http::envelope::contains_ci;
 use crate::monitoring::report::{self, ReportStatus};
 use crate::monitoring::{DayUptime, Incident};
 use crate::state::AppState;
-
-fn render<T: Template>(page: &T) -> Response {
-    match page.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(err) => {
-            tracing::error!(%err, "template failed to render");
-            error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The page could not be shown.",
-            )
-        }
-    }
-}
-
-fn failed(err: impl std::fmt::Display) -> Response {
-    tracing::error!(%err, "monitoring page failed");
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The page could not be shown; try again.",
-    )
-}
 
 fn operations_only(user: &WebUser) -> Option<Response> {
     (!matches!(user.principal.role, Role::Admin | Role::Kam)).then(|| {
@@ -205,16 +183,15 @@ pub async fn start_report(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(raw) => match chrono::DateTime::parse_from_rfc3339(raw)
-            .map(|d| d.with_timezone(&chrono::Utc))
-            .or_else(|_| crate::monitoring::import::parse_timestamp(raw).map(report::instant_of))
-        {
+        Some(raw) => match crate::monitoring::parse_instant(raw) {
             Ok(at) => Some(at),
-            Err(_) => {
+            Err(problem) => {
                 return error_page(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Not an instant",
-                    "Give the end of the report like 2023-01-25 18:00:00 UTC, or leave it empty for the latest poll.",
+                    &format!(
+                        "The end of the report {problem}; or leave it empty for the latest poll."
+                    ),
                 );
             }
         },
@@ -238,17 +215,7 @@ pub async fn report_csv(
         .one(&state.db)
         .await
     {
-        Ok(Some(m)) if m.csv.is_some() => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"store-report-{id}.csv\""),
-                ),
-            ],
-            m.csv.unwrap_or_default(),
-        )
-            .into_response(),
+        Ok(Some(m)) if m.csv.is_some() => crate::monitoring::routes::csv_response(&m),
         Ok(_) => super::not_found_page(),
         Err(err) => failed(err),
     }

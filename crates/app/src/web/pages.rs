@@ -19,7 +19,7 @@ use crate::http::middleware::ClientIp;
 use crate::restaurants::{hours_of, view as restaurant_view};
 use crate::state::AppState;
 
-fn render<T: Template>(page: &T) -> Response {
+pub(super) fn render<T: Template>(page: &T) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(err) => {
@@ -33,7 +33,7 @@ fn render<T: Template>(page: &T) -> Response {
     }
 }
 
-fn server_error(err: impl std::fmt::Display) -> Response {
+pub(super) fn server_error(err: impl std::fmt::Display) -> Response {
     tracing::error!(%err, "page failed");
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
