@@ -21,6 +21,18 @@ pub fn registry(state: &AppState) -> JobRegistry {
         crate::monitoring::report::REPORT_JOB,
         Arc::new(crate::monitoring::report::ReportJob(state.clone())),
     );
+    registry.register(
+        crate::analytics::rollup::ROLLUP_JOB,
+        Arc::new(crate::analytics::rollup::RollupJob(state.clone())),
+    );
+    registry.schedule(
+        CronJob::new(
+            "order-rollups-every-minute",
+            "30 * * * * *",
+            crate::analytics::rollup::ROLLUP_JOB,
+        )
+        .expect("valid cron expression"),
+    );
     registry.schedule(
         CronJob::new("housekeeping-hourly", "0 17 * * * *", HOUSEKEEPING)
             .expect("valid cron expression"),

@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod accounts;
+pub mod analytics;
 pub mod database;
 pub mod demo;
 pub mod entities;

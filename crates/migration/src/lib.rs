@@ -10,6 +10,7 @@ mod m20261124_000003_orders;
 mod m20261124_000004_reservations;
 mod m20261124_000005_venues;
 mod m20261124_000006_monitoring;
+mod m20261124_000007_channel_orders;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_reservations::Migration),
             Box::new(m20261124_000005_venues::Migration),
             Box::new(m20261124_000006_monitoring::Migration),
+            Box::new(m20261124_000007_channel_orders::Migration),
         ]
     }
 }

@@ -63,6 +63,7 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub worker: WorkerConfig,
     pub payments: PaymentsConfig,
+    pub channels: ChannelsConfig,
     pub storage: StorageConfig,
     /// Mark browser cookies `Secure`; defaults to true when `public_url` is https.
     pub cookie_secure: Option<bool>,
@@ -120,6 +121,22 @@ pub enum SmtpSecurity {
 
 fn default_smtp_port() -> u16 {
     587
+}
+
+/// Orders from delivery channels.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ChannelsConfig {
+    /// An order naming an unknown `brandId` creates that restaurant (true) or is refused (false).
+    pub create_unknown_restaurants: bool,
+}
+
+impl Default for ChannelsConfig {
+    fn default() -> Self {
+        ChannelsConfig {
+            create_unknown_restaurants: true,
+        }
+    }
 }
 
 /// Online payments (see the `signed-webhook` provider); off unless both are set.
@@ -185,6 +202,7 @@ impl Default for Config {
             smtp: None,
             worker: WorkerConfig::default(),
             payments: PaymentsConfig::default(),
+            channels: ChannelsConfig::default(),
             storage: StorageConfig::default(),
             cookie_secure: None,
             redis_prefix: "brigade".into(),

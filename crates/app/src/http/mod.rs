@@ -36,6 +36,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::reservations::routes::router())
         .merge(crate::notifications::routes::router())
         .merge(crate::monitoring::routes::router())
+        .merge(crate::analytics::routes::router())
         .split_for_parts()
 }
 

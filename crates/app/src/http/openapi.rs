@@ -23,6 +23,8 @@ use utoipa::{Modify, OpenApi};
         (name = "reservations", description = "Time slots, availability and reservations"),
         (name = "notifications", description = "In-app notifications and live streams"),
         (name = "monitoring", description = "Store monitoring: status polls, uptime/downtime reports, incidents"),
+        (name = "channel-orders", description = "Orders from delivery channels: ingest, status updates, the status-code mapping, signatures"),
+        (name = "analytics", description = "Order analytics: time in status, throughput, orders per customer, rollups"),
     ),
     components(schemas(super::error::ErrorBody))
 )]

@@ -4,6 +4,7 @@
 mod harness;
 
 mod auth;
+mod channel_orders;
 mod conventions;
 mod jobs;
 mod mail;

@@ -302,6 +302,24 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
     const OPERATIONS: &[R] = &[R::Kam, R::Admin];
     const STORE_READERS: &[R] = &[R::Owner, R::Kam, R::Admin];
 
+    // A channel order at the venue.
+    app.put(
+        &format!("/api/restaurants/{v}"),
+        json!({"external_id": "walk-brand"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let channel_order = json!({
+        "_id": "walk-order", "created": "2026-06-10T10:00:00Z", "account": "walk-account",
+        "brandId": "walk-brand", "status": 10,
+        "statusHistory": [{"status": 10, "timestamp": "2026-06-10T10:00:00Z"}]
+    });
+    app.post("/api/channel-orders", channel_order.clone(), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    const CHANNEL_READERS: &[R] = &[R::Staff, R::Owner, R::Kam, R::Admin];
+
     use Expect::*;
     use Method as M;
     let ops = vec![
@@ -427,6 +445,20 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::GET, "/get_report", format!("/get_report?report_id={report}"), Allow(OPERATIONS)),
         op(M::GET, "/api/monitoring/stores/{restaurant_id}/incidents", format!("/api/monitoring/stores/{v}/incidents"), Allow(STORE_READERS)),
         op(M::GET, "/api/monitoring/stores/{restaurant_id}/uptime", format!("/api/monitoring/stores/{v}/uptime"), Allow(STORE_READERS)),
+        // Channel orders and analytics.
+        op(M::POST, "/api/channel-orders", "/api/channel-orders".into(), Allow(OPERATIONS)).json(channel_order),
+        op(M::GET, "/api/channel-orders/status-codes", "/api/channel-orders/status-codes".into(), Allow(OPERATIONS)),
+        op(M::PUT, "/api/channel-orders/status-codes", "/api/channel-orders/status-codes".into(), Allow(ADMIN))
+            .json(json!({"codes": [{"code": 10, "label": "new", "state": "PENDING"}, {"code": 20, "label": "accepted", "state": "CONFIRMED"}]})),
+        op(M::GET, "/api/channel-orders/{id}", "/api/channel-orders/walk-order".into(), Allow(CHANNEL_READERS)),
+        op(M::POST, "/api/channel-orders/{id}/status", "/api/channel-orders/walk-order/status".into(), Allow(OPERATIONS))
+            .json(json!({"status": 20, "timestamp": "2026-06-10T10:05:00Z"})),
+        op(M::PUT, "/api/channel-accounts/{account}", "/api/channel-accounts/walk-account".into(), Allow(ADMIN))
+            .json(json!({"signing_secret": null})),
+        op(M::GET, "/api/analytics/time-in-status", format!("/api/analytics/time-in-status?restaurant_id={v}"), Allow(STORE_READERS)),
+        op(M::GET, "/api/analytics/throughput", format!("/api/analytics/throughput?restaurant_id={v}"), Allow(STORE_READERS)),
+        op(M::GET, "/api/analytics/customers", format!("/api/analytics/customers?restaurant_id={v}"), Allow(STORE_READERS)),
+        op(M::POST, "/api/analytics/rollups", "/api/analytics/rollups".into(), Allow(OPERATIONS)).json(json!({})),
         // Deleting whole venues last.
         op(M::DELETE, "/api/venues/{id}", format!("/api/venues/{}", doomed_venue.id), Allow(ADMIN)).once(),
         op(M::DELETE, "/api/restaurants/{id}", format!("/api/restaurants/{}", spare_venue.id), Allow(ADMIN)).once(),

@@ -1,0 +1,1018 @@
+//! Orders from delivery channels: the seed's order JSON taken as it is, checked, and stored as Brigade
+//! orders (`source = 'channel'`) with their status history as `order_status_events` (the channel's integer
+//! code in `raw_code`, the Brigade state it maps to in `to_status`).
+//!
+//! An order is known by its channel `_id`: sending it again, or an update of it, merges into the stored
+//! order. Events are stored once (order, code, instant) and ordered by their timestamps whatever order they
+//! arrive in. A history that contradicts itself (two codes at one instant, anything after a terminal code,
+//! an event before the order was created, a `status` that is not the latest entry) is refused with the
+//! field named, and nothing of the batch is stored.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::entities::{
+    channel_accounts, channel_orders, customers, order_items, order_status_events, orders,
+    restaurants, status_code_mappings,
+};
+use crate::http::error::{ApiError, FieldErrors};
+use crate::orders::OrderStatus;
+use crate::state::AppState;
+
+pub const SOURCE_CHANNEL: &str = "channel";
+/// The state of an event whose code the mapping does not know.
+pub const UNKNOWN_STATE: &str = "UNKNOWN";
+/// At most this many orders in one request.
+pub const MAX_BATCH: usize = 5_000;
+
+/// One version of the code → state mapping.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub version: i32,
+    pub codes: BTreeMap<i32, (String, OrderStatus)>,
+}
+
+impl Mapping {
+    pub fn state_of(&self, code: i32) -> &'static str {
+        self.codes
+            .get(&code)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or(UNKNOWN_STATE)
+    }
+
+    pub fn is_terminal(&self, code: i32) -> bool {
+        self.codes
+            .get(&code)
+            .is_some_and(|(_, state)| state.is_terminal())
+    }
+}
+
+/// The newest mapping version.
+pub async fn current_mapping<C: ConnectionTrait>(db: &C) -> Result<Mapping, DbErr> {
+    let version: Option<Option<i32>> = status_code_mappings::Entity::find()
+        .select_only()
+        .column_as(status_code_mappings::Column::Version.max(), "v")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let version = version.flatten().unwrap_or(0);
+    let rows = status_code_mappings::Entity::find()
+        .filter(status_code_mappings::Column::Version.eq(version))
+        .all(db)
+        .await?;
+    let codes = rows
+        .into_iter()
+        .filter_map(|r| Some((r.code, (r.label, r.state.parse().ok()?))))
+        .collect();
+    Ok(Mapping { version, codes })
+}
+
+/// `+` and digits: separators dropped, `00` read as `+`. Six to fifteen digits.
+pub fn normalise_phone(raw: &str) -> Result<String, &'static str> {
+    let trimmed = raw.trim();
+    let mut digits = String::with_capacity(trimmed.len());
+    for (i, c) in trimmed.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => {}
+            ' ' | '-' | '.' | '(' | ')' | '/' => {}
+            _ => return Err("must be a phone number: digits, an optional leading +, separators"),
+        }
+    }
+    let digits = digits
+        .strip_prefix("00")
+        .map(str::to_string)
+        .unwrap_or(digits);
+    if !(6..=15).contains(&digits.len()) {
+        return Err("must hold 6 to 15 digits");
+    }
+    Ok(format!("+{digits}"))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CustomerInput {
+    pub name: Option<String>,
+    #[serde(rename = "phoneNumber")]
+    pub phone_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ChannelItemInput {
+    pub name: Option<String>,
+    pub plu: Option<String>,
+    pub quantity: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct StatusEntryInput {
+    pub status: Option<i64>,
+    /// RFC 3339.
+    pub timestamp: Option<String>,
+}
+
+/// A channel order as the channel sends it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelOrderInput {
+    /// The channel's order identity.
+    #[serde(rename = "_id")]
+    pub id: Option<String>,
+    pub created: Option<String>,
+    /// The channel account (signatures are checked per account).
+    pub account: Option<String>,
+    /// The restaurant, by its external id.
+    pub brand_id: Option<String>,
+    pub channel_order_id: Option<String>,
+    pub customer: Option<CustomerInput>,
+    #[schema(value_type = Object)]
+    pub delivery_address: Option<serde_json::Value>,
+    pub pickup_time: Option<String>,
+    pub items: Option<Vec<ChannelItemInput>>,
+    /// The channel's current integer status code.
+    pub status: Option<i64>,
+    pub status_history: Option<Vec<StatusEntryInput>>,
+}
+
+/// A checked channel order.
+#[derive(Debug, Clone)]
+pub struct ValidOrder {
+    /// Where it was in the request (`[3]` or empty), for error fields.
+    pub at: String,
+    pub external_id: String,
+    pub created: DateTime<Utc>,
+    pub account: String,
+    pub brand_id: String,
+    pub channel_order_id: Option<String>,
+    pub customer: Option<(Option<String>, String)>,
+    pub delivery_address: Option<String>,
+    pub pickup_time: Option<DateTime<Utc>>,
+    pub items: Vec<(String, Option<String>, i32)>,
+    pub status: i32,
+    /// Sorted by instant, each (code, instant) once.
+    pub history: Vec<(i32, DateTime<Utc>)>,
+}
+
+fn instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    let at = DateTime::parse_from_rfc3339(raw.trim())
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| format!("{raw:?} is not an RFC 3339 instant like 2021-07-22T20:08:02Z"))?;
+    let year = chrono::Datelike::year(&at);
+    if !(1970..=9999).contains(&year) {
+        return Err("must lie between the years 1970 and 9999".into());
+    }
+    Ok(at)
+}
+
+fn text_field(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: Option<&String>,
+    required: bool,
+) -> Option<String> {
+    match value.map(|s| s.trim()) {
+        Some(s) if !s.is_empty() && s.len() <= 200 && !s.contains(char::is_control) => {
+            Some(s.to_string())
+        }
+        Some(_) => {
+            errors.add(
+                field,
+                "must be 1 to 200 characters, none of them control characters",
+            );
+            None
+        }
+        None if required => {
+            errors.add(field, "is required");
+            None
+        }
+        None => None,
+    }
+}
+
+fn code_of(errors: &mut FieldErrors, field: &str, value: Option<i64>) -> Option<i32> {
+    match value {
+        Some(v) => match i32::try_from(v) {
+            Ok(code) if code >= 0 => Some(code),
+            _ => {
+                errors.add(field, "must be a status code from 0 to 2147483647");
+                None
+            }
+        },
+        None => {
+            errors.add(field, "is required");
+            None
+        }
+    }
+}
+
+/// Check one order; problems go to `errors` under `at` (`[3].items[0].quantity`).
+pub fn validate(
+    input: &ChannelOrderInput,
+    at: &str,
+    errors: &mut FieldErrors,
+) -> Option<ValidOrder> {
+    let before = errors.is_empty();
+    let f = |name: &str| {
+        if at.is_empty() {
+            name.to_string()
+        } else {
+            format!("{at}.{name}")
+        }
+    };
+    let external_id = text_field(errors, &f("_id"), input.id.as_ref(), true);
+    let account = text_field(errors, &f("account"), input.account.as_ref(), true);
+    let brand_id = text_field(errors, &f("brandId"), input.brand_id.as_ref(), true);
+    let channel_order_id = text_field(
+        errors,
+        &f("channelOrderId"),
+        input.channel_order_id.as_ref(),
+        false,
+    );
+    let created = match input.created.as_deref() {
+        Some(raw) => errors.check(&f("created"), instant(raw)),
+        None => {
+            errors.add(&f("created"), "is required");
+            None
+        }
+    };
+    let pickup_time = input
+        .pickup_time
+        .as_deref()
+        .and_then(|raw| errors.check(&f("pickupTime"), instant(raw)));
+    let customer = match &input.customer {
+        Some(c) => {
+            let name = text_field(errors, &f("customer.name"), c.name.as_ref(), false);
+            match c.phone_number.as_deref() {
+                Some(raw) => errors
+                    .check(&f("customer.phoneNumber"), normalise_phone(raw))
+                    .map(|phone| (name, phone)),
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let delivery_address = match &input.delivery_address {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
+        Some(_) => {
+            errors.add(
+                &f("deliveryAddress"),
+                "must be an object (city, street, postalCode)",
+            );
+            None
+        }
+    };
+    let mut items = Vec::new();
+    for (i, item) in input.items.iter().flatten().enumerate() {
+        let field = |name: &str| f(&format!("items[{i}].{name}"));
+        let name = text_field(errors, &field("name"), item.name.as_ref(), false);
+        let plu = text_field(errors, &field("plu"), item.plu.as_ref(), false);
+        let quantity = match item.quantity {
+            Some(q) if (1..=999).contains(&q) => Some(q as i32),
+            Some(_) => {
+                errors.add(&field("quantity"), "must be between 1 and 999");
+                None
+            }
+            None => {
+                errors.add(&field("quantity"), "is required");
+                None
+            }
+        };
+        if name.is_none() && plu.is_none() && item.name.is_none() && item.plu.is_none() {
+            errors.add(&field("name"), "an item needs a name or a plu");
+        }
+        if let Some(q) = quantity {
+            let label = name.clone().or_else(|| plu.clone()).unwrap_or_default();
+            items.push((label, plu, q));
+        }
+    }
+    let status = code_of(errors, &f("status"), input.status);
+    let mut history: Vec<(i32, DateTime<Utc>, usize)> = Vec::new();
+    for (i, entry) in input.status_history.iter().flatten().enumerate() {
+        let code = code_of(
+            errors,
+            &f(&format!("statusHistory[{i}].status")),
+            entry.status,
+        );
+        let ts_field = f(&format!("statusHistory[{i}].timestamp"));
+        let ts = match entry.timestamp.as_deref() {
+            Some(raw) => errors.check(&ts_field, instant(raw)),
+            None => {
+                errors.add(&ts_field, "is required");
+                None
+            }
+        };
+        if let (Some(code), Some(ts)) = (code, ts) {
+            if let Some(created) = created
+                && ts < created
+            {
+                errors.add(&ts_field, "is before the order was created");
+            }
+            history.push((code, ts, i));
+        }
+    }
+    history.sort_by_key(|(code, ts, _)| (*ts, *code));
+    history.dedup_by_key(|(code, ts, _)| (*code, *ts));
+    for pair in history.windows(2) {
+        if pair[0].1 == pair[1].1 {
+            errors.add(
+                &f(&format!("statusHistory[{}].timestamp", pair[1].2)),
+                format!(
+                    "status {} and status {} cannot both happen at {}",
+                    pair[0].0, pair[1].0, pair[1].1
+                ),
+            );
+        }
+    }
+    if let (Some(status), Some(last)) = (status, history.last())
+        && last.0 != status
+    {
+        errors.add(
+            &f("status"),
+            format!(
+                "is {status} but the latest entry of statusHistory (at {}) is {}",
+                last.1, last.0
+            ),
+        );
+    }
+    if !errors.is_empty() || !before {
+        return None;
+    }
+    let created = created?;
+    let status = status?;
+    let mut history: Vec<(i32, DateTime<Utc>)> =
+        history.into_iter().map(|(c, t, _)| (c, t)).collect();
+    if history.is_empty() {
+        history.push((status, created));
+    }
+    Some(ValidOrder {
+        at: at.to_string(),
+        external_id: external_id?,
+        created,
+        account: account?,
+        brand_id: brand_id?,
+        channel_order_id,
+        customer,
+        delivery_address,
+        pickup_time,
+        items,
+        status,
+        history,
+    })
+}
+
+/// The first problem of a merged history, if any: two codes at one instant, or an event after a terminal
+/// code.
+pub fn contradiction(history: &[(i32, DateTime<Utc>)], mapping: &Mapping) -> Option<String> {
+    for pair in history.windows(2) {
+        if pair[0].1 == pair[1].1 && pair[0].0 != pair[1].0 {
+            return Some(format!(
+                "status {} and status {} cannot both happen at {}",
+                pair[0].0, pair[1].0, pair[0].1
+            ));
+        }
+    }
+    if let Some(pos) = history
+        .iter()
+        .position(|(code, _)| mapping.is_terminal(*code))
+        && let Some((code, at)) = history[pos + 1..]
+            .iter()
+            .find(|(_, at)| *at > history[pos].1)
+    {
+        return Some(format!(
+            "status {code} at {at} follows the terminal status {} at {}",
+            history[pos].0, history[pos].1
+        ));
+    }
+    None
+}
+
+/// Verify `X-Signature: sha256=<hex>` over the raw body with each secured account's secret.
+pub async fn check_signatures(
+    state: &AppState,
+    accounts: &HashSet<String>,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let secured = channel_accounts::Entity::find()
+        .filter(channel_accounts::Column::Account.is_in(accounts.iter().cloned()))
+        .filter(channel_accounts::Column::SigningSecret.is_not_null())
+        .all(&state.db)
+        .await?;
+    for account in secured {
+        let secret = account.signing_secret.unwrap_or_default();
+        let given = signature
+            .map(str::trim)
+            .and_then(|s| s.strip_prefix("sha256="))
+            .and_then(|hex_sig| hex::decode(hex_sig).ok());
+        let valid = given.is_some_and(|sig| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+                .expect("HMAC takes keys of any length");
+            mac.update(body);
+            mac.verify_slice(&sig).is_ok()
+        });
+        if !valid {
+            return Err(ApiError::unauthorized(
+                "invalid_signature",
+                format!(
+                    "account {} signs its requests: X-Signature must be sha256=<hex HMAC-SHA256 of the body>",
+                    account.account
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestedOrder {
+    #[serde(rename = "_id")]
+    pub external_id: String,
+    pub order_id: Uuid,
+    /// True when this request created the order, false when it updated a stored one.
+    pub created: bool,
+    pub events_stored: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct IngestOutcome {
+    pub received: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub events_stored: usize,
+    /// Events already stored (same order, code and instant), not stored again.
+    pub duplicate_events: usize,
+    /// Events with a code the current mapping does not know (stored as UNKNOWN).
+    pub unknown_codes: Vec<i32>,
+    pub restaurants_created: usize,
+    pub orders: Vec<IngestedOrder>,
+}
+
+struct Stored {
+    order_id: Uuid,
+    restaurant_id: Uuid,
+    created_at: DateTime<Utc>,
+    events: Vec<(i32, DateTime<Utc>)>,
+}
+
+/// Group a batch by `_id` (later entries update earlier ones, histories are merged).
+fn merge_duplicates(orders: Vec<ValidOrder>) -> Vec<ValidOrder> {
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<ValidOrder> = Vec::with_capacity(orders.len());
+    for order in orders {
+        match by_id.get(&order.external_id) {
+            Some(&i) => {
+                let mut history = std::mem::take(&mut out[i].history);
+                history.extend(order.history.iter().copied());
+                history.sort_by_key(|(c, t)| (*t, *c));
+                history.dedup();
+                out[i] = ValidOrder { history, ..order };
+            }
+            None => {
+                by_id.insert(order.external_id.clone(), out.len());
+                out.push(order);
+            }
+        }
+    }
+    out
+}
+
+async fn restaurants_for(
+    state: &AppState,
+    brands: &[&str],
+) -> Result<(HashMap<String, (Uuid, String)>, usize), ApiError> {
+    let mut found: HashMap<String, (Uuid, String)> = HashMap::new();
+    for chunk in brands.chunks(500) {
+        let rows: Vec<(Uuid, Option<String>, String)> = restaurants::Entity::find()
+            .select_only()
+            .columns([
+                restaurants::Column::Id,
+                restaurants::Column::ExternalId,
+                restaurants::Column::Currency,
+            ])
+            .filter(restaurants::Column::ExternalId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        for (id, ext, currency) in rows {
+            if let Some(ext) = ext {
+                found.insert(ext, (id, currency));
+            }
+        }
+    }
+    let missing: Vec<&str> = brands
+        .iter()
+        .copied()
+        .filter(|b| !found.contains_key(*b))
+        .collect();
+    let mut created = 0;
+    if !missing.is_empty() && state.config.channels.create_unknown_restaurants {
+        let made =
+            crate::restaurants::ensure_external(state, &missing, &|_| Some(chrono_tz::UTC)).await?;
+        for (ext, r) in made {
+            created += usize::from(r.created);
+            let currency = restaurants::Entity::find_by_id(r.id)
+                .select_only()
+                .column(restaurants::Column::Currency)
+                .into_tuple::<String>()
+                .one(&state.db)
+                .await?
+                .unwrap_or_else(|| "EUR".into());
+            found.insert(ext, (r.id, currency));
+        }
+    }
+    Ok((found, created))
+}
+
+async fn customer_ids<C: ConnectionTrait>(
+    db: &C,
+    people: &[(Option<String>, String)],
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, Uuid>, DbErr> {
+    let mut ids = HashMap::new();
+    if people.is_empty() {
+        return Ok(ids);
+    }
+    let mut latest: BTreeMap<&str, Option<&String>> = BTreeMap::new();
+    for (name, phone) in people {
+        let entry = latest.entry(phone.as_str()).or_default();
+        if name.is_some() {
+            *entry = name.as_ref();
+        }
+    }
+    let phones: Vec<&str> = latest.keys().copied().collect();
+    for chunk in phones.chunks(1_000) {
+        customers::Entity::insert_many(chunk.iter().map(|phone| customers::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            phone: Set(phone.to_string()),
+            name: Set(latest[phone].cloned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }))
+        .on_conflict(
+            OnConflict::column(customers::Column::Phone)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        let rows: Vec<(Uuid, String)> = customers::Entity::find()
+            .select_only()
+            .columns([customers::Column::Id, customers::Column::Phone])
+            .filter(customers::Column::Phone.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        ids.extend(rows.into_iter().map(|(id, phone)| (phone, id)));
+    }
+    Ok(ids)
+}
+
+/// Store a checked batch: all of it, or (on any conflict with what is stored) none of it.
+pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOutcome, ApiError> {
+    let received = batch.len();
+    let batch = merge_duplicates(batch);
+    let now = state.now();
+    let mapping = current_mapping(&state.db).await?;
+
+    let mut brands: Vec<&str> = batch.iter().map(|o| o.brand_id.as_str()).collect();
+    brands.sort_unstable();
+    brands.dedup();
+    let (restaurant_of, restaurants_created) = restaurants_for(state, &brands).await?;
+    let mut errors = FieldErrors::new();
+    for order in &batch {
+        if !restaurant_of.contains_key(&order.brand_id) {
+            errors.add(
+                &field(&order.at, "brandId"),
+                format!("no restaurant has the external id {:?}", order.brand_id),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return errors.into_result().map(|_| IngestOutcome::default());
+    }
+
+    // What is stored already.
+    let mut stored: HashMap<String, Stored> = HashMap::new();
+    let ids: Vec<&str> = batch.iter().map(|o| o.external_id.as_str()).collect();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, Uuid)> = channel_orders::Entity::find()
+            .select_only()
+            .columns([
+                channel_orders::Column::ExternalId,
+                channel_orders::Column::OrderId,
+            ])
+            .filter(channel_orders::Column::ExternalId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let order_ids: Vec<Uuid> = rows.iter().map(|(_, id)| *id).collect();
+        let heads: HashMap<Uuid, (Uuid, DateTime<Utc>)> = orders::Entity::find()
+            .select_only()
+            .columns([
+                orders::Column::Id,
+                orders::Column::RestaurantId,
+                orders::Column::CreatedAt,
+            ])
+            .filter(orders::Column::Id.is_in(order_ids.clone()))
+            .into_tuple::<(Uuid, Uuid, DateTime<Utc>)>()
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|(id, r, c)| (id, (r, c)))
+            .collect();
+        let mut events: HashMap<Uuid, Vec<(i32, DateTime<Utc>)>> = HashMap::new();
+        let rows_events: Vec<(Uuid, Option<i32>, DateTime<Utc>)> =
+            order_status_events::Entity::find()
+                .select_only()
+                .columns([
+                    order_status_events::Column::OrderId,
+                    order_status_events::Column::RawCode,
+                    order_status_events::Column::OccurredAt,
+                ])
+                .filter(order_status_events::Column::OrderId.is_in(order_ids))
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+        for (order, code, at) in rows_events {
+            events
+                .entry(order)
+                .or_default()
+                .push((code.unwrap_or(-1), at));
+        }
+        for (ext, order_id) in rows {
+            let Some((restaurant_id, created_at)) = heads.get(&order_id).copied() else {
+                continue;
+            };
+            let mut evs = events.remove(&order_id).unwrap_or_default();
+            evs.sort_by_key(|(c, t)| (*t, *c));
+            stored.insert(
+                ext,
+                Stored {
+                    order_id,
+                    restaurant_id,
+                    created_at,
+                    events: evs,
+                },
+            );
+        }
+    }
+
+    // Merge and check every order before writing anything.
+    struct Plan<'a> {
+        order: &'a ValidOrder,
+        order_id: Uuid,
+        restaurant_id: Uuid,
+        currency: String,
+        is_new: bool,
+        new_events: Vec<(i32, DateTime<Utc>)>,
+        latest: (i32, DateTime<Utc>),
+    }
+    let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
+    let mut outcome = IngestOutcome {
+        received,
+        restaurants_created,
+        ..Default::default()
+    };
+    let mut unknown: HashSet<i32> = HashSet::new();
+    for order in &batch {
+        let (restaurant_id, currency) = restaurant_of[&order.brand_id].clone();
+        let (order_id, is_new, mut merged, known) = match stored.get(&order.external_id) {
+            Some(s) => {
+                if s.restaurant_id != restaurant_id {
+                    errors.add(
+                        &field(&order.at, "brandId"),
+                        "differs from the stored order's restaurant; an order cannot move",
+                    );
+                    continue;
+                }
+                if s.created_at != order.created {
+                    errors.add(
+                        &field(&order.at, "created"),
+                        format!("differs from the stored order's ({})", s.created_at),
+                    );
+                    continue;
+                }
+                let known: HashSet<(i32, DateTime<Utc>)> = s.events.iter().copied().collect();
+                (s.order_id, false, s.events.clone(), known)
+            }
+            None => (Uuid::now_v7(), true, Vec::new(), HashSet::new()),
+        };
+        let mut new_events = Vec::new();
+        for ev in &order.history {
+            if known.contains(ev) {
+                outcome.duplicate_events += 1;
+            } else {
+                new_events.push(*ev);
+                merged.push(*ev);
+            }
+        }
+        merged.sort_by_key(|(c, t)| (*t, *c));
+        if let Some(problem) = contradiction(&merged, &mapping) {
+            errors.add(&field(&order.at, "statusHistory"), problem);
+            continue;
+        }
+        for (code, _) in &new_events {
+            if !mapping.codes.contains_key(code) {
+                unknown.insert(*code);
+            }
+        }
+        let latest = *merged.last().expect("an order has at least one event");
+        plans.push(Plan {
+            order,
+            order_id,
+            restaurant_id,
+            currency,
+            is_new,
+            new_events,
+            latest,
+        });
+    }
+    errors.into_result()?;
+
+    let people: Vec<(Option<String>, String)> =
+        batch.iter().filter_map(|o| o.customer.clone()).collect();
+
+    let turn = state.write_turn().await;
+    let txn = state.db.begin().await?;
+    let customer_of = customer_ids(&txn, &people, now).await?;
+    let customer = |o: &ValidOrder| {
+        o.customer
+            .as_ref()
+            .and_then(|(_, phone)| customer_of.get(phone).copied())
+    };
+    let order_type = |o: &ValidOrder| {
+        if o.delivery_address.is_some() {
+            "DELIVERY"
+        } else {
+            "TAKEOUT"
+        }
+    };
+
+    let fresh: Vec<&Plan> = plans.iter().filter(|p| p.is_new).collect();
+    for chunk in fresh.chunks(500) {
+        orders::Entity::insert_many(chunk.iter().map(|p| orders::ActiveModel {
+            id: Set(p.order_id),
+            restaurant_id: Set(p.restaurant_id),
+            customer_id: Set(None),
+            source: Set(SOURCE_CHANNEL.into()),
+            order_type: Set(order_type(p.order).into()),
+            status: Set(mapping.state_of(p.latest.0).into()),
+            status_changed_at: Set(p.latest.1),
+            total_minor: Set(0),
+            currency: Set(p.currency.clone()),
+            payment_status: Set("PENDING".into()),
+            payment_method: Set(None),
+            payment_reference: Set(None),
+            pickup_time: Set(p.order.pickup_time),
+            table_label: Set(None),
+            reservation_id: Set(None),
+            note: Set(None),
+            idempotency_key: Set(None),
+            external_ref: Set(Some(p.order.external_id.clone())),
+            created_at: Set(p.order.created),
+            updated_at: Set(now),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+        channel_orders::Entity::insert_many(chunk.iter().map(|p| channel_orders::ActiveModel {
+            order_id: Set(p.order_id),
+            external_id: Set(p.order.external_id.clone()),
+            account: Set(p.order.account.clone()),
+            brand_id: Set(p.order.brand_id.clone()),
+            channel_order_id: Set(p.order.channel_order_id.clone()),
+            customer_id: Set(customer(p.order)),
+            delivery_address: Set(p.order.delivery_address.clone()),
+            status_code: Set(p.latest.0),
+            mapping_version: Set(mapping.version),
+            value_known: Set(false),
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    for p in plans.iter().filter(|p| !p.is_new) {
+        orders::Entity::update_many()
+            .col_expr(
+                orders::Column::Status,
+                Expr::value(mapping.state_of(p.latest.0)),
+            )
+            .col_expr(orders::Column::StatusChangedAt, Expr::value(p.latest.1))
+            .col_expr(orders::Column::PickupTime, Expr::value(p.order.pickup_time))
+            .col_expr(orders::Column::OrderType, Expr::value(order_type(p.order)))
+            .col_expr(orders::Column::UpdatedAt, Expr::value(now))
+            .filter(orders::Column::Id.eq(p.order_id))
+            .exec(&txn)
+            .await?;
+        let mut update = channel_orders::Entity::update_many()
+            .col_expr(channel_orders::Column::StatusCode, Expr::value(p.latest.0))
+            .col_expr(
+                channel_orders::Column::MappingVersion,
+                Expr::value(mapping.version),
+            )
+            .col_expr(
+                channel_orders::Column::ChannelOrderId,
+                Expr::value(p.order.channel_order_id.clone()),
+            )
+            .col_expr(
+                channel_orders::Column::DeliveryAddress,
+                Expr::value(p.order.delivery_address.clone()),
+            );
+        if let Some(c) = customer(p.order) {
+            update = update.col_expr(channel_orders::Column::CustomerId, Expr::value(c));
+        }
+        update
+            .filter(channel_orders::Column::OrderId.eq(p.order_id))
+            .exec(&txn)
+            .await?;
+        if !p.order.items.is_empty() {
+            order_items::Entity::delete_many()
+                .filter(order_items::Column::OrderId.eq(p.order_id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    let lines: Vec<order_items::ActiveModel> = plans
+        .iter()
+        .flat_map(|p| {
+            p.order
+                .items
+                .iter()
+                .map(move |(name, plu, quantity)| order_items::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    order_id: Set(p.order_id),
+                    menu_item_id: Set(None),
+                    name: Set(name.clone()),
+                    plu: Set(plu.clone()),
+                    unit_price_minor: Set(0),
+                    quantity: Set(*quantity),
+                    subtotal_minor: Set(0),
+                    special_request: Set(None),
+                })
+        })
+        .collect();
+    let mut lines = lines.into_iter().peekable();
+    while lines.peek().is_some() {
+        let chunk: Vec<_> = lines.by_ref().take(1_000).collect();
+        order_items::Entity::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let events: Vec<order_status_events::ActiveModel> = plans
+        .iter()
+        .flat_map(|p| {
+            let mapping = &mapping;
+            p.new_events
+                .iter()
+                .map(move |(code, at)| order_status_events::ActiveModel {
+                    order_id: Set(p.order_id),
+                    restaurant_id: Set(p.restaurant_id),
+                    from_status: Set(None),
+                    to_status: Set(mapping.state_of(*code).into()),
+                    raw_code: Set(Some(*code)),
+                    actor_kind: Set(SOURCE_CHANNEL.into()),
+                    actor_id: Set(None),
+                    note: Set(None),
+                    occurred_at: Set(*at),
+                    recorded_at: Set(now),
+                    ..Default::default()
+                })
+        })
+        .collect();
+    let mut events = events.into_iter().peekable();
+    let mut inserted = 0u64;
+    while events.peek().is_some() {
+        let chunk: Vec<_> = events.by_ref().take(1_000).collect();
+        inserted += order_status_events::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    order_status_events::Column::OrderId,
+                    order_status_events::Column::RawCode,
+                    order_status_events::Column::OccurredAt,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    drop(turn);
+
+    let planned: usize = plans.iter().map(|p| p.new_events.len()).sum();
+    // A simultaneous request may have stored the same event first.
+    outcome.duplicate_events += planned.saturating_sub(inserted as usize);
+    outcome.events_stored = inserted as usize;
+    for p in &plans {
+        if p.is_new {
+            outcome.created += 1;
+        } else {
+            outcome.updated += 1;
+        }
+        for (code, _) in &p.new_events {
+            metrics::counter!(
+                "brigade_order_status_transitions_total",
+                "source" => SOURCE_CHANNEL,
+                "status" => mapping.state_of(*code)
+            )
+            .increment(1);
+        }
+        outcome.orders.push(IngestedOrder {
+            external_id: p.order.external_id.clone(),
+            order_id: p.order_id,
+            created: p.is_new,
+            events_stored: p.new_events.len(),
+        });
+    }
+    metrics::counter!("brigade_orders_created_total", "source" => SOURCE_CHANNEL)
+        .increment(outcome.created as u64);
+    let mut unknown: Vec<i32> = unknown.into_iter().collect();
+    unknown.sort_unstable();
+    outcome.unknown_codes = unknown;
+    Ok(outcome)
+}
+
+fn field(at: &str, name: &str) -> String {
+    if at.is_empty() {
+        name.to_string()
+    } else {
+        format!("{at}.{name}")
+    }
+}
+
+/// A status update of a stored channel order: stored once, in timestamp order.
+pub async fn add_status(
+    state: &AppState,
+    external_id: &str,
+    code: i32,
+    at: DateTime<Utc>,
+) -> Result<(IngestOutcome, String), ApiError> {
+    let row = channel_orders::Entity::find()
+        .filter(channel_orders::Column::ExternalId.eq(external_id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel order"))?;
+    let order = orders::Entity::find_by_id(row.order_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel order"))?;
+    let brand = row.brand_id.clone();
+    let mut history: Vec<(i32, DateTime<Utc>)> = order_status_events::Entity::find()
+        .select_only()
+        .columns([
+            order_status_events::Column::RawCode,
+            order_status_events::Column::OccurredAt,
+        ])
+        .filter(order_status_events::Column::OrderId.eq(order.id))
+        .into_tuple::<(Option<i32>, DateTime<Utc>)>()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|(c, t)| (c.unwrap_or(-1), t))
+        .collect();
+    if at < order.created_at {
+        return Err(ApiError::field(
+            "timestamp",
+            format!("is before the order was created ({})", order.created_at),
+        ));
+    }
+    history.push((code, at));
+    history.sort_by_key(|(c, t)| (*t, *c));
+    history.dedup();
+    let mapping = current_mapping(&state.db).await?;
+    if let Some(problem) = contradiction(&history, &mapping) {
+        return Err(ApiError::field("timestamp", problem));
+    }
+    let latest = *history.last().expect("not empty");
+    let order_in = ValidOrder {
+        at: String::new(),
+        external_id: external_id.to_string(),
+        created: order.created_at,
+        account: row.account,
+        brand_id: row.brand_id,
+        channel_order_id: row.channel_order_id,
+        customer: None,
+        delivery_address: row.delivery_address,
+        pickup_time: order.pickup_time,
+        items: Vec::new(),
+        status: latest.0,
+        history: vec![(code, at)],
+    };
+    let outcome = ingest(state, vec![order_in]).await?;
+    Ok((outcome, brand))
+}

@@ -1,0 +1,166 @@
+//! Lengths of time in a status, kept as a sparse histogram so that rollups can be added together and
+//! still answer medians and percentiles: exact to the second below ten minutes, within 1% above.
+
+use std::collections::BTreeMap;
+
+/// Below this many seconds every second is its own bin.
+const EXACT_SECONDS: i64 = 600;
+/// Above it, bins grow by this factor.
+const GROWTH: f64 = 1.01;
+
+/// The bin a length (milliseconds) falls in.
+pub fn bin_of(ms: i64) -> u32 {
+    let seconds = ms.max(0) / 1000;
+    if seconds < EXACT_SECONDS {
+        return seconds as u32;
+    }
+    let steps = ((seconds as f64 / EXACT_SECONDS as f64).ln() / GROWTH.ln()).floor();
+    // Guard against the float landing just above an exact power (then the bin would start after `seconds`).
+    let mut bin = EXACT_SECONDS as u32 + steps as u32;
+    while bin > EXACT_SECONDS as u32 && start_of(bin) > seconds as f64 {
+        bin -= 1;
+    }
+    bin
+}
+
+/// The first second a bin covers.
+pub fn start_of(bin: u32) -> f64 {
+    if (bin as i64) < EXACT_SECONDS {
+        bin as f64
+    } else {
+        (EXACT_SECONDS as f64 * GROWTH.powi(bin as i32 - EXACT_SECONDS as i32)).floor()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Histogram(BTreeMap<u32, i64>);
+
+impl Histogram {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Count `n` (negative to take away) lengths of `ms` milliseconds.
+    pub fn add_ms(&mut self, ms: i64, n: i64) {
+        self.add_bin(bin_of(ms), n);
+    }
+
+    fn add_bin(&mut self, bin: u32, n: i64) {
+        let count = self.0.entry(bin).or_insert(0);
+        *count += n;
+        if *count == 0 {
+            self.0.remove(&bin);
+        }
+    }
+
+    pub fn merge(&mut self, other: &Histogram, sign: i64) {
+        for (bin, n) in &other.0 {
+            self.add_bin(*bin, n * sign);
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.0.values().sum()
+    }
+
+    /// The nearest-rank quantile (`q` in 0..=1) in seconds: the smallest length with at least `q` of all
+    /// lengths at or below it.
+    pub fn quantile_seconds(&self, q: f64) -> Option<f64> {
+        let total = self.total();
+        if total <= 0 {
+            return None;
+        }
+        let rank = ((q * total as f64).ceil() as i64).clamp(1, total);
+        let mut seen = 0;
+        for (bin, n) in &self.0 {
+            seen += n;
+            if seen >= rank {
+                return Some(start_of(*bin));
+            }
+        }
+        self.0.keys().next_back().map(|b| start_of(*b))
+    }
+
+    /// `bin:count` pairs separated by commas, in bin order.
+    pub fn to_text(&self) -> String {
+        let mut out = String::with_capacity(self.0.len() * 6);
+        for (i, (bin, n)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&bin.to_string());
+            out.push(':');
+            out.push_str(&n.to_string());
+        }
+        out
+    }
+
+    /// Reads [`Histogram::to_text`]; pairs that do not parse are skipped.
+    pub fn parse(text: &str) -> Histogram {
+        let mut h = Histogram::new();
+        for pair in text.split(',') {
+            if let Some((bin, n)) = pair.split_once(':')
+                && let (Ok(bin), Ok(n)) = (bin.parse::<u32>(), n.parse::<i64>())
+            {
+                h.add_bin(bin, n);
+            }
+        }
+        h
+    }
+
+    /// Adds another histogram written as text, without building it first.
+    pub fn merge_text(&mut self, text: &str) {
+        for pair in text.split(',') {
+            if let Some((bin, n)) = pair.split_once(':')
+                && let (Ok(bin), Ok(n)) = (bin.parse::<u32>(), n.parse::<i64>())
+            {
+                self.add_bin(bin, n);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lengths_are_exact_to_the_second() {
+        assert_eq!(bin_of(0), 0);
+        assert_eq!(bin_of(59_999), 59);
+        assert_eq!(bin_of(599_999), 599);
+        assert_eq!(start_of(bin_of(125_000)), 125.0);
+    }
+
+    #[test]
+    fn long_lengths_land_within_one_percent() {
+        for seconds in [600_i64, 601, 900, 3_600, 7_777, 86_400, 30 * 86_400] {
+            let start = start_of(bin_of(seconds * 1000));
+            assert!(start <= seconds as f64, "{seconds}: bin starts at {start}");
+            assert!(
+                seconds as f64 - start <= seconds as f64 * 0.0101,
+                "{seconds}: bin starts at {start}"
+            );
+        }
+    }
+
+    #[test]
+    fn nearest_rank_quantiles() {
+        let mut h = Histogram::new();
+        for s in [60, 120, 180, 240, 300, 360, 420, 480, 540, 600] {
+            h.add_ms(s * 1000, 1);
+        }
+        assert_eq!(h.quantile_seconds(0.5), Some(300.0));
+        assert_eq!(h.quantile_seconds(0.9), Some(540.0));
+        assert_eq!(h.quantile_seconds(1.0), Some(600.0));
+        let round = Histogram::parse(&h.to_text());
+        assert_eq!(round, h);
+        let mut less = h.clone();
+        less.merge(&round, -1);
+        assert!(less.is_empty());
+    }
+}

@@ -1,0 +1,10 @@
+//! Order analytics: orders from delivery channels (ingest, status updates, the code → state mapping,
+//! signatures), the summary tables written from the status-event stream, and the questions they answer.
+//!
+//! Facade: [`channel::ingest`], [`channel::add_status`], [`rollup::catch_up`], [`queries`].
+
+pub mod channel;
+pub mod histogram;
+pub mod queries;
+pub mod rollup;
+pub mod routes;

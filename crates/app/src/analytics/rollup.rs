@@ -1,0 +1,911 @@
+//! The summary tables, written from the status-event stream by the `analytics.rollup` job.
+//!
+//! The job reads the events stored since its watermark (`analytics_watermarks`). For every order those
+//! events belong to, it takes away what the order contributed before (its events up to the watermark) and
+//! adds what it contributes now (all its events up to the new watermark), in every hour and local day the
+//! order touches: a late event that lands between two stored ones changes the bucket of the interval it
+//! splits, and only those buckets. One run is one transaction that claims the watermark row first, so
+//! runs on several processes queue behind each other instead of counting twice.
+//!
+//! What an order contributes:
+//! - `order_status_rollups`: each event enters its status (and channel code) in the bucket of its
+//!   instant; the time until the order's next event (by instant, then id) is that status's time, counted
+//!   in the same bucket. The last event's state is still open and not timed.
+//! - `order_throughput_rollups`: `created` in the bucket of the order's creation, `finished` in the
+//!   bucket of its first event in a terminal state (COMPLETED or CANCELLED).
+//! - `customer_order_stats`: one order for its customer at its restaurant (once, when first seen).
+//!
+//! Hour buckets are UTC hours; day buckets are the restaurant's local days.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use brigade_platform::jobs::{JobFailure, JobHandler};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::channel::SOURCE_CHANNEL;
+use super::histogram::Histogram;
+use crate::entities::{
+    analytics_watermarks, channel_orders, customer_order_stats, order_status_events,
+    order_status_rollups, order_throughput_rollups, orders, restaurants,
+};
+use crate::state::AppState;
+
+pub const ROLLUP_JOB: &str = "analytics.rollup";
+const WATERMARK: &str = "order_rollups";
+/// Events read in one run.
+const BATCH: u64 = 250_000;
+/// Events younger than this are left for the next run: on PostgreSQL a sequence number is taken before
+/// its transaction commits, so a younger event with a smaller id might still appear.
+pub const SETTLE_SECONDS: i64 = 5;
+
+pub const HOUR: &str = "hour";
+pub const DAY: &str = "day";
+const HOUR_MS: i64 = 3_600_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatusKey {
+    pub granularity: &'static str,
+    pub restaurant: Uuid,
+    pub bucket: i64,
+    pub status: String,
+    pub code: i32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusCell {
+    pub entered: i64,
+    pub timed: i64,
+    pub duration_ms: i64,
+    pub histogram: Histogram,
+}
+
+impl StatusCell {
+    fn is_empty(&self) -> bool {
+        self.entered == 0 && self.timed == 0 && self.duration_ms == 0 && self.histogram.is_empty()
+    }
+
+    fn add(&mut self, other: &StatusCell) {
+        self.entered += other.entered;
+        self.timed += other.timed;
+        self.duration_ms += other.duration_ms;
+        self.histogram.merge(&other.histogram, 1);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BucketKey {
+    pub granularity: &'static str,
+    pub restaurant: Uuid,
+    pub bucket: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Throughput {
+    pub created: i64,
+    pub finished: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerStat {
+    pub orders: i64,
+    pub valued_orders: i64,
+    pub value_minor: i64,
+    pub currency: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// Rollup rows, as stored or as computed (also used for the differences one run applies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rollups {
+    pub status: BTreeMap<StatusKey, StatusCell>,
+    pub throughput: BTreeMap<BucketKey, Throughput>,
+    pub customers: BTreeMap<(Uuid, Uuid), CustomerStat>,
+}
+
+impl Rollups {
+    fn prune(&mut self) {
+        self.status.retain(|_, c| !c.is_empty());
+        self.throughput
+            .retain(|_, t| t.created != 0 || t.finished != 0);
+    }
+}
+
+/// One event of an order, as the rollups read it.
+#[derive(Debug, Clone)]
+struct Ev {
+    id: i64,
+    at_ms: i64,
+    status: String,
+    code: i32,
+}
+
+struct OrderInfo {
+    restaurant: Uuid,
+    created_ms: i64,
+    customer: Option<Uuid>,
+    total_minor: i64,
+    currency: String,
+    value_known: bool,
+}
+
+/// Bucket starts: UTC hours, and each restaurant's local days.
+#[derive(Default)]
+struct Buckets {
+    zones: HashMap<Uuid, Tz>,
+    midnights: HashMap<(Tz, NaiveDate), i64>,
+}
+
+impl Buckets {
+    fn hour(ms: i64) -> i64 {
+        ms.div_euclid(HOUR_MS) * HOUR_MS
+    }
+
+    fn day(&mut self, restaurant: Uuid, ms: i64) -> i64 {
+        let tz = self.zones.get(&restaurant).copied().unwrap_or(Tz::UTC);
+        let date = match Utc.timestamp_millis_opt(ms).single() {
+            Some(at) => at.with_timezone(&tz).date_naive(),
+            None => return Self::hour(ms),
+        };
+        *self
+            .midnights
+            .entry((tz, date))
+            .or_insert_with(|| local_midnight(tz, date))
+    }
+}
+
+/// The first instant of a local date (a midnight skipped by a DST change moves to the first hour that
+/// exists).
+pub fn local_midnight(tz: Tz, date: NaiveDate) -> i64 {
+    let mut at = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    for _ in 0..4 {
+        if let Some(t) = tz.from_local_datetime(&at).earliest() {
+            return t.timestamp_millis();
+        }
+        at += chrono::Duration::minutes(30);
+    }
+    date.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp_millis()
+}
+
+fn is_terminal(status: &str) -> bool {
+    status == "COMPLETED" || status == "CANCELLED"
+}
+
+/// Add (sign 1) or take away (sign -1) what one order's events contribute.
+fn contribute(out: &mut Rollups, buckets: &mut Buckets, info: &OrderInfo, evs: &[Ev], sign: i64) {
+    if evs.is_empty() {
+        return;
+    }
+    let r = info.restaurant;
+    let keys =
+        |buckets: &mut Buckets, ms: i64| [(HOUR, Buckets::hour(ms)), (DAY, buckets.day(r, ms))];
+    for (granularity, bucket) in keys(buckets, info.created_ms) {
+        out.throughput
+            .entry(BucketKey {
+                granularity,
+                restaurant: r,
+                bucket,
+            })
+            .or_default()
+            .created += sign;
+    }
+    let mut finished = false;
+    for (i, ev) in evs.iter().enumerate() {
+        let next = evs.get(i + 1).map(|n| n.at_ms - ev.at_ms);
+        for (granularity, bucket) in keys(buckets, ev.at_ms) {
+            let cell = out
+                .status
+                .entry(StatusKey {
+                    granularity,
+                    restaurant: r,
+                    bucket,
+                    status: ev.status.clone(),
+                    code: ev.code,
+                })
+                .or_default();
+            cell.entered += sign;
+            if let Some(ms) = next {
+                cell.timed += sign;
+                cell.duration_ms += sign * ms;
+                cell.histogram.add_ms(ms, sign);
+            }
+            if !finished && is_terminal(&ev.status) {
+                out.throughput
+                    .entry(BucketKey {
+                        granularity,
+                        restaurant: r,
+                        bucket,
+                    })
+                    .or_default()
+                    .finished += sign;
+            }
+        }
+        if is_terminal(&ev.status) {
+            finished = true;
+        }
+    }
+}
+
+fn count_customer(out: &mut Rollups, info: &OrderInfo) {
+    let Some(customer) = info.customer else {
+        return;
+    };
+    let stat = out
+        .customers
+        .entry((info.restaurant, customer))
+        .or_insert_with(|| CustomerStat {
+            orders: 0,
+            valued_orders: 0,
+            value_minor: 0,
+            currency: info.currency.clone(),
+            first_ms: info.created_ms,
+            last_ms: info.created_ms,
+        });
+    stat.orders += 1;
+    if info.value_known {
+        stat.valued_orders += 1;
+        stat.value_minor += info.total_minor;
+    }
+    stat.first_ms = stat.first_ms.min(info.created_ms);
+    stat.last_ms = stat.last_ms.max(info.created_ms);
+}
+
+type EventRow = (i64, Uuid, DateTime<Utc>, String, Option<i32>);
+/// An event row with the instant it was stored.
+type RecordedRow = (i64, Uuid, DateTime<Utc>, String, Option<i32>, DateTime<Utc>);
+type OrderRow = (Uuid, Uuid, DateTime<Utc>, Option<Uuid>, i64, String, String);
+
+fn event_columns() -> [order_status_events::Column; 5] {
+    [
+        order_status_events::Column::Id,
+        order_status_events::Column::OrderId,
+        order_status_events::Column::OccurredAt,
+        order_status_events::Column::ToStatus,
+        order_status_events::Column::RawCode,
+    ]
+}
+
+fn group_events(rows: Vec<EventRow>, into: &mut HashMap<Uuid, Vec<Ev>>) {
+    for (id, order, at, status, code) in rows {
+        into.entry(order).or_default().push(Ev {
+            id,
+            at_ms: at.timestamp_millis(),
+            status,
+            code: code.unwrap_or(-1),
+        });
+    }
+}
+
+fn sort_events(evs: &mut [Ev]) {
+    evs.sort_by_key(|e| (e.at_ms, e.id));
+}
+
+async fn order_infos<C: ConnectionTrait>(
+    db: &C,
+    orders_filter: Condition,
+    channel_filter: Condition,
+) -> Result<HashMap<Uuid, OrderInfo>, DbErr> {
+    let rows: Vec<OrderRow> = orders::Entity::find()
+        .select_only()
+        .columns([
+            orders::Column::Id,
+            orders::Column::RestaurantId,
+            orders::Column::CreatedAt,
+            orders::Column::CustomerId,
+            orders::Column::TotalMinor,
+            orders::Column::Currency,
+            orders::Column::Source,
+        ])
+        .filter(orders_filter)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let channel: HashMap<Uuid, (Option<Uuid>, bool)> = channel_orders::Entity::find()
+        .select_only()
+        .columns([
+            channel_orders::Column::OrderId,
+            channel_orders::Column::CustomerId,
+            channel_orders::Column::ValueKnown,
+        ])
+        .filter(channel_filter)
+        .into_tuple::<(Uuid, Option<Uuid>, bool)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, c, v)| (id, (c, v)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, restaurant, created, customer, total, currency, source)| {
+                let (channel_customer, value_known) = match channel.get(&id) {
+                    Some((c, v)) => (*c, *v),
+                    None => (None, source != SOURCE_CHANNEL),
+                };
+                (
+                    id,
+                    OrderInfo {
+                        restaurant,
+                        created_ms: created.timestamp_millis(),
+                        customer: customer.or(channel_customer),
+                        total_minor: total,
+                        currency,
+                        value_known,
+                    },
+                )
+            },
+        )
+        .collect())
+}
+
+async fn zones<C: ConnectionTrait>(db: &C, filter: Condition) -> Result<HashMap<Uuid, Tz>, DbErr> {
+    let rows: Vec<(Uuid, String)> = restaurants::Entity::find()
+        .select_only()
+        .columns([restaurants::Column::Id, restaurants::Column::Timezone])
+        .filter(filter)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, zone)| (id, zone.parse().unwrap_or(Tz::UTC)))
+        .collect())
+}
+
+/// Everything the rollups should hold, computed from the raw events (tests and checks).
+pub async fn recompute<C: ConnectionTrait>(db: &C) -> Result<Rollups, DbErr> {
+    let rows: Vec<EventRow> = order_status_events::Entity::find()
+        .select_only()
+        .columns(event_columns())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_order = HashMap::new();
+    group_events(rows, &mut by_order);
+    let infos = order_infos(db, Condition::all(), Condition::all()).await?;
+    let mut buckets = Buckets {
+        zones: zones(db, Condition::all()).await?,
+        ..Default::default()
+    };
+    let mut out = Rollups::default();
+    for (order, mut evs) in by_order {
+        let Some(info) = infos.get(&order) else {
+            continue;
+        };
+        sort_events(&mut evs);
+        contribute(&mut out, &mut buckets, info, &evs, 1);
+        count_customer(&mut out, info);
+    }
+    out.prune();
+    Ok(out)
+}
+
+/// What the summary tables hold now.
+pub async fn stored<C: ConnectionTrait>(db: &C) -> Result<Rollups, DbErr> {
+    let mut out = Rollups::default();
+    for row in order_status_rollups::Entity::find().all(db).await? {
+        out.status.insert(
+            StatusKey {
+                granularity: granularity_of(&row.granularity),
+                restaurant: row.restaurant_id,
+                bucket: row.bucket_start,
+                status: row.status,
+                code: row.code,
+            },
+            StatusCell {
+                entered: row.entered,
+                timed: row.timed,
+                duration_ms: row.duration_ms,
+                histogram: Histogram::parse(&row.histogram),
+            },
+        );
+    }
+    for row in order_throughput_rollups::Entity::find().all(db).await? {
+        out.throughput.insert(
+            BucketKey {
+                granularity: granularity_of(&row.granularity),
+                restaurant: row.restaurant_id,
+                bucket: row.bucket_start,
+            },
+            Throughput {
+                created: row.created,
+                finished: row.finished,
+            },
+        );
+    }
+    for row in customer_order_stats::Entity::find().all(db).await? {
+        out.customers.insert(
+            (row.restaurant_id, row.customer_id),
+            CustomerStat {
+                orders: row.orders,
+                valued_orders: row.valued_orders,
+                value_minor: row.value_minor,
+                currency: row.currency,
+                first_ms: row.first_ms,
+                last_ms: row.last_ms,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn granularity_of(s: &str) -> &'static str {
+    if s == DAY { DAY } else { HOUR }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct RollupRun {
+    /// Events read.
+    pub events: u64,
+    /// Orders whose contribution changed.
+    pub orders: u64,
+    /// Runs (transactions) it took.
+    pub batches: u64,
+    /// The newest event id the rollups include.
+    pub watermark: i64,
+}
+
+/// Roll up every settled event not rolled up yet.
+pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
+    let mut total = RollupRun::default();
+    loop {
+        match step(state).await? {
+            Some(run) => {
+                total.events += run.events;
+                total.orders += run.orders;
+                total.batches += 1;
+                total.watermark = run.watermark;
+            }
+            None => {
+                if total.batches == 0 {
+                    total.watermark = watermark(&state.db).await?;
+                }
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// The newest event id the rollups include.
+pub async fn watermark<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    Ok(analytics_watermarks::Entity::find_by_id(WATERMARK)
+        .one(db)
+        .await?
+        .map(|w| w.last_event_id)
+        .unwrap_or(0))
+}
+
+/// Forget every rollup and build them again from the whole stream.
+pub async fn rebuild(state: &AppState) -> Result<RollupRun, DbErr> {
+    {
+        let _turn = state.write_turn().await;
+        let txn = state.db.begin().await?;
+        claim(&txn, state.now()).await?;
+        order_status_rollups::Entity::delete_many()
+            .exec(&txn)
+            .await?;
+        order_throughput_rollups::Entity::delete_many()
+            .exec(&txn)
+            .await?;
+        customer_order_stats::Entity::delete_many()
+            .exec(&txn)
+            .await?;
+        analytics_watermarks::Entity::update_many()
+            .col_expr(analytics_watermarks::Column::LastEventId, Expr::value(0i64))
+            .filter(analytics_watermarks::Column::Name.eq(WATERMARK))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+    }
+    catch_up(state).await
+}
+
+/// Take the watermark row for this transaction (other runs wait), creating it the first time.
+async fn claim<C: ConnectionTrait>(txn: &C, now: DateTime<Utc>) -> Result<i64, DbErr> {
+    let touch = || {
+        analytics_watermarks::Entity::update_many()
+            .col_expr(analytics_watermarks::Column::UpdatedAt, Expr::value(now))
+            .filter(analytics_watermarks::Column::Name.eq(WATERMARK))
+    };
+    if touch().exec(txn).await?.rows_affected == 0 {
+        analytics_watermarks::Entity::insert(analytics_watermarks::ActiveModel {
+            name: Set(WATERMARK.into()),
+            last_event_id: Set(0),
+            updated_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(analytics_watermarks::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        touch().exec(txn).await?;
+    }
+    watermark(txn).await
+}
+
+/// One run: at most `BATCH` events, one transaction. `None` when nothing settled is waiting.
+async fn step(state: &AppState) -> Result<Option<RollupRun>, DbErr> {
+    let now = state.now();
+    let settled = now - chrono::Duration::seconds(SETTLE_SECONDS);
+    let _turn = state.write_turn().await;
+    let txn = state.db.begin().await?;
+    let from = claim(&txn, now).await?;
+
+    let rows: Vec<RecordedRow> = order_status_events::Entity::find()
+        .select_only()
+        .columns(event_columns())
+        .column(order_status_events::Column::RecordedAt)
+        .filter(order_status_events::Column::Id.gt(from))
+        .order_by_asc(order_status_events::Column::Id)
+        .limit(BATCH)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let settled_rows: Vec<EventRow> = rows
+        .into_iter()
+        .take_while(|r| r.5 <= settled)
+        .map(|(id, order, at, status, code, _)| (id, order, at, status, code))
+        .collect();
+    let Some(to) = settled_rows.last().map(|r| r.0) else {
+        txn.commit().await?;
+        return Ok(None);
+    };
+    let events_read = settled_rows.len() as u64;
+
+    let touched = || {
+        Query::select()
+            .column(order_status_events::Column::OrderId)
+            .from(order_status_events::Entity)
+            .and_where(order_status_events::Column::Id.gt(from))
+            .and_where(order_status_events::Column::Id.lte(to))
+            .to_owned()
+    };
+    let old_rows: Vec<EventRow> = order_status_events::Entity::find()
+        .select_only()
+        .columns(event_columns())
+        .filter(order_status_events::Column::Id.lte(from))
+        .filter(order_status_events::Column::OrderId.in_subquery(touched()))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let mut old: HashMap<Uuid, Vec<Ev>> = HashMap::new();
+    group_events(old_rows, &mut old);
+    let mut new: HashMap<Uuid, Vec<Ev>> = old.clone();
+    group_events(settled_rows, &mut new);
+
+    let infos = order_infos(
+        &txn,
+        Condition::all().add(orders::Column::Id.in_subquery(touched())),
+        Condition::all().add(channel_orders::Column::OrderId.in_subquery(touched())),
+    )
+    .await?;
+    let restaurants_touched = Query::select()
+        .column(order_status_events::Column::RestaurantId)
+        .from(order_status_events::Entity)
+        .and_where(order_status_events::Column::Id.gt(from))
+        .and_where(order_status_events::Column::Id.lte(to))
+        .to_owned();
+    let mut buckets = Buckets {
+        zones: zones(
+            &txn,
+            Condition::all().add(restaurants::Column::Id.in_subquery(restaurants_touched)),
+        )
+        .await?,
+        ..Default::default()
+    };
+
+    let mut delta = Rollups::default();
+    for (order, mut evs) in new {
+        let Some(info) = infos.get(&order) else {
+            continue;
+        };
+        sort_events(&mut evs);
+        match old.get_mut(&order) {
+            Some(before) => {
+                sort_events(before);
+                contribute(&mut delta, &mut buckets, info, before, -1);
+            }
+            None => count_customer(&mut delta, info),
+        }
+        contribute(&mut delta, &mut buckets, info, &evs, 1);
+    }
+    let orders_changed = infos.len() as u64;
+    delta.prune();
+    apply(&txn, delta).await?;
+
+    analytics_watermarks::Entity::update_many()
+        .col_expr(analytics_watermarks::Column::LastEventId, Expr::value(to))
+        .filter(analytics_watermarks::Column::Name.eq(WATERMARK))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    metrics::counter!("brigade_rollup_events_total").increment(events_read);
+    Ok(Some(RollupRun {
+        events: events_read,
+        orders: orders_changed,
+        batches: 1,
+        watermark: to,
+    }))
+}
+
+/// The stored rows a set of keys may touch: per granularity and restaurant, the span of its buckets.
+fn spans<'a>(
+    keys: impl Iterator<Item = (&'static str, Uuid, i64)> + 'a,
+) -> BTreeMap<(&'static str, Uuid), (i64, i64)> {
+    let mut spans: BTreeMap<(&'static str, Uuid), (i64, i64)> = BTreeMap::new();
+    for (g, r, b) in keys {
+        let span = spans.entry((g, r)).or_insert((b, b));
+        span.0 = span.0.min(b);
+        span.1 = span.1.max(b);
+    }
+    spans
+}
+
+/// Add a difference to the stored rows (rows that become empty are deleted).
+async fn apply<C: ConnectionTrait>(txn: &C, delta: Rollups) -> Result<(), DbErr> {
+    // Status rows.
+    let mut current: BTreeMap<StatusKey, StatusCell> = BTreeMap::new();
+    for ((g, r), (lo, hi)) in spans(
+        delta
+            .status
+            .keys()
+            .map(|k| (k.granularity, k.restaurant, k.bucket)),
+    ) {
+        for row in order_status_rollups::Entity::find()
+            .filter(order_status_rollups::Column::Granularity.eq(g))
+            .filter(order_status_rollups::Column::RestaurantId.eq(r))
+            .filter(order_status_rollups::Column::BucketStart.between(lo, hi))
+            .all(txn)
+            .await?
+        {
+            current.insert(
+                StatusKey {
+                    granularity: g,
+                    restaurant: r,
+                    bucket: row.bucket_start,
+                    status: row.status,
+                    code: row.code,
+                },
+                StatusCell {
+                    entered: row.entered,
+                    timed: row.timed,
+                    duration_ms: row.duration_ms,
+                    histogram: Histogram::parse(&row.histogram),
+                },
+            );
+        }
+    }
+    let mut upserts = Vec::new();
+    for (key, change) in delta.status {
+        let mut cell = current.remove(&key).unwrap_or_default();
+        cell.add(&change);
+        if cell.is_empty() {
+            order_status_rollups::Entity::delete_many()
+                .filter(order_status_rollups::Column::Granularity.eq(key.granularity))
+                .filter(order_status_rollups::Column::RestaurantId.eq(key.restaurant))
+                .filter(order_status_rollups::Column::BucketStart.eq(key.bucket))
+                .filter(order_status_rollups::Column::Status.eq(key.status.as_str()))
+                .filter(order_status_rollups::Column::Code.eq(key.code))
+                .exec(txn)
+                .await?;
+        } else {
+            upserts.push(order_status_rollups::ActiveModel {
+                granularity: Set(key.granularity.into()),
+                restaurant_id: Set(key.restaurant),
+                bucket_start: Set(key.bucket),
+                status: Set(key.status),
+                code: Set(key.code),
+                entered: Set(cell.entered),
+                timed: Set(cell.timed),
+                duration_ms: Set(cell.duration_ms),
+                histogram: Set(cell.histogram.to_text()),
+            });
+        }
+    }
+    let mut upserts = upserts.into_iter().peekable();
+    while upserts.peek().is_some() {
+        let chunk: Vec<_> = upserts.by_ref().take(1_000).collect();
+        order_status_rollups::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    order_status_rollups::Column::Granularity,
+                    order_status_rollups::Column::RestaurantId,
+                    order_status_rollups::Column::BucketStart,
+                    order_status_rollups::Column::Status,
+                    order_status_rollups::Column::Code,
+                ])
+                .update_columns([
+                    order_status_rollups::Column::Entered,
+                    order_status_rollups::Column::Timed,
+                    order_status_rollups::Column::DurationMs,
+                    order_status_rollups::Column::Histogram,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+
+    // Throughput rows.
+    let mut current: BTreeMap<BucketKey, Throughput> = BTreeMap::new();
+    for ((g, r), (lo, hi)) in spans(
+        delta
+            .throughput
+            .keys()
+            .map(|k| (k.granularity, k.restaurant, k.bucket)),
+    ) {
+        for row in order_throughput_rollups::Entity::find()
+            .filter(order_throughput_rollups::Column::Granularity.eq(g))
+            .filter(order_throughput_rollups::Column::RestaurantId.eq(r))
+            .filter(order_throughput_rollups::Column::BucketStart.between(lo, hi))
+            .all(txn)
+            .await?
+        {
+            current.insert(
+                BucketKey {
+                    granularity: g,
+                    restaurant: r,
+                    bucket: row.bucket_start,
+                },
+                Throughput {
+                    created: row.created,
+                    finished: row.finished,
+                },
+            );
+        }
+    }
+    let mut upserts = Vec::new();
+    for (key, change) in delta.throughput {
+        let mut t = current.remove(&key).unwrap_or_default();
+        t.created += change.created;
+        t.finished += change.finished;
+        if t.created == 0 && t.finished == 0 {
+            order_throughput_rollups::Entity::delete_many()
+                .filter(order_throughput_rollups::Column::Granularity.eq(key.granularity))
+                .filter(order_throughput_rollups::Column::RestaurantId.eq(key.restaurant))
+                .filter(order_throughput_rollups::Column::BucketStart.eq(key.bucket))
+                .exec(txn)
+                .await?;
+        } else {
+            upserts.push(order_throughput_rollups::ActiveModel {
+                granularity: Set(key.granularity.into()),
+                restaurant_id: Set(key.restaurant),
+                bucket_start: Set(key.bucket),
+                created: Set(t.created),
+                finished: Set(t.finished),
+            });
+        }
+    }
+    let mut upserts = upserts.into_iter().peekable();
+    while upserts.peek().is_some() {
+        let chunk: Vec<_> = upserts.by_ref().take(2_000).collect();
+        order_throughput_rollups::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    order_throughput_rollups::Column::Granularity,
+                    order_throughput_rollups::Column::RestaurantId,
+                    order_throughput_rollups::Column::BucketStart,
+                ])
+                .update_columns([
+                    order_throughput_rollups::Column::Created,
+                    order_throughput_rollups::Column::Finished,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+
+    // Customers: only ever added to.
+    let keys: Vec<(Uuid, Uuid)> = delta.customers.keys().copied().collect();
+    let mut current: HashMap<(Uuid, Uuid), customer_order_stats::Model> = HashMap::new();
+    for chunk in keys.chunks(300) {
+        let mut any = Condition::any();
+        for (r, c) in chunk {
+            any = any.add(
+                Condition::all()
+                    .add(customer_order_stats::Column::RestaurantId.eq(*r))
+                    .add(customer_order_stats::Column::CustomerId.eq(*c)),
+            );
+        }
+        for row in customer_order_stats::Entity::find()
+            .filter(any)
+            .all(txn)
+            .await?
+        {
+            current.insert((row.restaurant_id, row.customer_id), row);
+        }
+    }
+    let rows: Vec<customer_order_stats::ActiveModel> = delta
+        .customers
+        .into_iter()
+        .map(|((r, c), add)| {
+            let (orders, valued, value, first, last) = match current.get(&(r, c)) {
+                Some(row) => (
+                    row.orders + add.orders,
+                    row.valued_orders + add.valued_orders,
+                    row.value_minor + add.value_minor,
+                    row.first_ms.min(add.first_ms),
+                    row.last_ms.max(add.last_ms),
+                ),
+                None => (
+                    add.orders,
+                    add.valued_orders,
+                    add.value_minor,
+                    add.first_ms,
+                    add.last_ms,
+                ),
+            };
+            customer_order_stats::ActiveModel {
+                restaurant_id: Set(r),
+                customer_id: Set(c),
+                orders: Set(orders),
+                valued_orders: Set(valued),
+                value_minor: Set(value),
+                currency: Set(add.currency),
+                first_ms: Set(first),
+                last_ms: Set(last),
+            }
+        })
+        .collect();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(1_000).collect();
+        customer_order_stats::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    customer_order_stats::Column::RestaurantId,
+                    customer_order_stats::Column::CustomerId,
+                ])
+                .update_columns([
+                    customer_order_stats::Column::Orders,
+                    customer_order_stats::Column::ValuedOrders,
+                    customer_order_stats::Column::ValueMinor,
+                    customer_order_stats::Column::FirstMs,
+                    customer_order_stats::Column::LastMs,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The `analytics.rollup` job (every minute, and on demand).
+pub struct RollupJob(pub AppState);
+
+#[async_trait]
+impl JobHandler for RollupJob {
+    async fn run(&self, _payload: serde_json::Value) -> Result<(), JobFailure> {
+        let started = std::time::Instant::now();
+        let run = catch_up(&self.0)
+            .await
+            .map_err(|e| JobFailure::Retry(e.to_string()))?;
+        if run.events > 0 {
+            tracing::info!(
+                events = run.events,
+                orders = run.orders,
+                watermark = run.watermark,
+                ms = started.elapsed().as_millis() as u64,
+                "order rollups caught up"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,780 @@
+//! Channel orders and order analytics through the API: the seed's order JSON in, idempotency, late and
+//! duplicate events, bad input, signatures, the three queries against answers worked out by hand, and the
+//! rollups equal to a recomputation from the raw events after random, late and duplicate events.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use brigade_app::analytics::rollup;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::harness::TestApp;
+
+fn order(id: &str, brand: &str, created: &str, phone: &str, history: &[(i64, &str)]) -> Value {
+    let history: Vec<Value> = history
+        .iter()
+        .map(|(code, at)| json!({"status": code, "timestamp": at}))
+        .collect();
+    json!({
+        "_id": id,
+        "created": created,
+        "account": "acc-1",
+        "brandId": brand,
+        "channelOrderId": format!("CH-{id}"),
+        "customer": {"name": "John Doe", "phoneNumber": phone},
+        "deliveryAddress": {"city": "Helsinki", "street": "Huuvatie 1", "postalCode": "00100"},
+        "items": [{"name": "Hawaii Burger", "plu": "CAT1-0001", "quantity": 1}],
+        "status": history.last().map(|h| h["status"].clone()).unwrap_or(json!(1)),
+        "statusHistory": history,
+    })
+}
+
+/// Let the ingested events settle, then roll them up.
+async fn roll_up(app: &TestApp) -> rollup::RollupRun {
+    app.clock
+        .advance(chrono::Duration::seconds(rollup::SETTLE_SECONDS + 1));
+    rollup::catch_up(&app.state).await.expect("rollup")
+}
+
+#[tokio::test]
+async fn the_seed_order_is_stored_once_however_often_it_is_sent() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let seed = json!({
+      "_id": "60f87ea2a52dad8a3fa4860",
+      "created": "2021-07-22T20:08:02Z",
+      "account": "60bfc6dc4887c9851d5a0246",
+      "brandId": "60bfc6dc4887c9851d5a0245",
+      "channelOrderId": "TEST1626898082",
+      "customer": {"name": "John Doe", "phoneNumber": "+123456789"},
+      "deliveryAddress": {"city": "Helsinki", "street": "Huuvatie 1", "postalCode": "00100"},
+      "pickupTime": "2021-07-22T20:28:02Z",
+      "items": [
+        {"name": "Hawaii Burger", "plu": "CAT1-0001", "quantity": 1},
+        {"name": "Sushi Set Large", "plu": "CAT2-0001", "quantity": 1}
+      ],
+      "status": 1,
+      "statusHistory": [
+        {"status": 4, "timestamp": "2021-07-22T20:08:02Z"},
+        {"status": 1, "timestamp": "2021-07-22T20:10:00Z"}
+      ]
+    });
+    let first = app
+        .post("/api/channel-orders", seed.clone(), Some(&admin))
+        .await;
+    first.assert_status(StatusCode::CREATED);
+    assert_eq!(first.data()["created"], 1);
+    assert_eq!(first.data()["events_stored"], 2);
+    assert_eq!(first.data()["restaurants_created"], 1);
+    let order_id = first.data()["orders"][0]["order_id"].clone();
+
+    let again = app
+        .post("/api/channel-orders", seed.clone(), Some(&admin))
+        .await;
+    again.assert_status(StatusCode::OK);
+    assert_eq!(again.data()["created"], 0);
+    assert_eq!(again.data()["updated"], 1);
+    assert_eq!(again.data()["events_stored"], 0);
+    assert_eq!(again.data()["duplicate_events"], 2);
+    assert_eq!(again.data()["orders"][0]["order_id"], order_id);
+
+    // An update in a batch, beside a new order: the update adds its new event only.
+    let mut update = seed.clone();
+    update["status"] = json!(20);
+    update["statusHistory"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"status": 20, "timestamp": "2021-07-22T20:12:00Z"}));
+    let other = order(
+        "second",
+        "60bfc6dc4887c9851d5a0245",
+        "2021-07-22T21:00:00Z",
+        "00358 40 123-4567",
+        &[(10, "2021-07-22T21:00:00Z")],
+    );
+    let batch = app
+        .post("/api/channel-orders", json!([update, other]), Some(&admin))
+        .await;
+    batch.assert_status(StatusCode::CREATED);
+    assert_eq!(batch.data()["created"], 1);
+    assert_eq!(batch.data()["updated"], 1);
+    assert_eq!(batch.data()["events_stored"], 2);
+    assert_eq!(batch.data()["duplicate_events"], 2);
+
+    let view = app
+        .get("/api/channel-orders/60f87ea2a52dad8a3fa4860", Some(&admin))
+        .await;
+    view.assert_status(StatusCode::OK);
+    let data = view.data();
+    assert_eq!(data["order"]["id"], order_id);
+    assert_eq!(data["order"]["source"], "channel");
+    assert_eq!(data["order"]["status"], "CONFIRMED");
+    assert_eq!(data["status_code"], 20);
+    assert_eq!(data["status_label"], "accepted");
+    assert_eq!(data["customer_phone"], "+123456789");
+    assert_eq!(data["delivery_address"]["city"], "Helsinki");
+    assert_eq!(data["order"]["items"].as_array().unwrap().len(), 2);
+    let codes: Vec<i64> = data["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, vec![4, 1, 20]);
+    let second = app.get("/api/channel-orders/second", Some(&admin)).await;
+    assert_eq!(second.data()["customer_phone"], "+358401234567");
+}
+
+#[tokio::test]
+async fn late_duplicate_and_out_of_order_events_are_stored_once_in_time_order() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.post(
+        "/api/channel-orders",
+        order(
+            "o-1",
+            "brand-1",
+            "2024-03-01T12:00:00Z",
+            "+3584000001",
+            &[(10, "2024-03-01T12:00:00Z")],
+        ),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let status = |code: i64, at: &str| json!({"status": code, "timestamp": at});
+    let path = "/api/channel-orders/o-1/status";
+
+    let r = app
+        .post(path, status(50, "2024-03-01T12:10:00Z"), Some(&admin))
+        .await;
+    r.assert_status(StatusCode::OK);
+    assert_eq!(r.data()["stored"], true);
+    assert_eq!(r.data()["status"], "PREPARING");
+    // Late: happened before the one already stored; the order stays PREPARING.
+    let r = app
+        .post(path, status(20, "2024-03-01T12:02:00Z"), Some(&admin))
+        .await;
+    assert_eq!(r.data()["stored"], true);
+    assert_eq!(r.data()["status"], "PREPARING");
+    // Twice.
+    let r = app
+        .post(path, status(50, "2024-03-01T12:10:00Z"), Some(&admin))
+        .await;
+    r.assert_status(StatusCode::OK);
+    assert_eq!(r.data()["stored"], false);
+    // An unknown code is stored, not refused.
+    let r = app
+        .post(path, status(77, "2024-03-01T12:12:00Z"), Some(&admin))
+        .await;
+    assert_eq!(r.data()["stored"], true);
+    assert_eq!(r.data()["status"], "UNKNOWN");
+    let r = app
+        .post(path, status(90, "2024-03-01T12:20:00Z"), Some(&admin))
+        .await;
+    assert_eq!(r.data()["status"], "COMPLETED");
+    // After the terminal status, and before the order existed: refused, nothing changes.
+    app.post(path, status(50, "2024-03-01T12:25:00Z"), Some(&admin))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let early = app
+        .post(path, status(20, "2024-03-01T11:00:00Z"), Some(&admin))
+        .await;
+    assert!(!early.field_errors("timestamp").is_empty());
+    app.post(path, status(50, "2024-03-01T12:20:00Z"), Some(&admin))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    app.post(
+        "/api/channel-orders/nope/status",
+        status(50, "2024-03-01T12:20:00Z"),
+        Some(&admin),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "not_found");
+
+    let view = app.get("/api/channel-orders/o-1", Some(&admin)).await;
+    let events: Vec<(i64, String)> = view.data()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["code"].as_i64().unwrap(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            (10, "PENDING".into()),
+            (20, "CONFIRMED".into()),
+            (50, "PREPARING".into()),
+            (77, "UNKNOWN".into()),
+            (90, "COMPLETED".into()),
+        ]
+    );
+    assert_eq!(view.data()["order"]["status"], "COMPLETED");
+
+    roll_up(&app).await;
+    let codes = app
+        .get("/api/channel-orders/status-codes", Some(&admin))
+        .await;
+    codes.assert_status(StatusCode::OK);
+    assert_eq!(codes.data()["version"], 1);
+    assert_eq!(codes.data()["codes"].as_array().unwrap().len(), 19);
+    assert_eq!(
+        codes.data()["unknown_seen"],
+        json!([{"code": 77, "events": 1}])
+    );
+
+    // A new mapping version knows 77; events from now on use it, stored ones keep their state.
+    let v2 = app
+        .put(
+            "/api/channel-orders/status-codes",
+            json!({"codes": [
+                {"code": 10, "label": "new", "state": "PENDING"},
+                {"code": 77, "label": "courier assigned", "state": "READY"},
+                {"code": 90, "label": "finalized", "state": "COMPLETED"}
+            ]}),
+            Some(&admin),
+        )
+        .await;
+    v2.assert_status(StatusCode::CREATED);
+    assert_eq!(v2.data()["version"], 2);
+    app.post(
+        "/api/channel-orders",
+        order(
+            "o-2",
+            "brand-1",
+            "2024-03-01T13:00:00Z",
+            "+3584000001",
+            &[(10, "2024-03-01T13:00:00Z"), (77, "2024-03-01T13:05:00Z")],
+        ),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let o2 = app.get("/api/channel-orders/o-2", Some(&admin)).await;
+    assert_eq!(o2.data()["order"]["status"], "READY");
+    let o1 = app.get("/api/channel-orders/o-1", Some(&admin)).await;
+    assert_eq!(o1.data()["events"][3]["status"], "UNKNOWN");
+}
+
+#[tokio::test]
+async fn bad_orders_are_refused_with_the_field_named_and_nothing_is_stored() {
+    let app = TestApp::spawn_with(|c| c.channels.create_unknown_restaurants = false).await;
+    let admin = app.admin().await;
+    app.restaurant(
+        &admin,
+        json!({"name": "Known", "external_id": "known", "timezone": "Europe/Helsinki"}),
+    )
+    .await;
+    let good = order(
+        "good",
+        "known",
+        "2024-03-01T12:00:00Z",
+        "+3584000001",
+        &[(10, "2024-03-01T12:00:00Z")],
+    );
+    let mut negative = order(
+        "neg",
+        "known",
+        "2024-03-01T12:00:00Z",
+        "+3584000002",
+        &[(10, "2024-03-01T12:00:00Z")],
+    );
+    negative["items"][0]["quantity"] = json!(-2);
+    let mut no_time = order(
+        "no-time",
+        "known",
+        "2024-03-01T12:00:00Z",
+        "+3584000003",
+        &[],
+    );
+    no_time["statusHistory"] = json!([{"status": 10}]);
+    no_time["status"] = json!(10);
+    let contradicting = order(
+        "contra",
+        "known",
+        "2024-03-01T12:00:00Z",
+        "+3584000004",
+        &[(10, "2024-03-01T12:00:00Z"), (20, "2024-03-01T12:05:00Z")],
+    );
+    let mut contradicting = contradicting;
+    contradicting["status"] = json!(10);
+    let mut no_created = order(
+        "no-created",
+        "known",
+        "2024-03-01T12:00:00Z",
+        "+3584000005",
+        &[],
+    );
+    no_created.as_object_mut().unwrap().remove("created");
+
+    let r = app
+        .post(
+            "/api/channel-orders",
+            json!([good, negative, no_time, contradicting, no_created]),
+            Some(&admin),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(!r.field_errors("[1].items[0].quantity").is_empty());
+    assert!(!r.field_errors("[2].statusHistory[0].timestamp").is_empty());
+    assert!(!r.field_errors("[3].status").is_empty());
+    assert!(!r.field_errors("[4].created").is_empty());
+    assert!(r.field_errors("[0]._id").is_empty());
+    app.get("/api/channel-orders/good", Some(&admin))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+
+    // Unknown restaurants are refused when so configured.
+    let unknown = order(
+        "u",
+        "nobody",
+        "2024-03-01T12:00:00Z",
+        "+3584000001",
+        &[(10, "2024-03-01T12:00:00Z")],
+    );
+    let r = app.post("/api/channel-orders", unknown, Some(&admin)).await;
+    assert!(!r.field_errors("brandId").is_empty());
+
+    // Two codes at one instant contradict each other; a bad phone number is named.
+    let mut same_instant = order(
+        "same",
+        "known",
+        "2024-03-01T12:00:00Z",
+        "+3584000001",
+        &[(10, "2024-03-01T12:00:00Z"), (20, "2024-03-01T12:00:00Z")],
+    );
+    same_instant["status"] = json!(20);
+    let r = app
+        .post("/api/channel-orders", same_instant, Some(&admin))
+        .await;
+    assert!(!r.field_errors("statusHistory[1].timestamp").is_empty());
+    let mut phone = good_order();
+    phone["customer"]["phoneNumber"] = json!("call me");
+    let r = app.post("/api/channel-orders", phone, Some(&admin)).await;
+    assert!(!r.field_errors("customer.phoneNumber").is_empty());
+
+    // Malformed bodies.
+    let raw = app
+        .send(
+            Request::post("/api/channel-orders")
+                .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{\"_id\": "))
+                .unwrap(),
+        )
+        .await;
+    raw.assert_status(StatusCode::BAD_REQUEST);
+    app.post("/api/channel-orders", json!(42), Some(&admin))
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+
+    // A stored order cannot be changed by an update that contradicts it.
+    app.post("/api/channel-orders", good_order(), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let mut moved = good_order();
+    moved["created"] = json!("2024-03-01T11:00:00Z");
+    moved["statusHistory"] = json!([{"status": 90, "timestamp": "2024-03-01T12:30:00Z"}]);
+    moved["status"] = json!(90);
+    let r = app.post("/api/channel-orders", moved, Some(&admin)).await;
+    assert!(!r.field_errors("created").is_empty());
+    let view = app.get("/api/channel-orders/good", Some(&admin)).await;
+    assert_eq!(view.data()["events"].as_array().unwrap().len(), 1);
+    assert_eq!(view.data()["order"]["status"], "PENDING");
+
+    // Customers and KAM-less callers cannot send orders.
+    let (_, customer, _) = app
+        .user("eater@example.com", brigade_app::accounts::Role::Customer)
+        .await;
+    app.post("/api/channel-orders", good_order(), Some(&customer))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+}
+
+fn good_order() -> Value {
+    order(
+        "good",
+        "known",
+        "2024-03-01T12:00:00Z",
+        "+3584000001",
+        &[(10, "2024-03-01T12:00:00Z")],
+    )
+}
+
+#[tokio::test]
+async fn a_signing_account_needs_a_valid_signature() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let secret = "a-long-shared-secret";
+    app.put(
+        "/api/channel-accounts/acc-1",
+        json!({"signing_secret": secret}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let body = order(
+        "signed",
+        "b",
+        "2024-03-01T12:00:00Z",
+        "+3584000001",
+        &[(10, "2024-03-01T12:00:00Z")],
+    )
+    .to_string();
+    let send = |signature: Option<String>| {
+        let mut request = Request::post("/api/channel-orders")
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(sig) = signature {
+            request = request.header("X-Signature", sig);
+        }
+        request.body(Body::from(body.clone())).unwrap()
+    };
+    app.send(send(None))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_signature");
+    app.send(send(Some("sha256=00ff".into())))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_signature");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    app.send(send(Some(good)))
+        .await
+        .assert_status(StatusCode::CREATED);
+}
+
+/// Three orders in Helsinki (UTC+3 in July), worked out by hand:
+/// A (customer P1): 10@20:00 20@20:02 50@20:05 70@20:14 90@20:20
+/// B (P1):          10@20:10 20@20:11 50@20:15 110@20:16
+/// C (P2):          10@21:05 20@21:09
+#[tokio::test]
+async fn queries_answer_what_was_worked_out_by_hand() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let restaurant = app
+        .restaurant(
+            &admin,
+            json!({"name": "Helsinki Burgers", "external_id": "hki", "timezone": "Europe/Helsinki"}),
+        )
+        .await;
+    let t = |hm: &str| format!("2021-07-22T{hm}:00Z");
+    let a = order(
+        "A",
+        "hki",
+        &t("20:00"),
+        "+358401111111",
+        &[
+            (10, &t("20:00")),
+            (20, &t("20:02")),
+            (50, &t("20:05")),
+            (70, &t("20:14")),
+            (90, &t("20:20")),
+        ],
+    );
+    let b = order(
+        "B",
+        "hki",
+        &t("20:10"),
+        "+358 40 111 1111",
+        &[
+            (10, &t("20:10")),
+            (20, &t("20:11")),
+            (50, &t("20:15")),
+            (110, &t("20:16")),
+        ],
+    );
+    let c = order(
+        "C",
+        "hki",
+        &t("21:05"),
+        "+358402222222",
+        &[(10, &t("21:05")), (20, &t("21:09"))],
+    );
+    app.post("/api/channel-orders", json!([a, b, c]), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let run = app
+        .post("/api/analytics/rollups", json!({}), Some(&admin))
+        .await;
+    run.assert_status(StatusCode::OK);
+    assert_eq!(run.data()["events"], 0, "events have not settled yet");
+    app.clock.advance(chrono::Duration::seconds(10));
+    let run = app
+        .post("/api/analytics/rollups", json!({}), Some(&admin))
+        .await;
+    assert_eq!(run.data()["events"], 11);
+
+    let expected = json!([
+        {"status": "PENDING", "code": null, "entered": 3, "timed": 3, "avg_seconds": 140.0, "median_seconds": 120.0, "p90_seconds": 240.0},
+        {"status": "CONFIRMED", "code": null, "entered": 3, "timed": 2, "avg_seconds": 210.0, "median_seconds": 180.0, "p90_seconds": 240.0},
+        {"status": "PREPARING", "code": null, "entered": 2, "timed": 2, "avg_seconds": 300.0, "median_seconds": 60.0, "p90_seconds": 540.0},
+        {"status": "READY", "code": null, "entered": 1, "timed": 1, "avg_seconds": 360.0, "median_seconds": 360.0, "p90_seconds": 360.0},
+        {"status": "COMPLETED", "code": null, "entered": 1, "timed": 0, "avg_seconds": null, "median_seconds": null, "p90_seconds": null},
+        {"status": "CANCELLED", "code": null, "entered": 1, "timed": 0, "avg_seconds": null, "median_seconds": null, "p90_seconds": null}
+    ]);
+    // From the hourly rollups (instants), and from the daily ones (whole local days).
+    for query in [
+        format!("restaurant_id={restaurant}&from=2021-07-22T00:00:00Z&to=2021-07-23T12:00:00Z"),
+        "brand=hki&from=2021-07-22&to=2021-07-24".to_string(),
+        "from=2021-07-22&to=2021-07-24&tz=utc".to_string(),
+    ] {
+        let r = app
+            .get(
+                &format!("/api/analytics/time-in-status?{query}"),
+                Some(&admin),
+            )
+            .await;
+        r.assert_status(StatusCode::OK);
+        assert_eq!(r.data()["statuses"], expected, "{query}");
+    }
+    // A range holding only C's hour.
+    let r = app
+        .get(
+            "/api/analytics/time-in-status?brand=hki&from=2021-07-22T21:00:00Z&to=2021-07-22T22:00:00Z",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.data()["statuses"][0]["entered"], 1);
+    assert_eq!(r.data()["statuses"][0]["avg_seconds"], 240.0);
+    let by_code = app
+        .get(
+            "/api/analytics/time-in-status?brand=hki&from=2021-07-22&to=2021-07-24&by=code",
+            Some(&admin),
+        )
+        .await;
+    let cancelled = by_code.data()["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == 110)
+        .cloned()
+        .unwrap();
+    assert_eq!(cancelled["status"], "CANCELLED");
+    assert_eq!(cancelled["entered"], 1);
+
+    let local = app
+        .get(
+            "/api/analytics/throughput?brand=hki&from=2021-07-22&to=2021-07-24",
+            Some(&admin),
+        )
+        .await;
+    local.assert_status(StatusCode::OK);
+    assert_eq!(
+        local.data()["buckets"],
+        json!([
+            {"start": "2021-07-22T23:00:00", "created": 2, "finished": 2},
+            {"start": "2021-07-23T00:00:00", "created": 1, "finished": 0}
+        ])
+    );
+    let utc = app
+        .get(
+            "/api/analytics/throughput?brand=hki&from=2021-07-22&to=2021-07-24&tz=utc",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        utc.data()["buckets"],
+        json!([
+            {"start": "2021-07-22T20:00:00Z", "created": 2, "finished": 2},
+            {"start": "2021-07-22T21:00:00Z", "created": 1, "finished": 0}
+        ])
+    );
+    let days = app
+        .get(
+            "/api/analytics/throughput?brand=hki&from=2021-07-20&to=2021-07-25&interval=day",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        days.data()["buckets"],
+        json!([
+            {"start": "2021-07-22", "created": 2, "finished": 2},
+            {"start": "2021-07-23", "created": 1, "finished": 0}
+        ])
+    );
+    let utc_days = app
+        .get(
+            "/api/analytics/throughput?brand=hki&from=2021-07-20&to=2021-07-25&interval=day&tz=utc",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        utc_days.data()["buckets"],
+        json!([{"start": "2021-07-22", "created": 3, "finished": 2}])
+    );
+
+    let customers = app
+        .get(
+            &format!("/api/analytics/customers?restaurant_id={restaurant}"),
+            Some(&admin),
+        )
+        .await;
+    customers.assert_status(StatusCode::OK);
+    let data = customers.data();
+    assert_eq!(data["customers"], 2);
+    assert_eq!(data["orders"], 3);
+    assert_eq!(data["repeat_customers"], 1);
+    assert_eq!(data["average_orders"], 1.5);
+    assert_eq!(
+        data["distribution"],
+        json!([{"orders": 1, "customers": 1}, {"orders": 2, "customers": 1}])
+    );
+    assert_eq!(data["top"][0]["phone"], "+358401111111");
+    assert_eq!(data["top"][0]["orders"], 2);
+    assert_eq!(data["top"][0]["first_order_at"], "2021-07-22T20:00:00Z");
+    assert_eq!(data["top"][0]["last_order_at"], "2021-07-22T20:10:00Z");
+    assert_eq!(data["top"][0]["value"], Value::Null);
+    // A cohort: customers whose first order came after 21:00.
+    let cohort = app
+        .get(
+            "/api/analytics/customers?brand=hki&from=2021-07-22T21:00:00Z&to=2021-07-23T00:00:00Z",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(cohort.data()["customers"], 1);
+    assert_eq!(cohort.data()["top"][0]["phone"], "+358402222222");
+
+    // Bad options are named.
+    let r = app
+        .get(
+            "/api/analytics/throughput?brand=hki&interval=week",
+            Some(&admin),
+        )
+        .await;
+    assert!(!r.field_errors("interval").is_empty());
+    let r = app
+        .get("/api/analytics/time-in-status?from=yesterday", Some(&admin))
+        .await;
+    assert!(!r.field_errors("from").is_empty());
+    let r = app
+        .get(
+            "/api/analytics/time-in-status?from=2021-07-24&to=2021-07-22",
+            Some(&admin),
+        )
+        .await;
+    assert!(!r.field_errors("to").is_empty());
+}
+
+/// A small deterministic generator (the test must fail the same way every time).
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+#[tokio::test]
+async fn rollups_equal_a_recomputation_after_random_late_and_duplicate_events() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.restaurant(
+        &admin,
+        json!({"name": "East", "external_id": "east", "timezone": "America/New_York"}),
+    )
+    .await;
+    app.restaurant(
+        &admin,
+        json!({"name": "West", "external_id": "west", "timezone": "Asia/Kolkata"}),
+    )
+    .await;
+    let mut dice = Dice(20261124);
+    // Orders around the autumn DST change in New York (2021-11-07 06:00Z).
+    let base = chrono::DateTime::parse_from_rfc3339("2021-11-06T20:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let codes = [10, 20, 40, 50, 60, 70, 80];
+    let mut held_back: Vec<(String, i64, String)> = Vec::new();
+    for round in 0..4 {
+        let mut batch = Vec::new();
+        for n in 0..15 {
+            let id = format!("r{round}-{n}");
+            let created = base + chrono::Duration::minutes(dice.next(24 * 60) as i64);
+            let mut at = created;
+            let mut history = Vec::new();
+            for code in codes
+                .iter()
+                .take(1 + dice.next(codes.len() as u64) as usize)
+            {
+                history.push((*code, at));
+                at += chrono::Duration::seconds(30 + dice.next(2_400) as i64);
+            }
+            if dice.next(3) == 0 {
+                history.push((if dice.next(2) == 0 { 90 } else { 110 }, at));
+            }
+            // Keep some events back to send late, after later ones.
+            let mut sent = Vec::new();
+            for (i, (code, at)) in history.iter().enumerate() {
+                if i > 0 && i + 1 < history.len() && dice.next(4) == 0 {
+                    held_back.push((id.clone(), *code, at.to_rfc3339()));
+                } else {
+                    sent.push(json!({"status": code, "timestamp": at.to_rfc3339()}));
+                }
+            }
+            let phone = format!("+35840{:07}", dice.next(12));
+            batch.push(json!({
+                "_id": id,
+                "created": created.to_rfc3339(),
+                "account": "acc",
+                "brandId": if dice.next(2) == 0 { "east" } else { "west" },
+                "customer": {"phoneNumber": phone},
+                "items": [{"plu": "X", "quantity": 1}],
+                "status": sent.last().unwrap()["status"].clone(),
+                "statusHistory": sent,
+            }));
+        }
+        // Send the batch, and part of it again (duplicates).
+        app.post("/api/channel-orders", json!(batch.clone()), Some(&admin))
+            .await
+            .assert_status(StatusCode::CREATED);
+        app.post(
+            "/api/channel-orders",
+            json!(batch[..5].to_vec()),
+            Some(&admin),
+        )
+        .await
+        .assert_status(StatusCode::OK);
+        if round % 2 == 1 {
+            roll_up(&app).await;
+        }
+        // Late events of earlier rounds, some twice.
+        for (id, code, at) in std::mem::take(&mut held_back) {
+            for _ in 0..(1 + dice.next(2)) {
+                app.post(
+                    &format!("/api/channel-orders/{id}/status"),
+                    json!({"status": code, "timestamp": at}),
+                    Some(&admin),
+                )
+                .await
+                .assert_status(StatusCode::OK);
+            }
+        }
+        if round == 2 {
+            roll_up(&app).await;
+        }
+    }
+    let run = roll_up(&app).await;
+    assert!(run.watermark > 0);
+    let stored = rollup::stored(&app.state.db).await.unwrap();
+    let recomputed = rollup::recompute(&app.state.db).await.unwrap();
+    assert!(!stored.status.is_empty());
+    assert!(stored.customers.len() > 1);
+    assert_eq!(stored.throughput, recomputed.throughput);
+    assert_eq!(stored.customers, recomputed.customers);
+    assert_eq!(stored.status, recomputed.status);
+
+    // Rebuilding from scratch gives the same rows.
+    rollup::rebuild(&app.state).await.unwrap();
+    assert_eq!(rollup::stored(&app.state.db).await.unwrap(), recomputed);
+}
