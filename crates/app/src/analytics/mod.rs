@@ -5,6 +5,7 @@
 
 pub mod channel;
 pub mod histogram;
+pub mod import;
 pub mod queries;
 pub mod rollup;
 pub mod routes;

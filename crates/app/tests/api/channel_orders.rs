@@ -778,3 +778,98 @@ async fn rollups_equal_a_recomputation_after_random_late_and_duplicate_events() 
     rollup::rebuild(&app.state).await.unwrap();
     assert_eq!(rollup::stored(&app.state.db).await.unwrap(), recomputed);
 }
+
+#[tokio::test]
+async fn history_logs_import_as_completed_orders_once() {
+    use brigade_app::analytics::import::{self, Format};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pizza = dir.path().join("pizza");
+    std::fs::create_dir(&pizza).unwrap();
+    std::fs::write(pizza.join("orders.csv"), "order_id,date,time\r\n1,2015-01-01,11:38:36\r\n2,2015-03-08,02:30:00\r\n3,2015-01-02,bad\r\n").unwrap();
+    std::fs::write(pizza.join("order_details.csv"), "order_details_id,order_id,pizza_id,quantity\r\n1,1,hawaiian_m,2\r\n2,1,cali_ckn_l,1\r\n3,2,hawaiian_m,1\r\n").unwrap();
+    std::fs::write(pizza.join("pizzas.csv"), "pizza_id,pizza_type_id,size,price\r\nhawaiian_m,hawaiian,M,13.25\r\ncali_ckn_l,cali_ckn,L,20.75\r\n").unwrap();
+    // cp1252: 0x91 is an opening quote.
+    let mut types = b"pizza_type_id,name,category,ingredients\r\nhawaiian,The Hawaiian Pizza,Classic,\"Ham, Pineapple\"\r\ncali_ckn,The California Chicken Pizza,Chicken,\x91Nduja\r\n".to_vec();
+    types.extend_from_slice(b"");
+    std::fs::write(pizza.join("pizza_types.csv"), types).unwrap();
+
+    let progress = indicatif::ProgressBar::hidden();
+    let first = import::import(&app.state, Format::PizzaSales, &pizza, None, &progress)
+        .await
+        .unwrap();
+    assert_eq!(first.orders_read, 2);
+    assert_eq!(first.stored, 2);
+    assert_eq!(first.items, 3);
+    assert_eq!(first.rejected.len(), 1);
+    assert_eq!(first.rejected[0].line, 4);
+    assert!(first.restaurant_created);
+    // 2015-03-08 02:30 does not exist in New York (spring forward): it moves to 03:30 EDT = 07:30Z.
+    assert_eq!(
+        first.last.unwrap().to_rfc3339(),
+        "2015-03-08T07:30:00+00:00"
+    );
+    let again = import::import(&app.state, Format::PizzaSales, &pizza, None, &progress)
+        .await
+        .unwrap();
+    assert_eq!(again.stored, 0);
+    assert_eq!(again.already_there, 2);
+
+    let orders = app
+        .get(
+            &format!("/api/orders?venue_id={}", first.restaurant_id),
+            Some(&admin),
+        )
+        .await;
+    orders.assert_status(StatusCode::OK);
+    let items = orders.data()["items"].as_array().unwrap().clone();
+    let first_order = items
+        .iter()
+        .find(|o| o["created_at"] == "2015-01-01T16:38:36Z")
+        .expect("order 1");
+    assert_eq!(first_order["status"], "COMPLETED");
+    assert_eq!(first_order["source"], "import");
+    assert_eq!(first_order["total_amount"], "47.25");
+    assert_eq!(first_order["currency"], "USD");
+
+    let bakery = dir.path().join("BreadBasket_DMS.csv");
+    std::fs::write(&bakery, "Date,Time,Transaction,Item\n2016-10-30,09:58:11,1,Bread\n2016-10-30,09:58:11,1,Bread\n2016-10-30,09:58:11,1,Coffee\n2016-10-30,10:05:34,2,NONE\n").unwrap();
+    let baked = import::import(&app.state, Format::BreadBasket, &bakery, None, &progress)
+        .await
+        .unwrap();
+    assert_eq!(
+        baked.stored, 2,
+        "a transaction of only NONE is still an order"
+    );
+    assert_eq!(baked.items, 2, "Bread twice is one line of two");
+
+    let london = dir.path().join("london");
+    std::fs::create_dir(&london).unwrap();
+    std::fs::write(london.join("restaurant-1-orders.csv"), "OrderNumber,OrderDate,ItemName,Quantity,ProductPrice,TotalProducts\n16118,03/08/2019 20:25,Plain Papadum,2,0.8,3\n16118,03/08/2019 20:25,Plain Papadum,2,0.8,3\n16118,03/08/2019 20:25,King Prawn Balti,1,12.95,3\n16117,03/08/2019 20:17,Curry,1,-1,1").unwrap();
+    let takeaway = import::import(&app.state, Format::LondonTakeaway, &london, None, &progress)
+        .await
+        .unwrap();
+    assert_eq!(takeaway.stored, 1);
+    assert_eq!(takeaway.items, 3, "duplicate rows are real lines");
+    assert_eq!(takeaway.rejected.len(), 1);
+
+    // The rollups count them: two orders created and finished in the pizza place's days.
+    roll_up(&app).await;
+    let days = app
+        .get(
+            &format!(
+                "/api/analytics/throughput?restaurant_id={}&from=2015-01-01&to=2015-03-10&interval=day",
+                first.restaurant_id
+            ),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        days.data()["buckets"],
+        json!([
+            {"start": "2015-01-01", "created": 1, "finished": 1},
+            {"start": "2015-03-08", "created": 1, "finished": 1}
+        ])
+    );
+}

@@ -1,0 +1,526 @@
+//! History imports: real order logs loaded as completed orders of one restaurant (`source = 'import'`),
+//! each with its items and one COMPLETED status event at the order's time, so analytics and (later)
+//! forecasting read them like any other order.
+//!
+//! Formats (see the READMEs beside the data):
+//! - `pizza-sales`: a directory with `orders.csv`, `order_details.csv`, `pizzas.csv` and `pizza_types.csv`
+//!   (the last in cp1252); prices in USD from `pizzas.csv`.
+//! - `london-takeaway`: `restaurant-1-orders.csv` (or its directory): one row per line, dd/mm/yyyy HH:MM,
+//!   historical prices in GBP; duplicate rows are real lines and kept.
+//! - `bread-basket`: `BreadBasket_DMS.csv` (or its directory): one row per unit, no prices; "NONE" rows
+//!   are not items, but a transaction of only "NONE" is still an order.
+//!
+//! Times are local to the restaurant. Importing again stores nothing new (orders are known by
+//! `<format>:<order number>`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use indicatif::ProgressBar;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
+use uuid::Uuid;
+
+use crate::entities::{order_items, order_status_events, orders, restaurants};
+use crate::money::Currency;
+use crate::state::AppState;
+
+pub const SOURCE_IMPORT: &str = "import";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    PizzaSales,
+    LondonTakeaway,
+    BreadBasket,
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pizza-sales" => Ok(Format::PizzaSales),
+            "london-takeaway" => Ok(Format::LondonTakeaway),
+            "bread-basket" => Ok(Format::BreadBasket),
+            other => Err(format!(
+                "unknown format {other:?}: use pizza-sales, london-takeaway or bread-basket"
+            )),
+        }
+    }
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::PizzaSales => "pizza-sales",
+            Format::LondonTakeaway => "london-takeaway",
+            Format::BreadBasket => "bread-basket",
+        }
+    }
+
+    /// The restaurant it becomes unless told otherwise: external id, name, zone, currency.
+    fn restaurant(self) -> (&'static str, &'static str, Tz, &'static str) {
+        match self {
+            Format::PizzaSales => (
+                "pizza-sales",
+                "Plato's Pizza",
+                chrono_tz::America::New_York,
+                "USD",
+            ),
+            Format::LondonTakeaway => (
+                "london-takeaway-1",
+                "London Indian Takeaway",
+                chrono_tz::Europe::London,
+                "GBP",
+            ),
+            Format::BreadBasket => (
+                "the-bread-basket",
+                "The Bread Basket",
+                chrono_tz::Europe::London,
+                "GBP",
+            ),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// One order as a log holds it.
+#[derive(Debug, Clone)]
+pub struct HistoricOrder {
+    pub number: String,
+    pub at: NaiveDateTime,
+    /// (name, quantity, unit price in minor units when known)
+    pub items: Vec<(String, i32, Option<i64>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub orders_read: usize,
+    pub stored: usize,
+    pub already_there: usize,
+    pub items: usize,
+    pub restaurant_id: Uuid,
+    pub restaurant_created: bool,
+    pub rejected: Vec<Rejected>,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+}
+
+fn read_text(path: &Path) -> Result<String, ImportError> {
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        // cp1252: the printable bytes it adds over Latin-1 that these files use, the rest as Latin-1.
+        Err(err) => err
+            .into_bytes()
+            .into_iter()
+            .map(|b| match b {
+                0x91 => '\u{2018}',
+                0x92 => '\u{2019}',
+                0x93 => '\u{201C}',
+                0x94 => '\u{201D}',
+                0x96 => '\u{2013}',
+                0x97 => '\u{2014}',
+                other => other as char,
+            })
+            .collect(),
+    })
+}
+
+/// Rows of a CSV file with its header, BOM and CRLF handled; `row` gets the 1-based line number.
+fn each_row(
+    path: &Path,
+    mut row: impl FnMut(u64, &csv::StringRecord) -> Result<(), String>,
+    rejected: &mut Vec<Rejected>,
+) -> Result<(), ImportError> {
+    let text = read_text(path)?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for (i, record) in reader.records().enumerate() {
+        let line = i as u64 + 2;
+        let outcome = match record {
+            Ok(record) => row(line, &record),
+            Err(err) => Err(err.to_string()),
+        };
+        if let Err(reason) = outcome {
+            rejected.push(Rejected {
+                file: file.clone(),
+                line,
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn col<'r>(record: &'r csv::StringRecord, i: usize, name: &str) -> Result<&'r str, String> {
+    record
+        .get(i)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("{name} is missing"))
+}
+
+fn minor(price: &str, currency: Currency) -> Result<i64, String> {
+    let value = Decimal::from_str(price).map_err(|_| format!("price {price:?} is not a number"))?;
+    if value.is_sign_negative() {
+        return Err(format!("price {price} is negative"));
+    }
+    currency
+        .to_minor(value)
+        .map_err(|problem| format!("price {price}: {problem}"))
+}
+
+fn in_dir(path: &Path, file: &str) -> PathBuf {
+    if path.is_dir() {
+        path.join(file)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Read a log into orders (bad lines are listed, the rest kept).
+pub fn read(
+    format: Format,
+    path: &Path,
+    rejected: &mut Vec<Rejected>,
+) -> Result<Vec<HistoricOrder>, ImportError> {
+    let currency = Currency::parse(format.restaurant().3).map_err(ImportError::Invalid)?;
+    let mut orders: BTreeMap<String, HistoricOrder> = BTreeMap::new();
+    match format {
+        Format::PizzaSales => {
+            if !path.is_dir() {
+                return Err(ImportError::Invalid(format!(
+                    "{}: pizza-sales needs the directory holding orders.csv, order_details.csv, pizzas.csv and pizza_types.csv",
+                    path.display()
+                )));
+            }
+            let mut types: HashMap<String, String> = HashMap::new();
+            each_row(
+                &path.join("pizza_types.csv"),
+                |_, r| {
+                    types.insert(
+                        col(r, 0, "pizza_type_id")?.into(),
+                        col(r, 1, "name")?.into(),
+                    );
+                    Ok(())
+                },
+                rejected,
+            )?;
+            let mut pizzas: HashMap<String, (String, i64)> = HashMap::new();
+            each_row(
+                &path.join("pizzas.csv"),
+                |_, r| {
+                    let id = col(r, 0, "pizza_id")?;
+                    let kind = col(r, 1, "pizza_type_id")?;
+                    let size = col(r, 2, "size")?;
+                    let price = minor(col(r, 3, "price")?, currency)?;
+                    let name = types.get(kind).cloned().unwrap_or_else(|| kind.to_string());
+                    pizzas.insert(id.into(), (format!("{name} ({size})"), price));
+                    Ok(())
+                },
+                rejected,
+            )?;
+            each_row(
+                &path.join("orders.csv"),
+                |_, r| {
+                    let id = col(r, 0, "order_id")?;
+                    let date = NaiveDate::parse_from_str(col(r, 1, "date")?, "%Y-%m-%d")
+                        .map_err(|_| "date is not YYYY-MM-DD".to_string())?;
+                    let time = NaiveTime::parse_from_str(col(r, 2, "time")?, "%H:%M:%S")
+                        .map_err(|_| "time is not HH:MM:SS".to_string())?;
+                    orders.insert(
+                        id.into(),
+                        HistoricOrder {
+                            number: id.into(),
+                            at: date.and_time(time),
+                            items: Vec::new(),
+                        },
+                    );
+                    Ok(())
+                },
+                rejected,
+            )?;
+            each_row(
+                &path.join("order_details.csv"),
+                |_, r| {
+                    let order = col(r, 1, "order_id")?;
+                    let pizza = col(r, 2, "pizza_id")?;
+                    let quantity: i32 = col(r, 3, "quantity")?
+                        .parse()
+                        .ok()
+                        .filter(|q| *q > 0)
+                        .ok_or("quantity must be a positive whole number")?;
+                    let (name, price) = pizzas
+                        .get(pizza)
+                        .cloned()
+                        .ok_or_else(|| format!("unknown pizza_id {pizza:?}"))?;
+                    orders
+                        .get_mut(order)
+                        .ok_or_else(|| format!("order {order} is not in orders.csv"))?
+                        .items
+                        .push((name, quantity, Some(price)));
+                    Ok(())
+                },
+                rejected,
+            )?;
+        }
+        Format::LondonTakeaway => {
+            each_row(
+                &in_dir(path, "restaurant-1-orders.csv"),
+                |_, r| {
+                    let number = col(r, 0, "OrderNumber")?;
+                    let at =
+                        NaiveDateTime::parse_from_str(col(r, 1, "OrderDate")?, "%d/%m/%Y %H:%M")
+                            .map_err(|_| "OrderDate is not dd/mm/yyyy HH:MM".to_string())?;
+                    let name = col(r, 2, "ItemName")?;
+                    let quantity: i32 = col(r, 3, "Quantity")?
+                        .parse()
+                        .ok()
+                        .filter(|q| *q > 0)
+                        .ok_or("Quantity must be a positive whole number")?;
+                    let price = minor(col(r, 4, "ProductPrice")?, currency)?;
+                    orders
+                        .entry(number.into())
+                        .or_insert_with(|| HistoricOrder {
+                            number: number.into(),
+                            at,
+                            items: Vec::new(),
+                        })
+                        .items
+                        .push((name.into(), quantity, Some(price)));
+                    Ok(())
+                },
+                rejected,
+            )?;
+        }
+        Format::BreadBasket => {
+            each_row(
+                &in_dir(path, "BreadBasket_DMS.csv"),
+                |_, r| {
+                    let date = NaiveDate::parse_from_str(col(r, 0, "Date")?, "%Y-%m-%d")
+                        .map_err(|_| "Date is not YYYY-MM-DD".to_string())?;
+                    let time = NaiveTime::parse_from_str(col(r, 1, "Time")?, "%H:%M:%S")
+                        .map_err(|_| "Time is not HH:MM:SS".to_string())?;
+                    let number = col(r, 2, "Transaction")?;
+                    let item = col(r, 3, "Item")?;
+                    let order = orders
+                        .entry(number.into())
+                        .or_insert_with(|| HistoricOrder {
+                            number: number.into(),
+                            at: date.and_time(time),
+                            items: Vec::new(),
+                        });
+                    if !item.eq_ignore_ascii_case("NONE") {
+                        // Each row is one unit: repeated rows add up.
+                        match order.items.iter_mut().find(|(n, _, _)| n == item) {
+                            Some(line) => line.1 += 1,
+                            None => order.items.push((item.into(), 1, None)),
+                        }
+                    }
+                    Ok(())
+                },
+                rejected,
+            )?;
+        }
+    }
+    Ok(orders.into_values().collect())
+}
+
+/// A local time of the restaurant as an instant (a time skipped by DST moves forward by the gap).
+fn instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    use chrono::Offset;
+    match tz.from_local_datetime(&local).earliest() {
+        Some(t) => t.with_timezone(&Utc),
+        None => {
+            // In a gap: read it with the offset in force before the change.
+            let before = tz
+                .offset_from_utc_datetime(&(local - chrono::Duration::days(1)))
+                .fix();
+            (local - chrono::Duration::seconds(i64::from(before.local_minus_utc()))).and_utc()
+        }
+    }
+}
+
+/// Import a log as completed orders of one restaurant (`restaurant`: its external id; default per format).
+pub async fn import(
+    state: &AppState,
+    format: Format,
+    path: &Path,
+    restaurant: Option<&str>,
+    progress: &ProgressBar,
+) -> Result<ImportSummary, ImportError> {
+    let mut summary = ImportSummary::default();
+    progress.set_message(format!("reading {}", format.as_str()));
+    let logs = read(format, path, &mut summary.rejected)?;
+    summary.orders_read = logs.len();
+
+    let (default_ext, name, default_zone, currency) = format.restaurant();
+    let external = restaurant.unwrap_or(default_ext);
+    let known =
+        crate::restaurants::ensure_external(state, &[external], &|_| Some(default_zone)).await?;
+    let found = known.get(external).cloned().ok_or_else(|| {
+        ImportError::Invalid(format!("restaurant {external} could not be created"))
+    })?;
+    if found.created {
+        restaurants::Entity::update_many()
+            .col_expr(restaurants::Column::Name, Expr::value(name))
+            .col_expr(restaurants::Column::Currency, Expr::value(currency))
+            .filter(restaurants::Column::Id.eq(found.id))
+            .exec(&state.db)
+            .await?;
+    }
+    summary.restaurant_id = found.id;
+    summary.restaurant_created = found.created;
+    let tz: Tz = found.timezone.parse().unwrap_or(default_zone);
+    let currency: String = restaurants::Entity::find_by_id(found.id)
+        .select_only()
+        .column(restaurants::Column::Currency)
+        .into_tuple()
+        .one(&state.db)
+        .await?
+        .unwrap_or_else(|| currency.to_string());
+
+    let refs: HashSet<String> = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::ExternalRef)
+        .filter(orders::Column::RestaurantId.eq(found.id))
+        .filter(orders::Column::Source.eq(SOURCE_IMPORT))
+        .into_tuple::<Option<String>>()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let key = |o: &HistoricOrder| format!("{}:{}", format.as_str(), o.number);
+    let fresh: Vec<&HistoricOrder> = logs.iter().filter(|o| !refs.contains(&key(o))).collect();
+    summary.already_there = logs.len() - fresh.len();
+
+    progress.set_length(fresh.len() as u64);
+    progress.set_position(0);
+    progress.set_message(format!("storing {}", format.as_str()));
+    let now = state.now();
+    for chunk in fresh.chunks(500) {
+        let rows: Vec<(Uuid, DateTime<Utc>, &HistoricOrder)> = chunk
+            .iter()
+            .map(|o| (Uuid::now_v7(), instant(tz, o.at), *o))
+            .collect();
+        let _turn = state.write_turn().await;
+        let txn = state.db.begin().await?;
+        orders::Entity::insert_many(rows.iter().map(|(id, at, o)| {
+            let total: i64 = o
+                .items
+                .iter()
+                .map(|(_, q, p)| i64::from(*q) * p.unwrap_or(0))
+                .sum();
+            orders::ActiveModel {
+                id: Set(*id),
+                restaurant_id: Set(found.id),
+                customer_id: Set(None),
+                source: Set(SOURCE_IMPORT.into()),
+                order_type: Set("TAKEOUT".into()),
+                status: Set("COMPLETED".into()),
+                status_changed_at: Set(*at),
+                total_minor: Set(total),
+                currency: Set(currency.clone()),
+                payment_status: Set("PAID".into()),
+                payment_method: Set(None),
+                payment_reference: Set(None),
+                pickup_time: Set(None),
+                table_label: Set(None),
+                reservation_id: Set(None),
+                note: Set(None),
+                idempotency_key: Set(None),
+                external_ref: Set(Some(key(o))),
+                created_at: Set(*at),
+                updated_at: Set(now),
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+        let lines: Vec<order_items::ActiveModel> = rows
+            .iter()
+            .flat_map(|(id, _, o)| {
+                o.items.iter().map(|(name, q, p)| order_items::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    order_id: Set(*id),
+                    menu_item_id: Set(None),
+                    name: Set(name.clone()),
+                    plu: Set(None),
+                    unit_price_minor: Set(p.unwrap_or(0)),
+                    quantity: Set(*q),
+                    subtotal_minor: Set(i64::from(*q) * p.unwrap_or(0)),
+                    special_request: Set(None),
+                })
+            })
+            .collect();
+        summary.items += lines.len();
+        let mut lines = lines.into_iter().peekable();
+        while lines.peek().is_some() {
+            let part: Vec<_> = lines.by_ref().take(1_000).collect();
+            order_items::Entity::insert_many(part)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        order_status_events::Entity::insert_many(rows.iter().map(|(id, at, _)| {
+            order_status_events::ActiveModel {
+                order_id: Set(*id),
+                restaurant_id: Set(found.id),
+                from_status: Set(None),
+                to_status: Set("COMPLETED".into()),
+                raw_code: Set(None),
+                actor_kind: Set("system".into()),
+                actor_id: Set(None),
+                note: Set(Some(format!("imported from {}", format.as_str()))),
+                occurred_at: Set(*at),
+                recorded_at: Set(now),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        for (_, at, _) in &rows {
+            summary.first = Some(summary.first.map_or(*at, |f| f.min(*at)));
+            summary.last = Some(summary.last.map_or(*at, |l| l.max(*at)));
+        }
+        summary.stored += rows.len();
+        progress.inc(rows.len() as u64);
+    }
+    metrics::counter!("brigade_orders_created_total", "source" => SOURCE_IMPORT)
+        .increment(summary.stored as u64);
+    progress.finish_and_clear();
+    Ok(summary)
+}
