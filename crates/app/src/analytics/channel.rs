@@ -683,6 +683,8 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         is_new: bool,
         new_events: Vec<(i32, DateTime<Utc>)>,
         latest: (i32, DateTime<Utc>),
+        /// For the metrics: (state before, state after, seconds in the state before) of each new event.
+        transitions: Vec<(&'static str, &'static str, Option<f64>)>,
     }
     let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
     let mut outcome = IngestOutcome {
@@ -734,6 +736,22 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             }
         }
         let latest = *merged.last().expect("an order has at least one event");
+        let fresh: HashSet<(i32, DateTime<Utc>)> = new_events.iter().copied().collect();
+        let transitions = merged
+            .iter()
+            .enumerate()
+            .filter(|(_, ev)| fresh.contains(ev))
+            .map(
+                |(i, (code, at))| match i.checked_sub(1).map(|p| merged[p]) {
+                    Some((before, then)) => (
+                        mapping.state_of(before),
+                        mapping.state_of(*code),
+                        Some((*at - then).num_milliseconds() as f64 / 1000.0),
+                    ),
+                    None => ("NONE", mapping.state_of(*code), None),
+                },
+            )
+            .collect();
         plans.push(Plan {
             order,
             order_id,
@@ -742,6 +760,7 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             is_new,
             new_events,
             latest,
+            transitions,
         });
     }
     errors.into_result()?;
@@ -924,13 +943,13 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         } else {
             outcome.updated += 1;
         }
-        for (code, _) in &p.new_events {
-            metrics::counter!(
-                "brigade_order_status_transitions_total",
-                "source" => SOURCE_CHANNEL,
-                "status" => mapping.state_of(*code)
-            )
-            .increment(1);
+        for (from, to, seconds) in &p.transitions {
+            metrics::counter!("brigade_order_transitions_total", "from" => *from, "to" => *to)
+                .increment(1);
+            if let Some(seconds) = seconds {
+                metrics::histogram!("brigade_order_time_in_status_seconds", "status" => *from)
+                    .record(*seconds);
+            }
         }
         outcome.orders.push(IngestedOrder {
             external_id: p.order.external_id.clone(),

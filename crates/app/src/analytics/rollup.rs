@@ -18,6 +18,7 @@
 //! Hour buckets are UTC hours; day buckets are the restaurant's local days.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use brigade_platform::jobs::{JobFailure, JobHandler};
@@ -57,7 +58,7 @@ pub struct StatusKey {
     pub granularity: &'static str,
     pub restaurant: Uuid,
     pub bucket: i64,
-    pub status: String,
+    pub status: Arc<str>,
     pub code: i32,
 }
 
@@ -108,9 +109,9 @@ pub struct CustomerStat {
 /// Rollup rows, as stored or as computed (also used for the differences one run applies).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rollups {
-    pub status: BTreeMap<StatusKey, StatusCell>,
-    pub throughput: BTreeMap<BucketKey, Throughput>,
-    pub customers: BTreeMap<(Uuid, Uuid), CustomerStat>,
+    pub status: HashMap<StatusKey, StatusCell>,
+    pub throughput: HashMap<BucketKey, Throughput>,
+    pub customers: HashMap<(Uuid, Uuid), CustomerStat>,
 }
 
 impl Rollups {
@@ -126,7 +127,7 @@ impl Rollups {
 struct Ev {
     id: i64,
     at_ms: i64,
-    status: String,
+    status: Arc<str>,
     code: i32,
 }
 
@@ -143,7 +144,8 @@ struct OrderInfo {
 #[derive(Default)]
 struct Buckets {
     zones: HashMap<Uuid, Tz>,
-    midnights: HashMap<(Tz, NaiveDate), i64>,
+    /// Day start by restaurant and quarter hour (every zone's offset is a whole number of quarters).
+    days: HashMap<(Uuid, i64), i64>,
 }
 
 impl Buckets {
@@ -152,15 +154,18 @@ impl Buckets {
     }
 
     fn day(&mut self, restaurant: Uuid, ms: i64) -> i64 {
+        const QUARTER: i64 = 900_000;
+        let slot = ms.div_euclid(QUARTER);
+        if let Some(day) = self.days.get(&(restaurant, slot)) {
+            return *day;
+        }
         let tz = self.zones.get(&restaurant).copied().unwrap_or(Tz::UTC);
-        let date = match Utc.timestamp_millis_opt(ms).single() {
-            Some(at) => at.with_timezone(&tz).date_naive(),
-            None => return Self::hour(ms),
+        let day = match Utc.timestamp_millis_opt(slot * QUARTER).single() {
+            Some(at) => local_midnight(tz, at.with_timezone(&tz).date_naive()),
+            None => Self::hour(ms),
         };
-        *self
-            .midnights
-            .entry((tz, date))
-            .or_insert_with(|| local_midnight(tz, date))
+        self.days.insert((restaurant, slot), day);
+        day
     }
 }
 
@@ -212,7 +217,7 @@ fn contribute(out: &mut Rollups, buckets: &mut Buckets, info: &OrderInfo, evs: &
                     granularity,
                     restaurant: r,
                     bucket,
-                    status: ev.status.clone(),
+                    status: Arc::clone(&ev.status),
                     code: ev.code,
                 })
                 .or_default();
@@ -279,7 +284,16 @@ fn event_columns() -> [order_status_events::Column; 5] {
 }
 
 fn group_events(rows: Vec<EventRow>, into: &mut HashMap<Uuid, Vec<Ev>>) {
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
     for (id, order, at, status, code) in rows {
+        let status = match names.get(&status) {
+            Some(name) => Arc::clone(name),
+            None => {
+                let name: Arc<str> = Arc::from(status.as_str());
+                names.insert(status, Arc::clone(&name));
+                name
+            }
+        };
         into.entry(order).or_default().push(Ev {
             id,
             at_ms: at.timestamp_millis(),
@@ -402,7 +416,7 @@ pub async fn stored<C: ConnectionTrait>(db: &C) -> Result<Rollups, DbErr> {
                 granularity: granularity_of(&row.granularity),
                 restaurant: row.restaurant_id,
                 bucket: row.bucket_start,
-                status: row.status,
+                status: Arc::from(row.status),
                 code: row.code,
             },
             StatusCell {
@@ -678,7 +692,7 @@ async fn apply<C: ConnectionTrait>(txn: &C, delta: Rollups) -> Result<(), DbErr>
                     granularity: g,
                     restaurant: r,
                     bucket: row.bucket_start,
-                    status: row.status,
+                    status: Arc::from(row.status),
                     code: row.code,
                 },
                 StatusCell {
@@ -699,7 +713,7 @@ async fn apply<C: ConnectionTrait>(txn: &C, delta: Rollups) -> Result<(), DbErr>
                 .filter(order_status_rollups::Column::Granularity.eq(key.granularity))
                 .filter(order_status_rollups::Column::RestaurantId.eq(key.restaurant))
                 .filter(order_status_rollups::Column::BucketStart.eq(key.bucket))
-                .filter(order_status_rollups::Column::Status.eq(key.status.as_str()))
+                .filter(order_status_rollups::Column::Status.eq(&*key.status))
                 .filter(order_status_rollups::Column::Code.eq(key.code))
                 .exec(txn)
                 .await?;
@@ -708,7 +722,7 @@ async fn apply<C: ConnectionTrait>(txn: &C, delta: Rollups) -> Result<(), DbErr>
                 granularity: Set(key.granularity.into()),
                 restaurant_id: Set(key.restaurant),
                 bucket_start: Set(key.bucket),
-                status: Set(key.status),
+                status: Set(key.status.to_string()),
                 code: Set(key.code),
                 entered: Set(cell.entered),
                 timed: Set(cell.timed),

@@ -19,6 +19,11 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Time an order spends in one status: seconds to hours.
+const STATUS_BUCKETS: [f64; 12] = [
+    5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0,
+];
+
 /// The process-wide Prometheus recorder (metrics are global by nature; installed once).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -28,6 +33,11 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .set_buckets_for_metric(
                     Matcher::Suffix("duration_seconds".into()),
                     &LATENCY_BUCKETS,
+                )
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    Matcher::Full("brigade_order_time_in_status_seconds".into()),
+                    &STATUS_BUCKETS,
                 )
                 .expect("bucket list is not empty")
                 .build_recorder();

@@ -1,6 +1,7 @@
 //! Server-rendered pages: a shared layout with role-based navigation, sign-in and sign-out, password reset,
 //! and a landing page per role. Later capabilities add their pages and navigation entries here.
 
+mod analytics;
 mod monitoring;
 mod pages;
 
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/reset-password", get(pages::reset_form).post(pages::reset))
         .route("/restaurants", get(pages::restaurants))
         .route("/admin/users", get(pages::users))
+        .route("/analytics", get(analytics::page))
         .route("/monitoring", get(monitoring::index))
         .route("/monitoring/reports", post(monitoring::start_report))
         .route("/monitoring/reports/{id}/csv", get(monitoring::report_csv))
@@ -97,12 +99,14 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
         Role::Admin => {
             links.push(("/restaurants", "Restaurants"));
             links.push(("/monitoring", "Monitoring"));
+            links.push(("/analytics", "Analytics"));
             links.push(("/admin/users", "Users"));
             links.push(("/api/docs/", "API"));
         }
         Role::Kam => {
             links.push(("/restaurants", "Restaurants"));
             links.push(("/monitoring", "Monitoring"));
+            links.push(("/analytics", "Analytics"));
             links.push(("/api/docs/", "API"));
         }
         Role::Customer => {}

@@ -873,3 +873,85 @@ async fn history_logs_import_as_completed_orders_once() {
         ])
     );
 }
+
+/// The Grafana dashboard plots series Brigade really exports, and tables the schema really has.
+#[tokio::test]
+async fn the_grafana_dashboard_names_real_series_and_tables() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.post(
+        "/api/channel-orders",
+        order(
+            "m-1",
+            "metrics",
+            "2024-03-01T12:00:00Z",
+            "+3584000001",
+            &[(10, "2024-03-01T12:00:00Z"), (20, "2024-03-01T12:03:00Z")],
+        ),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.clock.advance(chrono::Duration::seconds(10));
+    app.state
+        .jobs
+        .enqueue(brigade_platform::jobs::NewJob::new(
+            rollup::ROLLUP_JOB,
+            json!({}),
+        ))
+        .await
+        .unwrap();
+    for result in brigade_app::jobs::run_inline(&app.state).await {
+        result.expect("rollup job");
+    }
+    let metrics = app.get("/metrics", None).await;
+    metrics.assert_status(StatusCode::OK);
+    assert!(
+        metrics
+            .text
+            .contains("brigade_order_time_in_status_seconds_bucket{status=\"PENDING\",le=\"300\"}"),
+        "time in status is a histogram with the status label"
+    );
+
+    let dashboard: Value = serde_json::from_str(include_str!(
+        "../../../../deploy/grafana/brigade-orders.json"
+    ))
+    .unwrap();
+    let mut series = 0;
+    let mut tables = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            if let Some(expr) = target["expr"].as_str() {
+                for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                    if word.starts_with("brigade_") {
+                        series += 1;
+                        assert!(
+                            metrics.text.contains(&format!("{word}{{"))
+                                || metrics.text.contains(&format!("{word} ")),
+                            "{word} is not exported"
+                        );
+                    }
+                }
+            }
+            if let Some(sql) = target["rawSql"].as_str() {
+                for table in ["order_throughput_rollups", "order_status_rollups"] {
+                    if sql.contains(table) {
+                        tables += 1;
+                    }
+                }
+                // The SQL runs on the schema (PostgreSQL macros replaced by a fixed range).
+                if app.postgres.is_some() {
+                    use sea_orm::ConnectionTrait;
+                    let sql = sql
+                        .replace("$__unixEpochFrom()", "0")
+                        .replace("$__unixEpochTo()", "4102444800");
+                    app.state.db.execute_unprepared(&sql).await.expect(&sql);
+                }
+            }
+        }
+    }
+    assert!(
+        series >= 5 && tables >= 3,
+        "{series} series, {tables} tables"
+    );
+}

@@ -24,7 +24,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub client: SocketAddr,
     _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+    pub postgres: Option<(String, String)>,
 }
 
 pub struct TestResponse {

@@ -263,3 +263,64 @@ async fn monitoring_pages_start_a_report_and_chart_a_store() {
         .await
         .assert_status(StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_analytics_page_charts_time_in_status_and_orders_per_hour() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let history = |pairs: &[(i64, &str)]| -> Vec<serde_json::Value> {
+        pairs
+            .iter()
+            .map(|(s, t)| serde_json::json!({"status": s, "timestamp": t}))
+            .collect()
+    };
+    app.post(
+        "/api/channel-orders",
+        serde_json::json!([
+            {"_id": "w-1", "created": "2026-06-14T10:00:00Z", "account": "a", "brandId": "web-brand", "status": 90,
+             "statusHistory": history(&[(10, "2026-06-14T10:00:00Z"), (20, "2026-06-14T10:04:00Z"), (90, "2026-06-14T10:30:00Z")])},
+            {"_id": "w-2", "created": "2026-06-14T12:00:00Z", "account": "a", "brandId": "web-brand", "status": 20,
+             "statusHistory": history(&[(10, "2026-06-14T12:00:00Z"), (20, "2026-06-14T12:02:00Z")])}
+        ]),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.clock.advance(chrono::Duration::seconds(10));
+    brigade_app::analytics::rollup::catch_up(&app.state)
+        .await
+        .unwrap();
+    let cookies = sign_in(&app, "root@example.com", "password-123").await;
+    let analytics = page(&app, "/analytics", &cookies).await;
+    analytics.assert_status(StatusCode::OK);
+    assert!(analytics.text.contains("data-testid=\"status-chart\""));
+    assert!(analytics.text.contains("data-testid=\"throughput-chart\""));
+    assert!(
+        analytics.text.contains("Store web-brand"),
+        "the restaurant is offered"
+    );
+    // PENDING: 240 s and 120 s → average 180; CONFIRMED: 1560 s (one timed).
+    assert!(
+        analytics.text.contains("PENDING: average 180 s"),
+        "{}",
+        analytics.text
+    );
+    assert!(
+        analytics.text.contains("CONFIRMED: p90 1549 s")
+            || analytics.text.contains("CONFIRMED: average 1560 s")
+    );
+    assert!(
+        analytics.text.contains("2 created, 1 finished"),
+        "{}",
+        analytics.text
+    );
+    // Two hours with orders, two bars each.
+    assert_eq!(analytics.text.matches("class=\"bar-created\"").count(), 2);
+    let bad = page(&app, "/analytics?from=2026-06-20&to=2026-06-10", &cookies).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    app.user("diner2@example.com", Role::Customer).await;
+    let diner = sign_in(&app, "diner2@example.com", "password-123").await;
+    let refused = page(&app, "/analytics", &diner).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

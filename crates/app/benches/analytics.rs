@@ -1,0 +1,247 @@
+//! Order analytics at size: loads synthetic channel orders through the ingest code path (in process, no
+//! HTTP), rolls their status events up, then times the three queries. Prints figures; asserts nothing.
+//!
+//!   cargo bench -p brigade-app --bench analytics
+//!
+//! Environment: `BENCH_DATABASE_URL` (default: a fresh SQLite file in a temporary directory), `ORDERS`
+//! (default 2,000,000, about ten million status events), `RESTAURANTS` (20), `RUNS` (100 per query).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use brigade_app::analytics::channel::{self, ValidOrder};
+use brigade_app::analytics::queries::{self, Bound, Clock, Range, Restaurants};
+use brigade_app::analytics::rollup;
+use brigade_app::{AppState, StateOptions};
+use brigade_platform::config::Config;
+use chrono::{Duration, TimeZone, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+const ZONES: [&str; 4] = [
+    "Europe/Helsinki",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Europe/London",
+];
+
+/// An order's history: the aggregator's usual path, sometimes cancelled, a few minutes apart.
+fn history(dice: &mut Dice, created: chrono::DateTime<Utc>) -> Vec<(i32, chrono::DateTime<Utc>)> {
+    let mut at = created;
+    let mut out = vec![(10, at)];
+    let path: &[i32] = match dice.next(20) {
+        0 => &[20, 110],
+        1 => &[110],
+        2..=5 => &[20, 50, 70, 80, 90],
+        _ => &[20, 50, 60, 90],
+    };
+    for code in path {
+        at += Duration::seconds(20 + dice.next(900) as i64);
+        out.push((*code, at));
+    }
+    out
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let orders = env_or("ORDERS", 2_000_000);
+    let restaurants = env_or("RESTAURANTS", 20) as usize;
+    let runs = env_or("RUNS", 100) as usize;
+    let dir = tempfile::tempdir()?;
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        secret_key: Some(SecretString::from("bench-secret-".repeat(4))),
+        ..Config::default()
+    };
+    let url = std::env::var("BENCH_DATABASE_URL").ok();
+    if let Some(url) = &url {
+        config.database_url = Some(SecretString::from(url.clone()));
+    }
+    let state = AppState::build(
+        config,
+        StateOptions {
+            clock: None,
+            inline_jobs: true,
+        },
+    )
+    .await?;
+    println!(
+        "database: {}; {orders} orders over {restaurants} restaurants",
+        if url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+
+    // Restaurants, with their zones.
+    let brands: Vec<String> = (0..restaurants)
+        .map(|i| format!("bench-brand-{i}"))
+        .collect();
+    let refs: Vec<&str> = brands.iter().map(String::as_str).collect();
+    let zone_of = |b: &str| -> Option<chrono_tz::Tz> {
+        let i: usize = b.rsplit('-').next()?.parse().ok()?;
+        ZONES[i % ZONES.len()].parse().ok()
+    };
+    let known = brigade_app::restaurants::ensure_external(&state, &refs, &zone_of).await?;
+    let ids: Vec<Uuid> = brands.iter().map(|b| known[b].id).collect();
+
+    // Ingest.
+    let mut dice = Dice(7);
+    let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let span_secs = 365 * 86_400;
+    let batch_size = 1_000;
+    let started = Instant::now();
+    let mut events = 0u64;
+    let mut sent = 0u64;
+    while sent < orders {
+        let n = batch_size.min(orders - sent);
+        let batch: Vec<ValidOrder> = (0..n)
+            .map(|k| {
+                let i = sent + k;
+                let created = start + Duration::seconds(dice.next(span_secs) as i64);
+                let history = history(&mut dice, created);
+                events += history.len() as u64;
+                let brand = &brands[dice.next(restaurants as u64) as usize];
+                ValidOrder {
+                    at: String::new(),
+                    external_id: format!("bench-{i}"),
+                    created,
+                    account: "bench-account".into(),
+                    brand_id: brand.clone(),
+                    channel_order_id: Some(format!("CH{i}")),
+                    customer: Some((None, format!("+35840{:07}", dice.next(300_000)))),
+                    delivery_address: None,
+                    pickup_time: None,
+                    items: vec![("Burger".into(), Some("CAT1-0001".into()), 1)],
+                    status: history.last().unwrap().0,
+                    history,
+                }
+            })
+            .collect();
+        channel::ingest(&state, batch)
+            .await
+            .map_err(|e| anyhow::anyhow!("ingest failed: {}", e.message))?;
+        sent += n;
+        if sent.is_multiple_of(100_000) {
+            eprintln!("  {sent} orders, {:.0} s", started.elapsed().as_secs_f64());
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "ingest (in process, batches of {batch_size}): {sent} orders, {events} events in {secs:.1} s = {:.0} orders/s, {:.0} events/s",
+        sent as f64 / secs,
+        events as f64 / secs
+    );
+
+    // Rollup.
+    tokio::time::sleep(std::time::Duration::from_secs(
+        rollup::SETTLE_SECONDS as u64 + 1,
+    ))
+    .await;
+    let started = Instant::now();
+    let run = rollup::catch_up(&state).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "rollup: {} events of {} orders in {secs:.1} s = {:.0} events/s ({} runs)",
+        run.events,
+        run.orders,
+        run.events as f64 / secs,
+        run.batches
+    );
+    // Queries: one restaurant over 30 days, one over a year, all restaurants over 30 days.
+    let year = Range {
+        from: Bound::Date(start.date_naive()),
+        to: Bound::Date(start.date_naive() + Duration::days(365)),
+    };
+    let db = Arc::new(state.db.clone());
+    for (label, case) in [
+        ("one restaurant, 30 days", 0),
+        ("one restaurant, 365 days", 1),
+        ("all restaurants, 30 days", 2),
+    ] {
+        for query in [
+            "time in status",
+            "throughput per hour",
+            "throughput per day",
+            "customers",
+        ] {
+            let mut times = Vec::with_capacity(runs);
+            let mut dice = Dice(11);
+            for _ in 0..runs {
+                let from = start + Duration::days(dice.next(330) as i64);
+                let month = Range {
+                    from: Bound::At(from),
+                    to: Bound::At(from + Duration::days(30)),
+                };
+                let one = Restaurants::Some(vec![ids[dice.next(ids.len() as u64) as usize]]);
+                let (which, range) = match case {
+                    0 => (one, month),
+                    1 => (one, year),
+                    _ => (Restaurants::All, month),
+                };
+                let t = Instant::now();
+                match query {
+                    "time in status" => {
+                        queries::time_in_status(&*db, &which, range, Clock::Local, false).await?;
+                    }
+                    "throughput per hour" => {
+                        queries::throughput(&*db, &which, range, Clock::Local, false).await?;
+                    }
+                    "throughput per day" => {
+                        queries::throughput(&*db, &which, range, Clock::Local, true).await?;
+                    }
+                    _ => {
+                        queries::customers(&*db, &which, None, 20).await?;
+                    }
+                }
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            println!(
+                "{query:<20} {label:<26} p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms",
+                percentile(&times, 0.5),
+                percentile(&times, 0.95),
+                times.last().copied().unwrap_or_default()
+            );
+        }
+    }
+    let stored: u64 = brigade_app::entities::order_status_events::Entity::find()
+        .select_only()
+        .column_as(
+            brigade_app::entities::order_status_events::Column::Id.count(),
+            "n",
+        )
+        .filter(brigade_app::entities::order_status_events::Column::Id.gt(0))
+        .into_tuple::<i64>()
+        .one(&state.db)
+        .await?
+        .unwrap_or(0) as u64;
+    println!("status events stored: {stored}");
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! The order analytics page: time in each status and orders per hour (or day) as charts, for one
+//! restaurant or all, over a range of local days. For administrators and KAMs; read from the rollups.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::pages::{render, server_error as failed};
+use super::{Layout, error_page};
+use crate::accounts::Role;
+use crate::accounts::sessions::{self, WebUser};
+use crate::analytics::queries::{self, Bound, Clock, Range, Restaurants, StatusTime};
+use crate::entities::{order_throughput_rollups, restaurants};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct AnalyticsForm {
+    pub restaurant_id: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+pub struct Choice {
+    pub id: Uuid,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// One bar of a chart, placed.
+pub struct Bar {
+    pub x: i64,
+    pub y: i64,
+    pub width: i64,
+    pub height: i64,
+    pub class: &'static str,
+    pub title: String,
+}
+
+pub struct Label {
+    pub x: i64,
+    pub y: i64,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "analytics.html")]
+struct AnalyticsPage {
+    layout: Layout,
+    choices: Vec<Choice>,
+    from: String,
+    to: String,
+    statuses: Vec<StatusTime>,
+    status_bars: Vec<Bar>,
+    status_labels: Vec<Label>,
+    status_height: i64,
+    interval: &'static str,
+    flow_bars: Vec<Bar>,
+    flow_labels: Vec<Label>,
+    flow_width: i64,
+    flow_max: i64,
+    created: i64,
+    finished: i64,
+}
+
+const STATUS_ROW: i64 = 34;
+const STATUS_WIDTH: f64 = 560.0;
+
+fn status_chart(statuses: &[StatusTime]) -> (Vec<Bar>, Vec<Label>) {
+    let longest = statuses
+        .iter()
+        .filter_map(|s| s.p90_seconds.or(s.avg_seconds))
+        .fold(1.0_f64, f64::max);
+    let mut bars = Vec::new();
+    let mut labels = Vec::new();
+    for (i, s) in statuses.iter().enumerate() {
+        let top = 8 + i as i64 * STATUS_ROW;
+        labels.push(Label {
+            x: 110,
+            y: top + 16,
+            text: s.status.clone(),
+        });
+        for (j, (value, class, what)) in [
+            (s.avg_seconds, "bar-avg", "average"),
+            (s.median_seconds, "bar-median", "median"),
+            (s.p90_seconds, "bar-p90", "p90"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(v) = value {
+                bars.push(Bar {
+                    x: 116,
+                    y: top + j as i64 * 9,
+                    width: ((v / longest) * STATUS_WIDTH).round().max(1.0) as i64,
+                    height: 8,
+                    class,
+                    title: format!("{}: {what} {:.0} s ({:.1} min)", s.status, v, v / 60.0),
+                });
+            }
+        }
+    }
+    (bars, labels)
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Query(form): Query<AnalyticsForm>,
+) -> Response {
+    if !matches!(user.principal.role, Role::Admin | Role::Kam) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            "Order analytics are for administrators and key account managers.",
+        );
+    }
+    let selected = form
+        .restaurant_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse::<Uuid>().ok());
+    // Restaurants with orders in the rollups.
+    let with_orders: Vec<Uuid> = match order_throughput_rollups::Entity::find()
+        .select_only()
+        .column(order_throughput_rollups::Column::RestaurantId)
+        .filter(order_throughput_rollups::Column::Granularity.eq("day"))
+        .distinct()
+        .into_tuple()
+        .all(&state.db)
+        .await
+    {
+        Ok(ids) => ids,
+        Err(err) => return failed(err),
+    };
+    let choices: Vec<Choice> = match restaurants::Entity::find()
+        .filter(restaurants::Column::Id.is_in(with_orders))
+        .order_by_asc(restaurants::Column::Name)
+        .all(&state.db)
+        .await
+    {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|r| Choice {
+                selected: Some(r.id) == selected,
+                id: r.id,
+                name: r.name,
+            })
+            .collect(),
+        Err(err) => return failed(err),
+    };
+    let which = match selected {
+        Some(id) => Restaurants::Some(vec![id]),
+        None => Restaurants::All,
+    };
+    let date = |raw: &Option<String>| {
+        raw.as_deref()
+            .and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
+    };
+    // Default: the week up to the latest hour with orders.
+    let latest: Option<i64> = {
+        let mut q = order_throughput_rollups::Entity::find()
+            .select_only()
+            .column_as(order_throughput_rollups::Column::BucketStart.max(), "b")
+            .filter(order_throughput_rollups::Column::Granularity.eq("hour"));
+        if let Some(id) = selected {
+            q = q.filter(order_throughput_rollups::Column::RestaurantId.eq(id));
+        }
+        match q.into_tuple::<Option<i64>>().one(&state.db).await {
+            Ok(v) => v.flatten(),
+            Err(err) => return failed(err),
+        }
+    };
+    let latest_day = latest
+        .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+        .unwrap_or_else(|| state.now())
+        .date_naive();
+    let to = date(&form.to).unwrap_or(latest_day + Duration::days(1));
+    let from = date(&form.from).unwrap_or(to - Duration::days(7));
+    if from >= to || (to - from).num_days() > 400 {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not a range",
+            "Choose a start before the end, at most 400 days apart.",
+        );
+    }
+    let range = Range {
+        from: Bound::Date(from),
+        to: Bound::Date(to),
+    };
+    let statuses =
+        match queries::time_in_status(&state.db, &which, range, Clock::Local, false).await {
+            Ok(s) => s,
+            Err(err) => return failed(err),
+        };
+    let daily = (to - from).num_days() > 7;
+    let flow = match queries::throughput(&state.db, &which, range, Clock::Local, daily).await {
+        Ok(f) => f,
+        Err(err) => return failed(err),
+    };
+    let (status_bars, status_labels) = status_chart(&statuses);
+    let flow_max = flow
+        .iter()
+        .map(|b| b.created.max(b.finished))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let step = 14;
+    let mut flow_bars = Vec::new();
+    let mut flow_labels = Vec::new();
+    for (i, b) in flow.iter().enumerate() {
+        let x = 40 + i as i64 * step;
+        for (j, (value, class, what)) in [
+            (b.created, "bar-created", "created"),
+            (b.finished, "bar-finished", "finished"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let height = value * 150 / flow_max;
+            flow_bars.push(Bar {
+                x: x + j as i64 * 6,
+                y: 170 - height,
+                width: 6,
+                height,
+                class,
+                title: format!("{}: {value} {what}", b.start),
+            });
+        }
+        let every = if daily { 7 } else { 24 };
+        if i % every == 0 {
+            flow_labels.push(Label {
+                x,
+                y: 186,
+                text: b.start.chars().take(10).collect(),
+            });
+        }
+    }
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let page = AnalyticsPage {
+        layout: Layout::for_user("Order analytics", "/analytics", &user, false, csrf),
+        choices,
+        from: from.to_string(),
+        to: to.to_string(),
+        status_height: 16 + statuses.len() as i64 * STATUS_ROW,
+        created: flow.iter().map(|b| b.created).sum(),
+        finished: flow.iter().map(|b| b.finished).sum(),
+        statuses,
+        status_bars,
+        status_labels,
+        interval: if daily { "day" } else { "hour" },
+        flow_width: 60 + flow.len() as i64 * step,
+        flow_bars,
+        flow_labels,
+        flow_max,
+    };
+    (jar, render(&page)).into_response()
+}
