@@ -418,7 +418,41 @@ pub async fn customers<C: ConnectionTrait>(
     first_between: Option<(i64, i64)>,
     top: u64,
 ) -> Result<CustomerSummary, DbErr> {
+    // One restaurant: its rows are already one per customer (no grouping needed).
+    let single = matches!(which, Restaurants::Some(ids) if ids.len() == 1);
     let per_customer = || -> SelectStatement {
+        if single {
+            let mut q = Query::select();
+            q.column(customer_order_stats::Column::CustomerId)
+                .expr_as(
+                    Expr::col(customer_order_stats::Column::Orders),
+                    Alias::new("n"),
+                )
+                .expr_as(
+                    Expr::col(customer_order_stats::Column::ValuedOrders),
+                    Alias::new("valued"),
+                )
+                .expr_as(
+                    Expr::col(customer_order_stats::Column::ValueMinor),
+                    Alias::new("value"),
+                )
+                .columns([
+                    customer_order_stats::Column::Currency,
+                    customer_order_stats::Column::FirstMs,
+                    customer_order_stats::Column::LastMs,
+                ])
+                .from(customer_order_stats::Entity)
+                .cond_where(rest_condition(
+                    customer_order_stats::Column::RestaurantId,
+                    which,
+                    None,
+                ));
+            if let Some((lo, hi)) = first_between {
+                q.and_where(customer_order_stats::Column::FirstMs.gte(lo));
+                q.and_where(customer_order_stats::Column::FirstMs.lt(hi));
+            }
+            return q.to_owned();
+        }
         let mut q = Query::select();
         q.column(customer_order_stats::Column::CustomerId)
             .expr_as(

@@ -44,7 +44,7 @@ use crate::state::AppState;
 pub const ROLLUP_JOB: &str = "analytics.rollup";
 const WATERMARK: &str = "order_rollups";
 /// Events read in one run.
-const BATCH: u64 = 250_000;
+const BATCH: u64 = 1_000_000;
 /// Events younger than this are left for the next run: on PostgreSQL a sequence number is taken before
 /// its transaction commits, so a younger event with a smaller id might still appear.
 pub const SETTLE_SECONDS: i64 = 5;

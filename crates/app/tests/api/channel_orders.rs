@@ -631,6 +631,10 @@ async fn queries_answer_what_was_worked_out_by_hand() {
     assert_eq!(data["top"][0]["first_order_at"], "2021-07-22T20:00:00Z");
     assert_eq!(data["top"][0]["last_order_at"], "2021-07-22T20:10:00Z");
     assert_eq!(data["top"][0]["value"], Value::Null);
+    // Over all restaurants (grouped per customer) the same.
+    let all = app.get("/api/analytics/customers", Some(&admin)).await;
+    assert_eq!(all.data()["distribution"], data["distribution"]);
+    assert_eq!(all.data()["top"][0]["orders"], 2);
     // A cohort: customers whose first order came after 21:00.
     let cohort = app
         .get(
