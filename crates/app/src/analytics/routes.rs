@@ -48,7 +48,9 @@ fn require_ingest(me: &Principal) -> ApiResult<()> {
 
 const SIGNATURE_HEADER: &str = "x-signature";
 
-/// Store channel orders: one order object as the channel sends it, or an array of them (at most 5,000).
+/// Store channel orders: one order object as the channel sends it, or an array of them (at most 5,000, and
+/// within the request body limit: 1 MiB by default, about 1,500 orders like the seed's; see
+/// `body_limit_bytes`).
 /// Idempotent on `_id`: an order sent again, or an update of it, merges into the stored order (new
 /// status events are added, known ones counted as duplicates). One invalid order rejects the whole
 /// request with the field named (`[3].items[0].quantity`), and nothing is stored. When the order's
