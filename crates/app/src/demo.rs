@@ -58,6 +58,7 @@ pub struct DemoSummary {
     pub qr_codes_created: usize,
     pub time_slots_created: usize,
     pub polls_created: u64,
+    pub channel_orders_created: usize,
 }
 
 /// (category, [(item, price in minor units, preparation minutes, description)]) per demo restaurant.
@@ -469,6 +470,7 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
         monitored.push(id);
     }
     summary.polls_created = ensure_polls(state, &monitored).await?;
+    summary.channel_orders_created = ensure_channel_orders(state).await?;
     for (email, role, first, last, tz) in ACCOUNTS {
         let existing = users::Entity::find()
             .filter(users::Column::Email.eq(email))
@@ -492,6 +494,62 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
         ensure_member(state, manager.id, noodle, MemberRole::Manager).await?;
     }
     Ok(summary)
+}
+
+/// A week of delivery-channel orders for each demo restaurant with their status histories (most finished,
+/// some cancelled, the last few still open), so the analytics page has something to show once the rollup
+/// job has run (within a minute). Only when no demo channel order exists yet.
+async fn ensure_channel_orders(state: &AppState) -> Result<usize, ApiError> {
+    use crate::analytics::channel::{self, ValidOrder};
+    use crate::entities::channel_orders;
+    let existing = channel_orders::Entity::find()
+        .filter(channel_orders::Column::ExternalId.starts_with("demo-"))
+        .count(&state.db)
+        .await?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    let now = state.now();
+    let mut batch = Vec::new();
+    for (r, input) in demo_restaurants().iter().enumerate() {
+        let brand = input.external_id.clone().unwrap_or_default();
+        for n in 0..7 * 14_i64 {
+            // About fourteen orders a day over the last week, spread over the day.
+            let created = now - chrono::Duration::minutes(n * 103 + r as i64 * 17 + 30);
+            let step =
+                |k: i64| chrono::Duration::seconds(60 + (n * 37 + k * 53 + r as i64 * 29) % 540);
+            let mut at = created;
+            let mut history = vec![(10, at)];
+            let path: &[i32] = match n % 13 {
+                0 => &[20, 110],
+                5 => &[110],
+                _ => &[20, 50, 70, 90],
+            };
+            for (k, code) in path.iter().enumerate() {
+                at += step(k as i64);
+                if at > now {
+                    break;
+                }
+                history.push((*code, at));
+            }
+            batch.push(ValidOrder {
+                at: String::new(),
+                external_id: format!("demo-{brand}-{n}"),
+                created,
+                account: "demo-channel".into(),
+                brand_id: brand.clone(),
+                channel_order_id: Some(format!("DEMO{r}{n:04}")),
+                customer: Some((None, format!("+4477009{:05}", (n * 7 + r as i64) % 60))),
+                delivery_address: None,
+                pickup_time: None,
+                items: vec![("Demo meal".into(), None, 1 + (n % 3) as i32)],
+                status: history.last().map(|h| h.0).unwrap_or(10),
+                history,
+            });
+        }
+    }
+    let outcome = channel::ingest(state, batch).await?;
+    Ok(outcome.created)
 }
 
 /// A week of hourly status polls for the demo restaurants (with a few short outages), so the monitoring

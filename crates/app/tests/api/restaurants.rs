@@ -270,6 +270,11 @@ async fn demo_data_loads_once_with_an_account_per_role() {
         "a takeout and four table codes per venue"
     );
     assert_eq!(first.time_slots_created, 7 * 2 + 7 + 7 * 2);
+    assert_eq!(
+        first.channel_orders_created,
+        4 * 7 * 14,
+        "a week of channel orders per venue"
+    );
     // The README's link works: the code resolves to its venue and table.
     let resolved = app.get("/api/venues/qr/EMBER-T1", None).await;
     assert_eq!(resolved.data()["table"], "T1");
@@ -280,7 +285,7 @@ async fn demo_data_loads_once_with_an_account_per_role() {
             again.restaurants_created,
             again.accounts_created,
             again.menu_items_created,
-            again.qr_codes_created + again.time_slots_created
+            again.qr_codes_created + again.time_slots_created + again.channel_orders_created
         ),
         (0, 0, 0, 0)
     );
