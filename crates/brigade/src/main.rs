@@ -446,18 +446,7 @@ async fn monitoring(config: Config, command: MonitoringCommand) -> anyhow::Resul
     let state = AppState::build(config, StateOptions::default()).await?;
     match command {
         MonitoringCommand::Import { dir } => {
-            let progress = indicatif::ProgressBar::new(0);
-            if std::io::stderr().is_terminal() {
-                progress.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{spinner} {msg:<24} [{bar:30}] {percent:>3}% {elapsed}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-                );
-            } else {
-                progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-            }
+            let progress = progress_bar();
             let started = std::time::Instant::now();
             let summary = import::import_dir(&state, &dir, &progress).await?;
             for r in summary.rejected.iter().take(20) {

@@ -163,7 +163,8 @@ pub struct ValidOrder {
     pub history: Vec<(i32, DateTime<Utc>)>,
 }
 
-fn instant(raw: &str) -> Result<DateTime<Utc>, String> {
+/// An RFC 3339 instant within the years 1970 to 9999.
+pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
     let at = DateTime::parse_from_rfc3339(raw.trim())
         .map(|d| d.with_timezone(&Utc))
         .map_err(|_| format!("{raw:?} is not an RFC 3339 instant like 2021-07-22T20:08:02Z"))?;
@@ -222,13 +223,7 @@ pub fn validate(
     errors: &mut FieldErrors,
 ) -> Option<ValidOrder> {
     let before = errors.is_empty();
-    let f = |name: &str| {
-        if at.is_empty() {
-            name.to_string()
-        } else {
-            format!("{at}.{name}")
-        }
-    };
+    let f = |name: &str| field(at, name);
     let external_id = text_field(errors, &f("_id"), input.id.as_ref(), true);
     let account = text_field(errors, &f("account"), input.account.as_ref(), true);
     let brand_id = text_field(errors, &f("brandId"), input.brand_id.as_ref(), true);
@@ -239,7 +234,7 @@ pub fn validate(
         false,
     );
     let created = match input.created.as_deref() {
-        Some(raw) => errors.check(&f("created"), instant(raw)),
+        Some(raw) => errors.check(&f("created"), parse_instant(raw)),
         None => {
             errors.add(&f("created"), "is required");
             None
@@ -248,7 +243,7 @@ pub fn validate(
     let pickup_time = input
         .pickup_time
         .as_deref()
-        .and_then(|raw| errors.check(&f("pickupTime"), instant(raw)));
+        .and_then(|raw| errors.check(&f("pickupTime"), parse_instant(raw)));
     let customer = match &input.customer {
         Some(c) => {
             let name = text_field(errors, &f("customer.name"), c.name.as_ref(), false);
@@ -306,7 +301,7 @@ pub fn validate(
         );
         let ts_field = f(&format!("statusHistory[{i}].timestamp"));
         let ts = match entry.timestamp.as_deref() {
-            Some(raw) => errors.check(&ts_field, instant(raw)),
+            Some(raw) => errors.check(&ts_field, parse_instant(raw)),
             None => {
                 errors.add(&ts_field, "is required");
                 None
@@ -445,6 +440,10 @@ pub struct IngestedOrder {
     /// True when this request created the order, false when it updated a stored one.
     pub created: bool,
     pub events_stored: usize,
+    /// The order's latest code by timestamp, and the state it maps to.
+    pub status_code: i32,
+    #[schema(example = "PREPARING")]
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -522,14 +521,21 @@ async fn restaurants_for(
     if !missing.is_empty() && state.config.channels.create_unknown_restaurants {
         let made =
             crate::restaurants::ensure_external(state, &missing, &|_| Some(chrono_tz::UTC)).await?;
+        created = made.values().filter(|r| r.created).count();
+        let ids: Vec<Uuid> = made.values().map(|r| r.id).collect();
+        let currencies: HashMap<Uuid, String> = restaurants::Entity::find()
+            .select_only()
+            .columns([restaurants::Column::Id, restaurants::Column::Currency])
+            .filter(restaurants::Column::Id.is_in(ids))
+            .into_tuple::<(Uuid, String)>()
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .collect();
         for (ext, r) in made {
-            created += usize::from(r.created);
-            let currency = restaurants::Entity::find_by_id(r.id)
-                .select_only()
-                .column(restaurants::Column::Currency)
-                .into_tuple::<String>()
-                .one(&state.db)
-                .await?
+            let currency = currencies
+                .get(&r.id)
+                .cloned()
                 .unwrap_or_else(|| "EUR".into());
             found.insert(ext, (r.id, currency));
         }
@@ -956,6 +962,8 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             order_id: p.order_id,
             created: p.is_new,
             events_stored: p.new_events.len(),
+            status_code: p.latest.0,
+            status: mapping.state_of(p.latest.0).to_string(),
         });
     }
     metrics::counter!("brigade_orders_created_total", "source" => SOURCE_CHANNEL)
@@ -974,53 +982,27 @@ fn field(at: &str, name: &str) -> String {
     }
 }
 
-/// A status update of a stored channel order: stored once, in timestamp order.
+/// A status update of a stored channel order (`row`): stored once, in timestamp order. The stored history
+/// is merged and checked by [`ingest`]; a contradiction is reported on `timestamp`.
 pub async fn add_status(
     state: &AppState,
-    external_id: &str,
+    row: channel_orders::Model,
     code: i32,
     at: DateTime<Utc>,
-) -> Result<(IngestOutcome, String), ApiError> {
-    let row = channel_orders::Entity::find()
-        .filter(channel_orders::Column::ExternalId.eq(external_id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel order"))?;
+) -> Result<IngestedOrder, ApiError> {
     let order = orders::Entity::find_by_id(row.order_id)
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::not_found("channel order"))?;
-    let brand = row.brand_id.clone();
-    let mut history: Vec<(i32, DateTime<Utc>)> = order_status_events::Entity::find()
-        .select_only()
-        .columns([
-            order_status_events::Column::RawCode,
-            order_status_events::Column::OccurredAt,
-        ])
-        .filter(order_status_events::Column::OrderId.eq(order.id))
-        .into_tuple::<(Option<i32>, DateTime<Utc>)>()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|(c, t)| (c.unwrap_or(-1), t))
-        .collect();
     if at < order.created_at {
         return Err(ApiError::field(
             "timestamp",
             format!("is before the order was created ({})", order.created_at),
         ));
     }
-    history.push((code, at));
-    history.sort_by_key(|(c, t)| (*t, *c));
-    history.dedup();
-    let mapping = current_mapping(&state.db).await?;
-    if let Some(problem) = contradiction(&history, &mapping) {
-        return Err(ApiError::field("timestamp", problem));
-    }
-    let latest = *history.last().expect("not empty");
-    let order_in = ValidOrder {
+    let update = ValidOrder {
         at: String::new(),
-        external_id: external_id.to_string(),
+        external_id: row.external_id,
         created: order.created_at,
         account: row.account,
         brand_id: row.brand_id,
@@ -1029,9 +1011,17 @@ pub async fn add_status(
         delivery_address: row.delivery_address,
         pickup_time: order.pickup_time,
         items: Vec::new(),
-        status: latest.0,
+        status: code,
         history: vec![(code, at)],
     };
-    let outcome = ingest(state, vec![order_in]).await?;
-    Ok((outcome, brand))
+    let mut outcome = ingest(state, vec![update]).await.map_err(|mut err| {
+        if let Some(problems) = err.errors.as_mut().and_then(|e| e.remove("statusHistory")) {
+            err = ApiError::field("timestamp", problems.join("; "));
+        }
+        err
+    })?;
+    outcome
+        .orders
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("ingest answered no order")))
 }

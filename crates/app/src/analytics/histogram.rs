@@ -102,13 +102,7 @@ impl Histogram {
     /// Reads [`Histogram::to_text`]; pairs that do not parse are skipped.
     pub fn parse(text: &str) -> Histogram {
         let mut h = Histogram::new();
-        for pair in text.split(',') {
-            if let Some((bin, n)) = pair.split_once(':')
-                && let (Ok(bin), Ok(n)) = (bin.parse::<u32>(), n.parse::<i64>())
-            {
-                h.add_bin(bin, n);
-            }
-        }
+        h.merge_text(text);
         h
     }
 

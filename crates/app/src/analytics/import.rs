@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use indicatif::ProgressBar;
 use rust_decimal::Decimal;
@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::entities::{order_items, order_status_events, orders, restaurants};
 use crate::money::Currency;
+use crate::restaurants::hours::local_to_utc;
 use crate::state::AppState;
 
 pub const SOURCE_IMPORT: &str = "import";
@@ -359,21 +360,6 @@ pub fn read(
     Ok(orders.into_values().collect())
 }
 
-/// A local time of the restaurant as an instant (a time skipped by DST moves forward by the gap).
-fn instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
-    use chrono::Offset;
-    match tz.from_local_datetime(&local).earliest() {
-        Some(t) => t.with_timezone(&Utc),
-        None => {
-            // In a gap: read it with the offset in force before the change.
-            let before = tz
-                .offset_from_utc_datetime(&(local - chrono::Duration::days(1)))
-                .fix();
-            (local - chrono::Duration::seconds(i64::from(before.local_minus_utc()))).and_utc()
-        }
-    }
-}
-
 /// Import a log as completed orders of one restaurant (`restaurant`: its external id; default per format).
 pub async fn import(
     state: &AppState,
@@ -435,7 +421,7 @@ pub async fn import(
     for chunk in fresh.chunks(500) {
         let rows: Vec<(Uuid, DateTime<Utc>, &HistoricOrder)> = chunk
             .iter()
-            .map(|o| (Uuid::now_v7(), instant(tz, o.at), *o))
+            .map(|o| (Uuid::now_v7(), local_to_utc(tz, o.at), *o))
             .collect();
         let _turn = state.write_turn().await;
         let txn = state.db.begin().await?;

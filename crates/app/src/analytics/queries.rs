@@ -128,6 +128,18 @@ struct Parts {
     days: Option<(i64, i64)>,
 }
 
+impl Parts {
+    /// (granularity, start, end) of each non-empty span to read.
+    fn spans(&self) -> Vec<(&'static str, i64, i64)> {
+        self.hours
+            .iter()
+            .map(|(a, b)| (HOUR, *a, *b))
+            .chain(self.days.map(|(a, b)| (DAY, a, b)))
+            .filter(|(_, a, b)| a < b)
+            .collect()
+    }
+}
+
 fn parts(range: Range, tz: Tz, use_days: bool) -> Parts {
     let from = range.from.ms_in(tz).div_euclid(HOUR_MS) * HOUR_MS;
     let to_raw = range.to.ms_in(tz);
@@ -206,16 +218,7 @@ pub async fn time_in_status<C: ConnectionTrait>(
 ) -> Result<Vec<StatusTime>, DbErr> {
     let mut acc: BTreeMap<(String, i32), StatusAcc> = BTreeMap::new();
     for group in groups(db, order_status_rollups::Column::RestaurantId, which, clock).await? {
-        let p = parts(range, group.tz, group.local);
-        let mut spans: Vec<(&str, i64, i64)> =
-            p.hours.iter().map(|(a, b)| (HOUR, *a, *b)).collect();
-        if let Some((a, b)) = p.days {
-            spans.push((DAY, a, b));
-        }
-        for (granularity, lo, hi) in spans {
-            if lo >= hi {
-                continue;
-            }
+        for (granularity, lo, hi) in parts(range, group.tz, group.local).spans() {
             let rows: Vec<(String, i32, i64, i64, i64, String)> =
                 order_status_rollups::Entity::find()
                     .select_only()
@@ -315,16 +318,7 @@ pub async fn throughput<C: ConnectionTrait>(
     )
     .await?
     {
-        let p = parts(range, group.tz, group.local && daily);
-        let mut spans: Vec<(&str, i64, i64)> =
-            p.hours.iter().map(|(a, b)| (HOUR, *a, *b)).collect();
-        if let Some((a, b)) = p.days {
-            spans.push((DAY, a, b));
-        }
-        for (granularity, lo, hi) in spans {
-            if lo >= hi {
-                continue;
-            }
+        for (granularity, lo, hi) in parts(range, group.tz, group.local && daily).spans() {
             let rows: Vec<(Uuid, i64, i64, i64)> = order_throughput_rollups::Entity::find()
                 .select_only()
                 .columns([

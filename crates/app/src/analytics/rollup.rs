@@ -172,17 +172,8 @@ impl Buckets {
 /// The first instant of a local date (a midnight skipped by a DST change moves to the first hour that
 /// exists).
 pub fn local_midnight(tz: Tz, date: NaiveDate) -> i64 {
-    let mut at = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-    for _ in 0..4 {
-        if let Some(t) = tz.from_local_datetime(&at).earliest() {
-            return t.timestamp_millis();
-        }
-        at += chrono::Duration::minutes(30);
-    }
-    date.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc()
-        .timestamp_millis()
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    crate::restaurants::hours::local_to_utc(tz, midnight).timestamp_millis()
 }
 
 fn is_terminal(status: &str) -> bool {

@@ -189,16 +189,8 @@ async fn add_status(
         .ok()
         .filter(|c| *c >= 0)
         .ok_or_else(|| ApiError::field("status", "must be a status code from 0 to 2147483647"))?;
-    let at = DateTime::parse_from_rfc3339(input.timestamp.trim())
-        .map(|d| d.with_timezone(&Utc))
-        .ok()
-        .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
-        .ok_or_else(|| {
-            ApiError::field(
-                "timestamp",
-                "must be an RFC 3339 instant like 2021-07-22T20:15:00Z",
-            )
-        })?;
+    let at =
+        channel::parse_instant(&input.timestamp).map_err(|p| ApiError::field("timestamp", p))?;
     let row = channel_orders::Entity::find()
         .filter(channel_orders::Column::ExternalId.eq(id.as_str()))
         .one(&state.db)
@@ -207,17 +199,12 @@ async fn add_status(
     let accounts = std::iter::once(row.account.clone()).collect();
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     channel::check_signatures(&state, &accounts, signature, &body).await?;
-    let (outcome, _) = channel::add_status(&state, &id, code, at).await?;
-    let fresh = channel_orders::Entity::find_by_id(row.order_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel order"))?;
-    let mapping = channel::current_mapping(&state.db).await?;
+    let order = channel::add_status(&state, row, code, at).await?;
     Ok(ok(StatusAdded {
-        order_id: row.order_id,
-        stored: outcome.events_stored > 0,
-        status: mapping.state_of(fresh.status_code).to_string(),
-        status_code: fresh.status_code,
+        order_id: order.order_id,
+        stored: order.events_stored > 0,
+        status: order.status,
+        status_code: order.status_code,
     }))
 }
 
@@ -571,17 +558,12 @@ fn bound(field: &str, raw: &str) -> ApiResult<Bound> {
         }
         return Ok(Bound::Date(date));
     }
-    DateTime::parse_from_rfc3339(raw)
-        .map(|d| d.with_timezone(&Utc))
-        .ok()
-        .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
-        .map(Bound::At)
-        .ok_or_else(|| {
-            ApiError::field(
-                field,
-                "must be an instant like 2021-07-22T20:00:00Z or a date like 2021-07-22",
-            )
-        })
+    channel::parse_instant(raw).map(Bound::At).map_err(|_| {
+        ApiError::field(
+            field,
+            "must be an instant like 2021-07-22T20:00:00Z or a date like 2021-07-22",
+        )
+    })
 }
 
 fn range_of(state: &AppState, q: &AnalyticsQuery) -> ApiResult<Range> {
