@@ -35,7 +35,9 @@ pub struct Inner {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// On SQLite (one writer at a time) hot write paths queue here instead of spinning in SQLite's busy
     /// handler; PostgreSQL needs no gate.
-    pub write_gate: Option<tokio::sync::Mutex<()>>,
+    pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The task that stores placed orders in groups (see `orders::store`).
+    pub order_writer: crate::orders::store::OrderWriter,
 }
 
 #[derive(Clone)]
@@ -113,6 +115,14 @@ impl AppState {
         let storage = crate::storage::Storage::from_config(&config).map_err(StartupError::Other)?;
         let sqlite =
             sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DbBackend::Sqlite;
+        let write_gate = sqlite.then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let order_writer = if sqlite {
+            let own = brigade_platform::db::connect(&config.database_url(), 1).await?;
+            crate::orders::store::OrderWriter::start(own, write_gate.clone(), 1)
+        } else {
+            let lanes = (config.database_max_connections as usize / 2).max(1);
+            crate::orders::store::OrderWriter::start(db.clone(), None, lanes)
+        };
         Ok(AppState(Arc::new(Inner {
             config,
             db,
@@ -127,7 +137,8 @@ impl AppState {
             redis,
             storage,
             stopping: tokio::sync::watch::Sender::new(false),
-            write_gate: sqlite.then(|| tokio::sync::Mutex::new(())),
+            write_gate,
+            order_writer,
         })))
     }
 

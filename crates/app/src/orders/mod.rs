@@ -7,6 +7,7 @@
 
 pub mod payments;
 pub mod routes;
+pub mod store;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -423,17 +424,87 @@ pub async fn place(
     input: OrderInput,
     idempotency_key: Option<String>,
 ) -> Result<Placed, ApiError> {
-    if let Some(key) = &idempotency_key
-        && let Some(existing) = by_idempotency_key(state, customer, key).await?
-    {
-        let order = views_of(&state.db, vec![existing]).await?.remove(0);
-        return Ok(Placed {
-            order,
-            replayed: true,
-        });
-    }
-
     let now = state.now();
+    let prepared = prepare(state, customer, input, idempotency_key.as_deref(), now).await;
+    let (order, items, venue) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            // A retry of an order placed earlier gets that order, even when it could not be placed now
+            // (the venue has closed, an item sold out).
+            if let Some(key) = &idempotency_key
+                && let Some(existing) = by_idempotency_key(state, customer, key).await?
+            {
+                return replay(state, existing).await;
+            }
+            return Err(err);
+        }
+    };
+    let note = notification_for(&order_view(order.clone(), Vec::new()), &venue.name, now)
+        .map(sea_orm::TryIntoModel::try_into_model)
+        .transpose()?;
+    let event = store::FirstEvent {
+        from_status: None,
+        to_status: OrderStatus::Pending.as_str().to_string(),
+        actor_kind: ActorKind::Customer.as_str().to_string(),
+        actor_id: Some(customer),
+        note: None,
+        occurred_at: now,
+    };
+    let rows = store::PlacedRows {
+        order,
+        items,
+        event,
+        notification: note,
+    };
+    let (rows, stored) = store::insert_placed(state, rows).await?;
+    if !stored {
+        // The key was used before (by an earlier request, or one racing this one): answer with its order.
+        let key = idempotency_key.unwrap_or_default();
+        let existing = by_idempotency_key(state, customer, &key)
+            .await?
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("idempotency key conflict without an order"))
+            })?;
+        return replay(state, existing).await;
+    }
+    let store::PlacedRows {
+        order,
+        items,
+        notification: note,
+        ..
+    } = rows;
+    let order = order_view(order, items);
+    metrics::counter!("brigade_orders_created_total", "source" => SOURCE_QR).increment(1);
+    announce(state, &order, None, note).await;
+    Ok(Placed {
+        order,
+        replayed: false,
+    })
+}
+
+async fn replay(state: &AppState, existing: orders::Model) -> Result<Placed, ApiError> {
+    let order = views_of(&state.db, vec![existing]).await?.remove(0);
+    Ok(Placed {
+        order,
+        replayed: true,
+    })
+}
+
+/// Check an order against the venue and its menu and price it: the rows to store, or field errors.
+async fn prepare(
+    state: &AppState,
+    customer: Uuid,
+    input: OrderInput,
+    idempotency_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<
+    (
+        orders::Model,
+        Vec<order_items::Model>,
+        crate::entities::restaurants::Model,
+    ),
+    ApiError,
+> {
     let mut errors = FieldErrors::new();
     let venue = crate::restaurants::cached_with_hours(state, input.venue_id).await?;
     let Some((venue, hours)) = venue.filter(|(v, _)| v.status != "inactive") else {
@@ -563,38 +634,38 @@ pub async fn place(
     errors.into_result()?;
 
     let id = Uuid::now_v7();
-    let order = orders::ActiveModel {
-        id: Set(id),
-        restaurant_id: Set(venue.id),
-        customer_id: Set(Some(customer)),
-        source: Set(SOURCE_QR.to_string()),
-        order_type: Set(input.order_type.as_str().to_string()),
-        status: Set(OrderStatus::Pending.as_str().to_string()),
-        status_changed_at: Set(now),
-        total_minor: Set(total),
-        currency: Set(currency.code.to_string()),
-        payment_status: Set(PaymentStatus::Pending.as_str().to_string()),
-        payment_method: Set(Some(
+    let order = orders::Model {
+        id,
+        restaurant_id: venue.id,
+        customer_id: Some(customer),
+        source: SOURCE_QR.to_string(),
+        order_type: input.order_type.as_str().to_string(),
+        status: OrderStatus::Pending.as_str().to_string(),
+        status_changed_at: now,
+        total_minor: total,
+        currency: currency.code.to_string(),
+        payment_status: PaymentStatus::Pending.as_str().to_string(),
+        payment_method: Some(
             input
                 .payment_method
                 .unwrap_or(PaymentMethod::Cash)
                 .as_str()
                 .to_string(),
-        )),
-        payment_reference: Set(None),
-        pickup_time: Set(input.pickup_time),
-        table_label: Set(table.map(str::to_string)),
-        reservation_id: Set(input.reservation_id),
-        note: Set(input
+        ),
+        payment_reference: None,
+        pickup_time: input.pickup_time,
+        table_label: table.map(str::to_string),
+        reservation_id: input.reservation_id,
+        note: input
             .note
             .as_deref()
             .map(str::trim)
             .filter(|n| !n.is_empty())
-            .map(str::to_string)),
-        idempotency_key: Set(idempotency_key.clone()),
-        external_ref: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+            .map(str::to_string),
+        idempotency_key: idempotency_key.map(str::to_string),
+        external_ref: None,
+        created_at: now,
+        updated_at: now,
     };
     let items: Vec<order_items::Model> = lines
         .into_iter()
@@ -614,71 +685,7 @@ pub async fn place(
             },
         )
         .collect();
-    let turn = state.write_turn().await;
-    let txn = state.db.begin().await?;
-    let inserted = match order.insert(&txn).await {
-        Ok(model) => model,
-        Err(err)
-            if matches!(
-                err.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) && idempotency_key.is_some() =>
-        {
-            // A simultaneous retry won the race: answer with its order.
-            drop(txn);
-            drop(turn);
-            let key = idempotency_key.unwrap_or_default();
-            let existing = by_idempotency_key(state, customer, &key)
-                .await?
-                .ok_or_else(|| ApiError::internal(err))?;
-            let order = views_of(&state.db, vec![existing]).await?.remove(0);
-            return Ok(Placed {
-                order,
-                replayed: true,
-            });
-        }
-        Err(err) => return Err(err.into()),
-    };
-    order_items::Entity::insert_many(items.iter().map(|item| order_items::ActiveModel {
-        id: Set(item.id),
-        order_id: Set(item.order_id),
-        menu_item_id: Set(item.menu_item_id),
-        name: Set(item.name.clone()),
-        plu: Set(None),
-        unit_price_minor: Set(item.unit_price_minor),
-        quantity: Set(item.quantity),
-        subtotal_minor: Set(item.subtotal_minor),
-        special_request: Set(item.special_request.clone()),
-    }))
-    .exec(&txn)
-    .await?;
-    status_event(
-        id,
-        venue.id,
-        None,
-        OrderStatus::Pending,
-        Actor {
-            kind: ActorKind::Customer,
-            user_id: Some(customer),
-        },
-        None,
-        now,
-    )
-    .insert(&txn)
-    .await?;
-    let order = order_view(inserted, items);
-    let note = match notification_for(&order, &venue.name, now) {
-        Some(row) => Some(row.insert(&txn).await?),
-        None => None,
-    };
-    txn.commit().await?;
-    drop(turn);
-    metrics::counter!("brigade_orders_created_total", "source" => SOURCE_QR).increment(1);
-    announce(state, &order, None, note).await;
-    Ok(Placed {
-        order,
-        replayed: false,
-    })
+    Ok((order, items, venue))
 }
 
 /// The event row of one status change, happening now.

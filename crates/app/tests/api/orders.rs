@@ -340,6 +340,39 @@ async fn a_retried_order_with_the_same_idempotency_key_is_placed_once() {
         .await
         .assert_status(StatusCode::CREATED);
     assert_eq!(order_count(&app).await, 3);
+
+    // Retries and new orders arriving together (they share a write): each retry gets the first order,
+    // each new key one new order.
+    let keys = [
+        "checkout-1",
+        "checkout-4",
+        "checkout-2",
+        "checkout-5",
+        "checkout-4",
+    ];
+    let results = futures::future::join_all(keys.iter().map(|k| send(k))).await;
+    assert_eq!(results[0].data()["id"], first.data()["id"]);
+    assert_eq!(results[0].status, StatusCode::OK);
+    assert_eq!(results[2].headers["idempotent-replayed"], "true");
+    assert_eq!(results[1].data()["id"], results[4].data()["id"]);
+    assert_ne!(results[1].data()["id"], results[3].data()["id"]);
+    assert_eq!(order_count(&app).await, 5);
+
+    // Once the item is sold out a new order is refused, but a retry still gets the order it placed.
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}", s.id, s.gyoza),
+        json!({"is_available": false}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let retry = send("checkout-1").await;
+    retry.assert_status(StatusCode::OK);
+    assert_eq!(retry.data()["id"], first.data()["id"]);
+    let refused = send("checkout-6").await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.field_errors("items[0].menu_item_id")[0].contains("sold out"));
+    assert_eq!(order_count(&app).await, 5);
 }
 
 #[tokio::test]
