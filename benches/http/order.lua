@@ -5,11 +5,13 @@ local body = string.format(
   '{"venue_id":"%s","order_type":"TAKEOUT","items":[{"menu_item_id":"%s","quantity":2}]}',
   os.getenv("VENUE"), os.getenv("ITEM"))
 local counter = 0
-local thread_id = 0
+-- Threads are numbered in setup(), which runs in the main Lua state; each thread reads its number as the
+-- global `thread_id` (a local here would stay 0 in every thread and make their keys collide).
+local threads = 0
 
 function setup(thread)
-  thread:set("thread_id", thread_id)
-  thread_id = thread_id + 1
+  thread:set("thread_id", threads)
+  threads = threads + 1
 end
 
 request = function()

@@ -12,9 +12,11 @@ work=$(mktemp -d)
 port=18080
 export BRIGADE_RATE_LIMIT__ENABLED=false BRIGADE_LOG_LEVEL=warn BRIGADE_PUBLIC_URL="http://127.0.0.1:$port"
 if [ "$backend" = postgres ]; then
+  # PostgreSQL on the same machine over loopback: no TLS (sqlx would otherwise negotiate it, and both
+  # ends would encrypt every round trip).
   db="brigade_bench_$$"
   psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" REDIS_URL="redis://127.0.0.1:6379" BRIGADE_REDIS_PREFIX="bench-$$"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable" REDIS_URL="redis://127.0.0.1:6379" BRIGADE_REDIS_PREFIX="bench-$$"
   export BRIGADE_DATABASE_MAX_CONNECTIONS=20
 fi
 "$bin" --data-dir "$work/data" serve --demo --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &

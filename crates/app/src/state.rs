@@ -120,8 +120,11 @@ impl AppState {
             let own = brigade_platform::db::connect(&config.database_url(), 1).await?;
             crate::orders::store::OrderWriter::start(own, write_gate.clone(), 1)
         } else {
-            let lanes = (config.database_max_connections as usize / 2).max(1);
-            crate::orders::store::OrderWriter::start(db.clone(), None, lanes)
+            crate::orders::store::OrderWriter::start(
+                db.clone(),
+                None,
+                crate::orders::store::POSTGRES_LANES,
+            )
         };
         Ok(AppState(Arc::new(Inner {
             config,

@@ -18,6 +18,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use sea_orm::sqlx;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait, Value,
 };
@@ -183,77 +184,124 @@ pub async fn insert_placed(
     state.order_writer.write(rows).await
 }
 
-/// `v.a, v.b, ...` for a column list.
-fn prefixed(columns: &str) -> String {
-    columns
-        .split(',')
-        .map(|c| format!("v.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+/// The PostgreSQL group insert. Whole columns travel as arrays (`UNNEST`), so the statement text is the
+/// same for every group size and is prepared once per connection.
+const PG_GROUP_INSERT: &str = "WITH o AS (\
+    INSERT INTO orders (id, restaurant_id, customer_id, source, order_type, status, status_changed_at, \
+      total_minor, currency, payment_status, payment_method, payment_reference, pickup_time, table_label, \
+      reservation_id, note, idempotency_key, external_ref, created_at, updated_at) \
+    SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], \
+      $7::timestamptz[], $8::int8[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], \
+      $14::text[], $15::uuid[], $16::text[], $17::text[], $18::text[], $19::timestamptz[], $20::timestamptz[]) \
+    ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id), \
+  i AS (INSERT INTO order_items (id, order_id, menu_item_id, name, plu, unit_price_minor, quantity, \
+      subtotal_minor, special_request) \
+    SELECT v.* FROM UNNEST($21::uuid[], $22::uuid[], $23::uuid[], $24::text[], $25::text[], $26::int8[], \
+      $27::int4[], $28::int8[], $29::text[]) \
+      AS v (id, order_id, menu_item_id, name, plu, unit_price_minor, quantity, subtotal_minor, special_request) \
+    JOIN o ON o.id = v.order_id), \
+  e AS (INSERT INTO order_status_events (order_id, restaurant_id, from_status, to_status, raw_code, \
+      actor_kind, actor_id, note, occurred_at, recorded_at) \
+    SELECT v.order_id, v.restaurant_id, v.from_status, v.to_status, NULL, v.actor_kind, v.actor_id, v.note, \
+      v.at, v.at \
+    FROM UNNEST($30::uuid[], $31::uuid[], $32::text[], $33::text[], $34::text[], $35::uuid[], $36::text[], \
+      $37::timestamptz[]) AS v (order_id, restaurant_id, from_status, to_status, actor_kind, actor_id, note, at) \
+    JOIN o ON o.id = v.order_id), \
+  n AS (INSERT INTO notifications (id, user_id, title, message, kind, status, reference_id, reference_type, \
+      created_at, read_at) \
+    SELECT v.id, v.user_id, v.title, v.message, v.kind, v.status, v.reference_id, v.reference_type, \
+      v.created_at, NULL \
+    FROM UNNEST($38::uuid[], $39::uuid[], $40::uuid[], $41::text[], $42::text[], $43::text[], $44::text[], \
+      $45::uuid[], $46::text[], $47::timestamptz[]) \
+      AS v (for_order, id, user_id, title, message, kind, status, reference_id, reference_type, created_at) \
+    JOIN o ON o.id = v.for_order) \
+  SELECT id FROM o";
 
 /// Store a group of orders with one PostgreSQL statement: the ids of those stored.
 async fn insert_group_postgres(
     db: &DatabaseConnection,
     group: &[PlacedRows],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    fn rows_of(sql: &mut Sql, rows: impl Iterator<Item = Vec<Value>>) {
-        for (n, values) in rows.enumerate() {
-            sql.push(if n == 0 { "(" } else { ", (" })
-                .list(values)
-                .push(")");
-        }
+    fn col<'a, T, F: Fn(&'a PlacedRows) -> T>(group: &'a [PlacedRows], f: F) -> Vec<T> {
+        group.iter().map(f).collect()
     }
-    let mut sql = Sql::new(DbBackend::Postgres);
-    sql.push("WITH o AS (INSERT INTO orders (")
-        .push(ORDER_COLUMNS)
-        .push(") VALUES ");
-    rows_of(&mut sql, group.iter().map(|r| order_values(&r.order)));
-    sql.push(" ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id), ")
-        .push("i AS (INSERT INTO order_items (")
-        .push(ITEM_COLUMNS)
-        .push(") SELECT v.* FROM (VALUES ");
-    rows_of(
-        &mut sql,
-        group.iter().flat_map(|r| r.items.iter().map(item_values)),
-    );
-    sql.push(") AS v (")
-        .push(ITEM_COLUMNS)
-        .push(") JOIN o ON o.id = v.order_id), e AS (INSERT INTO order_status_events (")
-        .push(EVENT_COLUMNS)
-        .push(") SELECT v.* FROM (VALUES ");
-    rows_of(
-        &mut sql,
-        group.iter().map(|r| event_values(&r.order, &r.event)),
-    );
-    sql.push(") AS v (")
-        .push(EVENT_COLUMNS)
-        .push(") JOIN o ON o.id = v.order_id)");
-    if group.iter().any(|r| r.notification.is_some()) {
-        sql.push(", n AS (INSERT INTO notifications (")
-            .push(NOTIFICATION_COLUMNS)
-            .push(") SELECT ")
-            .push(&prefixed(NOTIFICATION_COLUMNS))
-            .push(" FROM (VALUES ");
-        rows_of(
-            &mut sql,
-            group.iter().filter_map(|r| {
-                let n = r.notification.as_ref()?;
-                let mut values = vec![Value::from(r.order.id)];
-                values.extend(notification_values(n));
-                Some(values)
-            }),
-        );
-        sql.push(") AS v (for_order, ")
-            .push(NOTIFICATION_COLUMNS)
-            .push(") JOIN o ON o.id = v.for_order)");
-    }
-    sql.push(" SELECT id FROM o");
-    let found = db.query_all_raw(sql.into_statement()).await?;
-    found
+    let items: Vec<&order_items::Model> = group.iter().flat_map(|r| r.items.iter()).collect();
+    let notes: Vec<(Uuid, &notifications::Model)> = group
         .iter()
-        .map(|row| row.try_get::<Uuid>("", "id"))
-        .collect()
+        .filter_map(|r| Some((r.order.id, r.notification.as_ref()?)))
+        .collect();
+    let rows: Vec<(Uuid,)> = sqlx::query_as(PG_GROUP_INSERT)
+        .bind(col(group, |r| r.order.id))
+        .bind(col(group, |r| r.order.restaurant_id))
+        .bind(col(group, |r| r.order.customer_id))
+        .bind(col(group, |r| r.order.source.as_str()))
+        .bind(col(group, |r| r.order.order_type.as_str()))
+        .bind(col(group, |r| r.order.status.as_str()))
+        .bind(col(group, |r| r.order.status_changed_at))
+        .bind(col(group, |r| r.order.total_minor))
+        .bind(col(group, |r| r.order.currency.as_str()))
+        .bind(col(group, |r| r.order.payment_status.as_str()))
+        .bind(col(group, |r| r.order.payment_method.as_deref()))
+        .bind(col(group, |r| r.order.payment_reference.as_deref()))
+        .bind(col(group, |r| r.order.pickup_time))
+        .bind(col(group, |r| r.order.table_label.as_deref()))
+        .bind(col(group, |r| r.order.reservation_id))
+        .bind(col(group, |r| r.order.note.as_deref()))
+        .bind(col(group, |r| r.order.idempotency_key.as_deref()))
+        .bind(col(group, |r| r.order.external_ref.as_deref()))
+        .bind(col(group, |r| r.order.created_at))
+        .bind(col(group, |r| r.order.updated_at))
+        .bind(items.iter().map(|i| i.id).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.order_id).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.menu_item_id).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.name.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.plu.as_deref()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.unit_price_minor).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.quantity).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.subtotal_minor).collect::<Vec<_>>())
+        .bind(
+            items
+                .iter()
+                .map(|i| i.special_request.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(group, |r| r.order.id))
+        .bind(col(group, |r| r.order.restaurant_id))
+        .bind(col(group, |r| r.event.from_status.as_deref()))
+        .bind(col(group, |r| r.event.to_status.as_str()))
+        .bind(col(group, |r| r.event.actor_kind.as_str()))
+        .bind(col(group, |r| r.event.actor_id))
+        .bind(col(group, |r| r.event.note.as_deref()))
+        .bind(col(group, |r| r.event.occurred_at))
+        .bind(notes.iter().map(|n| n.0).collect::<Vec<_>>())
+        .bind(notes.iter().map(|n| n.1.id).collect::<Vec<_>>())
+        .bind(notes.iter().map(|n| n.1.user_id).collect::<Vec<_>>())
+        .bind(notes.iter().map(|n| n.1.title.as_str()).collect::<Vec<_>>())
+        .bind(
+            notes
+                .iter()
+                .map(|n| n.1.message.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(notes.iter().map(|n| n.1.kind.as_str()).collect::<Vec<_>>())
+        .bind(
+            notes
+                .iter()
+                .map(|n| n.1.status.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(notes.iter().map(|n| n.1.reference_id).collect::<Vec<_>>())
+        .bind(
+            notes
+                .iter()
+                .map(|n| n.1.reference_type.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(notes.iter().map(|n| n.1.created_at).collect::<Vec<_>>())
+        .fetch_all(db.get_postgres_connection_pool())
+        .await
+        .map_err(crate::monitoring::bulk::db_err)?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// Append one order's statements to a SQLite batch.
@@ -316,6 +364,12 @@ async fn insert_group_sqlite(
 
 /// At most this many orders share a transaction.
 const MAX_GROUP: usize = 64;
+
+/// Groups written at once per process on PostgreSQL. Few and larger groups beat many small ones: every
+/// order's foreign keys take a share lock on its venue's and customer's rows, and many transactions
+/// locking one row at once cost PostgreSQL multixacts (bench, one venue and one customer: 10 lanes
+/// 2,310 orders/s, 4 lanes 3,443/s, 2 lanes 3,932/s).
+pub const POSTGRES_LANES: usize = 2;
 
 type Job = (
     PlacedRows,
