@@ -42,6 +42,57 @@ pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Opti
     }
 }
 
+/// What [`get_json_shared`] parsed last for a key, with the bytes it parsed.
+struct Parsed {
+    bytes: Arc<[u8]>,
+    value: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+/// At most this many parsed values are kept (the memo is emptied when it is full).
+const PARSED_MAX: usize = 10_000;
+
+static PARSED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Parsed>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Like [`get_json`] for values read on hot paths, shared instead of copied: the bytes still come from
+/// the cache on every call (so invalidation works exactly as for `get_json`), but when they are the bytes
+/// this process parsed last time for the key, the value parsed then is returned instead of parsing again.
+pub async fn get_json_shared<T: DeserializeOwned + Send + Sync + 'static>(
+    cache: &dyn Cache,
+    key: &str,
+) -> Option<Arc<T>> {
+    let bytes = match cache.get(key).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(err) => {
+            tracing::warn!(%err, key, "cache read failed; treating as a miss");
+            return None;
+        }
+    };
+    {
+        let memo = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(parsed) = memo.get(key)
+            && *parsed.bytes == *bytes
+            && let Ok(value) = parsed.value.clone().downcast::<T>()
+        {
+            return Some(value);
+        }
+    }
+    let value: Arc<T> = Arc::new(serde_json::from_slice(&bytes).ok()?);
+    let mut memo = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+    if memo.len() >= PARSED_MAX {
+        memo.clear();
+    }
+    memo.insert(
+        key.to_string(),
+        Parsed {
+            bytes: bytes.into(),
+            value: value.clone(),
+        },
+    );
+    Some(value)
+}
+
 pub async fn set_json<T: Serialize>(cache: &dyn Cache, key: &str, value: &T, ttl: Duration) {
     let Ok(bytes) = serde_json::to_vec(value) else {
         return;
@@ -190,5 +241,32 @@ mod tests {
         set_json(&cache, "b", &"x", Duration::from_millis(30)).await;
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert_eq!(get_json::<String>(&cache, "b").await, None);
+    }
+
+    #[tokio::test]
+    async fn shared_values_follow_the_cached_bytes() {
+        let cache = MemoryCache::new(100);
+        let key = "shared-test";
+        set_json(&cache, key, &vec![1, 2], Duration::from_secs(60)).await;
+        let first = get_json_shared::<Vec<i32>>(&cache, key).await.unwrap();
+        let again = get_json_shared::<Vec<i32>>(&cache, key).await.unwrap();
+        assert_eq!(*first, vec![1, 2]);
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "unchanged bytes are not parsed again"
+        );
+        // A new value in the cache is parsed, never the memo's old one.
+        set_json(&cache, key, &vec![3], Duration::from_secs(60)).await;
+        assert_eq!(
+            *get_json_shared::<Vec<i32>>(&cache, key).await.unwrap(),
+            vec![3]
+        );
+        // Another type under the same bytes is parsed as that type.
+        assert_eq!(
+            get_json_shared::<Vec<i64>>(&cache, key).await.as_deref(),
+            Some(&vec![3i64])
+        );
+        invalidate(&cache, key).await;
+        assert!(get_json_shared::<Vec<i32>>(&cache, key).await.is_none());
     }
 }

@@ -107,8 +107,17 @@ pub fn currency_of(venue: &restaurants::Model) -> Currency {
 
 /// The venue's whole menu, from the cache when it is there.
 pub async fn load_menu(state: &AppState, venue: &restaurants::Model) -> Result<MenuView, ApiError> {
+    Ok(MenuView::clone(&*load_menu_shared(state, venue).await?))
+}
+
+/// [`load_menu`], shared: order placement reads the menu on every order, and a menu unchanged in the
+/// cache is not parsed again (`cache::get_json_shared`).
+pub async fn load_menu_shared(
+    state: &AppState,
+    venue: &restaurants::Model,
+) -> Result<std::sync::Arc<MenuView>, ApiError> {
     let key = cache_key(venue.id);
-    if let Some(menu) = cache::get_json::<MenuView>(state.cache.as_ref(), &key).await {
+    if let Some(menu) = cache::get_json_shared::<MenuView>(state.cache.as_ref(), &key).await {
         metrics::counter!("brigade_menu_cache_total", "result" => "hit").increment(1);
         return Ok(menu);
     }
@@ -147,7 +156,7 @@ pub async fn load_menu(state: &AppState, venue: &restaurants::Model) -> Result<M
         categories: sections,
     };
     cache::set_json(state.cache.as_ref(), &key, &menu, MENU_TTL).await;
-    Ok(menu)
+    Ok(std::sync::Arc::new(menu))
 }
 
 /// Forget the cached menu (after any change to it or to its venue).

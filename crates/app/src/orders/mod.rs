@@ -506,12 +506,16 @@ async fn prepare(
     ApiError,
 > {
     let mut errors = FieldErrors::new();
-    let venue = crate::restaurants::cached_with_hours(state, input.venue_id).await?;
-    let Some((venue, hours)) = venue.filter(|(v, _)| v.status != "inactive") else {
+    let found = crate::restaurants::cached_with_hours(state, input.venue_id).await?;
+    let Some(found) = found.filter(|found| found.0.status != "inactive") else {
         errors.add("venue_id", "no such venue is taking orders");
         return Err(errors.into_result().unwrap_err());
     };
-    let hours = crate::restaurants::BusinessHours::new(crate::restaurants::zone_of(&venue), hours);
+    let venue = found.0.clone();
+    let hours = crate::restaurants::BusinessHours::new(
+        crate::restaurants::zone_of(&venue),
+        found.1.clone(),
+    );
     let currency = crate::menus::currency_of(&venue);
 
     if input.order_type == OrderType::DineIn && !venue.enable_eat_in {
@@ -575,23 +579,22 @@ async fn prepare(
         errors.add("items", format!("at most {MAX_LINES} lines"));
     }
     // Prices and availability from the cached menu, which every menu change drops at once.
-    let menu: HashMap<Uuid, Priced> = crate::menus::load_menu(state, &venue)
-        .await?
+    let shared = crate::menus::load_menu_shared(state, &venue).await?;
+    let menu: HashMap<Uuid, &crate::menus::ItemView> = shared
         .categories
-        .into_iter()
-        .flat_map(|section| section.items)
-        .filter_map(|item| {
-            Some((
-                item.id,
-                Priced {
-                    id: item.id,
-                    price_minor: currency.to_minor(item.price).ok()?,
-                    name: item.name,
-                    is_available: item.is_available,
-                },
-            ))
-        })
+        .iter()
+        .flat_map(|section| section.items.iter())
+        .map(|item| (item.id, item))
         .collect();
+    let priced = |id: &Uuid| -> Option<Priced> {
+        let item = menu.get(id)?;
+        Some(Priced {
+            id: item.id,
+            price_minor: currency.to_minor(item.price).ok()?,
+            name: item.name.clone(),
+            is_available: item.is_available,
+        })
+    };
     let mut lines = Vec::new();
     let mut total: i64 = 0;
     for (i, line) in input.items.iter().enumerate() {
@@ -609,7 +612,7 @@ async fn prepare(
                 "must be at most 500 characters",
             );
         }
-        match menu.get(&line.menu_item_id) {
+        match priced(&line.menu_item_id) {
             None => errors.add(
                 &format!("items[{i}].menu_item_id"),
                 "is not on this venue's menu",
@@ -622,12 +625,7 @@ async fn prepare(
                 let quantity = line.quantity.clamp(0, MAX_QUANTITY);
                 let subtotal = item.price_minor * i64::from(quantity);
                 total += subtotal;
-                lines.push((
-                    item.clone(),
-                    quantity,
-                    subtotal,
-                    line.special_request.clone(),
-                ));
+                lines.push((item, quantity, subtotal, line.special_request.clone()));
             }
         }
     }
@@ -744,7 +742,7 @@ pub async fn transition(
     let now = state.now();
     let venue_name = crate::restaurants::cached_with_hours(state, order.restaurant_id)
         .await?
-        .map(|(v, _)| v.name)
+        .map(|found| found.0.name.clone())
         .unwrap_or_default();
     let items = order_items::Entity::find()
         .filter(order_items::Column::OrderId.eq(order_id))
@@ -822,14 +820,19 @@ pub struct OrderUpdate {
 /// Put an order change on the order's and the venue's live channels (logged, never failing the change).
 pub async fn publish_update(state: &AppState, update: &OrderUpdate) {
     let payload = serde_json::to_string(update).unwrap_or_default();
-    for channel in [
-        order_channel(update.order_id),
-        venue_channel(update.venue_id),
-    ] {
-        if let Err(err) = state.pubsub.publish(&channel, &payload).await {
-            tracing::warn!(%err, channel, "could not publish an order update");
+    let publish = |channel: String| {
+        let payload = &payload;
+        async move {
+            if let Err(err) = state.pubsub.publish(&channel, payload).await {
+                tracing::warn!(%err, channel, "could not publish an order update");
+            }
         }
-    }
+    };
+    // Both at once: on Redis they share one round trip of the multiplexed connection.
+    tokio::join!(
+        publish(order_channel(update.order_id)),
+        publish(venue_channel(update.venue_id))
+    );
 }
 
 pub fn order_channel(id: Uuid) -> String {
@@ -879,10 +882,12 @@ async fn announce(
         payment_status: order.payment_status.clone(),
         at: order.status_changed_at,
     };
-    publish_update(state, &update).await;
-    if let Some(note) = notification {
-        crate::notifications::inbox::push(state, note).await;
-    }
+    let push = async {
+        if let Some(note) = notification {
+            crate::notifications::inbox::push(state, note).await;
+        }
+    };
+    tokio::join!(publish_update(state, &update), push);
 }
 
 /// The short form of an order id people read aloud (its last 6 hex digits).

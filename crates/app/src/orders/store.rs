@@ -1,19 +1,21 @@
-//! Storing a placed order in one trip to the database: the order (unless its idempotency key was used
-//! already), its items, its first status event and the customer's notification, all or nothing.
+//! Storing placed orders: each order (unless its idempotency key was used already), its items, its first
+//! status event and the customer's notification, all or nothing.
 //!
 //! SeaORM would write these as four INSERTs plus a lookup of the idempotency key, each a round trip (on
-//! SQLite a hand-off to the connection's thread). Order placement is the hottest write Brigade has, so:
+//! SQLite a hand-off to the connection's thread). Order placement is the hottest write Brigade has, so an
+//! [`OrderWriter`] task stores the orders that arrive while its previous write is under way together, and
+//! answers each caller:
 //!
-//! - on PostgreSQL the four become one statement (data-modifying CTEs hanging off the order's
-//!   `INSERT ... ON CONFLICT DO NOTHING RETURNING id`), and concurrent orders commit in parallel;
-//! - on SQLite, which has one writer at a time anyway, an [`OrderWriter`] task owns a connection of its
-//!   own and stores the orders that arrive while it is busy together: one transaction, one batch of
-//!   statements (every INSERT after an order's own is conditional on that order's row existing) ending in
-//!   a `SELECT` of the orders that were stored. Its connection's page cache stays warm, and a group pays
-//!   for one commit and three thread hand-offs instead of each order paying for its own. If a group fails,
-//!   its orders are written again one by one, so one bad order cannot fail the others.
+//! - on SQLite, which has one writer at a time anyway, on a connection of its own (its page cache stays
+//!   warm): one transaction, one batch of statements (every INSERT after an order's own is conditional on
+//!   that order's row existing) ending in a `SELECT` of the orders that were stored, so a group pays for
+//!   one commit and three thread hand-offs instead of each order paying for its own;
+//! - on PostgreSQL with one prepared statement whatever the group's size: whole columns as arrays through
+//!   `UNNEST`, data-modifying CTEs hanging off the orders' `INSERT ... ON CONFLICT DO NOTHING RETURNING
+//!   id`, one group at a time per process (see [`POSTGRES_LANES`]).
 //!
-//! A key that was used before inserts nothing at all, and the caller answers with the first order.
+//! If a group fails, its orders are written again one by one, so one bad order cannot fail the others. A
+//! key that was used before inserts nothing at all, and the caller answers with the first order.
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -136,9 +136,10 @@ pub fn view(
 pub async fn cached_with_hours(
     state: &AppState,
     id: Uuid,
-) -> Result<Option<(restaurants::Model, Vec<HoursInterval>)>, ApiError> {
+) -> Result<Option<std::sync::Arc<(restaurants::Model, Vec<HoursInterval>)>>, ApiError> {
     let key = context_key(id);
-    if let Some(found) = brigade_platform::cache::get_json(state.cache.as_ref(), &key).await {
+    if let Some(found) = brigade_platform::cache::get_json_shared(state.cache.as_ref(), &key).await
+    {
         return Ok(Some(found));
     }
     let Some(model) = restaurants::Entity::find_by_id(id).one(&state.db).await? else {
@@ -156,7 +157,7 @@ pub async fn cached_with_hours(
         std::time::Duration::from_secs(300),
     )
     .await;
-    Ok(Some(found))
+    Ok(Some(std::sync::Arc::new(found)))
 }
 
 pub fn context_key(id: Uuid) -> String {
