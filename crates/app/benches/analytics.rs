@@ -15,21 +15,11 @@ use brigade_app::analytics::rollup;
 use brigade_app::{AppState, StateOptions};
 use brigade_platform::config::Config;
 use chrono::{Duration, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use secrecy::SecretString;
 use uuid::Uuid;
-
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % below
-    }
-}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -46,17 +36,17 @@ const ZONES: [&str; 4] = [
 ];
 
 /// An order's history: the aggregator's usual path, sometimes cancelled, a few minutes apart.
-fn history(dice: &mut Dice, created: chrono::DateTime<Utc>) -> Vec<(i32, chrono::DateTime<Utc>)> {
+fn history(dice: &mut StdRng, created: chrono::DateTime<Utc>) -> Vec<(i32, chrono::DateTime<Utc>)> {
     let mut at = created;
     let mut out = vec![(10, at)];
-    let path: &[i32] = match dice.next(20) {
+    let path: &[i32] = match dice.random_range(0..20) {
         0 => &[20, 110],
         1 => &[110],
         2..=5 => &[20, 50, 70, 80, 90],
         _ => &[20, 50, 60, 90],
     };
     for code in path {
-        at += Duration::seconds(20 + dice.next(900) as i64);
+        at += Duration::seconds(20 + dice.random_range(0..900) as i64);
         out.push((*code, at));
     }
     out
@@ -112,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     let ids: Vec<Uuid> = brands.iter().map(|b| known[b].id).collect();
 
     // Ingest.
-    let mut dice = Dice(7);
+    let mut dice = StdRng::seed_from_u64(7);
     let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
     let span_secs = 365 * 86_400;
     let batch_size = 1_000;
@@ -124,10 +114,10 @@ async fn main() -> anyhow::Result<()> {
         let batch: Vec<ValidOrder> = (0..n)
             .map(|k| {
                 let i = sent + k;
-                let created = start + Duration::seconds(dice.next(span_secs) as i64);
+                let created = start + Duration::seconds(dice.random_range(0..span_secs) as i64);
                 let history = history(&mut dice, created);
                 events += history.len() as u64;
-                let brand = &brands[dice.next(restaurants as u64) as usize];
+                let brand = &brands[dice.random_range(0..restaurants as u64) as usize];
                 ValidOrder {
                     at: String::new(),
                     external_id: format!("bench-{i}"),
@@ -135,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
                     account: "bench-account".into(),
                     brand_id: brand.clone(),
                     channel_order_id: Some(format!("CH{i}")),
-                    customer: Some((None, format!("+35840{:07}", dice.next(300_000)))),
+                    customer: Some((None, format!("+35840{:07}", dice.random_range(0..300_000)))),
                     delivery_address: None,
                     pickup_time: None,
                     items: vec![("Burger".into(), Some("CAT1-0001".into()), 1)],
@@ -192,14 +182,15 @@ async fn main() -> anyhow::Result<()> {
             "customers",
         ] {
             let mut times = Vec::with_capacity(runs);
-            let mut dice = Dice(11);
+            let mut dice = StdRng::seed_from_u64(11);
             for _ in 0..runs {
-                let from = start + Duration::days(dice.next(330) as i64);
+                let from = start + Duration::days(dice.random_range(0..330) as i64);
                 let month = Range {
                     from: Bound::At(from),
                     to: Bound::At(from + Duration::days(30)),
                 };
-                let one = Restaurants::Some(vec![ids[dice.next(ids.len() as u64) as usize]]);
+                let one =
+                    Restaurants::Some(vec![ids[dice.random_range(0..ids.len() as u64) as usize]]);
                 let (which, range) = match case {
                     0 => (one, month),
                     1 => (one, year),

@@ -354,6 +354,16 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// The first 20 lines an import rejected, and how many more there were, on standard error.
+fn print_rejected(rejected: &[brigade_app::monitoring::import::Rejected]) {
+    for r in rejected.iter().take(20) {
+        eprintln!("rejected {} line {}: {}", r.file, r.line, r.reason);
+    }
+    if rejected.len() > 20 {
+        eprintln!("... and {} more rejected lines", rejected.len() - 20);
+    }
+}
+
 fn progress_bar() -> indicatif::ProgressBar {
     let progress = indicatif::ProgressBar::new(0);
     if std::io::stderr().is_terminal() {
@@ -384,15 +394,7 @@ async fn orders(config: Config, command: OrdersCommand) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let summary =
                 import::import(&state, format, &path, restaurant.as_deref(), &progress).await?;
-            for r in summary.rejected.iter().take(20) {
-                eprintln!("rejected {} line {}: {}", r.file, r.line, r.reason);
-            }
-            if summary.rejected.len() > 20 {
-                eprintln!(
-                    "... and {} more rejected lines",
-                    summary.rejected.len() - 20
-                );
-            }
+            print_rejected(&summary.rejected);
             println!(
                 "imported in {:.2} s: {} orders read, {} stored ({} items), {} already there, {} line(s) rejected; restaurant {}{}",
                 started.elapsed().as_secs_f64(),
@@ -449,15 +451,7 @@ async fn monitoring(config: Config, command: MonitoringCommand) -> anyhow::Resul
             let progress = progress_bar();
             let started = std::time::Instant::now();
             let summary = import::import_dir(&state, &dir, &progress).await?;
-            for r in summary.rejected.iter().take(20) {
-                eprintln!("rejected {} line {}: {}", r.file, r.line, r.reason);
-            }
-            if summary.rejected.len() > 20 {
-                eprintln!(
-                    "... and {} more rejected lines",
-                    summary.rejected.len() - 20
-                );
-            }
+            print_rejected(&summary.rejected);
             println!(
                 "imported in {:.2} s: {} polls read, {} stored, {} already there; {} store(s) created, {} zone(s) and {} store hours changed; {} line(s) rejected",
                 started.elapsed().as_secs_f64(),

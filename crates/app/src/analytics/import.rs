@@ -25,6 +25,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
 use uuid::Uuid;
 
+/// A line an import could not take (the same report as the monitoring import's).
+pub use crate::monitoring::import::Rejected;
+
 use crate::entities::{order_items, order_status_events, orders, restaurants};
 use crate::money::Currency;
 use crate::restaurants::hours::local_to_utc;
@@ -108,13 +111,6 @@ pub struct HistoricOrder {
     pub at: NaiveDateTime,
     /// (name, quantity, unit price in minor units when known)
     pub items: Vec<(String, i32, Option<i64>)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Rejected {
-    pub file: String,
-    pub line: u64,
-    pub reason: String,
 }
 
 #[derive(Debug, Default)]

@@ -6,6 +6,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use brigade_app::analytics::rollup;
 use hmac::{Hmac, Mac};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -666,19 +668,6 @@ async fn queries_answer_what_was_worked_out_by_hand() {
     assert!(!r.field_errors("to").is_empty());
 }
 
-/// A small deterministic generator (the test must fail the same way every time).
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % below
-    }
-}
-
 #[tokio::test]
 async fn rollups_equal_a_recomputation_after_random_late_and_duplicate_events() {
     let app = TestApp::spawn().await;
@@ -693,7 +682,7 @@ async fn rollups_equal_a_recomputation_after_random_late_and_duplicate_events() 
         json!({"name": "West", "external_id": "west", "timezone": "Asia/Kolkata"}),
     )
     .await;
-    let mut dice = Dice(20261124);
+    let mut dice = StdRng::seed_from_u64(20261124);
     // Orders around the autumn DST change in New York (2021-11-07 06:00Z).
     let base = chrono::DateTime::parse_from_rfc3339("2021-11-06T20:00:00Z")
         .unwrap()
@@ -704,34 +693,41 @@ async fn rollups_equal_a_recomputation_after_random_late_and_duplicate_events() 
         let mut batch = Vec::new();
         for n in 0..15 {
             let id = format!("r{round}-{n}");
-            let created = base + chrono::Duration::minutes(dice.next(24 * 60) as i64);
+            let created = base + chrono::Duration::minutes(dice.random_range(0..24 * 60) as i64);
             let mut at = created;
             let mut history = Vec::new();
             for code in codes
                 .iter()
-                .take(1 + dice.next(codes.len() as u64) as usize)
+                .take(1 + dice.random_range(0..codes.len() as u64) as usize)
             {
                 history.push((*code, at));
-                at += chrono::Duration::seconds(30 + dice.next(2_400) as i64);
+                at += chrono::Duration::seconds(30 + dice.random_range(0..2_400) as i64);
             }
-            if dice.next(3) == 0 {
-                history.push((if dice.next(2) == 0 { 90 } else { 110 }, at));
+            if dice.random_range(0..3) == 0 {
+                history.push((
+                    if dice.random_range(0..2) == 0 {
+                        90
+                    } else {
+                        110
+                    },
+                    at,
+                ));
             }
             // Keep some events back to send late, after later ones.
             let mut sent = Vec::new();
             for (i, (code, at)) in history.iter().enumerate() {
-                if i > 0 && i + 1 < history.len() && dice.next(4) == 0 {
+                if i > 0 && i + 1 < history.len() && dice.random_range(0..4) == 0 {
                     held_back.push((id.clone(), *code, at.to_rfc3339()));
                 } else {
                     sent.push(json!({"status": code, "timestamp": at.to_rfc3339()}));
                 }
             }
-            let phone = format!("+35840{:07}", dice.next(12));
+            let phone = format!("+35840{:07}", dice.random_range(0..12));
             batch.push(json!({
                 "_id": id,
                 "created": created.to_rfc3339(),
                 "account": "acc",
-                "brandId": if dice.next(2) == 0 { "east" } else { "west" },
+                "brandId": if dice.random_range(0..2) == 0 { "east" } else { "west" },
                 "customer": {"phoneNumber": phone},
                 "items": [{"plu": "X", "quantity": 1}],
                 "status": sent.last().unwrap()["status"].clone(),
@@ -754,7 +750,7 @@ async fn rollups_equal_a_recomputation_after_random_late_and_duplicate_events() 
         }
         // Late events of earlier rounds, some twice.
         for (id, code, at) in std::mem::take(&mut held_back) {
-            for _ in 0..(1 + dice.next(2)) {
+            for _ in 0..(1 + dice.random_range(0..2)) {
                 app.post(
                     &format!("/api/channel-orders/{id}/status"),
                     json!({"status": code, "timestamp": at}),
