@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
     TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
@@ -22,9 +22,10 @@ use sha2::Sha256;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::bulk::{self, Col};
 use crate::entities::{
-    channel_accounts, channel_orders, customers, order_items, order_status_events, orders,
-    restaurants, status_code_mappings,
+    channel_accounts, channel_orders, order_items, order_status_events, orders, restaurants,
+    status_code_mappings,
 };
 use crate::http::error::{ApiError, FieldErrors};
 use crate::orders::OrderStatus;
@@ -35,6 +36,8 @@ pub const SOURCE_CHANNEL: &str = "channel";
 pub const UNKNOWN_STATE: &str = "UNKNOWN";
 /// At most this many orders in one request.
 pub const MAX_BATCH: usize = 5_000;
+/// Rows per bulk statement.
+const CHUNK: usize = 5_000;
 
 /// One version of the code → state mapping.
 #[derive(Debug, Clone)]
@@ -559,30 +562,44 @@ async fn customer_ids<C: ConnectionTrait>(
             *entry = name.as_ref();
         }
     }
-    let phones: Vec<&str> = latest.keys().copied().collect();
-    for chunk in phones.chunks(1_000) {
-        customers::Entity::insert_many(chunk.iter().map(|phone| customers::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            phone: Set(phone.to_string()),
-            name: Set(latest[phone].cloned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }))
-        .on_conflict(
-            OnConflict::column(customers::Column::Phone)
-                .do_nothing()
-                .to_owned(),
+    #[derive(Serialize)]
+    struct Row<'a> {
+        id: Uuid,
+        phone: &'a str,
+        name: Option<&'a str>,
+        at: &'a str,
+    }
+    let at = bulk::time(&now);
+    let rows: Vec<Row> = latest
+        .iter()
+        .map(|(phone, name)| Row {
+            id: Uuid::now_v7(),
+            phone,
+            name: name.map(String::as_str),
+            at: &at,
+        })
+        .collect();
+    let backend = db.get_database_backend();
+    let insert = format!(
+        "INSERT INTO customers (id, phone, name, created_at, updated_at) SELECT id, phone, name, at, at \
+         FROM ({}) r WHERE true ON CONFLICT (phone) DO NOTHING",
+        bulk::select_named(
+            backend,
+            &[
+                ("id", Col::Uuid),
+                ("phone", Col::Text),
+                ("name", Col::Text),
+                ("at", Col::Time)
+            ]
         )
-        .exec_without_returning(db)
-        .await?;
-        let rows: Vec<(Uuid, String)> = customers::Entity::find()
-            .select_only()
-            .columns([customers::Column::Id, customers::Column::Phone])
-            .filter(customers::Column::Phone.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        ids.extend(rows.into_iter().map(|(id, phone)| (phone, id)));
+    );
+    bulk::execute(db, &insert, &rows, CHUNK).await?;
+    let find = format!(
+        "SELECT c.id, c.phone FROM ({}) k JOIN customers c ON c.phone = k.phone",
+        bulk::select_named(backend, &[("phone", Col::Text)])
+    );
+    for row in bulk::query(db, &find, &rows, CHUNK).await? {
+        ids.insert(row.try_get_by_index(1)?, row.try_get_by_index(0)?);
     }
     Ok(ids)
 }
@@ -790,47 +807,118 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         }
     };
 
-    let fresh: Vec<&Plan> = plans.iter().filter(|p| p.is_new).collect();
-    for chunk in fresh.chunks(500) {
-        orders::Entity::insert_many(chunk.iter().map(|p| orders::ActiveModel {
-            id: Set(p.order_id),
-            restaurant_id: Set(p.restaurant_id),
-            customer_id: Set(None),
-            source: Set(SOURCE_CHANNEL.into()),
-            order_type: Set(order_type(p.order).into()),
-            status: Set(mapping.state_of(p.latest.0).into()),
-            status_changed_at: Set(p.latest.1),
-            total_minor: Set(0),
-            currency: Set(p.currency.clone()),
-            payment_status: Set("PENDING".into()),
-            payment_method: Set(None),
-            payment_reference: Set(None),
-            pickup_time: Set(p.order.pickup_time),
-            table_label: Set(None),
-            reservation_id: Set(None),
-            note: Set(None),
-            idempotency_key: Set(None),
-            external_ref: Set(Some(p.order.external_id.clone())),
-            created_at: Set(p.order.created),
-            updated_at: Set(now),
-        }))
-        .exec_without_returning(&txn)
-        .await?;
-        channel_orders::Entity::insert_many(chunk.iter().map(|p| channel_orders::ActiveModel {
-            order_id: Set(p.order_id),
-            external_id: Set(p.order.external_id.clone()),
-            account: Set(p.order.account.clone()),
-            brand_id: Set(p.order.brand_id.clone()),
-            channel_order_id: Set(p.order.channel_order_id.clone()),
-            customer_id: Set(customer(p.order)),
-            delivery_address: Set(p.order.delivery_address.clone()),
-            status_code: Set(p.latest.0),
-            mapping_version: Set(mapping.version),
-            value_known: Set(false),
-        }))
-        .exec_without_returning(&txn)
-        .await?;
+    let backend = txn.get_database_backend();
+    let now_text = bulk::time(&now);
+    let now_param = match backend {
+        DbBackend::Postgres => "$2::timestamptz",
+        _ => "?2",
+    };
+    #[derive(Serialize)]
+    struct OrderRow<'a> {
+        id: Uuid,
+        restaurant_id: Uuid,
+        order_type: &'a str,
+        status: &'a str,
+        status_changed_at: String,
+        currency: &'a str,
+        pickup_time: Option<String>,
+        external_ref: &'a str,
+        created_at: String,
     }
+    #[derive(Serialize)]
+    struct ChannelRow<'a> {
+        order_id: Uuid,
+        external_id: &'a str,
+        account: &'a str,
+        brand_id: &'a str,
+        channel_order_id: Option<&'a str>,
+        customer_id: Option<Uuid>,
+        delivery_address: Option<&'a str>,
+        status_code: i32,
+    }
+    let fresh: Vec<&Plan> = plans.iter().filter(|p| p.is_new).collect();
+    let order_rows: Vec<OrderRow> = fresh
+        .iter()
+        .map(|p| OrderRow {
+            id: p.order_id,
+            restaurant_id: p.restaurant_id,
+            order_type: order_type(p.order),
+            status: mapping.state_of(p.latest.0),
+            status_changed_at: bulk::time(&p.latest.1),
+            currency: &p.currency,
+            pickup_time: p.order.pickup_time.as_ref().map(bulk::time),
+            external_ref: &p.order.external_id,
+            created_at: bulk::time(&p.order.created),
+        })
+        .collect();
+    let insert = format!(
+        "INSERT INTO orders (id, restaurant_id, source, order_type, status, status_changed_at, total_minor, \
+         currency, payment_status, pickup_time, external_ref, created_at, updated_at) \
+         SELECT id, restaurant_id, '{SOURCE_CHANNEL}', order_type, status, status_changed_at, 0, currency, \
+         'PENDING', pickup_time, external_ref, created_at, {now} FROM ({rows}) r",
+        now = now_param,
+        rows = bulk::select_named(
+            backend,
+            &[
+                ("id", Col::Uuid),
+                ("restaurant_id", Col::Uuid),
+                ("order_type", Col::Text),
+                ("status", Col::Text),
+                ("status_changed_at", Col::Time),
+                ("currency", Col::Text),
+                ("pickup_time", Col::Time),
+                ("external_ref", Col::Text),
+                ("created_at", Col::Time),
+            ]
+        )
+    );
+    bulk::execute_with(
+        &txn,
+        &insert,
+        &order_rows,
+        CHUNK,
+        &[now_text.clone().into()],
+    )
+    .await?;
+    let channel_rows: Vec<ChannelRow> = fresh
+        .iter()
+        .map(|p| ChannelRow {
+            order_id: p.order_id,
+            external_id: &p.order.external_id,
+            account: &p.order.account,
+            brand_id: &p.order.brand_id,
+            channel_order_id: p.order.channel_order_id.as_deref(),
+            customer_id: customer(p.order),
+            delivery_address: p.order.delivery_address.as_deref(),
+            status_code: p.latest.0,
+        })
+        .collect();
+    let insert = format!(
+        "INSERT INTO channel_orders (order_id, external_id, account, brand_id, channel_order_id, customer_id, \
+         delivery_address, status_code, mapping_version, value_known) \
+         SELECT order_id, external_id, account, brand_id, channel_order_id, customer_id, delivery_address, \
+         status_code, {version}, {no} FROM ({rows}) r",
+        version = mapping.version,
+        no = if backend == DbBackend::Postgres {
+            "false"
+        } else {
+            "0"
+        },
+        rows = bulk::select_named(
+            backend,
+            &[
+                ("order_id", Col::Uuid),
+                ("external_id", Col::Text),
+                ("account", Col::Text),
+                ("brand_id", Col::Text),
+                ("channel_order_id", Col::Text),
+                ("customer_id", Col::Uuid),
+                ("delivery_address", Col::Text),
+                ("status_code", Col::Int4),
+            ]
+        )
+    );
+    bulk::execute(&txn, &insert, &channel_rows, CHUNK).await?;
     for p in plans.iter().filter(|p| !p.is_new) {
         orders::Entity::update_many()
             .col_expr(
@@ -872,70 +960,84 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
                 .await?;
         }
     }
-    let lines: Vec<order_items::ActiveModel> = plans
+    #[derive(Serialize)]
+    struct ItemRow<'a> {
+        id: Uuid,
+        order_id: Uuid,
+        name: &'a str,
+        plu: Option<&'a str>,
+        quantity: i32,
+    }
+    let lines: Vec<ItemRow> = plans
         .iter()
         .flat_map(|p| {
             p.order
                 .items
                 .iter()
-                .map(move |(name, plu, quantity)| order_items::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    order_id: Set(p.order_id),
-                    menu_item_id: Set(None),
-                    name: Set(name.clone()),
-                    plu: Set(plu.clone()),
-                    unit_price_minor: Set(0),
-                    quantity: Set(*quantity),
-                    subtotal_minor: Set(0),
-                    special_request: Set(None),
+                .map(move |(name, plu, quantity)| ItemRow {
+                    id: Uuid::now_v7(),
+                    order_id: p.order_id,
+                    name,
+                    plu: plu.as_deref(),
+                    quantity: *quantity,
                 })
         })
         .collect();
-    let mut lines = lines.into_iter().peekable();
-    while lines.peek().is_some() {
-        let chunk: Vec<_> = lines.by_ref().take(1_000).collect();
-        order_items::Entity::insert_many(chunk)
-            .exec_without_returning(&txn)
-            .await?;
+    let insert = format!(
+        "INSERT INTO order_items (id, order_id, name, plu, unit_price_minor, quantity, subtotal_minor) \
+         SELECT id, order_id, name, plu, 0, quantity, 0 FROM ({}) r",
+        bulk::select_named(
+            backend,
+            &[
+                ("id", Col::Uuid),
+                ("order_id", Col::Uuid),
+                ("name", Col::Text),
+                ("plu", Col::Text),
+                ("quantity", Col::Int4),
+            ]
+        )
+    );
+    bulk::execute(&txn, &insert, &lines, CHUNK).await?;
+    #[derive(Serialize)]
+    struct EventRow {
+        order_id: Uuid,
+        restaurant_id: Uuid,
+        to_status: &'static str,
+        raw_code: i32,
+        occurred_at: String,
     }
-    let events: Vec<order_status_events::ActiveModel> = plans
+    let events: Vec<EventRow> = plans
         .iter()
         .flat_map(|p| {
             let mapping = &mapping;
-            p.new_events
-                .iter()
-                .map(move |(code, at)| order_status_events::ActiveModel {
-                    order_id: Set(p.order_id),
-                    restaurant_id: Set(p.restaurant_id),
-                    from_status: Set(None),
-                    to_status: Set(mapping.state_of(*code).into()),
-                    raw_code: Set(Some(*code)),
-                    actor_kind: Set(SOURCE_CHANNEL.into()),
-                    actor_id: Set(None),
-                    note: Set(None),
-                    occurred_at: Set(*at),
-                    recorded_at: Set(now),
-                    ..Default::default()
-                })
+            p.new_events.iter().map(move |(code, at)| EventRow {
+                order_id: p.order_id,
+                restaurant_id: p.restaurant_id,
+                to_status: mapping.state_of(*code),
+                raw_code: *code,
+                occurred_at: bulk::time(at),
+            })
         })
         .collect();
-    let mut events = events.into_iter().peekable();
-    let mut inserted = 0u64;
-    while events.peek().is_some() {
-        let chunk: Vec<_> = events.by_ref().take(1_000).collect();
-        inserted += order_status_events::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    order_status_events::Column::OrderId,
-                    order_status_events::Column::RawCode,
-                    order_status_events::Column::OccurredAt,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-    }
+    let insert = format!(
+        "INSERT INTO order_status_events (order_id, restaurant_id, to_status, raw_code, actor_kind, \
+         occurred_at, recorded_at) \
+         SELECT order_id, restaurant_id, to_status, raw_code, '{SOURCE_CHANNEL}', occurred_at, {now} \
+         FROM ({rows}) r WHERE true ON CONFLICT (order_id, raw_code, occurred_at) DO NOTHING",
+        now = now_param,
+        rows = bulk::select_named(
+            backend,
+            &[
+                ("order_id", Col::Uuid),
+                ("restaurant_id", Col::Uuid),
+                ("to_status", Col::Text),
+                ("raw_code", Col::Int4),
+                ("occurred_at", Col::Time),
+            ]
+        )
+    );
+    let inserted =
+        bulk::execute_with(&txn, &insert, &events, CHUNK, &[now_text.clone().into()]).await?;
     txn.commit().await?;
     drop(turn);
 

@@ -17,7 +17,7 @@
 //!
 //! Hour buckets are UTC hours; day buckets are the restaurant's local days.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -26,13 +26,14 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::bulk::{self, Col};
 use super::channel::SOURCE_CHANNEL;
 use super::histogram::Histogram;
 use crate::entities::{
@@ -648,247 +649,201 @@ async fn step(state: &AppState) -> Result<Option<RollupRun>, DbErr> {
     }))
 }
 
-/// The stored rows a set of keys may touch: per granularity and restaurant, the span of its buckets.
-fn spans<'a>(
-    keys: impl Iterator<Item = (&'static str, Uuid, i64)> + 'a,
-) -> BTreeMap<(&'static str, Uuid), (i64, i64)> {
-    let mut spans: BTreeMap<(&'static str, Uuid), (i64, i64)> = BTreeMap::new();
-    for (g, r, b) in keys {
-        let span = spans.entry((g, r)).or_insert((b, b));
-        span.0 = span.0.min(b);
-        span.1 = span.1.max(b);
+/// Rows per bulk statement.
+const CHUNK: usize = 20_000;
+
+const STATUS_COLS: [Col; 9] = [
+    Col::Text,
+    Col::Uuid,
+    Col::Int,
+    Col::Text,
+    Col::Int4,
+    Col::Int,
+    Col::Int,
+    Col::Int,
+    Col::Text,
+];
+
+/// The stored status rows of the buckets a difference touches (read first: histograms are merged here).
+async fn stored_status<C: ConnectionTrait>(
+    txn: &C,
+    delta: &HashMap<StatusKey, StatusCell>,
+) -> Result<HashMap<StatusKey, StatusCell>, DbErr> {
+    let buckets: BTreeSet<(&'static str, Uuid, i64)> = delta
+        .keys()
+        .map(|k| (k.granularity, k.restaurant, k.bucket))
+        .collect();
+    let buckets: Vec<_> = buckets.into_iter().collect();
+    let sql = format!(
+        "SELECT t.granularity, t.restaurant_id, t.bucket_start, t.status, t.code, t.entered, t.timed, \
+         t.duration_ms, t.histogram FROM ({}) k JOIN order_status_rollups t ON t.granularity = k.c0 \
+         AND t.restaurant_id = k.c1 AND t.bucket_start = k.c2",
+        bulk::select(
+            txn.get_database_backend(),
+            &[Col::Text, Col::Uuid, Col::Int]
+        )
+    );
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut out = HashMap::new();
+    for row in bulk::query(txn, &sql, &buckets, CHUNK).await? {
+        let status: String = row.try_get_by_index(3)?;
+        let status = match names.get(&status) {
+            Some(name) => Arc::clone(name),
+            None => {
+                let name: Arc<str> = Arc::from(status.as_str());
+                names.insert(status, Arc::clone(&name));
+                name
+            }
+        };
+        let histogram: String = row.try_get_by_index(8)?;
+        out.insert(
+            StatusKey {
+                granularity: granularity_of(&row.try_get_by_index::<String>(0)?),
+                restaurant: row.try_get_by_index(1)?,
+                bucket: row.try_get_by_index(2)?,
+                status,
+                code: row.try_get_by_index(4)?,
+            },
+            StatusCell {
+                entered: row.try_get_by_index(5)?,
+                timed: row.try_get_by_index(6)?,
+                duration_ms: row.try_get_by_index(7)?,
+                histogram: Histogram::parse(&histogram),
+            },
+        );
     }
-    spans
+    Ok(out)
 }
 
-/// Add a difference to the stored rows (rows that become empty are deleted).
+/// Add a difference to the stored rows (rows that become empty are deleted). Counts are added in SQL
+/// (`col = col + excluded.col`); only status rows, whose histograms are merged here, are read first.
 async fn apply<C: ConnectionTrait>(txn: &C, delta: Rollups) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let (least, greatest) = match backend {
+        DbBackend::Postgres => ("LEAST", "GREATEST"),
+        _ => ("min", "max"),
+    };
+
     // Status rows.
-    let mut current: BTreeMap<StatusKey, StatusCell> = BTreeMap::new();
-    for ((g, r), (lo, hi)) in spans(
-        delta
-            .status
-            .keys()
-            .map(|k| (k.granularity, k.restaurant, k.bucket)),
-    ) {
-        for row in order_status_rollups::Entity::find()
-            .filter(order_status_rollups::Column::Granularity.eq(g))
-            .filter(order_status_rollups::Column::RestaurantId.eq(r))
-            .filter(order_status_rollups::Column::BucketStart.between(lo, hi))
-            .all(txn)
-            .await?
-        {
-            current.insert(
-                StatusKey {
-                    granularity: g,
-                    restaurant: r,
-                    bucket: row.bucket_start,
-                    status: Arc::from(row.status),
-                    code: row.code,
-                },
-                StatusCell {
-                    entered: row.entered,
-                    timed: row.timed,
-                    duration_ms: row.duration_ms,
-                    histogram: Histogram::parse(&row.histogram),
-                },
-            );
-        }
-    }
-    let mut upserts = Vec::new();
+    let mut current = stored_status(txn, &delta.status).await?;
+    let mut upserts = Vec::with_capacity(delta.status.len());
+    let mut empty = Vec::new();
     for (key, change) in delta.status {
         let mut cell = current.remove(&key).unwrap_or_default();
         cell.add(&change);
         if cell.is_empty() {
-            order_status_rollups::Entity::delete_many()
-                .filter(order_status_rollups::Column::Granularity.eq(key.granularity))
-                .filter(order_status_rollups::Column::RestaurantId.eq(key.restaurant))
-                .filter(order_status_rollups::Column::BucketStart.eq(key.bucket))
-                .filter(order_status_rollups::Column::Status.eq(&*key.status))
-                .filter(order_status_rollups::Column::Code.eq(key.code))
-                .exec(txn)
-                .await?;
+            empty.push((
+                key.granularity,
+                key.restaurant,
+                key.bucket,
+                key.status.to_string(),
+                key.code,
+            ));
         } else {
-            upserts.push(order_status_rollups::ActiveModel {
-                granularity: Set(key.granularity.into()),
-                restaurant_id: Set(key.restaurant),
-                bucket_start: Set(key.bucket),
-                status: Set(key.status.to_string()),
-                code: Set(key.code),
-                entered: Set(cell.entered),
-                timed: Set(cell.timed),
-                duration_ms: Set(cell.duration_ms),
-                histogram: Set(cell.histogram.to_text()),
-            });
+            upserts.push((
+                key.granularity,
+                key.restaurant,
+                key.bucket,
+                key.status.to_string(),
+                key.code,
+                cell.entered,
+                cell.timed,
+                cell.duration_ms,
+                cell.histogram.to_text(),
+            ));
         }
     }
-    let mut upserts = upserts.into_iter().peekable();
-    while upserts.peek().is_some() {
-        let chunk: Vec<_> = upserts.by_ref().take(1_000).collect();
-        order_status_rollups::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    order_status_rollups::Column::Granularity,
-                    order_status_rollups::Column::RestaurantId,
-                    order_status_rollups::Column::BucketStart,
-                    order_status_rollups::Column::Status,
-                    order_status_rollups::Column::Code,
-                ])
-                .update_columns([
-                    order_status_rollups::Column::Entered,
-                    order_status_rollups::Column::Timed,
-                    order_status_rollups::Column::DurationMs,
-                    order_status_rollups::Column::Histogram,
-                ])
-                .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
+    let sql = format!(
+        "INSERT INTO order_status_rollups (granularity, restaurant_id, bucket_start, status, code, \
+         entered, timed, duration_ms, histogram) {} ON CONFLICT (granularity, restaurant_id, bucket_start, \
+         status, code) DO UPDATE SET entered = excluded.entered, timed = excluded.timed, \
+         duration_ms = excluded.duration_ms, histogram = excluded.histogram",
+        bulk::select(backend, &STATUS_COLS)
+    );
+    bulk::execute(txn, &sql, &upserts, CHUNK).await?;
+    let sql = format!(
+        "DELETE FROM order_status_rollups WHERE (granularity, restaurant_id, bucket_start, status, code) \
+         IN ({})",
+        bulk::select(
+            backend,
+            &[Col::Text, Col::Uuid, Col::Int, Col::Text, Col::Int4]
+        )
+    );
+    bulk::execute(txn, &sql, &empty, CHUNK).await?;
 
-    // Throughput rows.
-    let mut current: BTreeMap<BucketKey, Throughput> = BTreeMap::new();
-    for ((g, r), (lo, hi)) in spans(
-        delta
-            .throughput
-            .keys()
-            .map(|k| (k.granularity, k.restaurant, k.bucket)),
-    ) {
-        for row in order_throughput_rollups::Entity::find()
-            .filter(order_throughput_rollups::Column::Granularity.eq(g))
-            .filter(order_throughput_rollups::Column::RestaurantId.eq(r))
-            .filter(order_throughput_rollups::Column::BucketStart.between(lo, hi))
-            .all(txn)
-            .await?
-        {
-            current.insert(
-                BucketKey {
-                    granularity: g,
-                    restaurant: r,
-                    bucket: row.bucket_start,
-                },
-                Throughput {
-                    created: row.created,
-                    finished: row.finished,
-                },
-            );
-        }
-    }
-    let mut upserts = Vec::new();
+    // Throughput rows: added in SQL; the rows a subtraction may have emptied are deleted after.
+    let mut rows = Vec::with_capacity(delta.throughput.len());
+    let mut lowered = Vec::new();
     for (key, change) in delta.throughput {
-        let mut t = current.remove(&key).unwrap_or_default();
-        t.created += change.created;
-        t.finished += change.finished;
-        if t.created == 0 && t.finished == 0 {
-            order_throughput_rollups::Entity::delete_many()
-                .filter(order_throughput_rollups::Column::Granularity.eq(key.granularity))
-                .filter(order_throughput_rollups::Column::RestaurantId.eq(key.restaurant))
-                .filter(order_throughput_rollups::Column::BucketStart.eq(key.bucket))
-                .exec(txn)
-                .await?;
-        } else {
-            upserts.push(order_throughput_rollups::ActiveModel {
-                granularity: Set(key.granularity.into()),
-                restaurant_id: Set(key.restaurant),
-                bucket_start: Set(key.bucket),
-                created: Set(t.created),
-                finished: Set(t.finished),
-            });
+        if change.created < 0 || change.finished < 0 {
+            lowered.push((key.granularity, key.restaurant, key.bucket));
         }
+        rows.push((
+            key.granularity,
+            key.restaurant,
+            key.bucket,
+            change.created,
+            change.finished,
+        ));
     }
-    let mut upserts = upserts.into_iter().peekable();
-    while upserts.peek().is_some() {
-        let chunk: Vec<_> = upserts.by_ref().take(2_000).collect();
-        order_throughput_rollups::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    order_throughput_rollups::Column::Granularity,
-                    order_throughput_rollups::Column::RestaurantId,
-                    order_throughput_rollups::Column::BucketStart,
-                ])
-                .update_columns([
-                    order_throughput_rollups::Column::Created,
-                    order_throughput_rollups::Column::Finished,
-                ])
-                .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
+    let sql = format!(
+        "INSERT INTO order_throughput_rollups (granularity, restaurant_id, bucket_start, created, finished) \
+         {} ON CONFLICT (granularity, restaurant_id, bucket_start) DO UPDATE SET \
+         created = order_throughput_rollups.created + excluded.created, \
+         finished = order_throughput_rollups.finished + excluded.finished",
+        bulk::select(
+            backend,
+            &[Col::Text, Col::Uuid, Col::Int, Col::Int, Col::Int]
+        )
+    );
+    bulk::execute(txn, &sql, &rows, CHUNK).await?;
+    let sql = format!(
+        "DELETE FROM order_throughput_rollups WHERE created = 0 AND finished = 0 \
+         AND (granularity, restaurant_id, bucket_start) IN ({})",
+        bulk::select(backend, &[Col::Text, Col::Uuid, Col::Int])
+    );
+    bulk::execute(txn, &sql, &lowered, CHUNK).await?;
 
     // Customers: only ever added to.
-    let keys: Vec<(Uuid, Uuid)> = delta.customers.keys().copied().collect();
-    let mut current: HashMap<(Uuid, Uuid), customer_order_stats::Model> = HashMap::new();
-    for chunk in keys.chunks(300) {
-        let mut any = Condition::any();
-        for (r, c) in chunk {
-            any = any.add(
-                Condition::all()
-                    .add(customer_order_stats::Column::RestaurantId.eq(*r))
-                    .add(customer_order_stats::Column::CustomerId.eq(*c)),
-            );
-        }
-        for row in customer_order_stats::Entity::find()
-            .filter(any)
-            .all(txn)
-            .await?
-        {
-            current.insert((row.restaurant_id, row.customer_id), row);
-        }
-    }
-    let rows: Vec<customer_order_stats::ActiveModel> = delta
+    let rows: Vec<_> = delta
         .customers
         .into_iter()
         .map(|((r, c), add)| {
-            let (orders, valued, value, first, last) = match current.get(&(r, c)) {
-                Some(row) => (
-                    row.orders + add.orders,
-                    row.valued_orders + add.valued_orders,
-                    row.value_minor + add.value_minor,
-                    row.first_ms.min(add.first_ms),
-                    row.last_ms.max(add.last_ms),
-                ),
-                None => (
-                    add.orders,
-                    add.valued_orders,
-                    add.value_minor,
-                    add.first_ms,
-                    add.last_ms,
-                ),
-            };
-            customer_order_stats::ActiveModel {
-                restaurant_id: Set(r),
-                customer_id: Set(c),
-                orders: Set(orders),
-                valued_orders: Set(valued),
-                value_minor: Set(value),
-                currency: Set(add.currency),
-                first_ms: Set(first),
-                last_ms: Set(last),
-            }
+            (
+                r,
+                c,
+                add.orders,
+                add.valued_orders,
+                add.value_minor,
+                add.currency,
+                add.first_ms,
+                add.last_ms,
+            )
         })
         .collect();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(1_000).collect();
-        customer_order_stats::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([
-                    customer_order_stats::Column::RestaurantId,
-                    customer_order_stats::Column::CustomerId,
-                ])
-                .update_columns([
-                    customer_order_stats::Column::Orders,
-                    customer_order_stats::Column::ValuedOrders,
-                    customer_order_stats::Column::ValueMinor,
-                    customer_order_stats::Column::FirstMs,
-                    customer_order_stats::Column::LastMs,
-                ])
-                .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
+    let sql = format!(
+        "INSERT INTO customer_order_stats (restaurant_id, customer_id, orders, valued_orders, value_minor, \
+         currency, first_ms, last_ms) {} ON CONFLICT (restaurant_id, customer_id) DO UPDATE SET \
+         orders = customer_order_stats.orders + excluded.orders, \
+         valued_orders = customer_order_stats.valued_orders + excluded.valued_orders, \
+         value_minor = customer_order_stats.value_minor + excluded.value_minor, \
+         first_ms = {least}(customer_order_stats.first_ms, excluded.first_ms), \
+         last_ms = {greatest}(customer_order_stats.last_ms, excluded.last_ms)",
+        bulk::select(
+            backend,
+            &[
+                Col::Uuid,
+                Col::Uuid,
+                Col::Int,
+                Col::Int,
+                Col::Int,
+                Col::Text,
+                Col::Int,
+                Col::Int
+            ]
+        )
+    );
+    bulk::execute(txn, &sql, &rows, CHUNK).await?;
     Ok(())
 }
 
