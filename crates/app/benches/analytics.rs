@@ -177,8 +177,9 @@ async fn main() -> anyhow::Result<()> {
         rollup::SETTLE_SECONDS as u64 + 1,
     ))
     .await;
+    rollup::forget(&state).await?;
     let started = Instant::now();
-    let run = rollup::rebuild(&state).await?;
+    let run = rollup::catch_up(&state).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "rollup: {} events of {} orders in {secs:.1} s = {:.0} events/s ({} runs)",

@@ -11,6 +11,7 @@ mod m20261124_000004_reservations;
 mod m20261124_000005_venues;
 mod m20261124_000006_monitoring;
 mod m20261124_000007_channel_orders;
+mod m20261124_000008_customer_totals;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_venues::Migration),
             Box::new(m20261124_000006_monitoring::Migration),
             Box::new(m20261124_000007_channel_orders::Migration),
+            Box::new(m20261124_000008_customer_totals::Migration),
         ]
     }
 }

@@ -118,6 +118,72 @@ impl Histogram {
     }
 }
 
+/// A histogram for adding many stored ones together (queries): counts in a vector indexed by bin, and a
+/// parser that reads [`Histogram::to_text`] without allocating.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals(Vec<i64>);
+
+impl Totals {
+    /// Adds a histogram written as text; pairs that do not parse are skipped.
+    pub fn merge_text(&mut self, text: &str) {
+        for pair in text.as_bytes().split(|b| *b == b',') {
+            let Some(colon) = pair.iter().position(|b| *b == b':') else {
+                continue;
+            };
+            let (Some(bin), Some(n)) = (digits(&pair[..colon]), signed(&pair[colon + 1..])) else {
+                continue;
+            };
+            // Bins stay far below this (30 days is bin 1,441); anything larger is not ours.
+            if bin > 100_000 {
+                continue;
+            }
+            let bin = bin as usize;
+            if self.0.len() <= bin {
+                self.0.resize(bin + 1, 0);
+            }
+            self.0[bin] += n;
+        }
+    }
+
+    /// The nearest-rank quantile in seconds, as [`Histogram::quantile_seconds`].
+    pub fn quantile_seconds(&self, q: f64) -> Option<f64> {
+        let total: i64 = self.0.iter().sum();
+        if total <= 0 {
+            return None;
+        }
+        let rank = ((q * total as f64).ceil() as i64).clamp(1, total);
+        let mut seen = 0;
+        let mut last = None;
+        for (bin, n) in self.0.iter().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            last = Some(bin);
+            seen += n;
+            if seen >= rank {
+                return Some(start_of(bin as u32));
+            }
+        }
+        last.map(|b| start_of(b as u32))
+    }
+}
+
+fn digits(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() || bytes.len() > 18 {
+        return None;
+    }
+    bytes.iter().try_fold(0u64, |acc, b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+    })
+}
+
+fn signed(bytes: &[u8]) -> Option<i64> {
+    match bytes.first() {
+        Some(b'-') => digits(&bytes[1..]).map(|v| -(v as i64)),
+        _ => digits(bytes).map(|v| v as i64),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +219,13 @@ mod tests {
         assert_eq!(h.quantile_seconds(1.0), Some(600.0));
         let round = Histogram::parse(&h.to_text());
         assert_eq!(round, h);
+        let mut totals = Totals::default();
+        totals.merge_text(&h.to_text());
+        totals.merge_text(&h.to_text());
+        totals.merge_text("bad,9:x,:3");
+        assert_eq!(totals.quantile_seconds(0.5), Some(300.0));
+        assert_eq!(totals.quantile_seconds(0.9), Some(540.0));
+        assert_eq!(totals.quantile_seconds(1.0), Some(600.0));
         let mut less = h.clone();
         less.merge(&round, -1);
         assert!(less.is_empty());

@@ -1,9 +1,12 @@
 //! The three analytics questions, answered from the summary tables: time in each status, throughput per
 //! hour or day, and orders per customer over their lifetime.
 //!
-//! Ranges are read in whole UTC hours (a range's start is taken back to its hour, its end forward to the
-//! next), so the hourly rollups answer them exactly. Asked in the restaurants' local time, the whole local
-//! days inside a range come from the daily rollups and only the edges from the hourly ones.
+//! Ranges are read in whole hours (a range's start is taken back to its hour, its end forward to the
+//! next), so the hourly rollups answer them exactly. The rollups' hours are each restaurant's local hours,
+//! which are UTC hours except in zones whose offset is not a whole number of hours (India's +05:30): a
+//! range asked in UTC covers those restaurants' hours that start inside it. Asked in the restaurants' local
+//! time, the whole local days inside a range come from the daily rollups and only the edges from the
+//! hourly ones.
 
 use std::collections::BTreeMap;
 
@@ -18,11 +21,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::histogram::Histogram;
-use super::rollup::{DAY, HOUR, local_midnight};
+use super::histogram::Totals;
+use super::rollup::{DAY, HOUR, local_hour, local_midnight};
 use crate::entities::{
-    customer_order_stats, customers, order_status_rollups, order_throughput_rollups, restaurants,
-    users,
+    customer_order_stats, customer_order_totals, customers, order_status_rollups,
+    order_throughput_rollups, restaurants, users,
 };
 use crate::money::Currency;
 
@@ -141,9 +144,12 @@ impl Parts {
 }
 
 fn parts(range: Range, tz: Tz, use_days: bool) -> Parts {
-    let from = range.from.ms_in(tz).div_euclid(HOUR_MS) * HOUR_MS;
+    let from = local_hour(tz, range.from.ms_in(tz));
     let to_raw = range.to.ms_in(tz);
-    let to = (to_raw + HOUR_MS - 1).div_euclid(HOUR_MS) * HOUR_MS;
+    let to = match local_hour(tz, to_raw) {
+        start if start < to_raw => start + HOUR_MS,
+        start => start,
+    };
     if !use_days || to <= from {
         return Parts {
             hours: vec![(from, to)],
@@ -169,8 +175,7 @@ fn parts(range: Range, tz: Tz, use_days: bool) -> Parts {
             .unwrap_or(to);
     }
     let d1 = Ord::min(local_midnight(tz, last), to);
-    // Day buckets only when local midnights fall on UTC hours (hour rows cannot be split).
-    if d0 >= d1 || d0 % HOUR_MS != 0 || d1 % HOUR_MS != 0 {
+    if d0 >= d1 {
         return Parts {
             hours: vec![(from, to)],
             days: None,
@@ -205,7 +210,7 @@ struct StatusAcc {
     entered: i64,
     timed: i64,
     duration_ms: i64,
-    histogram: Histogram,
+    histogram: Totals,
 }
 
 /// Average, median and p90 time in each status (by Brigade state, or by channel code).
@@ -415,6 +420,34 @@ pub async fn customers<C: ConnectionTrait>(
     // One restaurant: its rows are already one per customer (no grouping needed).
     let single = matches!(which, Restaurants::Some(ids) if ids.len() == 1);
     let per_customer = || -> SelectStatement {
+        // All restaurants: the rollup keeps one row per customer for that too.
+        if matches!(which, Restaurants::All) {
+            let mut q = Query::select();
+            q.column(customer_order_totals::Column::CustomerId)
+                .expr_as(
+                    Expr::col(customer_order_totals::Column::Orders),
+                    Alias::new("n"),
+                )
+                .expr_as(
+                    Expr::col(customer_order_totals::Column::ValuedOrders),
+                    Alias::new("valued"),
+                )
+                .expr_as(
+                    Expr::col(customer_order_totals::Column::ValueMinor),
+                    Alias::new("value"),
+                )
+                .columns([
+                    customer_order_totals::Column::Currency,
+                    customer_order_totals::Column::FirstMs,
+                    customer_order_totals::Column::LastMs,
+                ])
+                .from(customer_order_totals::Entity);
+            if let Some((lo, hi)) = first_between {
+                q.and_where(customer_order_totals::Column::FirstMs.gte(lo));
+                q.and_where(customer_order_totals::Column::FirstMs.lt(hi));
+            }
+            return q.to_owned();
+        }
         if single {
             let mut q = Query::select();
             q.column(customer_order_stats::Column::CustomerId)

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod channel_accounts;
 pub mod channel_orders;
 pub mod customer_order_stats;
+pub mod customer_order_totals;
 pub mod customers;
 pub mod mail_outbox;
 pub mod menu_categories;

@@ -457,6 +457,112 @@ async fn a_signing_account_needs_a_valid_signature() {
 /// B (P1):          10@20:10 20@20:11 50@20:15 110@20:16
 /// C (P2):          10@21:05 20@21:09
 #[tokio::test]
+async fn a_half_hour_zone_is_bucketed_by_its_own_hours_and_days() {
+    // Asia/Kolkata is UTC+05:30: local midnight falls at 18:30 UTC, in the middle of a UTC hour.
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.restaurant(
+        &admin,
+        json!({"name": "Bengaluru Dosa", "external_id": "blr", "timezone": "Asia/Kolkata"}),
+    )
+    .await;
+    // Created 23:50 local on the 22nd, confirmed 00:10 local on the 23rd, completed 00:40.
+    let a = order(
+        "K",
+        "blr",
+        "2021-07-22T18:20:00Z",
+        "+919800000001",
+        &[
+            (10, "2021-07-22T18:20:00Z"),
+            (20, "2021-07-22T18:40:00Z"),
+            (90, "2021-07-22T19:10:00Z"),
+        ],
+    );
+    app.post("/api/channel-orders", json!([a]), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    app.clock.advance(chrono::Duration::seconds(10));
+    let run = app
+        .post("/api/analytics/rollups", json!({}), Some(&admin))
+        .await;
+    assert_eq!(run.data()["events"], 3);
+
+    let statuses = |day: &str, next: &str| {
+        let app = &app;
+        let admin = &admin;
+        let query = format!("/api/analytics/time-in-status?brand=blr&from={day}&to={next}");
+        async move {
+            let r = app.get(&query, Some(admin)).await;
+            r.assert_status(StatusCode::OK);
+            r.data()["statuses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["status"].as_str().unwrap().to_string(),
+                        s["entered"].clone(),
+                        s["avg_seconds"].clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    // The 22nd (local) holds only the order's first 20 minutes, the 23rd the rest.
+    assert_eq!(
+        statuses("2021-07-22", "2021-07-23").await,
+        vec![("PENDING".to_string(), json!(1), json!(1200.0))]
+    );
+    assert_eq!(
+        statuses("2021-07-23", "2021-07-24").await,
+        vec![
+            ("CONFIRMED".to_string(), json!(1), json!(1800.0)),
+            ("COMPLETED".to_string(), json!(1), Value::Null)
+        ]
+    );
+    let hours = app
+        .get(
+            "/api/analytics/throughput?brand=blr&from=2021-07-22&to=2021-07-24",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        hours.data()["buckets"],
+        json!([
+            {"start": "2021-07-22T23:00:00", "created": 1, "finished": 0},
+            {"start": "2021-07-23T00:00:00", "created": 0, "finished": 1}
+        ])
+    );
+    let days = app
+        .get(
+            "/api/analytics/throughput?brand=blr&from=2021-07-20&to=2021-07-25&interval=day",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        days.data()["buckets"],
+        json!([
+            {"start": "2021-07-22", "created": 1, "finished": 0},
+            {"start": "2021-07-23", "created": 0, "finished": 1}
+        ])
+    );
+    // In UTC the restaurant's hours keep their half-hour starts.
+    let utc = app
+        .get(
+            "/api/analytics/throughput?brand=blr&from=2021-07-22&to=2021-07-24&tz=utc",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        utc.data()["buckets"],
+        json!([
+            {"start": "2021-07-22T17:30:00Z", "created": 1, "finished": 0},
+            {"start": "2021-07-22T18:30:00Z", "created": 0, "finished": 1}
+        ])
+    );
+}
+
+#[tokio::test]
 async fn queries_answer_what_was_worked_out_by_hand() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
