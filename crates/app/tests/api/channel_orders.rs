@@ -129,6 +129,34 @@ async fn the_seed_order_is_stored_once_however_often_it_is_sent() {
 }
 
 #[tokio::test]
+async fn text_with_quotes_backslashes_and_other_scripts_is_stored_as_sent() {
+    // Ingest writes its rows as one JSON value per statement: what it escapes must come back unchanged.
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let mut o = order(
+        "quoted-1",
+        "quoted-brand",
+        "2021-07-22T20:00:00Z",
+        "+358401111111",
+        &[(10, "2021-07-22T20:00:00Z")],
+    );
+    let item = "Pizza \"Quattro\" \\ Ñandú 🍕 O'Brien's";
+    let street = "Huuvatie 1 \"B\" \\ \u{0}end";
+    o["items"] = json!([{"name": item, "plu": "P-'1'", "quantity": 2}]);
+    o["deliveryAddress"] = json!({"city": "Tōkyō", "street": street, "postalCode": "00100"});
+    app.post("/api/channel-orders", json!([o]), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let view = app.get("/api/channel-orders/quoted-1", Some(&admin)).await;
+    view.assert_status(StatusCode::OK);
+    let data = view.data();
+    assert_eq!(data["order"]["items"][0]["name"], item);
+    assert_eq!(data["order"]["items"][0]["quantity"], 2);
+    assert_eq!(data["delivery_address"]["street"], street);
+    assert_eq!(data["delivery_address"]["city"], "Tōkyō");
+}
+
+#[tokio::test]
 async fn late_duplicate_and_out_of_order_events_are_stored_once_in_time_order() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
