@@ -13,7 +13,7 @@ work=$(mktemp -d)
 port=18081
 export BRIGADE_RATE_LIMIT__ENABLED=false BRIGADE_LOG_LEVEL=warn BRIGADE_BODY_LIMIT_BYTES=8388608
 dbs=()
-newdb() { local db="brigade_bench_$$_$1"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"; dbs+=("$db"); echo "postgres://postgres@127.0.0.1:5432/$db"; }
+newdb() { local db="brigade_bench_$$_$1"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"; dbs+=("$db"); echo "postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"; }
 if [ "$backend" = postgres ]; then
   export DATABASE_URL=$(newdb http) BRIGADE_DATABASE_MAX_CONNECTIONS=10
 fi
