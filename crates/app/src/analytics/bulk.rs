@@ -73,6 +73,14 @@ fn build(backend: DbBackend, cols: &[(String, String, Col)]) -> String {
     sql
 }
 
+/// The placeholder of the `n`th bind value, counting the rows as the first.
+pub fn param(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}
+
 fn statement<R: Serialize>(
     backend: DbBackend,
     sql: String,
@@ -96,7 +104,7 @@ pub async fn execute<C: ConnectionTrait, R: Serialize>(
     execute_with(db, sql, rows, chunk, &[]).await
 }
 
-/// [`execute`] with more bind values after the rows (placeholders `$2`, ... on PostgreSQL, `?2`, ... on SQLite).
+/// [`execute`] with more bind values after the rows (placeholders from [`param`], from 2 on).
 pub async fn execute_with<C: ConnectionTrait, R: Serialize>(
     db: &C,
     sql: &str,

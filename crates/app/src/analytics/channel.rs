@@ -810,8 +810,8 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
     let backend = txn.get_database_backend();
     let now_text = bulk::time(&now);
     let now_param = match backend {
-        DbBackend::Postgres => "$2::timestamptz",
-        _ => "?2",
+        DbBackend::Postgres => format!("{}::timestamptz", bulk::param(backend, 2)),
+        _ => bulk::param(backend, 2),
     };
     #[derive(Serialize)]
     struct OrderRow<'a> {

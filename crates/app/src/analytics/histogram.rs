@@ -70,19 +70,7 @@ impl Histogram {
     /// The nearest-rank quantile (`q` in 0..=1) in seconds: the smallest length with at least `q` of all
     /// lengths at or below it.
     pub fn quantile_seconds(&self, q: f64) -> Option<f64> {
-        let total = self.total();
-        if total <= 0 {
-            return None;
-        }
-        let rank = ((q * total as f64).ceil() as i64).clamp(1, total);
-        let mut seen = 0;
-        for (bin, n) in &self.0 {
-            seen += n;
-            if seen >= rank {
-                return Some(start_of(*bin));
-            }
-        }
-        self.0.keys().next_back().map(|b| start_of(*b))
+        nearest_rank(self.0.iter().map(|(bin, n)| (*bin, *n)), q)
     }
 
     /// `bin:count` pairs separated by commas, in bin order.
@@ -147,25 +135,34 @@ impl Totals {
 
     /// The nearest-rank quantile in seconds, as [`Histogram::quantile_seconds`].
     pub fn quantile_seconds(&self, q: f64) -> Option<f64> {
-        let total: i64 = self.0.iter().sum();
-        if total <= 0 {
-            return None;
-        }
-        let rank = ((q * total as f64).ceil() as i64).clamp(1, total);
-        let mut seen = 0;
-        let mut last = None;
-        for (bin, n) in self.0.iter().enumerate() {
-            if *n == 0 {
-                continue;
-            }
-            last = Some(bin);
-            seen += n;
-            if seen >= rank {
-                return Some(start_of(bin as u32));
-            }
-        }
-        last.map(|b| start_of(b as u32))
+        nearest_rank(
+            self.0
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n != 0)
+                .map(|(bin, n)| (bin as u32, *n)),
+            q,
+        )
     }
+}
+
+/// The nearest-rank quantile of (bin, count) pairs in bin order, in seconds.
+fn nearest_rank(pairs: impl Iterator<Item = (u32, i64)> + Clone, q: f64) -> Option<f64> {
+    let total: i64 = pairs.clone().map(|(_, n)| n).sum();
+    if total <= 0 {
+        return None;
+    }
+    let rank = ((q * total as f64).ceil() as i64).clamp(1, total);
+    let mut seen = 0;
+    let mut last = None;
+    for (bin, n) in pairs {
+        last = Some(bin);
+        seen += n;
+        if seen >= rank {
+            return Some(start_of(bin));
+        }
+    }
+    last.map(start_of)
 }
 
 fn digits(bytes: &[u8]) -> Option<u64> {

@@ -306,17 +306,20 @@ fn event_columns() -> [order_status_events::Column; 5] {
     ]
 }
 
+/// One shared copy of each status name.
+fn intern(names: &mut HashMap<String, Arc<str>>, status: String) -> Arc<str> {
+    if let Some(name) = names.get(&status) {
+        return Arc::clone(name);
+    }
+    let name: Arc<str> = Arc::from(status.as_str());
+    names.insert(status, Arc::clone(&name));
+    name
+}
+
 fn group_events(rows: Vec<EventRow>, into: &mut HashMap<Uuid, Vec<Ev>>) {
     let mut names: HashMap<String, Arc<str>> = HashMap::default();
     for (id, order, at, status, code) in rows {
-        let status = match names.get(&status) {
-            Some(name) => Arc::clone(name),
-            None => {
-                let name: Arc<str> = Arc::from(status.as_str());
-                names.insert(status, Arc::clone(&name));
-                name
-            }
-        };
+        let status = intern(&mut names, status);
         into.entry(order).or_default().push(Ev {
             id,
             at_ms: at.timestamp_millis(),
@@ -742,10 +745,7 @@ async fn events_after<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<RecordedRow>, DbErr> {
     let backend = db.get_database_backend();
-    let (p1, p2) = match backend {
-        DbBackend::Postgres => ("$1", "$2"),
-        _ => ("?1", "?2"),
-    };
+    let (p1, p2) = (bulk::param(backend, 1), bulk::param(backend, 2));
     let mut out: Vec<RecordedRow> = Vec::new();
     let mut last = after;
     while (out.len() as u64) < limit {
@@ -789,10 +789,8 @@ async fn step(state: &AppState) -> Result<Option<RollupRun>, DbErr> {
     };
     let events_read = settled_rows.len() as u64;
 
-    let (p1, p2) = match txn.get_database_backend() {
-        DbBackend::Postgres => ("$1", "$2"),
-        _ => ("?1", "?2"),
-    };
+    let backend = txn.get_database_backend();
+    let (p1, p2) = (bulk::param(backend, 1), bulk::param(backend, 2));
     let old_rows: Vec<EventRow> = events_where(
         &txn,
         &format!(
@@ -893,14 +891,7 @@ async fn stored_status<C: ConnectionTrait>(
     let mut out = HashMap::default();
     for row in bulk::query(txn, &sql, &buckets, CHUNK).await? {
         let status: String = row.try_get_by_index(3)?;
-        let status = match names.get(&status) {
-            Some(name) => Arc::clone(name),
-            None => {
-                let name: Arc<str> = Arc::from(status.as_str());
-                names.insert(status, Arc::clone(&name));
-                name
-            }
-        };
+        let status = intern(&mut names, status);
         let histogram: String = row.try_get_by_index(8)?;
         out.insert(
             StatusKey {
@@ -925,10 +916,6 @@ async fn stored_status<C: ConnectionTrait>(
 /// (`col = col + excluded.col`); only status rows, whose histograms are merged here, are read first.
 async fn apply<C: ConnectionTrait>(txn: &C, delta: Rollups) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
-    let (least, greatest) = match backend {
-        DbBackend::Postgres => ("LEAST", "GREATEST"),
-        _ => ("min", "max"),
-    };
 
     // Status rows.
     let mut current = stored_status(txn, &delta.status).await?;
@@ -1013,84 +1000,71 @@ async fn apply<C: ConnectionTrait>(txn: &C, delta: Rollups) -> Result<(), DbErr>
     );
     bulk::execute(txn, &sql, &lowered, CHUNK).await?;
 
-    // Customers: only ever added to.
+    // Customers: only ever added to, per restaurant and over all restaurants.
     let mut rows: Vec<_> = delta
         .customers
         .into_iter()
-        .map(|((r, c), add)| {
-            (
-                r,
-                c,
-                add.orders,
-                add.valued_orders,
-                add.value_minor,
-                add.currency,
-                add.first_ms,
-                add.last_ms,
-            )
-        })
+        .map(|((r, c), add)| (vec![r, c], add))
         .collect();
-    rows.sort_unstable_by_key(|r| (r.0, r.1));
-    let sql = format!(
-        "INSERT INTO customer_order_stats (restaurant_id, customer_id, orders, valued_orders, value_minor, \
-         currency, first_ms, last_ms) {} ON CONFLICT (restaurant_id, customer_id) DO UPDATE SET \
-         orders = customer_order_stats.orders + excluded.orders, \
-         valued_orders = customer_order_stats.valued_orders + excluded.valued_orders, \
-         value_minor = customer_order_stats.value_minor + excluded.value_minor, \
-         first_ms = {least}(customer_order_stats.first_ms, excluded.first_ms), \
-         last_ms = {greatest}(customer_order_stats.last_ms, excluded.last_ms)",
-        bulk::select(
-            backend,
-            &[
-                Col::Uuid,
-                Col::Uuid,
-                Col::Int,
-                Col::Int,
-                Col::Int,
-                Col::Text,
-                Col::Int,
-                Col::Int
-            ]
-        )
-    );
-    bulk::execute(txn, &sql, &rows, CHUNK).await?;
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    add_customers(
+        txn,
+        "customer_order_stats",
+        &["restaurant_id", "customer_id"],
+        rows,
+    )
+    .await?;
     let mut rows: Vec<_> = delta
         .totals
         .into_iter()
-        .map(|(c, add)| {
-            (
-                c,
-                add.orders,
-                add.valued_orders,
-                add.value_minor,
-                add.currency,
-                add.first_ms,
-                add.last_ms,
-            )
+        .map(|(c, add)| (vec![c], add))
+        .collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    add_customers(txn, "customer_order_totals", &["customer_id"], rows).await?;
+    Ok(())
+}
+
+/// Add customer counts to `table` (keyed by the UUID columns `keys`): counts and values are summed,
+/// first and last orders widened, in SQL.
+async fn add_customers<C: ConnectionTrait>(
+    txn: &C,
+    table: &str,
+    keys: &[&str],
+    rows: Vec<(Vec<Uuid>, CustomerStat)>,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let (least, greatest) = match backend {
+        DbBackend::Postgres => ("LEAST", "GREATEST"),
+        _ => ("min", "max"),
+    };
+    let key_list = keys.join(", ");
+    let mut cols = vec![Col::Uuid; keys.len()];
+    cols.extend([Col::Int, Col::Int, Col::Int, Col::Text, Col::Int, Col::Int]);
+    let sql = format!(
+        "INSERT INTO {table} ({key_list}, orders, valued_orders, value_minor, currency, first_ms, last_ms) \
+         {select} ON CONFLICT ({key_list}) DO UPDATE SET orders = {table}.orders + excluded.orders, \
+         valued_orders = {table}.valued_orders + excluded.valued_orders, \
+         value_minor = {table}.value_minor + excluded.value_minor, \
+         first_ms = {least}({table}.first_ms, excluded.first_ms), \
+         last_ms = {greatest}({table}.last_ms, excluded.last_ms)",
+        select = bulk::select(backend, &cols)
+    );
+    let rows: Vec<Vec<serde_json::Value>> = rows
+        .into_iter()
+        .map(|(key, add)| {
+            let mut row: Vec<serde_json::Value> =
+                key.iter().map(|k| k.to_string().into()).collect();
+            row.extend([
+                add.orders.into(),
+                add.valued_orders.into(),
+                add.value_minor.into(),
+                add.currency.into(),
+                add.first_ms.into(),
+                add.last_ms.into(),
+            ]);
+            row
         })
         .collect();
-    rows.sort_unstable_by_key(|r| r.0);
-    let sql = format!(
-        "INSERT INTO customer_order_totals (customer_id, orders, valued_orders, value_minor, currency, \
-         first_ms, last_ms) {} ON CONFLICT (customer_id) DO UPDATE SET \
-         orders = customer_order_totals.orders + excluded.orders, \
-         valued_orders = customer_order_totals.valued_orders + excluded.valued_orders, \
-         value_minor = customer_order_totals.value_minor + excluded.value_minor, \
-         first_ms = {least}(customer_order_totals.first_ms, excluded.first_ms), \
-         last_ms = {greatest}(customer_order_totals.last_ms, excluded.last_ms)",
-        bulk::select(
-            backend,
-            &[
-                Col::Uuid,
-                Col::Int,
-                Col::Int,
-                Col::Int,
-                Col::Text,
-                Col::Int,
-                Col::Int
-            ]
-        )
-    );
     bulk::execute(txn, &sql, &rows, CHUNK).await?;
     Ok(())
 }
