@@ -33,6 +33,30 @@ pub fn registry(state: &AppState) -> JobRegistry {
         )
         .expect("valid cron expression"),
     );
+    registry.register(
+        crate::crm::jobs::SCORE_JOB,
+        Arc::new(crate::crm::jobs::ScoreJob(state.clone())),
+    );
+    registry.register(
+        crate::crm::jobs::SCORE_ALL_JOB,
+        Arc::new(crate::crm::jobs::ScoreAllJob(state.clone())),
+    );
+    registry.schedule(
+        CronJob::new(
+            "crm-scores-every-minute",
+            "45 * * * * *",
+            crate::crm::jobs::SCORE_JOB,
+        )
+        .expect("valid cron expression"),
+    );
+    registry.schedule(
+        CronJob::new(
+            "crm-scores-nightly",
+            "0 40 0 * * *",
+            crate::crm::jobs::SCORE_ALL_JOB,
+        )
+        .expect("valid cron expression"),
+    );
     registry.schedule(
         CronJob::new("housekeeping-hourly", "0 17 * * * *", HOUSEKEEPING)
             .expect("valid cron expression"),

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod crm;
 pub mod database;
 pub mod demo;
 pub mod entities;

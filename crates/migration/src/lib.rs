@@ -12,6 +12,7 @@ mod m20261124_000005_venues;
 mod m20261124_000006_monitoring;
 mod m20261124_000007_channel_orders;
 mod m20261124_000008_customer_totals;
+mod m20261125_000009_crm;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_monitoring::Migration),
             Box::new(m20261124_000007_channel_orders::Migration),
             Box::new(m20261124_000008_customer_totals::Migration),
+            Box::new(m20261125_000009_crm::Migration),
         ]
     }
 }

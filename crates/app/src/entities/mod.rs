@@ -3,11 +3,18 @@
 
 pub mod analytics_watermarks;
 pub mod api_keys;
+pub mod call_follow_ups;
 pub mod channel_accounts;
 pub mod channel_orders;
+pub mod contacts;
+pub mod crm_accounts;
 pub mod customer_order_stats;
 pub mod customer_order_totals;
 pub mod customers;
+pub mod interactions;
+pub mod kam_assignments;
+pub mod kam_profiles;
+pub mod kam_working_hours;
 pub mod mail_outbox;
 pub mod menu_categories;
 pub mod menu_items;
@@ -25,6 +32,8 @@ pub mod reservation_capacity;
 pub mod reservations;
 pub mod restaurant_hours;
 pub mod restaurant_members;
+pub mod restaurant_scores;
+pub mod restaurant_status_changes;
 pub mod restaurants;
 pub mod status_code_mappings;
 pub mod stocked_venues;

@@ -37,6 +37,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::notifications::routes::router())
         .merge(crate::monitoring::routes::router())
         .merge(crate::analytics::routes::router())
+        .merge(crate::crm::routes::router())
         .split_for_parts()
 }
 

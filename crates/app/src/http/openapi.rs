@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "monitoring", description = "Store monitoring: status polls, uptime/downtime reports, incidents"),
         (name = "channel-orders", description = "Orders from delivery channels: ingest, status updates, the status-code mapping, signatures"),
         (name = "analytics", description = "Order analytics: time in status, throughput, orders per customer, rollups"),
+        (name = "crm", description = "KAM CRM: leads, contacts, interactions, call planning, reassignment, performance, CSV import"),
     ),
     components(schemas(super::error::ErrorBody))
 )]

@@ -210,14 +210,25 @@ pub async fn update(
             "only admins change a restaurant's status or external id",
         ));
     }
+    let old_status = model.status.clone();
     let mut active: restaurants::ActiveModel = model.into();
     super::apply(input, &mut active, false)?;
     active.updated_at = Set(state.now());
     let txn = state.db.begin().await?;
-    active
+    let updated = active
         .update(&txn)
         .await
         .map_err(super::external_id_conflict)?;
+    crate::crm::record_status_change(
+        &txn,
+        id,
+        Some(&old_status),
+        &updated.status,
+        Some(me.user_id),
+        None,
+        state.now(),
+    )
+    .await?;
     if let Some(hours) = &input.hours {
         replace_hours(&txn, id, hours).await?;
     }

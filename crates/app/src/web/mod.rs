@@ -2,6 +2,7 @@
 //! and a landing page per role. Later capabilities add their pages and navigation entries here.
 
 mod analytics;
+mod crm;
 mod monitoring;
 mod pages;
 
@@ -25,6 +26,17 @@ pub fn router() -> Router<AppState> {
         .route("/restaurants", get(pages::restaurants))
         .route("/admin/users", get(pages::users))
         .route("/analytics", get(analytics::page))
+        .route("/crm", get(crm::dashboard))
+        .route("/crm/restaurants", get(crm::list))
+        .route("/crm/restaurants/{id}", get(crm::detail))
+        .route(
+            "/crm/restaurants/{id}/interactions",
+            post(crm::log_interaction),
+        )
+        .route("/crm/restaurants/{id}/status", post(crm::change_status))
+        .route("/crm/restaurants/{id}/contacts", post(crm::add_contact))
+        .route("/crm/settings", get(crm::settings).post(crm::save_settings))
+        .route("/crm/reassign", get(crm::reassign_page).post(crm::reassign))
         .route("/monitoring", get(monitoring::index))
         .route("/monitoring/reports", post(monitoring::start_report))
         .route("/monitoring/reports/{id}/csv", get(monitoring::report_csv))
@@ -97,6 +109,7 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
     let mut links: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
     match role {
         Role::Admin => {
+            links.push(("/crm", "CRM"));
             links.push(("/restaurants", "Restaurants"));
             links.push(("/monitoring", "Monitoring"));
             links.push(("/analytics", "Analytics"));
@@ -104,7 +117,9 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             links.push(("/api/docs/", "API"));
         }
         Role::Kam => {
-            links.push(("/restaurants", "Restaurants"));
+            links.push(("/crm", "Today"));
+            links.push(("/crm/restaurants", "My restaurants"));
+            links.push(("/crm/settings", "Settings"));
             links.push(("/monitoring", "Monitoring"));
             links.push(("/analytics", "Analytics"));
             links.push(("/api/docs/", "API"));
@@ -153,6 +168,7 @@ const BOOTSTRAP_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap
 const BOOTSTRAP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.bundle.min.js"));
 const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
 const ORDER_JS: &[u8] = include_bytes!("../../assets/order.js");
+const CRM_JS: &[u8] = include_bytes!("../../assets/crm.js");
 
 /// Uploaded files (logos, menu images), from whichever storage holds them.
 async fn media_file(
@@ -190,6 +206,7 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "bootstrap.bundle.min.js" => (BOOTSTRAP_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "order.js" => (ORDER_JS, "text/javascript; charset=utf-8"),
+        "crm.js" => (CRM_JS, "text/javascript; charset=utf-8"),
         _ => return not_found_page(),
     };
     (

@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod channel_orders;
 mod conventions;
+mod crm;
 mod jobs;
 mod mail;
 mod menus;

@@ -59,6 +59,7 @@ enum Payload {
     None,
     Json(Value),
     Png,
+    Csv(&'static str),
 }
 
 struct Op {
@@ -90,6 +91,10 @@ impl Op {
         self.payload = Payload::Json(body);
         self
     }
+    fn csv(mut self, body: &'static str) -> Op {
+        self.payload = Payload::Csv(body);
+        self
+    }
     fn once(mut self) -> Op {
         self.once = true;
         self
@@ -110,6 +115,10 @@ async fn call(app: &TestApp, op: &Op, token: Option<&str>) -> (StatusCode, Strin
         Payload::Json(v) => {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
             Body::from(v.to_string())
+        }
+        Payload::Csv(text) => {
+            builder = builder.header(header::CONTENT_TYPE, "text/csv");
+            Body::from(*text)
         }
         Payload::Png => {
             let boundary = "walk-boundary";
@@ -152,7 +161,7 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
     let doomed_venue = shop(&app, &admin, "Doomed Two", json!({})).await;
     let (guest_id, guest, guest_refresh) = app.user("guest@example.com", Role::Customer).await;
     let (_, stranger, _) = app.user("stranger@example.com", Role::Customer).await;
-    let (_, kam, _) = app.user("kam@example.com", Role::Kam).await;
+    let (kam_id, kam, _) = app.user("kam@example.com", Role::Kam).await;
     app.user("spare@example.com", Role::Customer).await;
     let spare_id = {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -301,6 +310,33 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
     let report = report.data()["report_id"].as_str().unwrap().to_string();
     const OPERATIONS: &[R] = &[R::Kam, R::Admin];
     const STORE_READERS: &[R] = &[R::Owner, R::Kam, R::Admin];
+
+    // The CRM: the venue is the KAM's, with two contacts (one to delete).
+    app.post(
+        "/api/crm/reassignments",
+        json!({"restaurant_ids": [v], "to_kam_id": kam_id}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let contact_body =
+        json!({"name": "Walk Lead Contact", "phone": "+44 20 7946 0990", "role": "owner"});
+    let crm_contact = id_of(
+        &app.post(
+            &format!("/api/crm/restaurants/{v}/contacts"),
+            contact_body.clone(),
+            Some(&admin),
+        )
+        .await,
+    );
+    let doomed_contact = id_of(
+        &app.post(
+            &format!("/api/crm/restaurants/{v}/contacts"),
+            contact_body,
+            Some(&admin),
+        )
+        .await,
+    );
 
     // A channel order at the venue.
     app.put(
@@ -459,6 +495,36 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::GET, "/api/analytics/throughput", format!("/api/analytics/throughput?restaurant_id={v}"), Allow(STORE_READERS)),
         op(M::GET, "/api/analytics/customers", format!("/api/analytics/customers?restaurant_id={v}"), Allow(STORE_READERS)),
         op(M::POST, "/api/analytics/rollups", "/api/analytics/rollups".into(), Allow(OPERATIONS)).json(json!({})),
+        // The CRM: the walk's venue is the KAM's restaurant.
+        op(M::GET, "/api/crm/kams", "/api/crm/kams".into(), Allow(ADMIN)),
+        op(M::GET, "/api/crm/me", "/api/crm/me".into(), Allow(&[R::Kam])),
+        op(M::GET, "/api/crm/kams/{id}", format!("/api/crm/kams/{kam_id}"), Allow(OPERATIONS)),
+        op(M::PUT, "/api/crm/kams/{id}", format!("/api/crm/kams/{kam_id}"), Allow(OPERATIONS)).json(json!({"region": "Walk"})),
+        op(M::GET, "/api/crm/restaurants", "/api/crm/restaurants".into(), Allow(OPERATIONS)),
+        op(M::POST, "/api/crm/leads", "/api/crm/leads".into(), Allow(OPERATIONS)).json(json!({"name": "Walk Lead", "timezone": "UTC"})),
+        op(M::GET, "/api/crm/restaurants/{id}", format!("/api/crm/restaurants/{v}"), Allow(OPERATIONS)),
+        op(M::PUT, "/api/crm/restaurants/{id}/status", format!("/api/crm/restaurants/{v}/status"), Allow(OPERATIONS)).json(json!({"status": "active"})),
+        op(M::GET, "/api/crm/restaurants/{id}/status-history", format!("/api/crm/restaurants/{v}/status-history"), Allow(OPERATIONS)),
+        op(M::PUT, "/api/crm/restaurants/{id}/call-plan", format!("/api/crm/restaurants/{v}/call-plan"), Allow(OPERATIONS)).json(json!({"call_frequency_days": 5})),
+        op(M::GET, "/api/crm/restaurants/{id}/contacts", format!("/api/crm/restaurants/{v}/contacts"), Allow(OPERATIONS)),
+        op(M::POST, "/api/crm/restaurants/{id}/contacts", format!("/api/crm/restaurants/{v}/contacts"), Allow(OPERATIONS))
+            .json(json!({"name": "Walk Contact", "phone": "+44 20 7946 0999", "role": "staff"})),
+        op(M::PUT, "/api/crm/contacts/{id}", format!("/api/crm/contacts/{crm_contact}"), Allow(OPERATIONS)).json(json!({"role": "manager"})),
+        op(M::DELETE, "/api/crm/contacts/{id}", format!("/api/crm/contacts/{doomed_contact}"), Allow(OPERATIONS)).once(),
+        op(M::GET, "/api/crm/restaurants/{id}/interactions", format!("/api/crm/restaurants/{v}/interactions"), Allow(OPERATIONS)),
+        op(M::POST, "/api/crm/restaurants/{id}/interactions", format!("/api/crm/restaurants/{v}/interactions"), Allow(OPERATIONS))
+            .json(json!({"kind": "call", "outcome": "positive"})),
+        op(M::GET, "/api/crm/restaurants/{id}/assignments", format!("/api/crm/restaurants/{v}/assignments"), Allow(OPERATIONS)),
+        op(M::GET, "/api/crm/restaurants/{id}/performance", format!("/api/crm/restaurants/{v}/performance"), Allow(OPERATIONS)),
+        op(M::GET, "/api/crm/restaurants/{id}/orders", format!("/api/crm/restaurants/{v}/orders"), Allow(OPERATIONS)),
+        op(M::POST, "/api/crm/reassignments", "/api/crm/reassignments".into(), Allow(ADMIN))
+            .json(json!({"restaurant_ids": [v], "to_kam_id": kam_id, "note": "walk"})),
+        op(M::GET, "/api/crm/calls/today", format!("/api/crm/calls/today?kam_id={kam_id}"), Allow(OPERATIONS)),
+        op(M::GET, "/api/crm/performance", "/api/crm/performance".into(), Allow(OPERATIONS)),
+        op(M::POST, "/api/crm/import/leads", "/api/crm/import/leads".into(), Allow(OPERATIONS))
+            .csv("name,timezone\nWalk Import,UTC\n"),
+        op(M::POST, "/api/crm/import/contacts", "/api/crm/import/contacts".into(), Allow(OPERATIONS))
+            .csv("restaurant,name,phone,role\nwalk-brand,Walk Import,+44 20 7946 0998,staff\n"),
         // Deleting whole venues last.
         op(M::DELETE, "/api/venues/{id}", format!("/api/venues/{}", doomed_venue.id), Allow(ADMIN)).once(),
         op(M::DELETE, "/api/restaurants/{id}", format!("/api/restaurants/{}", spare_venue.id), Allow(ADMIN)).once(),

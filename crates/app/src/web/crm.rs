@@ -1,0 +1,963 @@
+//! The KAM dashboard: today's calls, performance by tier, the restaurant list with filters, a restaurant's
+//! page (contacts, timeline, orders, score history, the log-an-interaction form), profile and settings,
+//! and the administrators' reassignment page. Server-rendered; `crm.js` logs interactions in place.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::pages::render;
+use super::{Layout, error_page};
+use crate::accounts::Role;
+use crate::accounts::sessions::{self, WebUser};
+use crate::crm::planning::local_label;
+use crate::crm::routes::{
+    AccountFilter, AccountSummary, ContactInput, InteractionInput, InteractionView,
+    KamProfileInput, OrderBrief, PerformanceView, StatusChangeView, interaction_views,
+};
+use crate::crm::score::{Breakdown, Patterns, Tier};
+use crate::crm::{AssignmentView, CallsToday, ContactRole, InteractionKind, Outcome};
+use crate::entities::users;
+use crate::http::envelope::PageParams;
+use crate::http::error::ApiError;
+use crate::restaurants::{HoursInterval, RestaurantStatus};
+use crate::state::AppState;
+
+fn crm_only(user: &WebUser) -> Option<Response> {
+    (!matches!(user.principal.role, Role::Admin | Role::Kam)).then(|| {
+        error_page(
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            "The CRM is for key account managers and administrators.",
+        )
+    })
+}
+
+fn api_error_page(err: ApiError) -> Response {
+    if err.status.is_server_error() {
+        tracing::error!(error = %err.message, "CRM page failed");
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The page could not be shown. Try again in a moment.",
+        );
+    }
+    let detail = match &err.errors {
+        Some(map) => map
+            .iter()
+            .map(|(f, p)| format!("{f}: {}", p.join("; ")))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        None => err.message.clone(),
+    };
+    let heading = match err.status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        _ => "Please check the form",
+    };
+    error_page(err.status, heading, &detail)
+}
+
+fn csrf_failed() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "Reload the page and try again.",
+    )
+}
+
+fn tier_label(t: Option<Tier>) -> &'static str {
+    t.map_or("Not scored", Tier::label)
+}
+
+fn tier_class(t: Option<Tier>) -> &'static str {
+    t.map_or("none", Tier::as_str)
+}
+
+pub struct TierBar {
+    pub label: &'static str,
+    pub class: &'static str,
+    pub count: u64,
+    pub x: i64,
+    pub width: i64,
+    pub y: i64,
+}
+
+/// Horizontal bars of restaurants per tier.
+fn tier_chart(overview: &crate::crm::routes::PerformanceOverview) -> Vec<TierBar> {
+    let max = overview
+        .tiers
+        .iter()
+        .map(|t| t.restaurants)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    overview
+        .tiers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TierBar {
+            label: tier_label(t.tier),
+            class: tier_class(t.tier),
+            count: t.restaurants,
+            x: 130,
+            width: (t.restaurants as f64 / max as f64 * 300.0).round() as i64,
+            y: 10 + i as i64 * 30,
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+pub struct KamChoice {
+    pub id: Uuid,
+    pub name: String,
+    pub selected: bool,
+}
+
+async fn kam_choices(state: &AppState, selected: Option<Uuid>) -> Result<Vec<KamChoice>, ApiError> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Role.eq(Role::Kam.as_str()))
+        .filter(users::Column::IsActive.eq(true))
+        .order_by_asc(users::Column::FirstName)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| KamChoice {
+            selected: Some(u.id) == selected,
+            id: u.id,
+            name: format!("{} {}", u.first_name, u.last_name),
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "crm_dashboard.html")]
+struct Dashboard {
+    layout: Layout,
+    kams: Vec<KamChoice>,
+    is_admin: bool,
+    calls: Option<CallsToday>,
+    kam_name: String,
+    overview: crate::crm::routes::PerformanceOverview,
+    bars: Vec<TierBar>,
+}
+
+impl Dashboard {
+    fn tier_text(&self, t: &Option<Tier>) -> &'static str {
+        tier_label(*t)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DashboardQuery {
+    pub kam_id: Option<Uuid>,
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Query(query): Query<DashboardQuery>,
+) -> Response {
+    if let Some(denied) = crm_only(&user) {
+        return denied;
+    }
+    let is_admin = user.principal.role == Role::Admin;
+    let kam_id = if is_admin {
+        query.kam_id
+    } else {
+        Some(user.principal.user_id)
+    };
+    let result = async {
+        let kam = match kam_id {
+            Some(id) => users::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+                .filter(|u| u.role == Role::Kam.as_str()),
+            None => None,
+        };
+        let calls = match &kam {
+            Some(k) => Some(crate::crm::calls_today(&state, k, 50).await?),
+            None => None,
+        };
+        let overview = crate::crm::routes::overview(&state, kam.as_ref().map(|k| k.id)).await?;
+        let kams = if is_admin {
+            kam_choices(&state, kam_id).await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, ApiError>((kam, calls, overview, kams))
+    }
+    .await;
+    let (kam, calls, overview, kams) = match result {
+        Ok(r) => r,
+        Err(e) => return api_error_page(e),
+    };
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let page = Dashboard {
+        layout: Layout::for_user("CRM", "/crm", &user, false, csrf),
+        kams,
+        is_admin,
+        kam_name: kam
+            .map(|k| format!("{} {}", k.first_name, k.last_name))
+            .unwrap_or_default(),
+        bars: tier_chart(&overview),
+        calls,
+        overview,
+    };
+    (jar, render(&page)).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "crm_list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<AccountSummary>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    q: String,
+    status: String,
+    tier: String,
+    region: String,
+    kam: String,
+    kams: Vec<KamChoice>,
+    is_admin: bool,
+    query: String,
+}
+
+impl ListPage {
+    fn tier_text(&self, t: &Option<Tier>) -> &'static str {
+        tier_label(*t)
+    }
+    fn tier_css(&self, t: &Option<Tier>) -> &'static str {
+        tier_class(*t)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub tier: Option<String>,
+    pub region: Option<String>,
+    pub kam_id: Option<String>,
+    pub page: Option<u64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    if let Some(denied) = crm_only(&user) {
+        return denied;
+    }
+    let is_admin = user.principal.role == Role::Admin;
+    let blank = |v: &Option<String>| v.clone().unwrap_or_default().trim().to_string();
+    let (q, status, tier, region, kam) = (
+        blank(&query.q),
+        blank(&query.status),
+        blank(&query.tier),
+        blank(&query.region),
+        blank(&query.kam_id),
+    );
+    let filter = AccountFilter {
+        q: Some(q.clone()),
+        status: status.parse::<RestaurantStatus>().ok(),
+        tier: Tier::parse(&tier),
+        region: Some(region.clone()),
+        kam_id: if is_admin {
+            Uuid::parse_str(&kam).ok()
+        } else {
+            None
+        },
+        unassigned: (is_admin && kam == "none").then_some(true),
+        page: Some(query.page.unwrap_or(1).max(1)),
+        per_page: Some(50),
+    };
+    let result = async {
+        let page = crate::crm::routes::search_accounts(&state, &user.principal, &filter).await?;
+        let kams = if is_admin {
+            kam_choices(&state, filter.kam_id).await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, ApiError>((page, kams))
+    }
+    .await;
+    let (found, kams) = match result {
+        Ok(r) => r,
+        Err(e) => return api_error_page(e),
+    };
+    let query_string = serde_urlencoded::to_string([
+        ("q", q.as_str()),
+        ("status", status.as_str()),
+        ("tier", tier.as_str()),
+        ("region", region.as_str()),
+        ("kam_id", kam.as_str()),
+    ])
+    .unwrap_or_default();
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let page = ListPage {
+        layout: Layout::for_user("CRM restaurants", "/crm/restaurants", &user, false, csrf),
+        total: found.pagination.total,
+        page: found.pagination.page,
+        pages: found.pagination.total_pages.max(1),
+        rows: found.items,
+        q,
+        status,
+        tier,
+        region,
+        kam,
+        kams,
+        is_admin,
+        query: query_string,
+    };
+    (jar, render(&page)).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+pub struct HistoryChart {
+    pub points: String,
+    pub first: String,
+    pub last: String,
+    pub dots: Vec<(i64, i64, String)>,
+}
+
+fn history_chart(p: &PerformanceView) -> Option<HistoryChart> {
+    if p.history.is_empty() {
+        return None;
+    }
+    let n = p.history.len();
+    let x = |i: usize| {
+        if n == 1 {
+            300
+        } else {
+            40 + (i as i64 * 540) / (n as i64 - 1)
+        }
+    };
+    let y = |s: i32| 170 - i64::from(s.clamp(0, 100)) * 150 / 100;
+    Some(HistoryChart {
+        points: p
+            .history
+            .iter()
+            .enumerate()
+            .map(|(i, h)| format!("{},{}", x(i), y(h.score)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        first: p.history[0].day.to_string(),
+        last: p.history[n - 1].day.to_string(),
+        dots: p
+            .history
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (x(i), y(h.score), format!("{}: {}", h.day, h.score)))
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "crm_detail.html")]
+struct DetailPage {
+    layout: Layout,
+    d: crate::crm::routes::AccountDetail,
+    breakdown: Option<Breakdown>,
+    patterns: Option<Patterns>,
+    timeline: Vec<InteractionView>,
+    timeline_total: u64,
+    orders: Vec<OrderBrief>,
+    history: Vec<StatusChangeView>,
+    assignments: Vec<AssignmentView>,
+    chart: Option<HistoryChart>,
+    is_admin: bool,
+    kams: Vec<KamChoice>,
+    kinds: Vec<&'static str>,
+    outcomes: Vec<&'static str>,
+    roles: Vec<&'static str>,
+    statuses: Vec<&'static str>,
+    now_local: String,
+    zone: String,
+    local_now: String,
+    usual_days: String,
+    usual_hours: String,
+    flash: String,
+}
+
+impl DetailPage {
+    fn tier_text(&self, t: &Option<Tier>) -> &'static str {
+        tier_label(*t)
+    }
+    fn tier_css(&self, t: &Option<Tier>) -> &'static str {
+        tier_class(*t)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DetailQuery {
+    pub saved: Option<String>,
+}
+
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+pub async fn detail(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<DetailQuery>,
+) -> Response {
+    if let Some(denied) = crm_only(&user) {
+        return denied;
+    }
+    let is_admin = user.principal.role == Role::Admin;
+    let result = async {
+        let (restaurant, _) = crate::crm::account_for(&state, &user.principal, id).await?;
+        let d = crate::crm::routes::detail(&state, id).await?;
+        let perf = crate::crm::routes::performance_of(&state, id).await?;
+        let first = PageParams {
+            page: Some(1),
+            per_page: Some(20),
+        };
+        let timeline = crate::crm::routes::timeline(&state, id, &first).await?;
+        let orders = crate::crm::routes::recent_orders(&state, id, &first).await?;
+        let history = crate::crm::routes::status_views(&state, id).await?;
+        let assignments = crate::crm::routes::assignments_of(&state, id).await?;
+        let kams = if is_admin {
+            kam_choices(&state, d.summary.kam.as_ref().map(|k| k.id)).await?
+        } else {
+            Vec::new()
+        };
+        let me = users::Entity::find_by_id(user.principal.user_id)
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account"))?;
+        Ok::<_, ApiError>((
+            restaurant,
+            d,
+            perf,
+            timeline,
+            orders,
+            history,
+            assignments,
+            kams,
+            me,
+        ))
+    }
+    .await;
+    let (restaurant, d, perf, timeline, orders, history, assignments, kams, me) = match result {
+        Ok(r) => r,
+        Err(e) => return api_error_page(e),
+    };
+    let now = state.now();
+    let my_zone = crate::crm::kam_zone(&me);
+    let rtz = crate::restaurants::zone_of(&restaurant);
+    let patterns = perf.patterns.clone();
+    let usual_days = patterns
+        .as_ref()
+        .map(|p| {
+            p.usual_days
+                .iter()
+                .map(|d| WEEKDAYS[*d as usize % 7])
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let usual_hours = patterns
+        .as_ref()
+        .map(|p| {
+            p.usual_hours
+                .iter()
+                .map(|h| format!("{h:02}:00"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let page = DetailPage {
+        layout: Layout::for_user(&d.summary.name, "/crm/restaurants", &user, false, csrf),
+        breakdown: perf.breakdown.clone(),
+        chart: history_chart(&perf),
+        patterns,
+        timeline_total: timeline.pagination.total,
+        timeline: timeline.items,
+        orders: orders.items,
+        history,
+        assignments,
+        is_admin,
+        kams,
+        kinds: InteractionKind::ALL.iter().map(|k| k.as_str()).collect(),
+        outcomes: Outcome::ALL.iter().map(|o| o.as_str()).collect(),
+        roles: ContactRole::ALL.iter().map(|r| r.as_str()).collect(),
+        statuses: vec!["new", "active", "inactive"],
+        now_local: now
+            .with_timezone(&my_zone)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string(),
+        zone: my_zone.name().to_string(),
+        local_now: local_label(rtz, now),
+        usual_days,
+        usual_hours,
+        flash: query.saved.unwrap_or_default(),
+        d,
+    };
+    (jar, render(&page)).into_response()
+}
+
+/// Parse a `datetime-local` value in `tz`.
+fn parse_local(raw: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, ApiError> {
+    let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| ApiError::field("occurred_at", "is not a date and time"))?;
+    Ok(crate::restaurants::hours::local_to_utc(tz, local))
+}
+
+#[derive(Deserialize)]
+pub struct InteractionForm {
+    pub csrf: String,
+    pub kind: String,
+    pub outcome: String,
+    pub occurred_at: Option<String>,
+    pub contact_id: Option<String>,
+    pub order_id: Option<String>,
+    pub notes: Option<String>,
+    pub follow_up_on: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "crm_interaction_row.html")]
+struct InteractionRow {
+    i: InteractionView,
+}
+
+fn opt_uuid(raw: &Option<String>, field: &str) -> Result<Option<Uuid>, ApiError> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| ApiError::field(field, "is not a valid id")),
+        None => Ok(None),
+    }
+}
+
+pub async fn log_interaction(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    axum::Form(form): axum::Form<InteractionForm>,
+) -> Response {
+    if let Some(denied) = crm_only(&user) {
+        return denied;
+    }
+    if sessions::check_csrf(&jar, &form.csrf).is_err() {
+        return csrf_failed();
+    }
+    let in_place = headers.get("x-brigade-fragment").is_some();
+    let result = async {
+        crate::crm::account_for(&state, &user.principal, id).await?;
+        let me = users::Entity::find_by_id(user.principal.user_id)
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account"))?;
+        let zone = crate::crm::kam_zone(&me);
+        let input = InteractionInput {
+            kind: InteractionKind::parse(&form.kind)
+                .ok_or_else(|| ApiError::field("kind", "choose call, email, meeting or visit"))?,
+            outcome: Outcome::parse(&form.outcome).ok_or_else(|| {
+                ApiError::field("outcome", "choose positive, neutral, negative or no_answer")
+            })?,
+            occurred_at: match form.occurred_at.as_deref().map(str::trim) {
+                Some(s) if !s.is_empty() => Some(parse_local(s, zone)?),
+                _ => None,
+            },
+            contact_id: opt_uuid(&form.contact_id, "contact_id")?,
+            order_id: opt_uuid(&form.order_id, "order_id")?,
+            notes: form.notes.clone().unwrap_or_default(),
+            follow_up_on: match form.follow_up_on.as_deref().map(str::trim) {
+                Some(s) if !s.is_empty() => Some(
+                    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .map_err(|_| ApiError::field("follow_up_on", "is not a date"))?,
+                ),
+                _ => None,
+            },
+        };
+        let row = crate::crm::routes::log_interaction(&state, &user.principal, id, &input).await?;
+        Ok::<_, ApiError>(interaction_views(&state, vec![row]).await?.remove(0))
+    }
+    .await;
+    match result {
+        Ok(view) if in_place => render(&InteractionRow { i: view }),
+        Ok(_) => Redirect::to(&format!("/crm/restaurants/{id}?saved=interaction")).into_response(),
+        Err(e) if in_place => {
+            let mut message = e.message.clone();
+            if let Some(map) = &e.errors {
+                message = map
+                    .iter()
+                    .map(|(f, p)| format!("{f}: {}", p.join("; ")))
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+            }
+            (e.status, message).into_response()
+        }
+        Err(e) => api_error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    pub csrf: String,
+    pub status: String,
+    pub note: Option<String>,
+}
+
+pub async fn change_status(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+    axum::Form(form): axum::Form<StatusForm>,
+) -> Response {
+    if let Some(denied) = crm_only(&user) {
+        return denied;
+    }
+    if sessions::check_csrf(&jar, &form.csrf).is_err() {
+        return csrf_failed();
+    }
+    let result = async {
+        let (restaurant, _) = crate::crm::account_for(&state, &user.principal, id).await?;
+        let status = form
+            .status
+            .parse::<RestaurantStatus>()
+            .map_err(|e| ApiError::field("status", e))?;
+        crate::crm::routes::set_status(&state, &user.principal, restaurant, status, form.note).await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/crm/restaurants/{id}?saved=status")).into_response(),
+        Err(e) => api_error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ContactForm {
+    pub csrf: String,
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub is_lead: Option<String>,
+}
+
+pub async fn add_contact(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+    axum::Form(form): axum::Form<ContactForm>,
+) -> Response {
+    if let Some(denied) = crm_only(&user) {
+        return denied;
+    }
+    if sessions::check_csrf(&jar, &form.csrf).is_err() {
+        return csrf_failed();
+    }
+    let result = async {
+        crate::crm::account_for(&state, &user.principal, id).await?;
+        let input = ContactInput {
+            name: Some(form.name),
+            phone: Some(form.phone),
+            email: form.email,
+            role: Some(
+                ContactRole::parse(&form.role)
+                    .ok_or_else(|| ApiError::field("role", "choose a role"))?,
+            ),
+            is_lead: form.is_lead.map(|_| true),
+        };
+        let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+        crate::crm::routes::insert_contact(&txn, id, &input, state.now()).await?;
+        txn.commit().await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/crm/restaurants/{id}?saved=contact")).into_response(),
+        Err(e) => api_error_page(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "crm_settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    first_name: String,
+    last_name: String,
+    phone: String,
+    region: String,
+    timezone: String,
+    hours_text: String,
+    saved: bool,
+}
+
+fn hours_text(hours: &[HoursInterval]) -> String {
+    hours
+        .iter()
+        .map(|h| {
+            format!(
+                "{} {}-{}",
+                WEEKDAYS[h.weekday as usize % 7],
+                h.opens.format("%H:%M"),
+                h.closes.format("%H:%M")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Lines like `Mon 09:00-17:00` (several per day for split shifts).
+fn parse_hours_text(text: &str) -> Result<Vec<HoursInterval>, ApiError> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let problem = || {
+            ApiError::field(
+                "working_hours",
+                format!("line {}: {line:?} is not like \"Mon 09:00-17:00\"", n + 1),
+            )
+        };
+        let (day, span) = line.split_once(char::is_whitespace).ok_or_else(problem)?;
+        let weekday = WEEKDAYS
+            .iter()
+            .position(|d| d.eq_ignore_ascii_case(&day[..day.len().min(3)]))
+            .ok_or_else(problem)?;
+        let (opens, closes) = span.trim().split_once('-').ok_or_else(problem)?;
+        out.push(HoursInterval::parse(weekday as i64, opens, closes).map_err(|_| problem())?);
+    }
+    Ok(out)
+}
+
+pub async fn settings(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Query(query): Query<DetailQuery>,
+) -> Response {
+    if user.principal.role != Role::Kam {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            "Profile and working hours are for key account managers.",
+        );
+    }
+    let me = user.user.clone();
+    let result = async {
+        let hours = crate::crm::kam_hours(&state.db, &me).await?;
+        let region = crate::crm::kam_region(&state.db, me.id).await?;
+        Ok::<_, ApiError>((hours, region))
+    }
+    .await;
+    let (hours, region) = match result {
+        Ok(r) => r,
+        Err(e) => return api_error_page(e),
+    };
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let page = SettingsPage {
+        layout: Layout::for_user("Profile and settings", "/crm/settings", &user, false, csrf),
+        first_name: me.first_name.clone(),
+        last_name: me.last_name.clone(),
+        phone: me.phone.clone().unwrap_or_default(),
+        region: region.unwrap_or_default(),
+        timezone: hours.tz.name().to_string(),
+        hours_text: hours_text(&hours.intervals),
+        saved: query.saved.is_some(),
+    };
+    (jar, render(&page)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    pub csrf: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub region: String,
+    pub timezone: String,
+    pub working_hours: String,
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    axum::Form(form): axum::Form<SettingsForm>,
+) -> Response {
+    if user.principal.role != Role::Kam {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            "Profile and working hours are for key account managers.",
+        );
+    }
+    if sessions::check_csrf(&jar, &form.csrf).is_err() {
+        return csrf_failed();
+    }
+    let result = async {
+        let hours = parse_hours_text(&form.working_hours)?;
+        let input = KamProfileInput {
+            first_name: Some(form.first_name),
+            last_name: Some(form.last_name),
+            phone: Some(form.phone),
+            region: Some(form.region),
+            timezone: Some(form.timezone),
+            working_hours: Some(hours),
+        };
+        crate::crm::routes::apply_profile(&state, user.user.clone(), &input).await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to("/crm/settings?saved=1").into_response(),
+        Err(e) => api_error_page(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "crm_reassign.html")]
+struct ReassignPage {
+    layout: Layout,
+    rows: Vec<AccountSummary>,
+    total: u64,
+    kams: Vec<KamChoice>,
+    targets: Vec<KamChoice>,
+    from: String,
+    q: String,
+    done: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReassignQuery {
+    pub from: Option<String>,
+    pub q: Option<String>,
+    pub done: Option<String>,
+}
+
+pub async fn reassign_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Query(query): Query<ReassignQuery>,
+) -> Response {
+    if user.principal.role != Role::Admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            "Only administrators reassign restaurants.",
+        );
+    }
+    let from = query.from.clone().unwrap_or_default();
+    let q = query.q.clone().unwrap_or_default();
+    let filter = AccountFilter {
+        q: Some(q.clone()),
+        status: None,
+        tier: None,
+        region: None,
+        kam_id: Uuid::parse_str(&from).ok(),
+        unassigned: (from == "none").then_some(true),
+        page: Some(1),
+        per_page: Some(100),
+    };
+    let result = async {
+        let page = crate::crm::routes::search_accounts(&state, &user.principal, &filter).await?;
+        let kams = kam_choices(&state, filter.kam_id).await?;
+        let targets = kam_choices(&state, None).await?;
+        Ok::<_, ApiError>((page, kams, targets))
+    }
+    .await;
+    let (found, kams, targets) = match result {
+        Ok(r) => r,
+        Err(e) => return api_error_page(e),
+    };
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let page = ReassignPage {
+        layout: Layout::for_user("Reassign restaurants", "/crm/reassign", &user, false, csrf),
+        total: found.pagination.total,
+        rows: found.items,
+        kams,
+        targets,
+        from,
+        q,
+        done: query.done.unwrap_or_default(),
+    };
+    (jar, render(&page)).into_response()
+}
+
+pub async fn reassign(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    body: axum::body::Bytes,
+) -> Response {
+    if user.principal.role != Role::Admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not for your role",
+            "Only administrators reassign restaurants.",
+        );
+    }
+    // Checkbox lists repeat their key, so the body is read pair by pair.
+    let mut csrf = String::new();
+    let mut ids = Vec::new();
+    let mut to = String::new();
+    let mut note = String::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = v.into_owned(),
+            "restaurant_id" => ids.push(v.into_owned()),
+            "to_kam_id" => to = v.into_owned(),
+            "note" => note = v.into_owned(),
+            _ => {}
+        }
+    }
+    if sessions::check_csrf(&jar, &csrf).is_err() {
+        return csrf_failed();
+    }
+    let result = async {
+        let to = Uuid::parse_str(to.trim())
+            .map_err(|_| ApiError::field("to_kam_id", "choose the new KAM"))?;
+        let ids: Vec<Uuid> = ids
+            .iter()
+            .map(|s| Uuid::parse_str(s))
+            .collect::<Result<_, _>>()
+            .map_err(|_| ApiError::field("restaurant_ids", "not a restaurant id"))?;
+        if ids.is_empty() {
+            return Err(ApiError::field(
+                "restaurant_ids",
+                "tick at least one restaurant",
+            ));
+        }
+        let note = Some(note.trim().to_string()).filter(|n| !n.is_empty());
+        crate::crm::reassign(&state, user.principal.user_id, &ids, to, note).await
+    }
+    .await;
+    match result {
+        Ok(made) => Redirect::to(&format!("/crm/reassign?done={}", made.len())).into_response(),
+        Err(e) => api_error_page(e),
+    }
+}
