@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 pub const PASSWORD: &str = "brigade-demo";
 
-pub const ACCOUNTS: [(&str, Role, &str, &str, &str); 4] = [
+pub const ACCOUNTS: [(&str, Role, &str, &str, &str); 6] = [
     (
         "admin@demo.brigade",
         Role::Admin,
@@ -33,6 +33,20 @@ pub const ACCOUNTS: [(&str, Role, &str, &str, &str); 4] = [
         "Kiran",
         "Mehta",
         "Asia/Kolkata",
+    ),
+    (
+        "kam.london@demo.brigade",
+        Role::Kam,
+        "Olivia",
+        "Hart",
+        "Europe/London",
+    ),
+    (
+        "kam.ny@demo.brigade",
+        Role::Kam,
+        "Jordan",
+        "Lee",
+        "America/New_York",
     ),
     (
         "manager@demo.brigade",
@@ -59,6 +73,7 @@ pub struct DemoSummary {
     pub time_slots_created: usize,
     pub polls_created: u64,
     pub channel_orders_created: usize,
+    pub crm_restaurants_assigned: usize,
 }
 
 /// (category, [(item, price in minor units, preparation minutes, description)]) per demo restaurant.
@@ -393,6 +408,11 @@ fn demo_restaurants() -> Vec<RestaurantInput> {
     ]
 }
 
+/// A demo restaurant's id by its external id (tests and tools).
+pub async fn restaurant_id_of(state: &AppState, external_id: &str) -> Option<Uuid> {
+    restaurant_id(state, external_id).await.ok().flatten()
+}
+
 async fn restaurant_id(state: &AppState, external_id: &str) -> Result<Option<Uuid>, ApiError> {
     Ok(restaurants::Entity::find()
         .filter(restaurants::Column::ExternalId.eq(external_id))
@@ -493,7 +513,427 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
     if let Some(noodle) = restaurant_id(state, "demo-midnight-noodle").await? {
         ensure_member(state, manager.id, noodle, MemberRole::Manager).await?;
     }
+    summary.crm_restaurants_assigned = ensure_crm(state).await?;
     Ok(summary)
+}
+
+/// Extra CRM leads: (slug, name, zone, region, KAM e-mail, weekday hours, weekend hours, orders per
+/// week in the last 90 days, orders per week before).
+type CrmLead = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    (&'static str, &'static str),
+    Option<(&'static str, &'static str)>,
+    i64,
+    i64,
+);
+
+const CRM_LEADS: [CrmLead; 12] = [
+    (
+        "dosa-house",
+        "Dosa House Koramangala",
+        "Asia/Kolkata",
+        "South Asia",
+        "kam@demo.brigade",
+        ("08:00", "22:30"),
+        Some(("08:00", "23:00")),
+        60,
+        30,
+    ),
+    (
+        "biryani-blues",
+        "Biryani Blues Powai",
+        "Asia/Kolkata",
+        "South Asia",
+        "kam@demo.brigade",
+        ("12:00", "15:00"),
+        Some(("12:00", "23:30")),
+        20,
+        40,
+    ),
+    (
+        "tiffin-co",
+        "The Tiffin Co.",
+        "Asia/Kolkata",
+        "South Asia",
+        "kam@demo.brigade",
+        ("07:00", "11:00"),
+        None,
+        4,
+        10,
+    ),
+    (
+        "brooklyn-slice",
+        "Brooklyn Slice",
+        "America/New_York",
+        "US East",
+        "kam@demo.brigade",
+        ("11:00", "02:00"),
+        Some(("11:00", "03:00")),
+        35,
+        35,
+    ),
+    (
+        "harbour-fish",
+        "Harbour Fish Bar",
+        "Europe/London",
+        "UK & Ireland",
+        "kam.london@demo.brigade",
+        ("11:30", "21:00"),
+        Some(("11:30", "22:00")),
+        25,
+        20,
+    ),
+    (
+        "camden-bao",
+        "Camden Bao",
+        "Europe/London",
+        "UK & Ireland",
+        "kam.london@demo.brigade",
+        ("12:00", "23:00"),
+        Some(("12:00", "23:30")),
+        50,
+        25,
+    ),
+    (
+        "dublin-stew",
+        "Liffey Stew House",
+        "Europe/Dublin",
+        "UK & Ireland",
+        "kam.london@demo.brigade",
+        ("12:00", "20:00"),
+        None,
+        2,
+        8,
+    ),
+    (
+        "lisbon-tasca",
+        "Tasca do Bairro",
+        "Europe/Lisbon",
+        "Iberia",
+        "kam.london@demo.brigade",
+        ("19:00", "00:30"),
+        Some(("13:00", "01:00")),
+        15,
+        15,
+    ),
+    (
+        "soho-tacos",
+        "Soho Tacos",
+        "America/New_York",
+        "US East",
+        "kam.ny@demo.brigade",
+        ("11:00", "23:00"),
+        Some(("10:00", "23:59")),
+        70,
+        40,
+    ),
+    (
+        "chicago-deep",
+        "Windy City Deep Dish",
+        "America/Chicago",
+        "US Central",
+        "kam.ny@demo.brigade",
+        ("16:00", "23:00"),
+        Some(("12:00", "23:00")),
+        10,
+        30,
+    ),
+    (
+        "la-poke",
+        "Venice Poke",
+        "America/Los_Angeles",
+        "US West",
+        "kam.ny@demo.brigade",
+        ("10:30", "20:30"),
+        None,
+        8,
+        8,
+    ),
+    (
+        "toronto-pho",
+        "Pho Queen West",
+        "America/Toronto",
+        "Canada",
+        "kam.ny@demo.brigade",
+        ("11:00", "22:00"),
+        Some(("11:00", "22:00")),
+        0,
+        12,
+    ),
+];
+
+/// The CRM's demo: three KAMs in Kolkata, London and New York, each with restaurants (the four demo
+/// venues plus twelve leads) in several zones, contacts, a history of interactions with follow-ups, half a
+/// year of completed orders shaped to land in different tiers, and scores computed at once. Only when
+/// no restaurant has been assigned yet.
+async fn ensure_crm(state: &AppState) -> Result<usize, ApiError> {
+    use crate::entities::{contacts, interactions, kam_assignments, order_status_events, orders};
+    use chrono::Duration;
+    if kam_assignments::Entity::find().count(&state.db).await? > 0 {
+        return Ok(0);
+    }
+    let now = state.now();
+    let kam = |email: &'static str| async move {
+        users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("demo KAM {email} missing")))
+    };
+    let admin = kam("admin@demo.brigade").await?;
+    // Working hours: Kiran 10:00–14:00 and 15:00–19:30 (a split day), Olivia 08:30–17:00, Jordan
+    // 09:00–17:30, Monday to Friday, each in their own zone.
+    for (email, region, shifts) in [
+        (
+            "kam@demo.brigade",
+            "South Asia & US East",
+            &[("10:00", "14:00"), ("15:00", "19:30")][..],
+        ),
+        (
+            "kam.london@demo.brigade",
+            "Europe",
+            &[("08:30", "17:00")][..],
+        ),
+        (
+            "kam.ny@demo.brigade",
+            "North America",
+            &[("09:00", "17:30")][..],
+        ),
+    ] {
+        let user = kam(email).await?;
+        let hours = (0..5u8)
+            .flat_map(|d| {
+                shifts
+                    .iter()
+                    .map(move |(o, c)| HoursInterval::parse(i64::from(d), o, c).expect("valid"))
+            })
+            .collect();
+        crate::crm::routes::apply_profile(
+            state,
+            user,
+            &crate::crm::routes::KamProfileInput {
+                region: Some(region.into()),
+                working_hours: Some(hours),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    let mut assigned = 0;
+    let mut plan: Vec<(Uuid, &'static str, i64, i64, u64)> = Vec::new();
+    for (external, email) in [
+        ("demo-ember-oak", "kam.london@demo.brigade"),
+        ("demo-midnight-noodle", "kam@demo.brigade"),
+        ("demo-sakura-kitchen", "kam@demo.brigade"),
+        ("demo-chai-point", "kam@demo.brigade"),
+    ] {
+        if let Some(id) = restaurant_id(state, external).await? {
+            plan.push((id, email, 30, 20, plan.len() as u64));
+        }
+    }
+    for (slug, name, zone, region, email, (opens, closes), weekend, recent, before) in CRM_LEADS {
+        let external = format!("demo-crm-{slug}");
+        let id = match restaurant_id(state, &external).await? {
+            Some(id) => id,
+            None => {
+                let mut hours = every(&[0, 1, 2, 3, 4], opens, closes);
+                if let Some((o, c)) = weekend {
+                    hours.extend(every(&[5, 6], o, c));
+                }
+                create(
+                    state,
+                    &RestaurantInput {
+                        name: Some(name.into()),
+                        external_id: Some(external),
+                        region: Some(region.into()),
+                        timezone: Some(zone.into()),
+                        status: Some(if recent == 0 {
+                            RestaurantStatus::Inactive
+                        } else if before == 0 {
+                            RestaurantStatus::New
+                        } else {
+                            RestaurantStatus::Active
+                        }),
+                        currency: Some(
+                            match zone {
+                                "Asia/Kolkata" => "INR",
+                                "Europe/London" => "GBP",
+                                "Europe/Dublin" | "Europe/Lisbon" => "EUR",
+                                "America/Toronto" => "CAD",
+                                _ => "USD",
+                            }
+                            .into(),
+                        ),
+                        hours: Some(hours),
+                        ..Default::default()
+                    },
+                )
+                .await?
+                .id
+            }
+        };
+        plan.push((id, email, recent, before, plan.len() as u64));
+    }
+    let mut seed: u64 = 0x5eed_c0de;
+    let mut rand = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n.max(1)
+    };
+    const PEOPLE: [(&str, &str); 8] = [
+        ("Priya Nair", "owner"),
+        ("Tom Walsh", "manager"),
+        ("Ana Costa", "owner"),
+        ("Sam Okafor", "manager"),
+        ("Mei Tanaka", "staff"),
+        ("Luis Ortega", "staff"),
+        ("Fatima Khan", "manager"),
+        ("Noah Berg", "other"),
+    ];
+    let notes = [
+        "Went through last month's order volume; happy with delivery times.",
+        "Asked for help with photos for the new lunch menu.",
+        "Complained about two late orders on Friday; promised to check with ops.",
+        "Interested in the weekend promotion.",
+        "Left a voicemail, will try again.",
+        "Visited the kitchen; packaging upgrade agreed.",
+    ];
+    for (id, email, recent, before, i) in plan {
+        let owner = kam(email).await?;
+        crate::crm::reassign(
+            state,
+            admin.id,
+            &[id],
+            owner.id,
+            Some("demo portfolio".into()),
+        )
+        .await?;
+        assigned += 1;
+        let restaurant = crate::restaurants::find(state, id).await?;
+        let tz = crate::restaurants::zone_of(&restaurant);
+        // Completed orders: `recent` a week over the last 90 days, `before` a week in the 90 before.
+        let mut rows = Vec::new();
+        let mut events = Vec::new();
+        for (from_day, weekly) in [(0i64, recent), (90, before)] {
+            let total = weekly * 90 / 7;
+            for k in 0..total {
+                let day = from_day + (k * 90) / total.max(1) + rand(2) as i64;
+                let local_hour = [12, 13, 19, 20, 21][rand(5) as usize];
+                let local = (now.with_timezone(&tz) - Duration::days(day))
+                    .date_naive()
+                    .and_hms_opt(local_hour, rand(60) as u32, 0)
+                    .expect("valid time");
+                let at = crate::restaurants::hours::local_to_utc(tz, local);
+                if at > now {
+                    continue;
+                }
+                let order_id = Uuid::now_v7();
+                rows.push(orders::ActiveModel {
+                    id: Set(order_id),
+                    restaurant_id: Set(id),
+                    customer_id: Set(None),
+                    source: Set("import".into()),
+                    order_type: Set("takeout".into()),
+                    status: Set("completed".into()),
+                    status_changed_at: Set(at),
+                    total_minor: Set(1200 + rand(4800) as i64),
+                    currency: Set(restaurant.currency.clone()),
+                    payment_status: Set("paid".into()),
+                    payment_method: Set(Some("card".into())),
+                    payment_reference: Set(None),
+                    pickup_time: Set(None),
+                    table_label: Set(None),
+                    reservation_id: Set(None),
+                    note: Set(None),
+                    idempotency_key: Set(None),
+                    external_ref: Set(Some(format!("demo-crm-{order_id}"))),
+                    created_at: Set(at),
+                    updated_at: Set(at),
+                });
+                events.push(order_status_events::ActiveModel {
+                    id: sea_orm::NotSet,
+                    order_id: Set(order_id),
+                    restaurant_id: Set(id),
+                    from_status: Set(None),
+                    to_status: Set("completed".into()),
+                    raw_code: Set(None),
+                    actor_kind: Set("system".into()),
+                    actor_id: Set(None),
+                    note: Set(Some("demo history".into())),
+                    occurred_at: Set(at),
+                    recorded_at: Set(now),
+                });
+            }
+        }
+        let txn = state.db.begin().await?;
+        for chunk in rows.chunks(200) {
+            orders::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in events.chunks(200) {
+            order_status_events::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        // Two or three contacts, the first the lead.
+        let mut first_contact = None;
+        for c in 0..(2 + rand(2)) {
+            let (name, role) = PEOPLE[((i * 3 + c) % 8) as usize];
+            let contact = contacts::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                restaurant_id: Set(id),
+                name: Set(name.into()),
+                phone: Set(format!("+44 20 7946 {:04}", i * 10 + c)),
+                email: Set(Some(format!(
+                    "{}@example.com",
+                    name.to_lowercase().replace(' ', ".")
+                ))),
+                role: Set(role.into()),
+                is_lead: Set(c == 0),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&state.db)
+            .await?;
+            first_contact.get_or_insert(contact.id);
+        }
+        // A few past interactions by the KAM; the last call decides the next one, so some are overdue.
+        let days_ago = [40i64, 25, 12, 3 + (i as i64 % 9)];
+        for (n, ago) in days_ago.iter().enumerate() {
+            let kind = ["call", "email", "visit", "call"][n];
+            let outcome = ["positive", "neutral", "positive", "negative"][(n + i as usize) % 4];
+            let occurred = now - Duration::days(*ago) - Duration::hours(rand(6) as i64);
+            let follow = (n == 3 && i % 3 == 0).then(|| {
+                (now.with_timezone(&crate::crm::kam_zone(&owner)) - Duration::days(1)).date_naive()
+            });
+            let row = interactions::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                restaurant_id: Set(id),
+                user_id: Set(Some(owner.id)),
+                contact_id: Set(first_contact),
+                kind: Set(kind.into()),
+                occurred_at: Set(occurred),
+                notes: Set(notes[(n + i as usize) % notes.len()].into()),
+                outcome: Set(outcome.into()),
+                order_id: Set(None),
+                follow_up_on: Set(follow),
+                created_at: Set(occurred),
+            }
+            .insert(&state.db)
+            .await?;
+            crate::crm::after_interaction(&state.db, &row, crate::crm::kam_zone(&owner), now)
+                .await?;
+        }
+    }
+    crate::crm::jobs::score_all(state).await?;
+    Ok(assigned)
 }
 
 /// A week of delivery-channel orders for each demo restaurant with their status histories (most finished,

@@ -881,16 +881,16 @@ pub struct ContactInput {
     pub is_lead: Option<bool>,
 }
 
-/// Check a contact's fields into (name, phone, email change, role).
-pub fn check_contact(
-    input: &ContactInput,
-    creating: bool,
-) -> ApiResult<(
+/// A contact's checked fields: name, phone, e-mail change (`Some(None)` removes it), role.
+type CheckedContact = (
     Option<String>,
     Option<String>,
     Option<Option<String>>,
     Option<ContactRole>,
-)> {
+);
+
+/// Check a contact's fields.
+pub fn check_contact(input: &ContactInput, creating: bool) -> ApiResult<CheckedContact> {
     let mut errors = FieldErrors::new();
     let name = match &input.name {
         Some(n) => text(n, "name", 200, &mut errors),

@@ -263,7 +263,9 @@ async fn filters_search_and_delete() {
 async fn demo_data_loads_once_with_an_account_per_role() {
     let app = TestApp::spawn().await;
     let first = brigade_app::demo::load(&app.state).await.unwrap();
-    assert_eq!((first.restaurants_created, first.accounts_created), (4, 4));
+    assert_eq!((first.restaurants_created, first.accounts_created), (4, 6));
+    // The CRM's demo: the four venues and twelve leads, each with a KAM.
+    assert_eq!(first.crm_restaurants_assigned, 16);
     assert!(first.menu_items_created >= 16, "{first:?}");
     assert_eq!(
         first.qr_codes_created, 20,
@@ -283,7 +285,7 @@ async fn demo_data_loads_once_with_an_account_per_role() {
     assert_eq!(
         (
             again.restaurants_created,
-            again.accounts_created,
+            again.accounts_created + again.crm_restaurants_assigned,
             again.menu_items_created,
             again.qr_codes_created + again.time_slots_created + again.channel_orders_created
         ),
@@ -294,6 +296,8 @@ async fn demo_data_loads_once_with_an_account_per_role() {
         ("kam@demo.brigade", "kam"),
         ("manager@demo.brigade", "customer"),
         ("customer@demo.brigade", "customer"),
+        ("kam.london@demo.brigade", "kam"),
+        ("kam.ny@demo.brigade", "kam"),
     ] {
         let login = app
             .post(
@@ -328,7 +332,7 @@ async fn demo_data_loads_once_with_an_account_per_role() {
         .iter()
         .map(|r| r["timezone"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(zones.len(), 4);
+    assert_eq!(zones.len(), 16, "four venues and twelve CRM leads");
     for zone in [
         "Europe/London",
         "America/New_York",

@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use brigade_app::accounts::Role;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::harness::{TestApp, TestResponse};
 
@@ -89,7 +90,7 @@ async fn sign_in_show_the_landing_page_and_sign_out() {
     home.assert_status(StatusCode::OK);
     assert!(home.text.contains("Platform overview"));
     assert!(
-        home.text.contains("data-testid=\"stat-restaurants\">4<"),
+        home.text.contains("data-testid=\"stat-restaurants\">16<"),
         "admin sees counts"
     );
     assert!(
@@ -323,4 +324,122 @@ async fn the_analytics_page_charts_time_in_status_and_orders_per_hour() {
     let diner = sign_in(&app, "diner2@example.com", "password-123").await;
     let refused = page(&app, "/analytics", &diner).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_kam_dashboard_shows_calls_logs_interactions_and_keeps_to_the_kams_restaurants() {
+    let app = TestApp::spawn().await;
+    brigade_app::demo::load(&app.state).await.unwrap();
+    let kiran = sign_in(&app, "kam@demo.brigade", "brigade-demo").await;
+    let csrf = kiran
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("brigade_csrf=")
+        .to_string();
+    let today = page(&app, "/crm", &kiran).await;
+    today.assert_status(StatusCode::OK);
+    assert!(today.text.contains("(Asia/Kolkata)"), "{}", today.text);
+    assert!(today.text.contains("data-testid=\"tier-chart\""));
+
+    // Kiran's list holds only Kiran's restaurants: Ember & Oak is Olivia's.
+    let list = page(&app, "/crm/restaurants", &kiran).await;
+    list.assert_status(StatusCode::OK);
+    assert!(list.text.contains("Midnight Noodle Bar"));
+    assert!(!list.text.contains("Ember &amp; Oak"), "{}", list.text);
+    let noodle = brigade_app::demo::restaurant_id_of(&app.state, "demo-midnight-noodle")
+        .await
+        .unwrap();
+    let ember = brigade_app::demo::restaurant_id_of(&app.state, "demo-ember-oak")
+        .await
+        .unwrap();
+    page(&app, &format!("/crm/restaurants/{ember}"), &kiran)
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let detail = page(&app, &format!("/crm/restaurants/{noodle}"), &kiran).await;
+    detail.assert_status(StatusCode::OK);
+    assert!(
+        detail.text.contains("data-testid=\"breakdown\""),
+        "scored at load"
+    );
+
+    // Logging with the plain form redirects back; a forged token is refused and stores nothing.
+    let forged = form(
+        &app,
+        &format!("/crm/restaurants/{noodle}/interactions"),
+        &kiran,
+        "csrf=forged&kind=call&outcome=positive&notes=forged",
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let logged = form(
+        &app,
+        &format!("/crm/restaurants/{noodle}/interactions"),
+        &kiran,
+        &format!("csrf={csrf}&kind=meeting&outcome=positive&notes=Tasting+menu+agreed&occurred_at=&follow_up_on="),
+    )
+    .await;
+    assert_eq!(logged.status, StatusCode::SEE_OTHER, "{}", logged.text);
+    let detail = page(&app, &format!("/crm/restaurants/{noodle}"), &kiran).await;
+    assert!(detail.text.contains("Tasting menu agreed"));
+    assert!(!detail.text.contains("forged"));
+
+    // Settings: a split day in the KAM's zone; nonsense is refused with the line named.
+    let saved = form(
+        &app,
+        "/crm/settings",
+        &kiran,
+        &format!("csrf={csrf}&first_name=Kiran&last_name=Mehta&phone=&region=West&timezone=Asia%2FKolkata&working_hours=Mon+10%3A00-13%3A00%0AMon+14%3A00-18%3A00"),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let settings = page(&app, "/crm/settings", &kiran).await;
+    assert!(
+        settings.text.contains("Mon 10:00-13:00\nMon 14:00-18:00"),
+        "{}",
+        settings.text
+    );
+    let bad = form(
+        &app,
+        "/crm/settings",
+        &kiran,
+        &format!("csrf={csrf}&first_name=Kiran&last_name=Mehta&phone=&region=&timezone=Asia%2FKolkata&working_hours=Funday+9-5"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("line 1"), "{}", bad.text);
+
+    // A customer is turned away; the admin reassigns through the form.
+    let chloe = sign_in(&app, "customer@demo.brigade", "brigade-demo").await;
+    page(&app, "/crm", &chloe)
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let ada = sign_in(&app, "admin@demo.brigade", "brigade-demo").await;
+    let ada_csrf = ada
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("brigade_csrf=")
+        .to_string();
+    let olivia = brigade_app::entities::users::Entity::find()
+        .filter(brigade_app::entities::users::Column::Email.eq("kam.london@demo.brigade"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let moved = form(
+        &app,
+        "/crm/reassign",
+        &ada,
+        &format!(
+            "csrf={ada_csrf}&restaurant_id={noodle}&to_kam_id={}&note=cover+for+leave",
+            olivia.id
+        ),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text);
+    assert_eq!(moved.headers[header::LOCATION], "/crm/reassign?done=1");
+    page(&app, &format!("/crm/restaurants/{noodle}"), &kiran)
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
 }
