@@ -11,27 +11,20 @@
 //! with its status history. A customer (300,000 phone numbers) orders from one home restaurant four
 //! times out of five, otherwise from any.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use brigade_app::analytics::channel::{self, ValidOrder};
 use brigade_app::analytics::queries::{self, Bound, Clock, Range, Restaurants};
 use brigade_app::analytics::rollup;
-use brigade_app::{AppState, StateOptions};
-use brigade_platform::config::Config;
 use chrono::{Duration, TimeZone, Utc};
+use common::{env_or, percentile};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-use secrecy::SecretString;
 use uuid::Uuid;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 const ZONES: [&str; 4] = [
     "Europe/Helsinki",
@@ -57,45 +50,16 @@ fn history(dice: &mut StdRng, created: chrono::DateTime<Utc>) -> Vec<(i32, chron
     out
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let orders = env_or("ORDERS", 2_000_000);
     let restaurants = env_or("RESTAURANTS", 20) as usize;
     let runs = env_or("RUNS", 100) as usize;
-    let dir = tempfile::tempdir()?;
-    let data_dir = std::env::var("BENCH_DATA_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| dir.path().to_path_buf());
     let skip_ingest = std::env::var("SKIP_INGEST").is_ok_and(|v| v == "1");
-    let mut config = Config {
-        data_dir,
-        secret_key: Some(SecretString::from("bench-secret-".repeat(4))),
-        ..Config::default()
-    };
-    let url = std::env::var("BENCH_DATABASE_URL").ok();
-    if let Some(url) = &url {
-        config.database_url = Some(SecretString::from(url.clone()));
-    }
-    let state = AppState::build(
-        config,
-        StateOptions {
-            clock: None,
-            inline_jobs: true,
-        },
-    )
-    .await?;
+    let (state, postgres, _dir) = common::state(|_| {}).await?;
     println!(
         "database: {}; {orders} orders over {restaurants} restaurants",
-        if url.is_some() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        }
+        if postgres { "PostgreSQL" } else { "SQLite" }
     );
 
     // Restaurants, with their zones.

@@ -69,7 +69,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for cols in [&["kam_id", "next_call_at"][..], &["tier"][..]] {
+        // (tier, score) answers the tier overview from the index alone.
+        for cols in [&["kam_id", "next_call_at"][..], &["tier", "score"][..]] {
             manager
                 .create_index(index("crm_accounts", cols, false))
                 .await?;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
@@ -28,7 +28,7 @@ use crate::entities::{
     contacts, crm_accounts, interactions, kam_assignments, kam_profiles, kam_working_hours, orders,
     restaurant_scores, restaurant_status_changes, restaurants, users,
 };
-use crate::http::envelope::{Envelope, Page, PageParams, Reply, contains_ci, created, ok};
+use crate::http::envelope::{Envelope, Page, PageParams, Reply, contains_ci_on, created, ok};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::restaurants::{HoursInterval, RestaurantInput, RestaurantStatus};
@@ -407,10 +407,18 @@ pub async fn search_accounts(
         per_page: filter.per_page,
     };
     let (index, per_page) = params.resolve()?;
-    let mut select = restaurants::Entity::find().join(
-        JoinType::LeftJoin,
-        crm_accounts::Relation::Restaurant.def().rev(),
-    );
+    // Filters on the CRM row need the join; without them the count reads `restaurants` alone.
+    let needs_join = me.role == Role::Kam
+        || filter.kam_id.is_some()
+        || filter.unassigned == Some(true)
+        || filter.tier.is_some();
+    let mut select = restaurants::Entity::find();
+    if needs_join {
+        select = select.join(
+            JoinType::LeftJoin,
+            crm_accounts::Relation::Restaurant.def().rev(),
+        );
+    }
     match me.role {
         Role::Kam => {
             if filter.kam_id.is_some_and(|k| k != me.user_id) || filter.unassigned == Some(true) {
@@ -444,21 +452,46 @@ pub async fn search_accounts(
         select = select.filter(restaurants::Column::Region.eq(region));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&state.db);
         select = select.filter(
             Condition::any()
-                .add(contains_ci(restaurants::Column::Name, q))
-                .add(contains_ci(restaurants::Column::Address, q)),
+                .add(contains_ci_on(backend, restaurants::Column::Name, q))
+                .add(contains_ci_on(backend, restaurants::Column::Address, q)),
         );
     }
     let total = select.clone().count(&state.db).await?;
-    let rows = select
-        .select_also(crm_accounts::Entity)
-        .order_by_asc(restaurants::Column::Name)
-        .order_by_asc(restaurants::Column::Id)
-        .offset(index * per_page)
-        .limit(per_page)
-        .all(&state.db)
-        .await?;
+    let ordered = |select: sea_orm::Select<restaurants::Entity>| {
+        select
+            .order_by_asc(restaurants::Column::Name)
+            .order_by_asc(restaurants::Column::Id)
+            .offset(index * per_page)
+            .limit(per_page)
+    };
+    let rows = if needs_join {
+        ordered(select)
+            .select_also(crm_accounts::Entity)
+            .all(&state.db)
+            .await?
+    } else {
+        // The page's ids from `restaurants` alone (a deep page skips thousands of rows), then the page.
+        let ids: Vec<Uuid> = ordered(select)
+            .select_only()
+            .column(restaurants::Column::Id)
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        let mut page = restaurants::Entity::find()
+            .join(
+                JoinType::LeftJoin,
+                crm_accounts::Relation::Restaurant.def().rev(),
+            )
+            .filter(restaurants::Column::Id.is_in(ids.iter().copied()))
+            .select_also(crm_accounts::Entity)
+            .all(&state.db)
+            .await?;
+        page.sort_by_key(|(r, _)| ids.iter().position(|id| *id == r.id));
+        page
+    };
     let kams: Vec<Uuid> = rows
         .iter()
         .filter_map(|(_, a)| a.as_ref()?.kam_id)
@@ -1576,7 +1609,7 @@ pub async fn overview(state: &AppState, kam: Option<Uuid>) -> ApiResult<Performa
     let mut select = crm_accounts::Entity::find()
         .select_only()
         .column(crm_accounts::Column::Tier)
-        .column_as(Expr::col(crm_accounts::Column::RestaurantId).count(), "n")
+        .column_as(Expr::cust("COUNT(*)"), "n")
         .column_as(Expr::cust("CAST(SUM(score) AS BIGINT)"), "total")
         .group_by(crm_accounts::Column::Tier);
     if let Some(k) = kam {
