@@ -407,41 +407,56 @@ pub async fn search_accounts(
         per_page: filter.per_page,
     };
     let (index, per_page) = params.resolve()?;
-    // Filters on the CRM row need the join; without them the count reads `restaurants` alone.
-    let needs_join = me.role == Role::Kam
-        || filter.kam_id.is_some()
-        || filter.unassigned == Some(true)
-        || filter.tier.is_some();
-    let mut select = restaurants::Entity::find();
-    if needs_join {
-        select = select.join(
-            JoinType::LeftJoin,
-            crm_accounts::Relation::Restaurant.def().rev(),
-        );
-    }
-    match me.role {
+    let scope = match me.role {
         Role::Kam => {
             if filter.kam_id.is_some_and(|k| k != me.user_id) || filter.unassigned == Some(true) {
                 return Err(ApiError::forbidden(
                     "a key account manager sees only their own restaurants",
                 ));
             }
-            select = select.filter(crm_accounts::Column::KamId.eq(me.user_id));
+            Some(me.user_id)
         }
-        _ => {
-            if let Some(kam) = filter.kam_id {
-                select = select.filter(crm_accounts::Column::KamId.eq(kam));
-            }
-            if filter.unassigned == Some(true) {
-                select = select.filter(crm_accounts::Column::KamId.is_null());
-            }
+        _ => filter.kam_id,
+    };
+    // One KAM's restaurants (a few thousand at most) are found from the KAM index first, so the
+    // database never walks every restaurant by name to find them; past 20,000 the join does it.
+    let mut scoped: Option<Vec<Uuid>> = None;
+    if let Some(kam) = scope {
+        let mut ids = crm_accounts::Entity::find()
+            .select_only()
+            .column(crm_accounts::Column::RestaurantId)
+            .filter(crm_accounts::Column::KamId.eq(kam));
+        if let Some(tier) = filter.tier {
+            ids = ids.filter(crm_accounts::Column::Tier.eq(tier.as_str()));
         }
+        let ids: Vec<Uuid> = ids.limit(20_001).into_tuple().all(&state.db).await?;
+        if ids.len() <= 20_000 {
+            scoped = Some(ids);
+        }
+    }
+    // Other filters on the CRM row need the join; without them the count reads `restaurants` alone.
+    let needs_join = scoped.is_none()
+        && (scope.is_some() || filter.unassigned == Some(true) || filter.tier.is_some());
+    let mut select = restaurants::Entity::find();
+    if let Some(ids) = &scoped {
+        select = select.filter(restaurants::Column::Id.is_in(ids.iter().copied()));
+    } else if needs_join {
+        select = select.join(
+            JoinType::LeftJoin,
+            crm_accounts::Relation::Restaurant.def().rev(),
+        );
+        if let Some(kam) = scope {
+            select = select.filter(crm_accounts::Column::KamId.eq(kam));
+        }
+        if let Some(tier) = filter.tier {
+            select = select.filter(crm_accounts::Column::Tier.eq(tier.as_str()));
+        }
+    }
+    if filter.unassigned == Some(true) && scope.is_none() {
+        select = select.filter(crm_accounts::Column::KamId.is_null());
     }
     if let Some(status) = filter.status {
         select = select.filter(restaurants::Column::Status.eq(status.as_str()));
-    }
-    if let Some(tier) = filter.tier {
-        select = select.filter(crm_accounts::Column::Tier.eq(tier.as_str()));
     }
     if let Some(region) = filter
         .region

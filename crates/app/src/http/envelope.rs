@@ -156,18 +156,17 @@ pub fn contains_ci<C: sea_orm::ColumnTrait>(
 }
 
 /// [`contains_ci`] in each database's fastest form with the same meaning: SQLite's `LIKE` already
-/// ignores ASCII case (its `lower()` folds only ASCII too), so it skips calling `lower()` per row;
-/// PostgreSQL uses `ILIKE`.
+/// ignores ASCII case (its `lower()` folds only ASCII too), so there it skips calling `lower()` on every
+/// row. (PostgreSQL keeps `lower(...) LIKE`: sea-query writes `ILIKE` with an `ESCAPE` clause inside
+/// parentheses, which PostgreSQL rejects.)
 pub fn contains_ci_on<C: sea_orm::ColumnTrait>(
     backend: sea_orm::DbBackend,
     column: C,
     needle: &str,
 ) -> sea_orm::sea_query::SimpleExpr {
-    use sea_orm::sea_query::extension::postgres::PgExpr;
     use sea_orm::sea_query::{Expr, ExprTrait};
     match backend {
         sea_orm::DbBackend::Sqlite => Expr::col(column).like(contains_pattern(needle)),
-        sea_orm::DbBackend::Postgres => Expr::col(column).ilike(contains_pattern(needle)),
         _ => contains_ci(column, needle),
     }
 }

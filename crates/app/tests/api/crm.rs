@@ -700,6 +700,17 @@ async fn contacts_keep_one_lead_and_statuses_keep_their_history() {
         .get("/api/crm/restaurants?status=active", Some(&kam))
         .await;
     assert_eq!(f.data()["pagination"]["total"], 0);
+    // Search is blind to case, on the KAM's own list and on the admin's.
+    for token in [&kam, &admin] {
+        let f = app.get("/api/crm/restaurants?q=bRAU", Some(token)).await;
+        f.assert_status(StatusCode::OK);
+        assert_eq!(f.data()["items"][0]["name"], "Brauhaus", "{}", f.text);
+        let f = app
+            .get("/api/crm/restaurants?q=brau&tier=good", Some(token))
+            .await;
+        f.assert_status(StatusCode::OK);
+        assert_eq!(f.data()["pagination"]["total"], 0);
+    }
 }
 
 #[tokio::test]
