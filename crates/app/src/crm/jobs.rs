@@ -111,13 +111,7 @@ async fn score_chunk(state: &AppState, ids: &[Uuid], now: DateTime<Utc>) -> Resu
         let breakdown_json = serde_json::to_string(&breakdown).unwrap_or_default();
         let mut row = match accounts.get(id) {
             Some(a) => a.clone(),
-            None => {
-                super::empty_account(*id, now).insert(&txn).await?;
-                crm_accounts::Entity::find_by_id(*id)
-                    .one(&txn)
-                    .await?
-                    .ok_or_else(|| DbErr::RecordNotFound("crm account".into()))?
-            }
+            None => super::empty_account(*id, now).insert(&txn).await?,
         };
         let old_tier = row.tier.clone();
         row.score = Some(breakdown.score);

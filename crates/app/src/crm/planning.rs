@@ -143,11 +143,6 @@ pub fn local_label(tz: Tz, at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// Local ISO text with offset, e.g. `2026-03-09T14:30:00-04:00`.
-pub fn local_iso(tz: Tz, at: DateTime<Utc>) -> String {
-    at.with_timezone(&tz).to_rfc3339()
-}
-
 /// What decides where a due restaurant sits in the list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RankKey {

@@ -28,7 +28,9 @@ use crate::entities::{
     contacts, crm_accounts, interactions, kam_assignments, kam_profiles, kam_working_hours, orders,
     restaurant_scores, restaurant_status_changes, restaurants, users,
 };
-use crate::http::envelope::{Envelope, Page, PageParams, Reply, contains_ci_on, created, ok};
+use crate::http::envelope::{
+    Envelope, Page, PageParams, Reply, contains_ci_on, created, ok, paginate,
+};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::restaurants::{HoursInterval, RestaurantInput, RestaurantStatus};
@@ -640,8 +642,12 @@ pub struct AccountDetail {
 }
 
 pub async fn detail(state: &AppState, id: Uuid) -> ApiResult<AccountDetail> {
-    let view = crate::restaurants::find_view(state, id).await?;
     let restaurant = crate::restaurants::find(state, id).await?;
+    let hours = crate::restaurants::hours_of(&state.db, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let view = crate::restaurants::view(restaurant.clone(), hours, state.now());
     let account = crm_accounts::Entity::find_by_id(id).one(&state.db).await?;
     let kams: Vec<Uuid> = account
         .as_ref()
@@ -1201,16 +1207,11 @@ pub async fn timeline(
     id: Uuid,
     params: &PageParams,
 ) -> ApiResult<Page<InteractionView>> {
-    let (index, per_page) = params.resolve()?;
-    let select = interactions::Entity::find().filter(interactions::Column::RestaurantId.eq(id));
-    let total = select.clone().count(&state.db).await?;
-    let rows = select
+    let select = interactions::Entity::find()
+        .filter(interactions::Column::RestaurantId.eq(id))
         .order_by_desc(interactions::Column::OccurredAt)
-        .order_by_desc(interactions::Column::Id)
-        .offset(index * per_page)
-        .limit(per_page)
-        .all(&state.db)
-        .await?;
+        .order_by_desc(interactions::Column::Id);
+    let (rows, index, per_page, total) = paginate(select, &state.db, params).await?;
     Ok(Page::new(
         interaction_views(state, rows).await?,
         index,
@@ -1512,16 +1513,11 @@ pub async fn recent_orders(
     id: Uuid,
     params: &PageParams,
 ) -> ApiResult<Page<OrderBrief>> {
-    let (index, per_page) = params.resolve()?;
-    let select = orders::Entity::find().filter(orders::Column::RestaurantId.eq(id));
-    let total = select.clone().count(&state.db).await?;
-    let rows = select
+    let select = orders::Entity::find()
+        .filter(orders::Column::RestaurantId.eq(id))
         .order_by_desc(orders::Column::CreatedAt)
-        .order_by_desc(orders::Column::Id)
-        .offset(index * per_page)
-        .limit(per_page)
-        .all(&state.db)
-        .await?;
+        .order_by_desc(orders::Column::Id);
+    let (rows, index, per_page, total) = paginate(select, &state.db, params).await?;
     let items = rows
         .into_iter()
         .map(|o| OrderBrief {

@@ -29,14 +29,46 @@ use crate::http::error::ApiError;
 use crate::restaurants::{HoursInterval, RestaurantStatus};
 use crate::state::AppState;
 
+/// A refusal page unless the user has one of `roles`.
+fn only(user: &WebUser, roles: &[Role], why: &str) -> Option<Response> {
+    (!roles.contains(&user.principal.role))
+        .then(|| error_page(StatusCode::FORBIDDEN, "Not for your role", why))
+}
+
 fn crm_only(user: &WebUser) -> Option<Response> {
-    (!matches!(user.principal.role, Role::Admin | Role::Kam)).then(|| {
-        error_page(
-            StatusCode::FORBIDDEN,
-            "Not for your role",
-            "The CRM is for key account managers and administrators.",
-        )
-    })
+    only(
+        user,
+        &[Role::Admin, Role::Kam],
+        "The CRM is for key account managers and administrators.",
+    )
+}
+
+fn kam_only(user: &WebUser) -> Option<Response> {
+    only(
+        user,
+        &[Role::Kam],
+        "Profile and working hours are for key account managers.",
+    )
+}
+
+fn admin_only(user: &WebUser) -> Option<Response> {
+    only(
+        user,
+        &[Role::Admin],
+        "Only administrators reassign restaurants.",
+    )
+}
+
+/// "field: problem · field: problem", or the message when no field is named.
+fn problems_text(err: &ApiError) -> String {
+    match &err.errors {
+        Some(map) => map
+            .iter()
+            .map(|(f, p)| format!("{f}: {}", p.join("; ")))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        None => err.message.clone(),
+    }
 }
 
 fn api_error_page(err: ApiError) -> Response {
@@ -48,14 +80,7 @@ fn api_error_page(err: ApiError) -> Response {
             "The page could not be shown. Try again in a moment.",
         );
     }
-    let detail = match &err.errors {
-        Some(map) => map
-            .iter()
-            .map(|(f, p)| format!("{f}: {}", p.join("; ")))
-            .collect::<Vec<_>>()
-            .join(" · "),
-        None => err.message.clone(),
-    };
+    let detail = problems_text(&err);
     let heading = match err.status {
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::FORBIDDEN => "Not allowed",
@@ -439,10 +464,6 @@ pub async fn detail(
         } else {
             Vec::new()
         };
-        let me = users::Entity::find_by_id(user.principal.user_id)
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account"))?;
         Ok::<_, ApiError>((
             restaurant,
             d,
@@ -452,16 +473,15 @@ pub async fn detail(
             history,
             assignments,
             kams,
-            me,
         ))
     }
     .await;
-    let (restaurant, d, perf, timeline, orders, history, assignments, kams, me) = match result {
+    let (restaurant, d, perf, timeline, orders, history, assignments, kams) = match result {
         Ok(r) => r,
         Err(e) => return api_error_page(e),
     };
     let now = state.now();
-    let my_zone = crate::crm::kam_zone(&me);
+    let my_zone = crate::crm::kam_zone(&user.user);
     let rtz = crate::restaurants::zone_of(&restaurant);
     let patterns = perf.patterns.clone();
     let usual_days = patterns
@@ -567,11 +587,7 @@ pub async fn log_interaction(
     let in_place = headers.get("x-brigade-fragment").is_some();
     let result = async {
         crate::crm::account_for(&state, &user.principal, id).await?;
-        let me = users::Entity::find_by_id(user.principal.user_id)
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account"))?;
-        let zone = crate::crm::kam_zone(&me);
+        let zone = crate::crm::kam_zone(&user.user);
         let input = InteractionInput {
             kind: InteractionKind::parse(&form.kind)
                 .ok_or_else(|| ApiError::field("kind", "choose call, email, meeting or visit"))?,
@@ -600,17 +616,7 @@ pub async fn log_interaction(
     match result {
         Ok(view) if in_place => render(&InteractionRow { i: view }),
         Ok(_) => Redirect::to(&format!("/crm/restaurants/{id}?saved=interaction")).into_response(),
-        Err(e) if in_place => {
-            let mut message = e.message.clone();
-            if let Some(map) = &e.errors {
-                message = map
-                    .iter()
-                    .map(|(f, p)| format!("{f}: {}", p.join("; ")))
-                    .collect::<Vec<_>>()
-                    .join(" · ");
-            }
-            (e.status, message).into_response()
-        }
+        Err(e) if in_place => (e.status, problems_text(&e)).into_response(),
         Err(e) => api_error_page(e),
     }
 }
@@ -758,12 +764,8 @@ pub async fn settings(
     user: WebUser,
     Query(query): Query<DetailQuery>,
 ) -> Response {
-    if user.principal.role != Role::Kam {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not for your role",
-            "Profile and working hours are for key account managers.",
-        );
+    if let Some(denied) = kam_only(&user) {
+        return denied;
     }
     let me = user.user.clone();
     let result = async {
@@ -807,12 +809,8 @@ pub async fn save_settings(
     user: WebUser,
     axum::Form(form): axum::Form<SettingsForm>,
 ) -> Response {
-    if user.principal.role != Role::Kam {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not for your role",
-            "Profile and working hours are for key account managers.",
-        );
+    if let Some(denied) = kam_only(&user) {
+        return denied;
     }
     if sessions::check_csrf(&jar, &form.csrf).is_err() {
         return csrf_failed();
@@ -864,12 +862,8 @@ pub async fn reassign_page(
     user: WebUser,
     Query(query): Query<ReassignQuery>,
 ) -> Response {
-    if user.principal.role != Role::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not for your role",
-            "Only administrators reassign restaurants.",
-        );
+    if let Some(denied) = admin_only(&user) {
+        return denied;
     }
     let from = query.from.clone().unwrap_or_default();
     let q = query.q.clone().unwrap_or_default();
@@ -914,12 +908,8 @@ pub async fn reassign(
     user: WebUser,
     body: axum::body::Bytes,
 ) -> Response {
-    if user.principal.role != Role::Admin {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not for your role",
-            "Only administrators reassign restaurants.",
-        );
+    if let Some(denied) = admin_only(&user) {
+        return denied;
     }
     // Checkbox lists repeat their key, so the body is read pair by pair.
     let mut csrf = String::new();
