@@ -3,7 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use brigade_platform::cache::{MemoryCache, RedisCache, SharedCache};
+use brigade_platform::cache::{MemoryCache, SharedCache, TieredCache};
 use brigade_platform::clock::{SharedClock, SystemClock};
 use brigade_platform::config::Config;
 use brigade_platform::jobs::JobQueue;
@@ -88,7 +88,9 @@ impl AppState {
         let (cache, pubsub, limiter): (SharedCache, SharedPubSub, SharedRateLimiter) = match &redis
         {
             Some(redis) => (
-                Arc::new(RedisCache::new(redis.clone())),
+                TieredCache::start(redis.clone(), 10_000)
+                    .await
+                    .map_err(|e| StartupError::Redis(e.to_string()))?,
                 RedisPubSub::start(redis.clone())
                     .await
                     .map_err(|e| StartupError::Redis(e.to_string()))?,

@@ -1,5 +1,6 @@
 //! Brigade's schema history. One portable schema: every migration here runs unchanged on SQLite and
-//! PostgreSQL, so there is never a second dialect to keep in step.
+//! PostgreSQL, so there is never a second dialect to keep in step. The one exception is a search index
+//! (000010): each database gets its own substring index over the same `restaurants` table.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -13,6 +14,7 @@ mod m20261124_000006_monitoring;
 mod m20261124_000007_channel_orders;
 mod m20261124_000008_customer_totals;
 mod m20261125_000009_crm;
+mod m20261125_000010_restaurant_search;
 
 pub struct Migrator;
 
@@ -29,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_channel_orders::Migration),
             Box::new(m20261124_000008_customer_totals::Migration),
             Box::new(m20261125_000009_crm::Migration),
+            Box::new(m20261125_000010_restaurant_search::Migration),
         ]
     }
 }

@@ -1,6 +1,13 @@
 //! A byte cache with per-entry time to live: in-process (moka) by default, Redis when configured so that
 //! every process sees the same entries and one invalidation reaches all of them.
 //!
+//! With Redis, [`TieredCache`] keeps a near copy of what a process read in its own memory, so hot entries
+//! (menus, venues, the signed-in account) cost no round trip. Every write and invalidation goes to Redis
+//! and is announced on a pub/sub channel; each process drops its near copy when it hears of a change made
+//! by another one (within milliseconds), and at once for its own. Near copies live at most
+//! [`NEAR_TTL_MAX`] and never past the Redis entry's own expiry; while the announcement channel is down
+//! the near layer is bypassed, and after it comes back it starts empty.
+//!
 //! A cache failure never fails a request: readers treat an error as a miss and writers log it.
 
 use std::sync::Arc;
@@ -220,6 +227,175 @@ impl Cache for RedisCache {
         let mut conn = self.redis.manager.clone();
         let _: () = conn.del(self.key(key)).await?;
         Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+}
+
+/// The longest a near copy is served without Redis, a bound on staleness should an announcement be lost.
+pub const NEAR_TTL_MAX: Duration = Duration::from_secs(30);
+
+/// Redis with a near copy of the entries this process reads (see the module documentation).
+pub struct TieredCache {
+    redis: RedisCache,
+    near: MemoryCache,
+    shared: Arc<NearState>,
+    channel: String,
+    /// Announcements this process makes start with this, so it can skip its own.
+    origin: String,
+}
+
+struct NearState {
+    /// Bumped on every announcement heard (and on reconnects): a read that saw Redis before a change was
+    /// announced must not keep its (maybe old) value as a near copy.
+    generation: std::sync::atomic::AtomicU64,
+    /// Whether the announcement channel is subscribed; the near layer is used only while it is.
+    listening: std::sync::atomic::AtomicBool,
+    near: moka::future::Cache<String, Entry>,
+}
+
+impl TieredCache {
+    /// Subscribes to the announcement channel before returning, so no change announced after this call is
+    /// missed.
+    pub async fn start(
+        redis: RedisHandle,
+        near_entries: u64,
+    ) -> Result<Arc<TieredCache>, CacheError> {
+        use std::sync::atomic::Ordering;
+        let channel = redis.key("cache-changes");
+        let near = MemoryCache::new(near_entries);
+        let shared = Arc::new(NearState {
+            generation: Default::default(),
+            listening: Default::default(),
+            near: near.inner.clone(),
+        });
+        let origin = format!("{}:", uuid::Uuid::new_v4().simple());
+        let mut pubsub = redis.client.get_async_pubsub().await?;
+        pubsub.subscribe(&channel).await?;
+        shared.listening.store(true, Ordering::SeqCst);
+        let listener = shared.clone();
+        let client = redis.client.clone();
+        let own = origin.clone();
+        let subscribed = channel.clone();
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            let mut pubsub = pubsub;
+            loop {
+                {
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let Ok(payload) = message.get_payload::<String>() else {
+                            continue;
+                        };
+                        if payload.starts_with(&own) {
+                            continue;
+                        }
+                        listener.generation.fetch_add(1, Ordering::SeqCst);
+                        let key = payload.split_once(':').map_or("", |(_, key)| key);
+                        listener.near.invalidate(key).await;
+                    }
+                }
+                listener.listening.store(false, Ordering::SeqCst);
+                tracing::warn!(
+                    "redis cache announcements lost; near cache bypassed until reconnected"
+                );
+                pubsub = loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    match client.get_async_pubsub().await {
+                        Ok(mut fresh) => {
+                            if fresh.subscribe(&subscribed).await.is_ok() {
+                                break fresh;
+                            }
+                        }
+                        Err(err) => {
+                            tracing::warn!(%err, "redis cache announcements: reconnect failed")
+                        }
+                    }
+                };
+                // Changes made while away were not heard: start empty.
+                listener.generation.fetch_add(1, Ordering::SeqCst);
+                listener.near.invalidate_all();
+                listener.listening.store(true, Ordering::SeqCst);
+            }
+        });
+        Ok(Arc::new(TieredCache {
+            redis: RedisCache::new(redis),
+            near,
+            shared,
+            channel,
+            origin,
+        }))
+    }
+
+    fn near_enabled(&self) -> bool {
+        self.shared
+            .listening
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Drops this process's near copy after its own change, and keeps reads that saw Redis before the
+    /// change from storing what they read.
+    async fn forget(&self, key: &str) {
+        self.shared
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.near.inner.invalidate(key).await;
+    }
+
+    async fn announce(&self, key: &str) -> Result<(), CacheError> {
+        let mut conn = self.redis.redis.manager.clone();
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(&self.channel)
+            .arg(format!("{}{key}", self.origin))
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Cache for TieredCache {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        use std::sync::atomic::Ordering;
+        if !self.near_enabled() {
+            return self.redis.get(key).await;
+        }
+        if let Some(entry) = self.near.inner.get(key).await {
+            return Ok(Some(entry.bytes.to_vec()));
+        }
+        let before = self.shared.generation.load(Ordering::SeqCst);
+        let mut conn = self.redis.redis.manager.clone();
+        let (bytes, pttl): (Option<Vec<u8>>, i64) = redis::pipe()
+            .get(self.redis.key(key))
+            .pttl(self.redis.key(key))
+            .query_async(&mut conn)
+            .await?;
+        if let Some(bytes) = &bytes
+            && pttl > 0
+            && self.shared.generation.load(Ordering::SeqCst) == before
+        {
+            let ttl = Duration::from_millis(pttl as u64).min(NEAR_TTL_MAX);
+            self.near.set(key, bytes.clone(), ttl).await?;
+            // A change heard while the copy was being stored may have been dropped before the copy landed.
+            if self.shared.generation.load(Ordering::SeqCst) != before {
+                self.near.delete(key).await?;
+            }
+        }
+        Ok(bytes)
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        self.redis.set(key, value, ttl).await?;
+        self.forget(key).await;
+        self.announce(key).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        self.redis.delete(key).await?;
+        self.forget(key).await;
+        self.announce(key).await
     }
 
     fn backend(&self) -> &'static str {

@@ -8,8 +8,8 @@ use axum::extract::State;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Set, TransactionTrait,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,9 +28,7 @@ use crate::entities::{
     contacts, crm_accounts, interactions, kam_assignments, kam_profiles, kam_working_hours, orders,
     restaurant_scores, restaurant_status_changes, restaurants, users,
 };
-use crate::http::envelope::{
-    Envelope, Page, PageParams, Reply, contains_ci_on, created, ok, paginate,
-};
+use crate::http::envelope::{Envelope, Page, PageParams, Reply, created, ok, paginate};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::restaurants::{HoursInterval, RestaurantInput, RestaurantStatus};
@@ -470,11 +468,7 @@ pub async fn search_accounts(
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let backend = sea_orm::ConnectionTrait::get_database_backend(&state.db);
-        select = select.filter(
-            Condition::any()
-                .add(contains_ci_on(backend, restaurants::Column::Name, q))
-                .add(contains_ci_on(backend, restaurants::Column::Address, q)),
-        );
+        select = select.filter(crate::restaurants::matching(backend, q));
     }
     let total = select.clone().count(&state.db).await?;
     let ordered = |select: sea_orm::Select<restaurants::Entity>| {

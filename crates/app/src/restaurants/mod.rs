@@ -1,7 +1,8 @@
 //! The shared restaurants model: one row per restaurant, used by every part of Brigade (the CRM's lead,
 //! the QR-ordering venue, the monitored store, the brand of channel orders).
 //!
-//! Facade: [`RestaurantStatus`], [`RestaurantView`], [`find`], [`business_hours`], [`create`].
+//! Facade: [`RestaurantStatus`], [`RestaurantView`], [`find`], [`business_hours`], [`create`],
+//! [`matching`] (search by name or address).
 
 pub mod hours;
 pub mod routes;
@@ -129,6 +130,34 @@ pub fn view(
         created_at: model.created_at,
         updated_at: model.updated_at,
     }
+}
+
+/// Restaurants whose name or address contains `q`, ignoring case, through each database's substring
+/// index (migration 000010): on PostgreSQL `lower(..) LIKE` over trigram GIN indexes, on SQLite a `MATCH`
+/// in the trigram FTS5 table `restaurant_search` (which answers from three characters up; shorter
+/// searches scan with `LIKE`, as would PostgreSQL).
+pub fn matching(backend: sea_orm::DbBackend, q: &str) -> sea_orm::Condition {
+    use sea_orm::sea_query::Expr;
+    let q = q.trim();
+    if backend == sea_orm::DbBackend::Sqlite && q.chars().count() >= 3 {
+        let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+        return sea_orm::Condition::all().add(Expr::cust_with_values(
+            "\"restaurants\".\"rowid\" IN \
+             (SELECT rowid FROM restaurant_search WHERE restaurant_search MATCH ?)",
+            [phrase],
+        ));
+    }
+    sea_orm::Condition::any()
+        .add(crate::http::envelope::contains_ci_on(
+            backend,
+            restaurants::Column::Name,
+            q,
+        ))
+        .add(crate::http::envelope::contains_ci_on(
+            backend,
+            restaurants::Column::Address,
+            q,
+        ))
 }
 
 /// A restaurant and its weekly hours, through the cache (orders read it on every placement). Dropped

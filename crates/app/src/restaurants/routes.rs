@@ -2,8 +2,8 @@
 
 use axum::extract::State;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,9 +17,7 @@ use super::{
 };
 use crate::accounts::{AuthUser, MemberRole, Role, Scope, require_restaurant_role};
 use crate::entities::{restaurant_members, restaurants, users};
-use crate::http::envelope::{
-    Envelope, Page, PageParams, Reply, contains_ci, created, ok, paginate,
-};
+use crate::http::envelope::{Envelope, Page, PageParams, Reply, created, ok, paginate};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -100,11 +98,8 @@ async fn list_restaurants(
         select = select.filter(restaurants::Column::ExternalId.eq(external));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        select = select.filter(
-            Condition::any()
-                .add(contains_ci(restaurants::Column::Name, q))
-                .add(contains_ci(restaurants::Column::Address, q)),
-        );
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&state.db);
+        select = select.filter(super::matching(backend, q));
     }
     select = match filter.sort.unwrap_or_default() {
         RestaurantSort::NameAsc => select.order_by_asc(restaurants::Column::Name),

@@ -6,8 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -69,11 +68,8 @@ async fn list_venues(
         .order_by_asc(restaurants::Column::Name)
         .order_by_asc(restaurants::Column::Id);
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        select = select.filter(
-            Condition::any()
-                .add(contains_ci(restaurants::Column::Name, q))
-                .add(contains_ci(restaurants::Column::Address, q)),
-        );
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&state.db);
+        select = select.filter(crate::restaurants::matching(backend, q));
     }
     if let Some(region) = filter.region.as_deref().filter(|r| !r.is_empty()) {
         select = select.filter(restaurants::Column::Region.eq(region));

@@ -7,14 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use chrono::Utc;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
 use super::{Layout, error_page};
 use crate::accounts::sessions::{self, WebUser};
 use crate::accounts::{Role, memberships_of, service};
 use crate::entities::{restaurants, users};
-use crate::http::envelope::contains_ci;
 use crate::http::middleware::ClientIp;
 use crate::restaurants::{hours_of, view as restaurant_view};
 use crate::state::AppState;
@@ -483,11 +482,8 @@ pub async fn restaurants(
     let page = query.page.unwrap_or(1).max(1);
     let mut select = restaurants::Entity::find().order_by_asc(restaurants::Column::Name);
     if !q.trim().is_empty() {
-        select = select.filter(
-            Condition::any()
-                .add(contains_ci(restaurants::Column::Name, q.trim()))
-                .add(contains_ci(restaurants::Column::Address, q.trim())),
-        );
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&state.db);
+        select = select.filter(crate::restaurants::matching(backend, &q));
     }
     if ["new", "active", "inactive"].contains(&status.as_str()) {
         select = select.filter(restaurants::Column::Status.eq(status.clone()));

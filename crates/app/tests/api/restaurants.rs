@@ -235,6 +235,35 @@ async fn filters_search_and_delete() {
         "a literal % matches nothing"
     );
     assert_eq!(total("/api/restaurants?external_id=store-42").await, 1);
+    // Substring search through the database's index: any case, any part of the name or address, short
+    // searches too, quotes and FTS syntax taken literally.
+    assert_eq!(total("/api/restaurants?q=KURA%20KIT").await, 1);
+    assert_eq!(total("/api/restaurants?q=a%20Pa").await, 1);
+    assert_eq!(total("/api/restaurants?q=ak").await, 1);
+    assert_eq!(total("/api/restaurants?q=%22Sakura%22").await, 0);
+    assert_eq!(total("/api/restaurants?q=Sakura%20OR%20Noodle").await, 0);
+    assert_eq!(total("/api/restaurants?q=kitchen%20*").await, 0);
+    let sakura = app
+        .get("/api/restaurants?q=sakura", Some(&admin))
+        .await
+        .data()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.put(
+        &format!("/api/restaurants/{sakura}"),
+        json!({"name": "Hanami House", "address": "3 Chome Ginza"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(total("/api/restaurants?q=sakura").await, 0, "renamed");
+    assert_eq!(total("/api/restaurants?q=hanami").await, 1);
+    assert_eq!(total("/api/restaurants?q=ginza").await, 1);
+    app.delete(&format!("/api/restaurants/{sakura}"), Some(&admin))
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(total("/api/restaurants?q=hanami").await, 0, "deleted");
 
     assert!(
         restaurant_hours::Entity::find()

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use brigade_platform::cache::{self, Cache, MemoryCache, RedisCache};
+use brigade_platform::cache::{self, Cache, MemoryCache, RedisCache, TieredCache};
 use brigade_platform::clock::{SharedClock, SystemClock};
 use brigade_platform::pubsub::{LocalPubSub, PubSub, RedisPubSub};
 use brigade_platform::ratelimit::{Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter};
@@ -23,10 +23,34 @@ async fn redis_pair() -> Option<(RedisHandle, RedisHandle)> {
     ))
 }
 
+/// Reads `key` from `cache` until it gives `expected` (another process's change is heard within
+/// milliseconds, not at once), failing after five seconds, far less than a near copy's lifetime.
+async fn eventually<T>(cache: &dyn Cache, key: &str, expected: Option<T>)
+where
+    T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let got = cache::get_json::<T>(cache, key).await;
+        if got == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{key}: still {got:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn cache_entries_and_invalidations_are_shared() {
-    let (a, b): (Arc<dyn Cache>, Arc<dyn Cache>) = match redis_pair().await {
-        Some((x, y)) => (Arc::new(RedisCache::new(x)), Arc::new(RedisCache::new(y))),
+    let pair = redis_pair().await;
+    let (a, b): (Arc<dyn Cache>, Arc<dyn Cache>) = match &pair {
+        Some((x, y)) => (
+            TieredCache::start(x.clone(), 100).await.unwrap(),
+            TieredCache::start(y.clone(), 100).await.unwrap(),
+        ),
         None => {
             let shared: Arc<dyn Cache> = Arc::new(MemoryCache::new(100));
             (shared.clone(), shared)
@@ -43,18 +67,52 @@ async fn cache_entries_and_invalidations_are_shared() {
         cache::get_json::<Vec<String>>(b.as_ref(), "menu:1").await,
         Some(vec!["ramen".to_string(), "gyoza".to_string()])
     );
+    // A process's own change is seen by that process at once...
+    cache::set_json(b.as_ref(), "menu:1", &vec!["udon"], Duration::from_secs(60)).await;
+    assert_eq!(
+        cache::get_json::<Vec<String>>(b.as_ref(), "menu:1").await,
+        Some(vec!["udon".to_string()])
+    );
+    // ...and by the others as soon as they hear of it.
+    eventually(a.as_ref(), "menu:1", Some(vec!["udon".to_string()])).await;
     cache::invalidate(b.as_ref(), "menu:1").await;
     assert_eq!(
-        cache::get_json::<Vec<String>>(a.as_ref(), "menu:1").await,
+        cache::get_json::<Vec<String>>(b.as_ref(), "menu:1").await,
         None
     );
+    eventually::<Vec<String>>(a.as_ref(), "menu:1", None).await;
     cache::set_json(a.as_ref(), "short", &1, Duration::from_millis(50)).await;
+    assert_eq!(cache::get_json::<i32>(b.as_ref(), "short").await, Some(1));
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(
         cache::get_json::<i32>(b.as_ref(), "short").await,
         None,
-        "entries expire"
+        "entries expire, near copies with them"
     );
+
+    if let Some((x, _)) = &pair {
+        // Reads are served from the process's near copy: a value written into Redis behind Brigade's back
+        // (no announcement) is not seen while the copy lives...
+        cache::set_json(a.as_ref(), "venue:7", &"open", Duration::from_secs(60)).await;
+        eventually(b.as_ref(), "venue:7", Some("open".to_string())).await;
+        cache::set_json(
+            &RedisCache::new(x.clone()),
+            "venue:7",
+            &"changed behind its back",
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(
+            cache::get_json::<String>(b.as_ref(), "venue:7")
+                .await
+                .as_deref(),
+            Some("open"),
+            "served from the near copy"
+        );
+        // ...while a change made through the cache reaches it.
+        cache::set_json(a.as_ref(), "venue:7", &"closed", Duration::from_secs(60)).await;
+        eventually(b.as_ref(), "venue:7", Some("closed".to_string())).await;
+    }
 }
 
 #[tokio::test]
