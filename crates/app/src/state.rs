@@ -3,7 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use brigade_platform::cache::{MemoryCache, SharedCache, TieredCache};
+use brigade_platform::cache::{MemoryCache, RedisCache, SharedCache, TieredCache};
 use brigade_platform::clock::{SharedClock, SystemClock};
 use brigade_platform::config::Config;
 use brigade_platform::jobs::JobQueue;
@@ -88,9 +88,13 @@ impl AppState {
         let (cache, pubsub, limiter): (SharedCache, SharedPubSub, SharedRateLimiter) = match &redis
         {
             Some(redis) => (
-                TieredCache::start(redis.clone(), 10_000)
-                    .await
-                    .map_err(|e| StartupError::Redis(e.to_string()))?,
+                if config.cache_near_entries == 0 {
+                    Arc::new(RedisCache::new(redis.clone()))
+                } else {
+                    TieredCache::start(redis.clone(), config.cache_near_entries)
+                        .await
+                        .map_err(|e| StartupError::Redis(e.to_string()))?
+                },
                 RedisPubSub::start(redis.clone())
                     .await
                     .map_err(|e| StartupError::Redis(e.to_string()))?,

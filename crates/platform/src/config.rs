@@ -69,6 +69,9 @@ pub struct Config {
     pub cookie_secure: Option<bool>,
     /// Key prefix in Redis, so several installations can share one server.
     pub redis_prefix: String,
+    /// With Redis: how many cache entries each process keeps in its own memory in front of Redis (see
+    /// `cache::TieredCache`); 0 reads every entry from Redis.
+    pub cache_near_entries: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +209,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             cookie_secure: None,
             redis_prefix: "brigade".into(),
+            cache_near_entries: 10_000,
         }
     }
 }

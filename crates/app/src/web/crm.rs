@@ -414,13 +414,23 @@ struct DetailPage {
     statuses: Vec<&'static str>,
     now_local: String,
     zone: String,
+    /// The viewer's zone: every time on the page is shown in it.
+    tz: chrono_tz::Tz,
     local_now: String,
     usual_days: String,
     usual_hours: String,
     flash: String,
 }
 
+/// An instant as the viewer reads it: local date and time in their zone, with the zone's abbreviation.
+fn local_time(tz: chrono_tz::Tz, t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
 impl DetailPage {
+    fn at(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        local_time(self.tz, t)
+    }
     fn tier_text(&self, t: &Option<Tier>) -> &'static str {
         tier_label(*t)
     }
@@ -526,6 +536,7 @@ pub async fn detail(
             .format("%Y-%m-%dT%H:%M")
             .to_string(),
         zone: my_zone.name().to_string(),
+        tz: my_zone,
         local_now: local_label(rtz, now),
         usual_days,
         usual_hours,
@@ -559,6 +570,13 @@ pub struct InteractionForm {
 #[template(path = "crm_interaction_row.html")]
 struct InteractionRow {
     i: InteractionView,
+    tz: chrono_tz::Tz,
+}
+
+impl InteractionRow {
+    fn at(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        local_time(self.tz, t)
+    }
 }
 
 fn opt_uuid(raw: &Option<String>, field: &str) -> Result<Option<Uuid>, ApiError> {
@@ -614,7 +632,10 @@ pub async fn log_interaction(
     }
     .await;
     match result {
-        Ok(view) if in_place => render(&InteractionRow { i: view }),
+        Ok(view) if in_place => render(&InteractionRow {
+            i: view,
+            tz: crate::crm::kam_zone(&user.user),
+        }),
         Ok(_) => Redirect::to(&format!("/crm/restaurants/{id}?saved=interaction")).into_response(),
         Err(e) if in_place => (e.status, problems_text(&e)).into_response(),
         Err(e) => api_error_page(e),

@@ -383,6 +383,22 @@ async fn the_kam_dashboard_shows_calls_logs_interactions_and_keeps_to_the_kams_r
     let detail = page(&app, &format!("/crm/restaurants/{noodle}"), &kiran).await;
     assert!(detail.text.contains("Tasting menu agreed"));
     assert!(!detail.text.contains("forged"));
+    // Times are entered and shown in the viewer's zone (Kiran: Asia/Kolkata, UTC+05:30).
+    let earlier = form(
+        &app,
+        &format!("/crm/restaurants/{noodle}/interactions"),
+        &kiran,
+        &format!("csrf={csrf}&kind=call&outcome=neutral&notes=Morning+check&occurred_at=2026-06-12T09%3A30&follow_up_on="),
+    )
+    .await;
+    assert_eq!(earlier.status, StatusCode::SEE_OTHER, "{}", earlier.text);
+    let detail = page(&app, &format!("/crm/restaurants/{noodle}"), &kiran).await;
+    assert!(
+        detail.text.contains("2026-06-12 09:30 IST"),
+        "{}",
+        detail.text
+    );
+    assert!(!detail.text.contains(" UTC<"), "{}", detail.text);
 
     // Settings: a split day in the KAM's zone; nonsense is refused with the line named.
     let saved = form(
