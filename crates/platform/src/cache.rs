@@ -6,7 +6,8 @@
 //! and is announced on a pub/sub channel; each process drops its near copy when it hears of a change made
 //! by another one (within milliseconds), and at once for its own. Near copies live at most
 //! [`NEAR_TTL_MAX`] and never past the Redis entry's own expiry; while the announcement channel is down
-//! the near layer is bypassed, and after it comes back it starts empty.
+//! (or silent: each process hears its own heartbeat on it every few seconds) the near layer is bypassed,
+//! and after it comes back it starts empty.
 //!
 //! A cache failure never fails a request: readers treat an error as a miss and writers log it.
 
@@ -236,6 +237,14 @@ impl Cache for RedisCache {
 
 /// The longest a near copy is served without Redis, a bound on staleness should an announcement be lost.
 pub const NEAR_TTL_MAX: Duration = Duration::from_secs(30);
+/// Each process announces a heartbeat this often on the channel and hears its own; a subscription that
+/// hears nothing of itself for [`SILENCE_LIMIT`] (a half-open connection, say) is treated as lost.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+const SILENCE_LIMIT: Duration = Duration::from_secs(15);
+const HEARTBEAT: &str = "\u{1}heartbeat";
+/// Change counters, one per slot of keys (by hash): a change to one key does not stop reads of keys in
+/// other slots from keeping what they read.
+const SLOTS: usize = 256;
 
 /// Redis with a near copy of the entries this process reads (see the module documentation).
 pub struct TieredCache {
@@ -248,12 +257,36 @@ pub struct TieredCache {
 }
 
 struct NearState {
-    /// Bumped on every announcement heard (and on reconnects): a read that saw Redis before a change was
-    /// announced must not keep its (maybe old) value as a near copy.
-    generation: std::sync::atomic::AtomicU64,
+    /// Bumped for a key's slot on every change heard or made: a read that saw Redis before a change
+    /// must not keep its (maybe old) value as a near copy.
+    slots: Vec<std::sync::atomic::AtomicU64>,
+    /// Bumped when the subscription comes back (changes made meanwhile were not heard).
+    epoch: std::sync::atomic::AtomicU64,
     /// Whether the announcement channel is subscribed; the near layer is used only while it is.
     listening: std::sync::atomic::AtomicBool,
     near: moka::future::Cache<String, Entry>,
+}
+
+impl NearState {
+    fn slot(&self, key: &str) -> &std::sync::atomic::AtomicU64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        &self.slots[hasher.finish() as usize % SLOTS]
+    }
+
+    /// Grows whenever a change to `key` is heard or made, or the subscription is renewed (both
+    /// counters only grow, so their sum does too).
+    fn stamp(&self, key: &str) -> u64 {
+        use std::sync::atomic::Ordering;
+        self.epoch.load(Ordering::SeqCst) + self.slot(key).load(Ordering::SeqCst)
+    }
+
+    async fn changed(&self, key: &str) {
+        self.slot(key)
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.near.invalidate(key).await;
+    }
 }
 
 impl TieredCache {
@@ -267,7 +300,8 @@ impl TieredCache {
         let channel = redis.key("cache-changes");
         let near = MemoryCache::new(near_entries);
         let shared = Arc::new(NearState {
-            generation: Default::default(),
+            slots: (0..SLOTS).map(|_| Default::default()).collect(),
+            epoch: Default::default(),
             listening: Default::default(),
             near: near.inner.clone(),
         });
@@ -276,7 +310,7 @@ impl TieredCache {
         pubsub.subscribe(&channel).await?;
         shared.listening.store(true, Ordering::SeqCst);
         let listener = shared.clone();
-        let client = redis.client.clone();
+        let handle = redis.clone();
         let own = origin.clone();
         let subscribed = channel.clone();
         tokio::spawn(async move {
@@ -285,16 +319,42 @@ impl TieredCache {
             loop {
                 {
                     let mut messages = pubsub.on_message();
-                    while let Some(message) = messages.next().await {
+                    let mut heard_self = tokio::time::Instant::now();
+                    loop {
+                        let message =
+                            match tokio::time::timeout(HEARTBEAT_EVERY, messages.next()).await {
+                                Ok(Some(message)) => message,
+                                Ok(None) => break,
+                                Err(_) => {
+                                    if heard_self.elapsed() > SILENCE_LIMIT {
+                                        break;
+                                    }
+                                    let mut conn = handle.manager.clone();
+                                    let beat: Result<i64, _> = redis::cmd("PUBLISH")
+                                        .arg(&subscribed)
+                                        .arg(format!("{own}{HEARTBEAT}"))
+                                        .query_async(&mut conn)
+                                        .await;
+                                    if let Err(err) = beat {
+                                        tracing::warn!(%err, "redis cache heartbeat failed");
+                                    }
+                                    continue;
+                                }
+                            };
                         let Ok(payload) = message.get_payload::<String>() else {
                             continue;
                         };
-                        if payload.starts_with(&own) {
+                        if let Some(mine) = payload.strip_prefix(&own) {
+                            if mine == HEARTBEAT {
+                                heard_self = tokio::time::Instant::now();
+                            }
                             continue;
                         }
-                        listener.generation.fetch_add(1, Ordering::SeqCst);
-                        let key = payload.split_once(':').map_or("", |(_, key)| key);
-                        listener.near.invalidate(key).await;
+                        match payload.split_once(':') {
+                            Some((_, HEARTBEAT)) => {}
+                            Some((_, key)) => listener.changed(key).await,
+                            None => {}
+                        }
                     }
                 }
                 listener.listening.store(false, Ordering::SeqCst);
@@ -303,7 +363,7 @@ impl TieredCache {
                 );
                 pubsub = loop {
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    match client.get_async_pubsub().await {
+                    match handle.client.get_async_pubsub().await {
                         Ok(mut fresh) => {
                             if fresh.subscribe(&subscribed).await.is_ok() {
                                 break fresh;
@@ -315,7 +375,7 @@ impl TieredCache {
                     }
                 };
                 // Changes made while away were not heard: start empty.
-                listener.generation.fetch_add(1, Ordering::SeqCst);
+                listener.epoch.fetch_add(1, Ordering::SeqCst);
                 listener.near.invalidate_all();
                 listener.listening.store(true, Ordering::SeqCst);
             }
@@ -338,34 +398,43 @@ impl TieredCache {
     /// Drops this process's near copy after its own change, and keeps reads that saw Redis before the
     /// change from storing what they read.
     async fn forget(&self, key: &str) {
-        self.shared
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.near.inner.invalidate(key).await;
+        self.shared.changed(key).await;
     }
 
+    /// Tells the other processes; tried three times, since a lost announcement leaves their copies
+    /// stale until [`NEAR_TTL_MAX`].
     async fn announce(&self, key: &str) -> Result<(), CacheError> {
-        let mut conn = self.redis.redis.manager.clone();
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg(&self.channel)
-            .arg(format!("{}{key}", self.origin))
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
+        let payload = format!("{}{key}", self.origin);
+        let mut attempt = 0;
+        loop {
+            let mut conn = self.redis.redis.manager.clone();
+            let sent: Result<i64, _> = redis::cmd("PUBLISH")
+                .arg(&self.channel)
+                .arg(&payload)
+                .query_async(&mut conn)
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(err) if attempt >= 2 => return Err(err.into()),
+                Err(_) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                }
+            }
+        }
     }
 }
 
 #[async_trait]
 impl Cache for TieredCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        use std::sync::atomic::Ordering;
         if !self.near_enabled() {
             return self.redis.get(key).await;
         }
         if let Some(entry) = self.near.inner.get(key).await {
             return Ok(Some(entry.bytes.to_vec()));
         }
-        let before = self.shared.generation.load(Ordering::SeqCst);
+        let before = self.shared.stamp(key);
         let mut conn = self.redis.redis.manager.clone();
         let (bytes, pttl): (Option<Vec<u8>>, i64) = redis::pipe()
             .get(self.redis.key(key))
@@ -374,12 +443,12 @@ impl Cache for TieredCache {
             .await?;
         if let Some(bytes) = &bytes
             && pttl > 0
-            && self.shared.generation.load(Ordering::SeqCst) == before
+            && self.shared.stamp(key) == before
         {
             let ttl = Duration::from_millis(pttl as u64).min(NEAR_TTL_MAX);
             self.near.set(key, bytes.clone(), ttl).await?;
             // A change heard while the copy was being stored may have been dropped before the copy landed.
-            if self.shared.generation.load(Ordering::SeqCst) != before {
+            if self.shared.stamp(key) != before {
                 self.near.delete(key).await?;
             }
         }

@@ -134,16 +134,19 @@ pub fn view(
 
 /// Restaurants whose name or address contains `q`, ignoring case, through each database's substring
 /// index (migration 000010): on PostgreSQL `lower(..) LIKE` over trigram GIN indexes, on SQLite a `MATCH`
-/// in the trigram FTS5 table `restaurant_search` (which answers from three characters up; shorter
-/// searches scan with `LIKE`, as would PostgreSQL).
+/// in the trigram FTS5 table `restaurant_search`, whose rowids map to restaurants through
+/// `restaurant_search_ids` (it answers from three characters up; shorter searches scan with `LIKE`, as
+/// would PostgreSQL).
 pub fn matching(backend: sea_orm::DbBackend, q: &str) -> sea_orm::Condition {
     use sea_orm::sea_query::Expr;
+    // Neither database takes a NUL inside text (FTS5 would cut the query short, PostgreSQL refuses it).
+    let q = q.replace('\0', "");
     let q = q.trim();
     if backend == sea_orm::DbBackend::Sqlite && q.chars().count() >= 3 {
         let phrase = format!("\"{}\"", q.replace('"', "\"\""));
         return sea_orm::Condition::all().add(Expr::cust_with_values(
-            "\"restaurants\".\"rowid\" IN \
-             (SELECT rowid FROM restaurant_search WHERE restaurant_search MATCH ?)",
+            "\"restaurants\".\"id\" IN (SELECT restaurant_id FROM restaurant_search_ids \
+             WHERE rowid IN (SELECT rowid FROM restaurant_search WHERE restaurant_search MATCH ?))",
             [phrase],
         ));
     }

@@ -243,6 +243,11 @@ async fn filters_search_and_delete() {
     assert_eq!(total("/api/restaurants?q=%22Sakura%22").await, 0);
     assert_eq!(total("/api/restaurants?q=Sakura%20OR%20Noodle").await, 0);
     assert_eq!(total("/api/restaurants?q=kitchen%20*").await, 0);
+    assert_eq!(
+        total("/api/restaurants?q=Sak%00ura").await,
+        1,
+        "a NUL is dropped"
+    );
     let sakura = app
         .get("/api/restaurants?q=sakura", Some(&admin))
         .await
@@ -264,6 +269,18 @@ async fn filters_search_and_delete() {
         .await
         .assert_status(StatusCode::OK);
     assert_eq!(total("/api/restaurants?q=hanami").await, 0, "deleted");
+    // A VACUUM (which may renumber SQLite's implicit rowids) leaves the search right and writable.
+    sea_orm::ConnectionTrait::execute_unprepared(&app.state.db, "VACUUM")
+        .await
+        .unwrap();
+    app.restaurant(
+        &admin,
+        json!({"name": "Hanami Garden", "timezone": "Asia/Tokyo"}),
+    )
+    .await;
+    assert_eq!(total("/api/restaurants?q=hanami").await, 1);
+    assert_eq!(total("/api/restaurants?q=noodle").await, 1);
+    assert_eq!(total("/api/restaurants?q=de%20la%20paix").await, 1);
 
     assert!(
         restaurant_hours::Entity::find()
