@@ -42,10 +42,11 @@ def client(part):
         conn.request("POST", "/api/channel-orders", body,
                      {"content-type": "application/json", "authorization": f"Bearer {args.token}"})
         response = conn.getresponse()
-        response.read()
+        answer = response.read()
         latencies.append(time.perf_counter() - t)
         if response.status not in (200, 201):
             failures.append(response.status)
+            print(f"batch refused: {response.status} {answer[:400].decode(errors='replace')}")
 
 threads = [threading.Thread(target=client, args=(bodies[k::args.clients],)) for k in range(args.clients)]
 t0 = time.perf_counter()

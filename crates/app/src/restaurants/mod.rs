@@ -575,7 +575,7 @@ pub async fn ensure_external(
             );
         }
     }
-    let missing: Vec<&str> = ids
+    let mut missing: Vec<&str> = ids
         .iter()
         .copied()
         .filter(|id| !found.contains_key(*id))
@@ -583,6 +583,9 @@ pub async fn ensure_external(
     if missing.is_empty() {
         return Ok(found);
     }
+    // In one order everywhere: two requests creating the same restaurants at once otherwise wait on each
+    // other's uncommitted rows in opposite orders (a deadlock PostgreSQL breaks by failing one of them).
+    missing.sort_unstable();
     let now = state.now();
     let mut created: HashMap<Uuid, String> = HashMap::new();
     let rows: Vec<restaurants::ActiveModel> = missing

@@ -129,6 +129,62 @@ async fn the_seed_order_is_stored_once_however_often_it_is_sent() {
 }
 
 #[tokio::test]
+async fn simultaneous_batches_creating_the_same_restaurants_all_succeed() {
+    // Each batch names the same 200 unknown brands in its own order, and customers shared between
+    // batches; stored at once they must neither deadlock nor create anything twice.
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let mut rng = StdRng::seed_from_u64(7);
+    let brands: Vec<String> = (0..200).map(|b| format!("race-brand-{b}")).collect();
+    let mut sent = Vec::new();
+    for batch in 0..16 {
+        let mut order_brands = brands.clone();
+        for i in (1..order_brands.len()).rev() {
+            order_brands.swap(i, rng.random_range(0..=i));
+        }
+        let orders: Vec<Value> = order_brands
+            .iter()
+            .enumerate()
+            .map(|(i, brand)| {
+                order(
+                    &format!("race-{batch}-{i}"),
+                    brand,
+                    "2026-06-01T10:00:00Z",
+                    &format!("+3581234{:03}", (batch * 7 + i) % 20),
+                    &[(10, "2026-06-01T10:00:00Z"), (20, "2026-06-01T10:02:00Z")],
+                )
+            })
+            .collect();
+        sent.push(Value::Array(orders));
+    }
+    let answers = futures::future::join_all(
+        sent.into_iter()
+            .map(|batch| app.post("/api/channel-orders", batch, Some(&admin))),
+    )
+    .await;
+    for answer in &answers {
+        assert!(
+            answer.status.is_success(),
+            "{} {}",
+            answer.status,
+            answer.body
+        );
+    }
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let restaurants = brigade_app::entities::restaurants::Entity::find()
+        .filter(brigade_app::entities::restaurants::Column::ExternalId.starts_with("race-brand-"))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(restaurants, 200);
+    let orders = brigade_app::entities::orders::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(orders, 3_200);
+}
+
+#[tokio::test]
 async fn text_with_quotes_backslashes_and_other_scripts_is_stored_as_sent() {
     // Ingest writes its rows as one JSON value per statement: what it escapes must come back unchanged.
     let app = TestApp::spawn().await;
