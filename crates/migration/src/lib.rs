@@ -15,6 +15,7 @@ mod m20261124_000007_channel_orders;
 mod m20261124_000008_customer_totals;
 mod m20261125_000009_crm;
 mod m20261125_000010_restaurant_search;
+mod m20261205_000011_rollup_reads;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_customer_totals::Migration),
             Box::new(m20261125_000009_crm::Migration),
             Box::new(m20261125_000010_restaurant_search::Migration),
+            Box::new(m20261205_000011_rollup_reads::Migration),
         ]
     }
 }

@@ -12,8 +12,6 @@ pub enum Col {
     Text,
     /// A UUID written as a string (stored as 16 bytes on SQLite, `uuid` on PostgreSQL).
     Uuid,
-    /// A 64-bit integer.
-    Int,
     /// A 32-bit integer.
     Int4,
     /// An instant written by [`time`].
@@ -25,19 +23,8 @@ pub fn time(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
-/// `SELECT <one expression per column, named c0, c1, ...> FROM <the rows of the first bind value>`,
-/// for rows written as JSON arrays.
-pub fn select(backend: DbBackend, cols: &[Col]) -> String {
-    let named: Vec<(String, String, Col)> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, col)| (i.to_string(), format!("c{i}"), *col))
-        .collect();
-    build(backend, &named)
-}
-
-/// The same for rows written as JSON objects (a struct deriving `Serialize`): each column is read from
-/// the key of its name and named so.
+/// `SELECT <one expression per column> FROM <the rows of the first bind value>`, for rows written as JSON
+/// objects (a struct deriving `Serialize`): each column is read from the key of its name and named so.
 pub fn select_named(backend: DbBackend, cols: &[(&str, Col)]) -> String {
     let named: Vec<(String, String, Col)> = cols
         .iter()
@@ -55,7 +42,6 @@ fn build(backend: DbBackend, cols: &[(String, String, Col)]) -> String {
         let expr = match (backend, col) {
             (DbBackend::Postgres, Col::Text) => format!("e ->> {key}"),
             (DbBackend::Postgres, Col::Uuid) => format!("(e ->> {key})::uuid"),
-            (DbBackend::Postgres, Col::Int) => format!("(e ->> {key})::int8"),
             (DbBackend::Postgres, Col::Int4) => format!("(e ->> {key})::int4"),
             (DbBackend::Postgres, Col::Time) => format!("(e ->> {key})::timestamptz"),
             (_, Col::Uuid) => format!("unhex(value ->> {key}, '-')"),

@@ -49,7 +49,7 @@ impl Histogram {
         self.add_bin(bin_of(ms), n);
     }
 
-    fn add_bin(&mut self, bin: u32, n: i64) {
+    pub fn add_bin(&mut self, bin: u32, n: i64) {
         let count = self.0.entry(bin).or_insert(0);
         *count += n;
         if *count == 0 {

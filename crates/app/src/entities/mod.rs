@@ -8,6 +8,7 @@ pub mod channel_accounts;
 pub mod channel_orders;
 pub mod contacts;
 pub mod crm_accounts;
+pub mod customer_order_counts;
 pub mod customer_order_stats;
 pub mod customer_order_totals;
 pub mod customers;

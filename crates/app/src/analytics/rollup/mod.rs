@@ -1,0 +1,510 @@
+//! The summary tables, written from the status-event stream by the `analytics.rollup` job.
+//!
+//! The job reads the events stored since its watermark (`analytics_watermarks`). For every order those
+//! events belong to, it takes away what the order contributed before (its events up to the watermark) and
+//! adds what it contributes now (all its events up to the new watermark), in every hour and local day the
+//! order touches: a late event that lands between two stored ones changes the bucket of the interval it
+//! splits, and only those buckets.
+//!
+//! A run reads and computes first, with no lock held ([`read`], [`compute`]), then writes in one short
+//! transaction that claims the watermark row and checks that it has not moved since the reads
+//! ([`write`]); when another process's run got there first, the run starts again from the new
+//! watermark. So runs on several processes never count twice, and on SQLite the write lock is held only
+//! while rows are written, not while a million events are read.
+//!
+//! What an order contributes:
+//! - `order_status_rollups`: each event enters its status (and channel code) in the bucket of its
+//!   instant; the time until the order's next event (by instant, then id) is that status's time, counted
+//!   in the same bucket. The last event's state is still open and not timed.
+//! - `order_throughput_rollups`: `created` in the bucket of the order's creation, `finished` in the
+//!   bucket of its first event in a terminal state (COMPLETED or CANCELLED).
+//! - `customer_order_stats` and `customer_order_totals`: one order for its customer at its restaurant
+//!   and over all restaurants (once, when first seen); `customer_order_counts`: how many customers have
+//!   each number of orders over all restaurants.
+//!
+//! Buckets are the restaurant's local hours and local days (a local hour is a UTC hour except in zones
+//! whose offset is not a whole number of hours).
+//!
+//! [`recompute`] works the same tables out from the raw stream in the plainest way, for tests to hold
+//! the incremental runs against.
+
+mod compute;
+mod read;
+mod write;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use brigade_platform::jobs::{JobFailure, JobHandler};
+use chrono::{DateTime, NaiveDate, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+use rustc_hash::FxHashMap as HashMap;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::channel::SOURCE_CHANNEL;
+use super::histogram::Histogram;
+use crate::entities::{
+    analytics_watermarks, channel_orders, customer_order_counts, customer_order_stats,
+    customer_order_totals, order_status_events, order_status_rollups, order_throughput_rollups,
+    orders, restaurants,
+};
+use crate::state::AppState;
+
+pub const ROLLUP_JOB: &str = "analytics.rollup";
+const WATERMARK: &str = "order_rollups";
+/// Events read in one run.
+const BATCH: u64 = 1_000_000;
+/// Events younger than this are left for the next run: on PostgreSQL a sequence number is taken before
+/// its transaction commits, so a younger event with a smaller id might still appear.
+pub const SETTLE_SECONDS: i64 = 5;
+
+pub const HOUR: &str = "hour";
+pub const DAY: &str = "day";
+const HOUR_MS: i64 = 3_600_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatusKey {
+    pub granularity: &'static str,
+    pub restaurant: Uuid,
+    pub bucket: i64,
+    pub status: Arc<str>,
+    pub code: i32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusCell {
+    pub entered: i64,
+    pub timed: i64,
+    pub duration_ms: i64,
+    pub histogram: Histogram,
+}
+
+impl StatusCell {
+    fn is_empty(&self) -> bool {
+        self.entered == 0 && self.timed == 0 && self.duration_ms == 0 && self.histogram.is_empty()
+    }
+
+    fn add(&mut self, other: &StatusCell) {
+        self.entered += other.entered;
+        self.timed += other.timed;
+        self.duration_ms += other.duration_ms;
+        self.histogram.merge(&other.histogram, 1);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BucketKey {
+    pub granularity: &'static str,
+    pub restaurant: Uuid,
+    pub bucket: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Throughput {
+    pub created: i64,
+    pub finished: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerStat {
+    pub orders: i64,
+    pub valued_orders: i64,
+    pub value_minor: i64,
+    pub currency: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// The summary tables' rows (as stored, or as worked out from the raw stream).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rollups {
+    pub status: HashMap<StatusKey, StatusCell>,
+    pub throughput: HashMap<BucketKey, Throughput>,
+    pub customers: HashMap<(Uuid, Uuid), CustomerStat>,
+    /// Over all restaurants, by customer.
+    pub totals: HashMap<Uuid, CustomerStat>,
+    /// Customers by their number of orders over all restaurants.
+    pub counts: BTreeMap<i64, i64>,
+}
+
+/// The start of the local hour (of `tz`) an instant falls in: the UTC hour in zones whose offset is a
+/// whole number of hours, the half hour in India's.
+pub fn local_hour(tz: Tz, ms: i64) -> i64 {
+    let offset_ms = Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|at| {
+            i64::from(
+                tz.offset_from_utc_datetime(&at.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            ) * 1000
+        })
+        .unwrap_or(0);
+    ms - (ms + offset_ms).rem_euclid(HOUR_MS)
+}
+
+/// The first instant of a local date (a midnight skipped by a DST change moves to the first hour that
+/// exists).
+pub fn local_midnight(tz: Tz, date: NaiveDate) -> i64 {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    crate::restaurants::hours::local_to_utc(tz, midnight).timestamp_millis()
+}
+
+fn is_terminal(status: &str) -> bool {
+    status == "COMPLETED" || status == "CANCELLED"
+}
+
+fn granularity_of(s: &str) -> &'static str {
+    if s == DAY { DAY } else { HOUR }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct RollupRun {
+    /// Events read.
+    pub events: u64,
+    /// Orders whose contribution changed.
+    pub orders: u64,
+    /// Runs (transactions) it took.
+    pub batches: u64,
+    /// The newest event id the rollups include.
+    pub watermark: i64,
+}
+
+/// Roll up every settled event not rolled up yet.
+pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
+    let mut total = RollupRun::default();
+    loop {
+        match step(state).await? {
+            Some(run) => {
+                total.events += run.events;
+                total.orders += run.orders;
+                total.batches += 1;
+                total.watermark = run.watermark;
+            }
+            None => {
+                if total.batches == 0 {
+                    total.watermark = watermark(&state.db).await?;
+                }
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// One run: at most `BATCH` events. `None` when nothing settled is waiting.
+async fn step(state: &AppState) -> Result<Option<RollupRun>, DbErr> {
+    loop {
+        let settled = state.now() - chrono::Duration::seconds(SETTLE_SECONDS);
+        let from = watermark(&state.db).await?;
+        let started = std::time::Instant::now();
+        let Some((mut input, to)) = read::input(&state.db, from, BATCH, settled).await? else {
+            return Ok(None);
+        };
+        let read_ms = started.elapsed().as_millis() as u64;
+        let events = input.events.len() as u64;
+        let orders = input.names.orders.len() as u64;
+        let (input, delta) = tokio::task::spawn_blocking(move || {
+            let delta = compute::compute(&mut input);
+            (input, delta)
+        })
+        .await
+        .map_err(|e| DbErr::Custom(format!("rollup computation failed: {e}")))?;
+        let computed_ms = started.elapsed().as_millis() as u64 - read_ms;
+        let written = write::apply(state, from, to, input.names, delta).await?;
+        if !written {
+            // Another run moved the watermark since the reads: start again from where it left off.
+            continue;
+        }
+        tracing::debug!(
+            events,
+            orders,
+            read_ms,
+            computed_ms,
+            written_ms = started.elapsed().as_millis() as u64 - read_ms - computed_ms,
+            "rollup run"
+        );
+        metrics::counter!("brigade_rollup_events_total").increment(events);
+        return Ok(Some(RollupRun {
+            events,
+            orders,
+            batches: 1,
+            watermark: to,
+        }));
+    }
+}
+
+/// The newest event id the rollups include.
+pub async fn watermark<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    Ok(analytics_watermarks::Entity::find_by_id(WATERMARK)
+        .one(db)
+        .await?
+        .map(|w| w.last_event_id)
+        .unwrap_or(0))
+}
+
+/// Forget every rollup and build them again from the whole stream.
+pub async fn rebuild(state: &AppState) -> Result<RollupRun, DbErr> {
+    forget(state).await?;
+    catch_up(state).await
+}
+
+/// Empty the rollups and set the watermark back to the start of the stream.
+pub async fn forget(state: &AppState) -> Result<(), DbErr> {
+    write::forget(state).await
+}
+
+/// Everything the summary tables should hold, worked out from the raw events one order at a time with
+/// no numbering, caching or signs (tests and checks).
+pub async fn recompute<C: ConnectionTrait>(db: &C) -> Result<Rollups, DbErr> {
+    let events: Vec<(i64, Uuid, DateTime<Utc>, String, Option<i32>)> =
+        order_status_events::Entity::find()
+            .select_only()
+            .columns([
+                order_status_events::Column::Id,
+                order_status_events::Column::OrderId,
+                order_status_events::Column::OccurredAt,
+                order_status_events::Column::ToStatus,
+                order_status_events::Column::RawCode,
+            ])
+            .into_tuple()
+            .all(db)
+            .await?;
+    let mut by_order: BTreeMap<Uuid, Vec<(i64, i64, String, i32)>> = BTreeMap::new();
+    for (id, order, at, status, code) in events {
+        by_order.entry(order).or_default().push((
+            at.timestamp_millis(),
+            id,
+            status,
+            code.unwrap_or(-1),
+        ));
+    }
+    let order_rows: Vec<(Uuid, Uuid, DateTime<Utc>, Option<Uuid>, i64, String, String)> =
+        orders::Entity::find()
+            .select_only()
+            .columns([
+                orders::Column::Id,
+                orders::Column::RestaurantId,
+                orders::Column::CreatedAt,
+                orders::Column::CustomerId,
+                orders::Column::TotalMinor,
+                orders::Column::Currency,
+                orders::Column::Source,
+            ])
+            .into_tuple()
+            .all(db)
+            .await?;
+    let channel: HashMap<Uuid, (Option<Uuid>, bool)> = channel_orders::Entity::find()
+        .select_only()
+        .columns([
+            channel_orders::Column::OrderId,
+            channel_orders::Column::CustomerId,
+            channel_orders::Column::ValueKnown,
+        ])
+        .into_tuple::<(Uuid, Option<Uuid>, bool)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, c, v)| (id, (c, v)))
+        .collect();
+    let zones: HashMap<Uuid, Tz> = restaurants::Entity::find()
+        .select_only()
+        .columns([restaurants::Column::Id, restaurants::Column::Timezone])
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, zone)| (id, zone.parse().unwrap_or(Tz::UTC)))
+        .collect();
+
+    let mut out = Rollups::default();
+    for (order, restaurant, created, customer, total, currency, source) in order_rows {
+        let Some(mut events) = by_order.remove(&order) else {
+            continue;
+        };
+        events.sort();
+        let tz = zones.get(&restaurant).copied().unwrap_or(Tz::UTC);
+        let buckets_of = |ms: i64| {
+            let date = Utc
+                .timestamp_millis_opt(ms)
+                .single()
+                .map(|at| at.with_timezone(&tz).date_naive());
+            [
+                (HOUR, local_hour(tz, ms)),
+                (
+                    DAY,
+                    date.map_or(local_hour(tz, ms), |d| local_midnight(tz, d)),
+                ),
+            ]
+        };
+        let span = |granularity, bucket| BucketKey {
+            granularity,
+            restaurant,
+            bucket,
+        };
+        for (granularity, bucket) in buckets_of(created.timestamp_millis()) {
+            out.throughput
+                .entry(span(granularity, bucket))
+                .or_default()
+                .created += 1;
+        }
+        let first_terminal = events.iter().position(|e| is_terminal(&e.2));
+        for (i, (at, _, status, code)) in events.iter().enumerate() {
+            for (granularity, bucket) in buckets_of(*at) {
+                let cell = out
+                    .status
+                    .entry(StatusKey {
+                        granularity,
+                        restaurant,
+                        bucket,
+                        status: Arc::from(status.as_str()),
+                        code: *code,
+                    })
+                    .or_default();
+                cell.entered += 1;
+                if let Some(next) = events.get(i + 1) {
+                    cell.timed += 1;
+                    cell.duration_ms += next.0 - at;
+                    cell.histogram.add_ms(next.0 - at, 1);
+                }
+                if first_terminal == Some(i) {
+                    out.throughput
+                        .entry(span(granularity, bucket))
+                        .or_default()
+                        .finished += 1;
+                }
+            }
+        }
+
+        let (channel_customer, value_known) = match channel.get(&order) {
+            Some((c, v)) => (*c, *v),
+            None => (None, source != SOURCE_CHANNEL),
+        };
+        if let Some(customer) = customer.or(channel_customer) {
+            let created = created.timestamp_millis();
+            let fresh = || CustomerStat {
+                orders: 0,
+                valued_orders: 0,
+                value_minor: 0,
+                currency: currency.clone(),
+                first_ms: created,
+                last_ms: created,
+            };
+            let count = |stat: &mut CustomerStat| {
+                stat.orders += 1;
+                if value_known {
+                    stat.valued_orders += 1;
+                    stat.value_minor += total;
+                }
+                stat.first_ms = stat.first_ms.min(created);
+                stat.last_ms = stat.last_ms.max(created);
+            };
+            count(
+                out.customers
+                    .entry((restaurant, customer))
+                    .or_insert_with(fresh),
+            );
+            count(out.totals.entry(customer).or_insert_with(fresh));
+        }
+    }
+    for total in out.totals.values() {
+        *out.counts.entry(total.orders).or_default() += 1;
+    }
+    Ok(out)
+}
+
+/// What the summary tables hold now.
+pub async fn stored<C: ConnectionTrait>(db: &C) -> Result<Rollups, DbErr> {
+    let mut out = Rollups::default();
+    for row in order_status_rollups::Entity::find().all(db).await? {
+        out.status.insert(
+            StatusKey {
+                granularity: granularity_of(&row.granularity),
+                restaurant: row.restaurant_id,
+                bucket: row.bucket_start,
+                status: Arc::from(row.status),
+                code: row.code,
+            },
+            StatusCell {
+                entered: row.entered,
+                timed: row.timed,
+                duration_ms: row.duration_ms,
+                histogram: Histogram::parse(&row.histogram),
+            },
+        );
+    }
+    for row in order_throughput_rollups::Entity::find().all(db).await? {
+        out.throughput.insert(
+            BucketKey {
+                granularity: granularity_of(&row.granularity),
+                restaurant: row.restaurant_id,
+                bucket: row.bucket_start,
+            },
+            Throughput {
+                created: row.created,
+                finished: row.finished,
+            },
+        );
+    }
+    for row in customer_order_stats::Entity::find().all(db).await? {
+        out.customers.insert(
+            (row.restaurant_id, row.customer_id),
+            CustomerStat {
+                orders: row.orders,
+                valued_orders: row.valued_orders,
+                value_minor: row.value_minor,
+                currency: row.currency,
+                first_ms: row.first_ms,
+                last_ms: row.last_ms,
+            },
+        );
+    }
+    for row in customer_order_totals::Entity::find().all(db).await? {
+        out.totals.insert(
+            row.customer_id,
+            CustomerStat {
+                orders: row.orders,
+                valued_orders: row.valued_orders,
+                value_minor: row.value_minor,
+                currency: row.currency,
+                first_ms: row.first_ms,
+                last_ms: row.last_ms,
+            },
+        );
+    }
+    for row in customer_order_counts::Entity::find()
+        .filter(customer_order_counts::Column::Customers.ne(0))
+        .all(db)
+        .await?
+    {
+        out.counts.insert(row.orders, row.customers);
+    }
+    Ok(out)
+}
+
+/// The `analytics.rollup` job (every minute, and on demand).
+pub struct RollupJob(pub AppState);
+
+#[async_trait]
+impl JobHandler for RollupJob {
+    async fn run(&self, _payload: serde_json::Value) -> Result<(), JobFailure> {
+        let started = std::time::Instant::now();
+        let run = catch_up(&self.0)
+            .await
+            .map_err(|e| JobFailure::Retry(e.to_string()))?;
+        if run.events > 0 {
+            tracing::info!(
+                events = run.events,
+                orders = run.orders,
+                watermark = run.watermark,
+                ms = started.elapsed().as_millis() as u64,
+                "order rollups caught up"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,560 @@
+//! Reading what one run works on: the events after the watermark, the earlier events of the same
+//! orders, and what counting the newly seen orders needs of them. These reads are most of a run's
+//! input, so they go past the ORM: SQLite hands each read over as one text with a line per row (built
+//! by `group_concat`: a row at a time through the driver costs more than SQLite spends finding it),
+//! PostgreSQL streams typed rows in its binary format.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use futures::TryStreamExt;
+use sea_orm::sqlx::{self, PgPool, Row, SqlitePool};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::compute::{Event, Facts, Input, Names};
+use crate::analytics::channel::SOURCE_CHANNEL;
+use crate::entities::restaurants;
+
+/// Events per SQLite statement (one text of about 13 MB).
+const EVENT_CHUNK: u64 = 100_000;
+/// Order ids per statement.
+const ID_CHUNK: usize = 50_000;
+
+fn db_err(err: sqlx::Error) -> DbErr {
+    DbErr::Custom(err.to_string())
+}
+
+fn bad(what: &str, text: &str) -> DbErr {
+    DbErr::Custom(format!("unreadable {what}: {text:?}"))
+}
+
+/// One run's input: at most `limit` events after `from`, stopping before the first one recorded after
+/// `settled`. `None` when no settled event waits; otherwise the input and the last event id it holds.
+pub(super) async fn input(
+    db: &DatabaseConnection,
+    from: i64,
+    limit: u64,
+    settled: DateTime<Utc>,
+) -> Result<Option<(Input, i64)>, DbErr> {
+    let settled_ms = settled.timestamp_millis();
+    let mut input = Input::default();
+    let to = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            let Some(to) = postgres::events(pool, from, limit, settled_ms, &mut input).await?
+            else {
+                return Ok(None);
+            };
+            if from > 0 {
+                postgres::earlier(pool, from, &mut input).await?;
+            }
+            postgres::facts(pool, &mut input).await?;
+            to
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            let Some(to) = sqlite::events(pool, from, limit, settled_ms, &mut input).await? else {
+                return Ok(None);
+            };
+            if from > 0 {
+                sqlite::earlier(pool, from, to, &mut input).await?;
+            }
+            sqlite::facts(pool, &mut input).await?;
+            to
+        }
+    };
+    input.zones = zones(db, &input.names.restaurants).await?;
+    Ok(Some((input, to)))
+}
+
+/// The orders of the run with no events before it (their creation and customer are counted now).
+fn new_orders(input: &Input) -> Vec<u32> {
+    let mut has_earlier = vec![false; input.names.orders.len()];
+    for e in &input.old {
+        has_earlier[e.order as usize] = true;
+    }
+    (0..input.names.orders.len() as u32)
+        .filter(|o| !has_earlier[*o as usize])
+        .collect()
+}
+
+/// Keep the events up to the first one recorded after `settled_ms` (by id); the last id kept.
+fn settle(rows: &mut Vec<(Event, i64)>, settled_ms: i64) -> Option<i64> {
+    rows.sort_unstable_by_key(|(e, _)| e.id);
+    let keep = rows
+        .iter()
+        .position(|(_, recorded)| *recorded > settled_ms)
+        .unwrap_or(rows.len());
+    rows.truncate(keep);
+    rows.last().map(|(e, _)| e.id)
+}
+
+fn set_facts(input: &mut Input, order: u32, facts: Facts) {
+    let slot = order as usize;
+    if input.facts.len() <= slot {
+        input
+            .facts
+            .resize(input.names.orders.len().max(slot + 1), None);
+    }
+    input.facts[slot] = Some(facts);
+}
+
+/// An order as read for counting it.
+struct OrderRow<'a> {
+    created_ms: i64,
+    customer: Option<Uuid>,
+    channel_customer: Option<Uuid>,
+    total_minor: i64,
+    /// Channel orders only.
+    value_known: Option<bool>,
+    source: &'a str,
+    currency: &'a str,
+}
+
+impl OrderRow<'_> {
+    /// The value of a channel order is known when the channel said so; any other order's is its total.
+    fn facts(self, names: &mut Names) -> Facts {
+        Facts {
+            created_ms: self.created_ms,
+            customer: self.customer.or(self.channel_customer),
+            total_minor: self.total_minor,
+            currency: names.currency(self.currency),
+            value_known: self.value_known.unwrap_or(self.source != SOURCE_CHANNEL),
+        }
+    }
+}
+
+async fn zones(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Tz>, DbErr> {
+    let mut by_id = rustc_hash::FxHashMap::default();
+    for part in ids.chunks(ID_CHUNK) {
+        let rows: Vec<(Uuid, String)> = restaurants::Entity::find()
+            .select_only()
+            .columns([restaurants::Column::Id, restaurants::Column::Timezone])
+            .filter(restaurants::Column::Id.is_in(part.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        by_id.extend(rows);
+    }
+    Ok(ids
+        .iter()
+        .map(|id| {
+            by_id
+                .get(id)
+                .and_then(|zone| zone.parse().ok())
+                .unwrap_or(Tz::UTC)
+        })
+        .collect())
+}
+
+mod postgres {
+    use super::*;
+
+    pub async fn events(
+        pool: &PgPool,
+        from: i64,
+        limit: u64,
+        settled_ms: i64,
+        input: &mut Input,
+    ) -> Result<Option<i64>, DbErr> {
+        let mut rows = Vec::new();
+        {
+            let mut stream = sqlx::query(
+                "SELECT id, order_id, restaurant_id, raw_code, occurred_at, recorded_at, to_status \
+                 FROM order_status_events WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(from)
+            .bind(limit as i64)
+            .fetch(pool);
+            while let Some(row) = stream.try_next().await.map_err(db_err)? {
+                let recorded: DateTime<Utc> = row.try_get(5).map_err(db_err)?;
+                let recorded = recorded.timestamp_millis();
+                if recorded > settled_ms {
+                    break;
+                }
+                let order = input.names.order(
+                    row.try_get(1).map_err(db_err)?,
+                    row.try_get(2).map_err(db_err)?,
+                );
+                let at: DateTime<Utc> = row.try_get(4).map_err(db_err)?;
+                let status: &str = row.try_get(6).map_err(db_err)?;
+                rows.push((
+                    Event {
+                        id: row.try_get(0).map_err(db_err)?,
+                        order,
+                        at_ms: at.timestamp_millis(),
+                        status: input.names.status(status),
+                        code: row
+                            .try_get::<Option<i32>, _>(3)
+                            .map_err(db_err)?
+                            .unwrap_or(-1),
+                    },
+                    recorded,
+                ));
+            }
+        }
+        let to = settle(&mut rows, settled_ms);
+        input.events = rows.into_iter().map(|(e, _)| e).collect();
+        Ok(to)
+    }
+
+    pub async fn earlier(pool: &PgPool, from: i64, input: &mut Input) -> Result<(), DbErr> {
+        let ids = input.names.orders.clone();
+        for part in ids.chunks(ID_CHUNK) {
+            let mut stream = sqlx::query(
+                "SELECT e.id, e.order_id, e.raw_code, e.occurred_at, e.to_status \
+                 FROM UNNEST($1::uuid[]) AS k(order_id) \
+                 JOIN order_status_events e ON e.order_id = k.order_id WHERE e.id <= $2",
+            )
+            .bind(part)
+            .bind(from)
+            .fetch(pool);
+            while let Some(row) = stream.try_next().await.map_err(db_err)? {
+                let order_id: Uuid = row.try_get(1).map_err(db_err)?;
+                let Some(order) = input.names.order_of(&order_id) else {
+                    continue;
+                };
+                let at: DateTime<Utc> = row.try_get(3).map_err(db_err)?;
+                let status: &str = row.try_get(4).map_err(db_err)?;
+                input.old.push(Event {
+                    id: row.try_get(0).map_err(db_err)?,
+                    order,
+                    at_ms: at.timestamp_millis(),
+                    status: input.names.status(status),
+                    code: row
+                        .try_get::<Option<i32>, _>(2)
+                        .map_err(db_err)?
+                        .unwrap_or(-1),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn facts(pool: &PgPool, input: &mut Input) -> Result<(), DbErr> {
+        let ids: Vec<Uuid> = new_orders(input)
+            .into_iter()
+            .map(|o| input.names.orders[o as usize])
+            .collect();
+        for part in ids.chunks(ID_CHUNK) {
+            let mut stream = sqlx::query(
+                "SELECT o.id, o.created_at, o.customer_id, c.customer_id, o.total_minor, \
+                 c.value_known, o.source, o.currency \
+                 FROM UNNEST($1::uuid[]) AS k(id) JOIN orders o ON o.id = k.id \
+                 LEFT JOIN channel_orders c ON c.order_id = o.id",
+            )
+            .bind(part)
+            .fetch(pool);
+            while let Some(row) = stream.try_next().await.map_err(db_err)? {
+                let id: Uuid = row.try_get(0).map_err(db_err)?;
+                let Some(order) = input.names.order_of(&id) else {
+                    continue;
+                };
+                let created: DateTime<Utc> = row.try_get(1).map_err(db_err)?;
+                let facts = OrderRow {
+                    created_ms: created.timestamp_millis(),
+                    customer: row.try_get(2).map_err(db_err)?,
+                    channel_customer: row.try_get(3).map_err(db_err)?,
+                    total_minor: row.try_get(4).map_err(db_err)?,
+                    value_known: row.try_get(5).map_err(db_err)?,
+                    source: row.try_get(6).map_err(db_err)?,
+                    currency: row.try_get(7).map_err(db_err)?,
+                }
+                .facts(&mut input.names);
+                set_facts(input, order, facts);
+            }
+        }
+        Ok(())
+    }
+}
+
+mod sqlite {
+    use super::*;
+
+    /// One statement's `group_concat` (`None` when it matched no rows).
+    async fn text(
+        pool: &SqlitePool,
+        sql: &'static str,
+        binds: &[i64],
+        json: Option<String>,
+    ) -> Result<Option<String>, DbErr> {
+        let mut query = sqlx::query_scalar::<sqlx::Sqlite, Option<String>>(sql);
+        if let Some(json) = json {
+            query = query.bind(json);
+        }
+        for b in binds {
+            query = query.bind(*b);
+        }
+        Ok(query.fetch_one(pool).await.map_err(db_err)?)
+    }
+
+    fn uuid(text: &str) -> Result<Uuid, DbErr> {
+        Uuid::try_parse(text).map_err(|_| bad("id", text))
+    }
+
+    /// `hex()` of NULL is the empty string.
+    fn maybe_uuid(text: &str) -> Result<Option<Uuid>, DbErr> {
+        match text {
+            "" | "-" => Ok(None),
+            _ => uuid(text).map(Some),
+        }
+    }
+
+    fn int<T: std::str::FromStr>(text: &str) -> Result<T, DbErr> {
+        text.parse().map_err(|_| bad("number", text))
+    }
+
+    fn code(text: &str) -> Result<i32, DbErr> {
+        if text == "-" { Ok(-1) } else { int(text) }
+    }
+
+    pub async fn events(
+        pool: &SqlitePool,
+        from: i64,
+        limit: u64,
+        settled_ms: i64,
+        input: &mut Input,
+    ) -> Result<Option<i64>, DbErr> {
+        const SQL: &str = "SELECT group_concat(line, char(10)) FROM (SELECT id || ' ' || hex(order_id) \
+             || ' ' || hex(restaurant_id) || ' ' || ifnull(raw_code, '-') || ' ' || occurred_at || ' ' \
+             || recorded_at || ' ' || to_status AS line FROM order_status_events WHERE id > ?1 \
+             ORDER BY id LIMIT ?2)";
+        let mut rows: Vec<(Event, i64)> = Vec::new();
+        let mut after = from;
+        while (rows.len() as u64) < limit {
+            let n = (limit - rows.len() as u64).min(EVENT_CHUNK);
+            let Some(text) = text(pool, SQL, &[after, n as i64], None).await? else {
+                break;
+            };
+            let before = rows.len();
+            let mut young = false;
+            for line in text.split('\n') {
+                let f: Vec<&str> = line.splitn(7, ' ').collect();
+                let [id, order, restaurant, raw_code, at, recorded, status] = f[..] else {
+                    return Err(bad("event", line));
+                };
+                let recorded = instant_ms(recorded)?;
+                young |= recorded > settled_ms;
+                let order = input.names.order(uuid(order)?, uuid(restaurant)?);
+                rows.push((
+                    Event {
+                        id: int(id)?,
+                        order,
+                        at_ms: instant_ms(at)?,
+                        status: input.names.status(status),
+                        code: code(raw_code)?,
+                    },
+                    recorded,
+                ));
+            }
+            let read = (rows.len() - before) as u64;
+            after = rows[before..]
+                .iter()
+                .map(|(e, _)| e.id)
+                .max()
+                .unwrap_or(after);
+            if young || read < n {
+                break;
+            }
+        }
+        let to = settle(&mut rows, settled_ms);
+        input.events = rows.into_iter().map(|(e, _)| e).collect();
+        Ok(to)
+    }
+
+    pub async fn earlier(
+        pool: &SqlitePool,
+        from: i64,
+        to: i64,
+        input: &mut Input,
+    ) -> Result<(), DbErr> {
+        const SQL: &str = "SELECT group_concat(id || ' ' || hex(order_id) || ' ' || \
+             ifnull(raw_code, '-') || ' ' || occurred_at || ' ' || to_status, char(10)) \
+             FROM order_status_events WHERE id <= ?1 AND order_id IN \
+             (SELECT order_id FROM order_status_events WHERE id > ?1 AND id <= ?2)";
+        let Some(text) = text(pool, SQL, &[from, to], None).await? else {
+            return Ok(());
+        };
+        for line in text.split('\n') {
+            let f: Vec<&str> = line.splitn(5, ' ').collect();
+            let [id, order, raw_code, at, status] = f[..] else {
+                return Err(bad("event", line));
+            };
+            // Events of orders whose later events were not settled yet are not part of this run.
+            let Some(order) = input.names.order_of(&uuid(order)?) else {
+                continue;
+            };
+            input.old.push(Event {
+                id: int(id)?,
+                order,
+                at_ms: instant_ms(at)?,
+                status: input.names.status(status),
+                code: code(raw_code)?,
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn facts(pool: &SqlitePool, input: &mut Input) -> Result<(), DbErr> {
+        const SQL: &str = "SELECT group_concat(hex(o.id) || ' ' || o.created_at || ' ' || \
+             hex(o.customer_id) || ' ' || hex(c.customer_id) || ' ' || o.total_minor || ' ' || \
+             ifnull(c.value_known, '-') || ' ' || o.source || ' ' || o.currency, char(10)) \
+             FROM orders o LEFT JOIN channel_orders c ON c.order_id = o.id \
+             WHERE o.id IN (SELECT unhex(value) FROM json_each(?1))";
+        let orders = new_orders(input);
+        for part in orders.chunks(ID_CHUNK) {
+            let mut json = String::with_capacity(part.len() * 35 + 2);
+            json.push('[');
+            for (i, o) in part.iter().enumerate() {
+                if i > 0 {
+                    json.push(',');
+                }
+                json.push('"');
+                json.push_str(
+                    input.names.orders[*o as usize]
+                        .simple()
+                        .encode_lower(&mut Uuid::encode_buffer()),
+                );
+                json.push('"');
+            }
+            json.push(']');
+            let Some(text) = text(pool, SQL, &[], Some(json)).await? else {
+                continue;
+            };
+            for line in text.split('\n') {
+                let f: Vec<&str> = line.splitn(8, ' ').collect();
+                let [
+                    id,
+                    created,
+                    customer,
+                    channel_customer,
+                    total,
+                    known,
+                    source,
+                    currency,
+                ] = f[..]
+                else {
+                    return Err(bad("order", line));
+                };
+                let Some(order) = input.names.order_of(&uuid(id)?) else {
+                    continue;
+                };
+                let known = match known {
+                    "-" => None,
+                    other => Some(int::<i64>(other)? != 0),
+                };
+                let facts = OrderRow {
+                    created_ms: instant_ms(created)?,
+                    customer: maybe_uuid(customer)?,
+                    channel_customer: maybe_uuid(channel_customer)?,
+                    total_minor: int(total)?,
+                    value_known: known,
+                    source,
+                    currency,
+                }
+                .facts(&mut input.names);
+                set_facts(input, order, facts);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Unix milliseconds of an instant as SQLite holds it (the RFC 3339 text sqlx writes), read without
+/// the general parser for the usual `YYYY-MM-DDTHH:MM:SS[.fff]±HH:MM` shape.
+fn instant_ms(text: &str) -> Result<i64, DbErr> {
+    if let Some(ms) = usual_instant_ms(text.as_bytes()) {
+        return Ok(ms);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .map(|at| at.timestamp_millis())
+        .map_err(|_| bad("instant", text))
+}
+
+fn usual_instant_ms(b: &[u8]) -> Option<i64> {
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(digits(0, 4)? as i32, digits(5, 7)?, digits(8, 10)?)?;
+    let (hour, minute, second) = (digits(11, 13)?, digits(14, 16)?, digits(17, 19)?);
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        for k in 0..3 {
+            millis = millis * 10
+                + b.get(start + k)
+                    .filter(|_| start + k < i)
+                    .map_or(0, |c| i64::from(c - b'0'));
+        }
+    }
+    let offset_ms = match b.get(i)? {
+        b'Z' if b.len() == i + 1 => 0,
+        sign @ (b'+' | b'-') if b.len() == i + 6 && b[i + 3] == b':' => {
+            let minutes = i64::from(digits(i + 1, i + 3)? * 60 + digits(i + 4, i + 6)?);
+            if *sign == b'+' {
+                minutes * 60_000
+            } else {
+                -minutes * 60_000
+            }
+        }
+        _ => return None,
+    };
+    // 1970-01-01 is day 719,163 counted from 0001-01-01.
+    let days = i64::from(chrono::Datelike::num_days_from_ce(&date)) - 719_163;
+    let seconds = i64::from(hour * 3600 + minute * 60 + second);
+    Some(days * 86_400_000 + seconds * 1000 + millis - offset_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_read_fast_agree_with_chrono() {
+        for text in [
+            "2025-01-01T00:00:00+00:00",
+            "2025-03-30T01:59:59.999+00:00",
+            "2024-02-29T23:10:05.5+05:30",
+            "2021-11-07T06:00:00.123456789-04:00",
+            "1969-12-31T23:59:59.9995+00:00",
+            "2030-06-15T12:00:00Z",
+        ] {
+            let expected = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .timestamp_millis();
+            assert_eq!(usual_instant_ms(text.as_bytes()), Some(expected), "{text}");
+        }
+        // Other shapes fall back to the general parser.
+        assert_eq!(usual_instant_ms(b"2025-02-30T00:00:00+00:00"), None);
+        assert_eq!(
+            instant_ms("2025-01-01 00:00:00+00:00").unwrap(),
+            1_735_689_600_000
+        );
+        assert!(instant_ms("yesterday").is_err());
+    }
+}

@@ -1,0 +1,721 @@
+//! Writing one run: a short transaction that claims the watermark row, checks that it has not moved
+//! since the run's reads, merges the run's changes into the stored rows and moves the watermark.
+//!
+//! Rows travel column by column: every statement reads them from `WITH k(...) AS (...)`, which is
+//! `UNNEST` of one array per column on PostgreSQL (one statement, however many rows) and a multi-row
+//! `VALUES` list of bound values on SQLite (as many rows as its bind limit allows). Counts that only
+//! grow (throughput, customers) are added in SQL; status rows are read first, since their histograms
+//! are merged here.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap as HashMap;
+use sea_orm::sqlx::postgres::PgRow;
+use sea_orm::sqlx::sqlite::SqliteRow;
+use sea_orm::sqlx::{self, AssertSqlSafe, FromRow, Postgres, QueryBuilder, Sqlite, Transaction};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr};
+use uuid::Uuid;
+
+use super::compute::{CellKey, Delta, Names, SpanKey, Tally};
+use super::{DAY, HOUR, StatusCell, Throughput, WATERMARK};
+use crate::analytics::histogram::Histogram;
+use crate::state::AppState;
+
+fn db_err(err: sqlx::Error) -> DbErr {
+    DbErr::Custom(err.to_string())
+}
+
+/// One column of rows to write.
+enum Column<'a> {
+    Text(Vec<&'a str>),
+    Uuid(Vec<Uuid>),
+    Int(Vec<i64>),
+    Int4(Vec<i32>),
+}
+
+impl Column<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Column::Text(v) => v.len(),
+            Column::Uuid(v) => v.len(),
+            Column::Int(v) => v.len(),
+            Column::Int4(v) => v.len(),
+        }
+    }
+
+    fn pg_array(&self) -> &'static str {
+        match self {
+            Column::Text(_) => "text[]",
+            Column::Uuid(_) => "uuid[]",
+            Column::Int(_) => "int8[]",
+            Column::Int4(_) => "int4[]",
+        }
+    }
+}
+
+/// Rows given column by column, named as the statement's `k(...)` names them.
+struct Rows<'a> {
+    names: &'static [&'static str],
+    columns: Vec<Column<'a>>,
+}
+
+impl Rows<'_> {
+    fn len(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+}
+
+/// Rows per PostgreSQL statement (arrays of this length per column).
+const PG_CHUNK: usize = 50_000;
+/// SQLite binds at most 32,766 values per statement.
+const SQLITE_BINDS: usize = 32_000;
+
+/// The write transaction on either database.
+enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    async fn begin(db: &DatabaseConnection) -> Result<Tx, DbErr> {
+        Ok(match db.get_database_backend() {
+            DbBackend::Postgres => Tx::Postgres(
+                db.get_postgres_connection_pool()
+                    .begin()
+                    .await
+                    .map_err(db_err)?,
+            ),
+            _ => Tx::Sqlite(
+                db.get_sqlite_connection_pool()
+                    .begin()
+                    .await
+                    .map_err(db_err)?,
+            ),
+        })
+    }
+
+    async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(db_err)
+    }
+
+    async fn rollback(self) -> Result<(), DbErr> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await,
+            Tx::Postgres(tx) => tx.rollback().await,
+        }
+        .map_err(db_err)
+    }
+
+    async fn execute(&mut self, sql: &str) -> Result<u64, DbErr> {
+        Ok(match self {
+            Tx::Sqlite(tx) => sqlx::query(AssertSqlSafe(sql.to_owned()))
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected(),
+            Tx::Postgres(tx) => sqlx::query(AssertSqlSafe(sql.to_owned()))
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected(),
+        })
+    }
+
+    /// Take the watermark row (other runs wait for this transaction) and say where it stands, creating
+    /// it the first time.
+    async fn claim(&mut self, now: DateTime<Utc>) -> Result<i64, DbErr> {
+        for _ in 0..2 {
+            let claimed: Option<i64> = match self {
+                Tx::Sqlite(tx) => sqlx::query_scalar(
+                    "UPDATE analytics_watermarks SET updated_at = ?1 WHERE name = ?2 RETURNING last_event_id",
+                )
+                .bind(now)
+                .bind(WATERMARK)
+                .fetch_optional(&mut **tx)
+                .await,
+                Tx::Postgres(tx) => sqlx::query_scalar(
+                    "UPDATE analytics_watermarks SET updated_at = $1 WHERE name = $2 RETURNING last_event_id",
+                )
+                .bind(now)
+                .bind(WATERMARK)
+                .fetch_optional(&mut **tx)
+                .await,
+            }
+            .map_err(db_err)?;
+            if let Some(at) = claimed {
+                return Ok(at);
+            }
+            match self {
+                Tx::Sqlite(tx) => sqlx::query(
+                    "INSERT INTO analytics_watermarks (name, last_event_id, updated_at) VALUES (?1, 0, ?2) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(WATERMARK)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .map(|_| ()),
+                Tx::Postgres(tx) => sqlx::query(
+                    "INSERT INTO analytics_watermarks (name, last_event_id, updated_at) VALUES ($1, 0, $2) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(WATERMARK)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .map(|_| ()),
+            }
+            .map_err(db_err)?;
+        }
+        Err(DbErr::Custom(
+            "the rollup watermark row could not be claimed".into(),
+        ))
+    }
+
+    async fn set_watermark(&mut self, to: i64) -> Result<(), DbErr> {
+        match self {
+            Tx::Sqlite(tx) => {
+                sqlx::query("UPDATE analytics_watermarks SET last_event_id = ?1 WHERE name = ?2")
+                    .bind(to)
+                    .bind(WATERMARK)
+                    .execute(&mut **tx)
+                    .await
+                    .map(|_| ())
+            }
+            Tx::Postgres(tx) => {
+                sqlx::query("UPDATE analytics_watermarks SET last_event_id = $1 WHERE name = $2")
+                    .bind(to)
+                    .bind(WATERMARK)
+                    .execute(&mut **tx)
+                    .await
+                    .map(|_| ())
+            }
+        }
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// `WITH k(<names>) AS (VALUES (...), ...) <statement>` for rows `from..to`, every value bound.
+    fn sqlite_rows(
+        rows: &Rows<'_>,
+        from: usize,
+        to: usize,
+        statement: &str,
+    ) -> QueryBuilder<Sqlite> {
+        let mut qb = QueryBuilder::new(format!("WITH k({}) AS (", rows.names.join(", ")));
+        qb.push_values(from..to, |mut b, i| {
+            for column in &rows.columns {
+                match column {
+                    Column::Text(v) => b.push_bind(v[i]),
+                    Column::Uuid(v) => b.push_bind(v[i]),
+                    Column::Int(v) => b.push_bind(v[i]),
+                    Column::Int4(v) => b.push_bind(v[i]),
+                };
+            }
+        });
+        qb.push(") ");
+        qb.push(statement);
+        qb
+    }
+
+    /// `WITH k(<names>) AS (SELECT * FROM UNNEST(<one array per column>)) <statement>` for rows
+    /// `from..to`.
+    fn postgres_rows(
+        rows: &Rows<'_>,
+        from: usize,
+        to: usize,
+        statement: &str,
+    ) -> QueryBuilder<Postgres> {
+        let mut qb = QueryBuilder::new(format!(
+            "WITH k({}) AS (SELECT * FROM UNNEST(",
+            rows.names.join(", ")
+        ));
+        let mut sep = qb.separated(", ");
+        for column in &rows.columns {
+            match column {
+                Column::Text(v) => sep.push_bind(&v[from..to]),
+                Column::Uuid(v) => sep.push_bind(&v[from..to]),
+                Column::Int(v) => sep.push_bind(&v[from..to]),
+                Column::Int4(v) => sep.push_bind(&v[from..to]),
+            };
+            sep.push_unseparated("::");
+            sep.push_unseparated(column.pg_array());
+        }
+        qb.push(")) ");
+        qb.push(statement);
+        qb
+    }
+
+    fn chunk(&self, rows: &Rows) -> usize {
+        match self {
+            Tx::Sqlite(_) => (SQLITE_BINDS / rows.columns.len().max(1)).max(1),
+            Tx::Postgres(_) => PG_CHUNK,
+        }
+    }
+
+    /// Run `statement` (which reads `k`) for all `rows`, a chunk at a time.
+    async fn run(&mut self, rows: &Rows<'_>, statement: &str) -> Result<u64, DbErr> {
+        let chunk = self.chunk(rows);
+        let mut affected = 0;
+        let mut from = 0;
+        while from < rows.len() {
+            let to = (from + chunk).min(rows.len());
+            affected += match self {
+                Tx::Sqlite(tx) => Self::sqlite_rows(rows, from, to, statement)
+                    .build()
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected(),
+                Tx::Postgres(tx) => Self::postgres_rows(rows, from, to, statement)
+                    .build()
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected(),
+            };
+            from = to;
+        }
+        Ok(affected)
+    }
+
+    /// Query `statement` (which reads `k`) for all `rows`, a chunk at a time.
+    async fn fetch<T>(&mut self, rows: &Rows<'_>, statement: &str) -> Result<Vec<T>, DbErr>
+    where
+        T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let chunk = self.chunk(rows);
+        let mut out = Vec::new();
+        let mut from = 0;
+        while from < rows.len() {
+            let to = (from + chunk).min(rows.len());
+            match self {
+                Tx::Sqlite(tx) => out.extend(
+                    Self::sqlite_rows(rows, from, to, statement)
+                        .build_query_as::<T>()
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(db_err)?,
+                ),
+                Tx::Postgres(tx) => out.extend(
+                    Self::postgres_rows(rows, from, to, statement)
+                        .build_query_as::<T>()
+                        .fetch_all(&mut **tx)
+                        .await
+                        .map_err(db_err)?,
+                ),
+            }
+            from = to;
+        }
+        Ok(out)
+    }
+
+    fn least_greatest(&self) -> (&'static str, &'static str) {
+        match self {
+            Tx::Postgres(_) => ("LEAST", "GREATEST"),
+            Tx::Sqlite(_) => ("min", "max"),
+        }
+    }
+}
+
+fn granularity(day: bool) -> &'static str {
+    if day { DAY } else { HOUR }
+}
+
+type StoredStatus = (String, Uuid, i64, String, i32, i64, i64, i64, String);
+
+/// Write one run's changes. `false` when the watermark is no longer at `from` (another run wrote
+/// first): nothing is written and the run must be read again.
+pub(super) async fn apply(
+    state: &AppState,
+    from: i64,
+    to: i64,
+    mut names: Names,
+    delta: Delta,
+) -> Result<bool, DbErr> {
+    let _turn = state.write_turn().await;
+    let mut tx = Tx::begin(&state.db).await?;
+    if tx.claim(state.now()).await? != from {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    write_status(&mut tx, &mut names, delta.status).await?;
+    write_throughput(&mut tx, &names, delta.throughput).await?;
+    write_customers(&mut tx, &names, delta.customers, delta.totals).await?;
+    tx.set_watermark(to).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Status rows: the stored rows of every bucket the run touches are read, the changes merged into them
+/// (histograms too), and the results written back; rows left empty are deleted.
+async fn write_status(
+    tx: &mut Tx,
+    names: &mut Names,
+    delta: HashMap<CellKey, StatusCell>,
+) -> Result<(), DbErr> {
+    let mut buckets: Vec<(bool, u32, i64)> = delta
+        .keys()
+        .map(|k| (k.day, k.restaurant, k.bucket))
+        .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    let keys = Rows {
+        names: &["granularity", "restaurant_id", "bucket_start"],
+        columns: vec![
+            Column::Text(buckets.iter().map(|b| granularity(b.0)).collect()),
+            Column::Uuid(
+                buckets
+                    .iter()
+                    .map(|b| names.restaurants[b.1 as usize])
+                    .collect(),
+            ),
+            Column::Int(buckets.iter().map(|b| b.2).collect()),
+        ],
+    };
+    let stored: Vec<StoredStatus> = tx
+        .fetch(
+            &keys,
+            "SELECT t.granularity, t.restaurant_id, t.bucket_start, t.status, t.code, t.entered, \
+             t.timed, t.duration_ms, t.histogram FROM k JOIN order_status_rollups t \
+             ON t.granularity = k.granularity AND t.restaurant_id = k.restaurant_id \
+             AND t.bucket_start = k.bucket_start",
+        )
+        .await?;
+    drop(keys);
+    let mut cells: HashMap<CellKey, StatusCell> = HashMap::default();
+    for (g, restaurant, bucket, status, code, entered, timed, duration_ms, histogram) in stored {
+        let Some(restaurant) = names.restaurant_of(&restaurant) else {
+            continue;
+        };
+        let key = CellKey {
+            day: g == DAY,
+            restaurant,
+            bucket,
+            status: names.status(&status),
+            code,
+        };
+        cells.insert(
+            key,
+            StatusCell {
+                entered,
+                timed,
+                duration_ms,
+                histogram: Histogram::parse(&histogram),
+            },
+        );
+    }
+    let mut upserts: Vec<(CellKey, StatusCell)> = Vec::with_capacity(delta.len());
+    let mut empty: Vec<CellKey> = Vec::new();
+    for (key, change) in delta {
+        let mut cell = cells.remove(&key).unwrap_or_default();
+        cell.add(&change);
+        if cell.is_empty() {
+            empty.push(key);
+        } else {
+            upserts.push((key, cell));
+        }
+    }
+    // In key order: the database then adds to the end of its indexes instead of all over them.
+    let order = |k: &CellKey| {
+        (
+            k.day,
+            names.restaurants[k.restaurant as usize],
+            k.bucket,
+            names.statuses[k.status as usize].clone(),
+            k.code,
+        )
+    };
+    upserts.sort_by_cached_key(|(k, _)| order(k));
+    let histograms: Vec<String> = upserts.iter().map(|(_, c)| c.histogram.to_text()).collect();
+    let rows = Rows {
+        names: &[
+            "granularity",
+            "restaurant_id",
+            "bucket_start",
+            "status",
+            "code",
+            "entered",
+            "timed",
+            "duration_ms",
+            "histogram",
+        ],
+        columns: vec![
+            Column::Text(upserts.iter().map(|(k, _)| granularity(k.day)).collect()),
+            Column::Uuid(
+                upserts
+                    .iter()
+                    .map(|(k, _)| names.restaurants[k.restaurant as usize])
+                    .collect(),
+            ),
+            Column::Int(upserts.iter().map(|(k, _)| k.bucket).collect()),
+            Column::Text(
+                upserts
+                    .iter()
+                    .map(|(k, _)| &*names.statuses[k.status as usize])
+                    .collect(),
+            ),
+            Column::Int4(upserts.iter().map(|(k, _)| k.code).collect()),
+            Column::Int(upserts.iter().map(|(_, c)| c.entered).collect()),
+            Column::Int(upserts.iter().map(|(_, c)| c.timed).collect()),
+            Column::Int(upserts.iter().map(|(_, c)| c.duration_ms).collect()),
+            Column::Text(histograms.iter().map(String::as_str).collect()),
+        ],
+    };
+    tx.run(
+        &rows,
+        "INSERT INTO order_status_rollups (granularity, restaurant_id, bucket_start, status, code, \
+         entered, timed, duration_ms, histogram) SELECT * FROM k WHERE true \
+         ON CONFLICT (granularity, restaurant_id, bucket_start, status, code) DO UPDATE SET \
+         entered = excluded.entered, timed = excluded.timed, duration_ms = excluded.duration_ms, \
+         histogram = excluded.histogram",
+    )
+    .await?;
+    let rows = Rows {
+        names: &[
+            "granularity",
+            "restaurant_id",
+            "bucket_start",
+            "status",
+            "code",
+        ],
+        columns: vec![
+            Column::Text(empty.iter().map(|k| granularity(k.day)).collect()),
+            Column::Uuid(
+                empty
+                    .iter()
+                    .map(|k| names.restaurants[k.restaurant as usize])
+                    .collect(),
+            ),
+            Column::Int(empty.iter().map(|k| k.bucket).collect()),
+            Column::Text(
+                empty
+                    .iter()
+                    .map(|k| &*names.statuses[k.status as usize])
+                    .collect(),
+            ),
+            Column::Int4(empty.iter().map(|k| k.code).collect()),
+        ],
+    };
+    tx.run(
+        &rows,
+        "DELETE FROM order_status_rollups WHERE (granularity, restaurant_id, bucket_start, status, \
+         code) IN (SELECT granularity, restaurant_id, bucket_start, status, code FROM k)",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Throughput rows: added in SQL; rows a subtraction may have emptied are deleted after.
+async fn write_throughput(
+    tx: &mut Tx,
+    names: &Names,
+    delta: HashMap<SpanKey, Throughput>,
+) -> Result<(), DbErr> {
+    let mut changes: Vec<(SpanKey, Throughput)> = delta.into_iter().collect();
+    changes
+        .sort_unstable_by_key(|(k, _)| (k.day, names.restaurants[k.restaurant as usize], k.bucket));
+    let span_columns = |spans: &[&SpanKey]| {
+        vec![
+            Column::Text(spans.iter().map(|k| granularity(k.day)).collect()),
+            Column::Uuid(
+                spans
+                    .iter()
+                    .map(|k| names.restaurants[k.restaurant as usize])
+                    .collect(),
+            ),
+            Column::Int(spans.iter().map(|k| k.bucket).collect()),
+        ]
+    };
+    let all: Vec<&SpanKey> = changes.iter().map(|(k, _)| k).collect();
+    let mut columns = span_columns(&all);
+    columns.push(Column::Int(
+        changes.iter().map(|(_, t)| t.created).collect(),
+    ));
+    columns.push(Column::Int(
+        changes.iter().map(|(_, t)| t.finished).collect(),
+    ));
+    let rows = Rows {
+        names: &[
+            "granularity",
+            "restaurant_id",
+            "bucket_start",
+            "created",
+            "finished",
+        ],
+        columns,
+    };
+    tx.run(
+        &rows,
+        "INSERT INTO order_throughput_rollups (granularity, restaurant_id, bucket_start, created, \
+         finished) SELECT * FROM k WHERE true ON CONFLICT (granularity, restaurant_id, bucket_start) \
+         DO UPDATE SET created = order_throughput_rollups.created + excluded.created, \
+         finished = order_throughput_rollups.finished + excluded.finished",
+    )
+    .await?;
+    let lowered: Vec<&SpanKey> = changes
+        .iter()
+        .filter(|(_, t)| t.created < 0 || t.finished < 0)
+        .map(|(k, _)| k)
+        .collect();
+    let rows = Rows {
+        names: &["granularity", "restaurant_id", "bucket_start"],
+        columns: span_columns(&lowered),
+    };
+    tx.run(
+        &rows,
+        "DELETE FROM order_throughput_rollups WHERE created = 0 AND finished = 0 AND \
+         (granularity, restaurant_id, bucket_start) IN \
+         (SELECT granularity, restaurant_id, bucket_start FROM k)",
+    )
+    .await?;
+    Ok(())
+}
+
+const TALLY_NAMES: [&str; 6] = [
+    "orders",
+    "valued_orders",
+    "value_minor",
+    "currency",
+    "first_ms",
+    "last_ms",
+];
+
+fn tally_columns<'a>(names: &'a Names, tallies: &[&Tally]) -> Vec<Column<'a>> {
+    vec![
+        Column::Int(tallies.iter().map(|t| t.orders).collect()),
+        Column::Int(tallies.iter().map(|t| t.valued_orders).collect()),
+        Column::Int(tallies.iter().map(|t| t.value_minor).collect()),
+        Column::Text(
+            tallies
+                .iter()
+                .map(|t| &*names.currencies[t.currency as usize])
+                .collect(),
+        ),
+        Column::Int(tallies.iter().map(|t| t.first_ms).collect()),
+        Column::Int(tallies.iter().map(|t| t.last_ms).collect()),
+    ]
+}
+
+/// `INSERT ... ON CONFLICT` adding to a customer table (keyed by `keys`).
+fn add_tallies_sql(tx: &Tx, table: &str, keys: &str) -> String {
+    let (least, greatest) = tx.least_greatest();
+    format!(
+        "INSERT INTO {table} ({keys}, {tally}) SELECT * FROM k WHERE true ON CONFLICT ({keys}) DO UPDATE \
+         SET orders = {table}.orders + excluded.orders, \
+         valued_orders = {table}.valued_orders + excluded.valued_orders, \
+         value_minor = {table}.value_minor + excluded.value_minor, \
+         first_ms = {least}({table}.first_ms, excluded.first_ms), \
+         last_ms = {greatest}({table}.last_ms, excluded.last_ms)",
+        tally = TALLY_NAMES.join(", ")
+    )
+}
+
+/// Customers: only ever added to, per restaurant and over all restaurants; the distribution of orders
+/// per customer follows each customer's total from its old count to its new one.
+async fn write_customers(
+    tx: &mut Tx,
+    names: &Names,
+    customers: HashMap<(u32, Uuid), Tally>,
+    totals: HashMap<Uuid, Tally>,
+) -> Result<(), DbErr> {
+    let mut customers: Vec<((Uuid, Uuid), Tally)> = customers
+        .into_iter()
+        .map(|((r, c), t)| ((names.restaurants[r as usize], c), t))
+        .collect();
+    customers.sort_unstable_by_key(|(k, _)| *k);
+    let tallies: Vec<&Tally> = customers.iter().map(|(_, t)| t).collect();
+    let mut columns = vec![
+        Column::Uuid(customers.iter().map(|(k, _)| k.0).collect()),
+        Column::Uuid(customers.iter().map(|(k, _)| k.1).collect()),
+    ];
+    columns.extend(tally_columns(names, &tallies));
+    let rows = Rows {
+        names: &[
+            "restaurant_id",
+            "customer_id",
+            "orders",
+            "valued_orders",
+            "value_minor",
+            "currency",
+            "first_ms",
+            "last_ms",
+        ],
+        columns,
+    };
+    let sql = add_tallies_sql(tx, "customer_order_stats", "restaurant_id, customer_id");
+    tx.run(&rows, &sql).await?;
+
+    let mut totals: Vec<(Uuid, Tally)> = totals.into_iter().collect();
+    totals.sort_unstable_by_key(|(c, _)| *c);
+    let tallies: Vec<&Tally> = totals.iter().map(|(_, t)| t).collect();
+    let mut columns = vec![Column::Uuid(totals.iter().map(|(c, _)| *c).collect())];
+    columns.extend(tally_columns(names, &tallies));
+    let rows = Rows {
+        names: &[
+            "customer_id",
+            "orders",
+            "valued_orders",
+            "value_minor",
+            "currency",
+            "first_ms",
+            "last_ms",
+        ],
+        columns,
+    };
+    let sql = add_tallies_sql(tx, "customer_order_totals", "customer_id")
+        + " RETURNING customer_id, orders";
+    let now: Vec<(Uuid, i64)> = tx.fetch(&rows, &sql).await?;
+
+    let added: HashMap<Uuid, i64> = totals.iter().map(|(c, t)| (*c, t.orders)).collect();
+    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+    for (customer, orders) in now {
+        let before = orders - added.get(&customer).copied().unwrap_or(0);
+        if before > 0 {
+            *counts.entry(before).or_default() -= 1;
+        }
+        *counts.entry(orders).or_default() += 1;
+    }
+    counts.retain(|_, n| *n != 0);
+    let rows = Rows {
+        names: &["orders", "customers"],
+        columns: vec![
+            Column::Int(counts.keys().copied().collect()),
+            Column::Int(counts.values().copied().collect()),
+        ],
+    };
+    tx.run(
+        &rows,
+        "INSERT INTO customer_order_counts (orders, customers) SELECT * FROM k WHERE true \
+         ON CONFLICT (orders) DO UPDATE SET customers = customer_order_counts.customers + excluded.customers",
+    )
+    .await?;
+    if counts.values().any(|n| *n < 0) {
+        tx.execute("DELETE FROM customer_order_counts WHERE customers = 0")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Empty the summary tables and set the watermark back to the start of the stream.
+pub(super) async fn forget(state: &AppState) -> Result<(), DbErr> {
+    let _turn = state.write_turn().await;
+    let mut tx = Tx::begin(&state.db).await?;
+    tx.claim(state.now()).await?;
+    for table in [
+        "order_status_rollups",
+        "order_throughput_rollups",
+        "customer_order_stats",
+        "customer_order_totals",
+        "customer_order_counts",
+    ] {
+        tx.execute(&format!("DELETE FROM {table}")).await?;
+    }
+    tx.set_watermark(0).await?;
+    tx.commit().await
+}
