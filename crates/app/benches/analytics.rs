@@ -5,7 +5,8 @@
 //!
 //! Environment: `BENCH_DATABASE_URL` (default: SQLite in `BENCH_DATA_DIR`, or a temporary directory),
 //! `ORDERS` (default 2,000,000, about ten million status events), `RESTAURANTS` (20), `RUNS` (100 per
-//! query), `SKIP_INGEST=1` (keep the orders already in that database: the rollup is rebuilt from them).
+//! query), `SKIP_INGEST=1` (keep the orders already in that database: the rollup is rebuilt from them),
+//! `RUST_LOG=brigade_app::analytics=debug` (each rollup run's read, compute and write times).
 //!
 //! The orders arrive the way a channel sends them: in order of creation (a few minutes of jitter), each
 //! with its status history. A customer (300,000 phone numbers) orders from one home restaurant four
@@ -56,6 +57,8 @@ async fn main() -> anyhow::Result<()> {
     let restaurants = env_or("RESTAURANTS", 20) as usize;
     let runs = env_or("RUNS", 100) as usize;
     let skip_ingest = std::env::var("SKIP_INGEST").is_ok_and(|v| v == "1");
+    // RUST_LOG=brigade_app::analytics=debug prints each rollup run's read, compute and write times.
+    brigade_platform::telemetry::init(brigade_platform::config::LogFormat::Text, "warn");
     let (state, postgres, _dir) = common::state(|_| {}).await?;
     println!(
         "database: {}; {orders} orders over {restaurants} restaurants",

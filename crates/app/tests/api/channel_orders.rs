@@ -987,7 +987,11 @@ async fn simultaneous_rollup_runs_count_every_event_once() {
                     if n % 2 == 0 { "north" } else { "south" },
                     &at(minute),
                     &format!("+3584000000{}", n % 7),
-                    &[(10, &at(minute)), (20, &at(minute + 3)), (90, &at(minute + 40))],
+                    &[
+                        (10, &at(minute)),
+                        (20, &at(minute + 3)),
+                        (90, &at(minute + 40)),
+                    ],
                 )
             })
             .collect();
@@ -1003,8 +1007,61 @@ async fn simultaneous_rollup_runs_count_every_event_once() {
     }
     let stored = rollup::stored(&app.state.db).await.unwrap();
     assert_eq!(stored, rollup::recompute(&app.state.db).await.unwrap());
-    assert_eq!(stored.counts.values().sum::<i64>(), 7, "seven phone numbers");
+    assert_eq!(
+        stored.counts.values().sum::<i64>(),
+        7,
+        "seven phone numbers"
+    );
     assert_eq!(stored.counts.iter().map(|(n, c)| n * c).sum::<i64>(), 120);
+}
+
+#[tokio::test]
+async fn customers_a_stopped_run_did_not_write_are_counted_again_from_the_stream() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let batch: Vec<Value> = (0..30)
+        .map(|n| {
+            let at = |m: i64| format!("2024-06-01T{:02}:{:02}:00Z", 8 + m / 60, m % 60);
+            order(
+                &format!("c{n}"),
+                "brand-c",
+                &at(n),
+                &format!("+3584000001{}", n % 4),
+                &[(10, &at(n)), (90, &at(n + 20))],
+            )
+        })
+        .collect();
+    app.post("/api/channel-orders", json!(batch), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    roll_up(&app).await;
+    let expected = rollup::recompute(&app.state.db).await.unwrap();
+    assert_eq!(rollup::stored(&app.state.db).await.unwrap(), expected);
+
+    // A process that rolled the events up but stopped before writing the customers it gathered.
+    use sea_orm::ConnectionTrait;
+    for sql in [
+        "DELETE FROM customer_order_stats",
+        "DELETE FROM customer_order_totals",
+        "DELETE FROM customer_order_counts",
+        "UPDATE analytics_watermarks SET last_event_id = 0 WHERE name = 'customer_rollups'",
+    ] {
+        app.state.db.execute_unprepared(sql).await.unwrap();
+    }
+    let run = rollup::catch_up(&app.state).await.unwrap();
+    assert_eq!(
+        run.events, 0,
+        "the events themselves were rolled up already"
+    );
+    let stored = rollup::stored(&app.state.db).await.unwrap();
+    assert_eq!(stored.customers, expected.customers);
+    assert_eq!(stored.totals, expected.totals);
+    assert_eq!(stored.counts, expected.counts);
+    assert_eq!(
+        stored.counts.get(&8),
+        Some(&2),
+        "two phone numbers with 8 orders"
+    );
 }
 
 #[tokio::test]

@@ -139,14 +139,86 @@ pub(super) struct SpanKey {
 }
 
 /// Orders of one customer (at one restaurant, or at all).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Tally {
     pub orders: i64,
     pub valued_orders: i64,
     pub value_minor: i64,
-    pub currency: u16,
+    pub currency: Arc<str>,
     pub first_ms: i64,
     pub last_ms: i64,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.orders += other.orders;
+        self.valued_orders += other.valued_orders;
+        self.value_minor += other.value_minor;
+        self.first_ms = self.first_ms.min(other.first_ms);
+        self.last_ms = self.last_ms.max(other.last_ms);
+    }
+}
+
+/// The newly seen orders of a range of events, by customer: they only ever add to the stored counts, so
+/// the changes of several runs can be gathered and written at once (`customer_rollups` watermark).
+#[derive(Debug, Default)]
+pub(super) struct Customers {
+    /// By (restaurant, customer).
+    pub per_restaurant: HashMap<(Uuid, Uuid), Tally>,
+    pub totals: HashMap<Uuid, Tally>,
+}
+
+impl Customers {
+    pub fn len(&self) -> usize {
+        self.per_restaurant.len() + self.totals.len()
+    }
+
+    pub fn merge(&mut self, other: Customers) {
+        for (key, tally) in other.per_restaurant {
+            match self.per_restaurant.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().add(&tally),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(tally);
+                }
+            }
+        }
+        for (key, tally) in other.totals {
+            match self.totals.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().add(&tally),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(tally);
+                }
+            }
+        }
+    }
+
+    /// Count one newly seen order.
+    fn count(&mut self, restaurant: Uuid, facts: &Facts, currency: &Arc<str>) {
+        let Some(customer) = facts.customer else {
+            return;
+        };
+        let (valued, value) = if facts.value_known {
+            (1, facts.total_minor)
+        } else {
+            (0, 0)
+        };
+        let one = Tally {
+            orders: 1,
+            valued_orders: valued,
+            value_minor: value,
+            currency: Arc::clone(currency),
+            first_ms: facts.created_ms,
+            last_ms: facts.created_ms,
+        };
+        self.per_restaurant
+            .entry((restaurant, customer))
+            .and_modify(|t| t.add(&one))
+            .or_insert_with(|| one.clone());
+        self.totals
+            .entry(customer)
+            .and_modify(|t| t.add(&one))
+            .or_insert(one);
+    }
 }
 
 /// What a run adds to the stored rows (negative counts take away).
@@ -154,8 +226,7 @@ pub(super) struct Tally {
 pub(super) struct Delta {
     pub status: HashMap<CellKey, StatusCell>,
     pub throughput: HashMap<SpanKey, Throughput>,
-    pub customers: HashMap<(u32, Uuid), Tally>,
-    pub totals: HashMap<Uuid, Tally>,
+    pub customers: Customers,
 }
 
 /// Local hour and local day starts, cached by restaurant and quarter hour (every zone's offset is a
@@ -191,6 +262,22 @@ impl Buckets<'_> {
         self.cache.insert((restaurant, slot), starts);
         starts
     }
+}
+
+/// The customers of the orders a read found first seen in its events (no status work).
+pub(super) fn customers_of_new_orders(input: &Input) -> Customers {
+    let mut out = Customers::default();
+    for (order, facts) in input.facts.iter().enumerate() {
+        if let Some(facts) = facts {
+            let restaurant = input.names.order_restaurant[order] as usize;
+            out.count(
+                input.names.restaurants[restaurant],
+                facts,
+                &input.names.currencies[facts.currency as usize],
+            );
+        }
+    }
+    out
 }
 
 /// The changes one run makes.
@@ -245,7 +332,11 @@ pub(super) fn compute(input: &mut Input) -> Delta {
                 group,
                 1,
             );
-            count_customer(&mut delta, restaurant, facts);
+            delta.customers.count(
+                names.restaurants[restaurant as usize],
+                facts,
+                &names.currencies[facts.currency as usize],
+            );
         } else {
             contribute(
                 &mut delta,
@@ -327,34 +418,6 @@ fn contribute(
     }
 }
 
-fn count_customer(delta: &mut Delta, restaurant: u32, facts: &Facts) {
-    let Some(customer) = facts.customer else {
-        return;
-    };
-    let add = |tally: &mut Tally| {
-        tally.orders += 1;
-        if facts.value_known {
-            tally.valued_orders += 1;
-            tally.value_minor += facts.total_minor;
-        }
-        tally.first_ms = tally.first_ms.min(facts.created_ms);
-        tally.last_ms = tally.last_ms.max(facts.created_ms);
-    };
-    let fresh = Tally {
-        orders: 0,
-        valued_orders: 0,
-        value_minor: 0,
-        currency: facts.currency,
-        first_ms: facts.created_ms,
-        last_ms: facts.created_ms,
-    };
-    add(delta
-        .customers
-        .entry((restaurant, customer))
-        .or_insert(fresh));
-    add(delta.totals.entry(customer).or_insert(fresh));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,7 +494,7 @@ mod tests {
                 finished: 1
             }
         );
-        let tally = delta.totals[&Uuid::from_u128(99)];
+        let tally = &delta.customers.totals[&Uuid::from_u128(99)];
         assert_eq!((tally.orders, tally.value_minor), (1, 1250));
     }
 
@@ -451,6 +514,6 @@ mod tests {
         assert_eq!((confirmed.entered, confirmed.duration_ms), (1, 360_000));
         assert!(hour_cell(&delta, 2).is_none(), "COMPLETED did not change");
         assert!(delta.throughput.is_empty(), "creation and finish unchanged");
-        assert!(delta.totals.is_empty(), "the customer was counted before");
+        assert_eq!(delta.customers.len(), 0, "the customer was counted before");
     }
 }

@@ -56,6 +56,11 @@ use crate::state::AppState;
 
 pub const ROLLUP_JOB: &str = "analytics.rollup";
 const WATERMARK: &str = "order_rollups";
+/// Up to which event the customers of newly seen orders are counted (it trails `WATERMARK` while a
+/// catch-up gathers them, see [`catch_up`]).
+const CUSTOMER_WATERMARK: &str = "customer_rollups";
+/// Customer changes (rows to write) gathered at most before they are written.
+const CUSTOMERS_GATHERED: usize = 2_000_000;
 /// Events read in one run.
 const BATCH: u64 = 1_000_000;
 /// Events younger than this are left for the next run: on PostgreSQL a sequence number is taken before
@@ -176,36 +181,29 @@ pub struct RollupRun {
 }
 
 /// Roll up every settled event not rolled up yet.
+///
+/// The next batch is read while the one before it is computed and written (the reads need only the raw
+/// stream, not the rollups), so reading and writing overlap on two cores. Customer counts only ever
+/// grow, and a run of a million events touches about 300,000 customer rows, mostly the same customers
+/// as the run before; so they are gathered over the runs of one catch-up (up to
+/// `CUSTOMERS_GATHERED` rows) and written together, under a watermark of their own. Should a process stop
+/// before writing what it gathered, or another process's runs interleave with its own, the next
+/// catch-up counts the customers of the orders first seen after the customer watermark again from the
+/// stream ([`count_customers`]).
 pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
+    let settled = state.now() - chrono::Duration::seconds(SETTLE_SECONDS);
+    count_customers(state).await?;
     let mut total = RollupRun::default();
+    let mut from = watermark(&state.db).await?;
+    let mut gathered = Gathered::at(from);
+    let mut ahead = ReadAhead::start(state, from, settled);
     loop {
-        match step(state).await? {
-            Some(run) => {
-                total.events += run.events;
-                total.orders += run.orders;
-                total.batches += 1;
-                total.watermark = run.watermark;
-            }
-            None => {
-                if total.batches == 0 {
-                    total.watermark = watermark(&state.db).await?;
-                }
-                return Ok(total);
-            }
-        }
-    }
-}
-
-/// One run: at most `BATCH` events. `None` when nothing settled is waiting.
-async fn step(state: &AppState) -> Result<Option<RollupRun>, DbErr> {
-    loop {
-        let settled = state.now() - chrono::Duration::seconds(SETTLE_SECONDS);
-        let from = watermark(&state.db).await?;
         let started = std::time::Instant::now();
-        let Some((mut input, to)) = read::input(&state.db, from, BATCH, settled).await? else {
-            return Ok(None);
+        let Some((mut input, to)) = ahead.finish().await? else {
+            break;
         };
-        let read_ms = started.elapsed().as_millis() as u64;
+        let waited_ms = started.elapsed().as_millis() as u64;
+        ahead = ReadAhead::start(state, to, settled);
         let events = input.events.len() as u64;
         let orders = input.names.orders.len() as u64;
         let (input, delta) = tokio::task::spawn_blocking(move || {
@@ -214,33 +212,126 @@ async fn step(state: &AppState) -> Result<Option<RollupRun>, DbErr> {
         })
         .await
         .map_err(|e| DbErr::Custom(format!("rollup computation failed: {e}")))?;
-        let computed_ms = started.elapsed().as_millis() as u64 - read_ms;
-        let written = write::apply(state, from, to, input.names, delta).await?;
-        if !written {
-            // Another run moved the watermark since the reads: start again from where it left off.
+        let computed_ms = started.elapsed().as_millis() as u64 - waited_ms;
+        if !write::apply(state, from, to, input.names, delta.status, delta.throughput).await? {
+            // Another process's run moved the watermark since this batch was read: read again from
+            // where it left off.
+            gathered.write(state).await?;
+            from = watermark(&state.db).await?;
+            gathered = Gathered::at(from);
+            ahead = ReadAhead::start(state, from, settled);
             continue;
+        }
+        gathered.customers.merge(delta.customers);
+        gathered.to = to;
+        if gathered.customers.len() >= CUSTOMERS_GATHERED {
+            gathered.write(state).await?;
+            gathered = Gathered::at(to);
         }
         tracing::debug!(
             events,
             orders,
-            read_ms,
+            waited_ms,
             computed_ms,
-            written_ms = started.elapsed().as_millis() as u64 - read_ms - computed_ms,
+            written_ms = started.elapsed().as_millis() as u64 - waited_ms - computed_ms,
             "rollup run"
         );
         metrics::counter!("brigade_rollup_events_total").increment(events);
-        return Ok(Some(RollupRun {
-            events,
-            orders,
-            batches: 1,
-            watermark: to,
-        }));
+        total.events += events;
+        total.orders += orders;
+        total.batches += 1;
+        total.watermark = to;
+        from = to;
+    }
+    gathered.write(state).await?;
+    count_customers(state).await?;
+    if total.batches == 0 {
+        total.watermark = watermark(&state.db).await?;
+    }
+    Ok(total)
+}
+
+/// Customers of the orders first seen in the events `(from, to]`, not written yet.
+struct Gathered {
+    from: i64,
+    to: i64,
+    customers: compute::Customers,
+}
+
+impl Gathered {
+    fn at(from: i64) -> Gathered {
+        Gathered {
+            from,
+            to: from,
+            customers: compute::Customers::default(),
+        }
+    }
+
+    /// Write them if the customer watermark is where they start; otherwise drop them (the catch-up
+    /// counts that range again from the stream).
+    async fn write(&mut self, state: &AppState) -> Result<(), DbErr> {
+        if self.to > self.from {
+            let customers = std::mem::take(&mut self.customers);
+            write::flush_customers(state, self.from, self.to, customers).await?;
+        }
+        self.from = self.to;
+        Ok(())
+    }
+}
+
+/// Count the customers of the orders first seen between the customer watermark and the rollup
+/// watermark, reading those events again (after a process stopped before writing what it gathered).
+async fn count_customers(state: &AppState) -> Result<(), DbErr> {
+    loop {
+        let counted = customer_watermark(&state.db).await?;
+        let rolled = watermark(&state.db).await?;
+        if counted >= rolled {
+            return Ok(());
+        }
+        let Some((input, to)) = read::input_until(&state.db, counted, BATCH, rolled).await? else {
+            return Ok(());
+        };
+        let customers = compute::customers_of_new_orders(&input);
+        write::flush_customers(state, counted, to, customers).await?;
+    }
+}
+
+/// A batch being read in the background (stopped when dropped unfinished).
+struct ReadAhead(tokio::task::JoinHandle<Result<Option<(compute::Input, i64)>, DbErr>>);
+
+impl ReadAhead {
+    fn start(state: &AppState, from: i64, settled: DateTime<Utc>) -> ReadAhead {
+        let db = state.db.clone();
+        ReadAhead(tokio::spawn(async move {
+            read::input(&db, from, BATCH, settled).await
+        }))
+    }
+
+    async fn finish(&mut self) -> Result<Option<(compute::Input, i64)>, DbErr> {
+        (&mut self.0)
+            .await
+            .map_err(|e| DbErr::Custom(format!("rollup read failed: {e}")))?
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
 /// The newest event id the rollups include.
 pub async fn watermark<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    Ok(analytics_watermarks::Entity::find_by_id(WATERMARK)
+    watermark_of(db, WATERMARK).await
+}
+
+/// The newest event id whose newly seen orders are counted for their customers.
+async fn customer_watermark<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    watermark_of(db, CUSTOMER_WATERMARK).await
+}
+
+async fn watermark_of<C: ConnectionTrait>(db: &C, name: &str) -> Result<i64, DbErr> {
+    Ok(analytics_watermarks::Entity::find_by_id(name)
         .one(db)
         .await?
         .map(|w| w.last_event_id)

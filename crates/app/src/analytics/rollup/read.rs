@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::TryStreamExt;
-use sea_orm::sqlx::{self, PgPool, Row, SqlitePool};
+use sea_orm::sqlx::{self, PgConnection, Row, SqlitePool};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
@@ -38,30 +38,81 @@ pub(super) async fn input(
     limit: u64,
     settled: DateTime<Utc>,
 ) -> Result<Option<(Input, i64)>, DbErr> {
-    let settled_ms = settled.timestamp_millis();
+    read(db, from, limit, settled.timestamp_millis(), i64::MAX).await
+}
+
+/// The same for events after `from` up to the id `until` (all settled already).
+pub(super) async fn input_until(
+    db: &DatabaseConnection,
+    from: i64,
+    limit: u64,
+    until: i64,
+) -> Result<Option<(Input, i64)>, DbErr> {
+    read(db, from, limit, i64::MAX, until).await
+}
+
+async fn read(
+    db: &DatabaseConnection,
+    from: i64,
+    limit: u64,
+    settled_ms: i64,
+    until: i64,
+) -> Result<Option<(Input, i64)>, DbErr> {
     let mut input = Input::default();
     let to = match db.get_database_backend() {
         DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            let Some(to) = postgres::events(pool, from, limit, settled_ms, &mut input).await?
+            // One read-only transaction: one snapshot for the three reads, no JIT compilation (these
+            // plans are simple; compiling them took longer than running them), and the earlier events
+            // and order facts found by index for each order (with stale statistics after a bulk load
+            // the planner would hash-join them against whole tables instead).
+            let mut tx = db
+                .get_postgres_connection_pool()
+                .begin()
+                .await
+                .map_err(db_err)?;
+            for setting in [
+                "SET TRANSACTION READ ONLY",
+                "SET LOCAL jit = off",
+                "SET LOCAL enable_hashjoin = off",
+                "SET LOCAL enable_mergejoin = off",
+            ] {
+                sqlx::query(setting)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            let t = std::time::Instant::now();
+            let Some(to) =
+                postgres::events(&mut tx, from, until, limit, settled_ms, &mut input).await?
             else {
                 return Ok(None);
             };
+            let events_ms = t.elapsed().as_millis() as u64;
             if from > 0 {
-                postgres::earlier(pool, from, &mut input).await?;
+                postgres::earlier(&mut tx, from, &mut input).await?;
             }
-            postgres::facts(pool, &mut input).await?;
+            let earlier_ms = t.elapsed().as_millis() as u64 - events_ms;
+            postgres::facts(&mut tx, &mut input).await?;
+            tx.commit().await.map_err(db_err)?;
+            let facts_ms = t.elapsed().as_millis() as u64 - events_ms - earlier_ms;
+            tracing::debug!(events_ms, earlier_ms, facts_ms, "rollup reads");
             to
         }
         _ => {
             let pool = db.get_sqlite_connection_pool();
-            let Some(to) = sqlite::events(pool, from, limit, settled_ms, &mut input).await? else {
+            let t = std::time::Instant::now();
+            let Some(to) = sqlite::events(pool, from, until, limit, settled_ms, &mut input).await?
+            else {
                 return Ok(None);
             };
+            let events_ms = t.elapsed().as_millis() as u64;
             if from > 0 {
                 sqlite::earlier(pool, from, to, &mut input).await?;
             }
+            let earlier_ms = t.elapsed().as_millis() as u64 - events_ms;
             sqlite::facts(pool, &mut input).await?;
+            let facts_ms = t.elapsed().as_millis() as u64 - events_ms - earlier_ms;
+            tracing::debug!(events_ms, earlier_ms, facts_ms, "rollup reads");
             to
         }
     };
@@ -69,14 +120,18 @@ pub(super) async fn input(
     Ok(Some((input, to)))
 }
 
-/// The orders of the run with no events before it (their creation and customer are counted now).
+/// The orders of the run's events with no events before it (their creation and customer are counted
+/// now).
 fn new_orders(input: &Input) -> Vec<u32> {
-    let mut has_earlier = vec![false; input.names.orders.len()];
+    let mut seen = vec![false; input.names.orders.len()];
+    for e in &input.events {
+        seen[e.order as usize] = true;
+    }
     for e in &input.old {
-        has_earlier[e.order as usize] = true;
+        seen[e.order as usize] = false;
     }
     (0..input.names.orders.len() as u32)
-        .filter(|o| !has_earlier[*o as usize])
+        .filter(|o| seen[*o as usize])
         .collect()
 }
 
@@ -153,8 +208,9 @@ mod postgres {
     use super::*;
 
     pub async fn events(
-        pool: &PgPool,
+        conn: &mut PgConnection,
         from: i64,
+        until: i64,
         limit: u64,
         settled_ms: i64,
         input: &mut Input,
@@ -163,11 +219,12 @@ mod postgres {
         {
             let mut stream = sqlx::query(
                 "SELECT id, order_id, restaurant_id, raw_code, occurred_at, recorded_at, to_status \
-                 FROM order_status_events WHERE id > $1 ORDER BY id LIMIT $2",
+                 FROM order_status_events WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2",
             )
             .bind(from)
             .bind(limit as i64)
-            .fetch(pool);
+            .bind(until)
+            .fetch(&mut *conn);
             while let Some(row) = stream.try_next().await.map_err(db_err)? {
                 let recorded: DateTime<Utc> = row.try_get(5).map_err(db_err)?;
                 let recorded = recorded.timestamp_millis();
@@ -200,7 +257,11 @@ mod postgres {
         Ok(to)
     }
 
-    pub async fn earlier(pool: &PgPool, from: i64, input: &mut Input) -> Result<(), DbErr> {
+    pub async fn earlier(
+        conn: &mut PgConnection,
+        from: i64,
+        input: &mut Input,
+    ) -> Result<(), DbErr> {
         let ids = input.names.orders.clone();
         for part in ids.chunks(ID_CHUNK) {
             let mut stream = sqlx::query(
@@ -210,7 +271,7 @@ mod postgres {
             )
             .bind(part)
             .bind(from)
-            .fetch(pool);
+            .fetch(&mut *conn);
             while let Some(row) = stream.try_next().await.map_err(db_err)? {
                 let order_id: Uuid = row.try_get(1).map_err(db_err)?;
                 let Some(order) = input.names.order_of(&order_id) else {
@@ -233,7 +294,7 @@ mod postgres {
         Ok(())
     }
 
-    pub async fn facts(pool: &PgPool, input: &mut Input) -> Result<(), DbErr> {
+    pub async fn facts(conn: &mut PgConnection, input: &mut Input) -> Result<(), DbErr> {
         let ids: Vec<Uuid> = new_orders(input)
             .into_iter()
             .map(|o| input.names.orders[o as usize])
@@ -246,7 +307,7 @@ mod postgres {
                  LEFT JOIN channel_orders c ON c.order_id = o.id",
             )
             .bind(part)
-            .fetch(pool);
+            .fetch(&mut *conn);
             while let Some(row) = stream.try_next().await.map_err(db_err)? {
                 let id: Uuid = row.try_get(0).map_err(db_err)?;
                 let Some(order) = input.names.order_of(&id) else {
@@ -313,6 +374,7 @@ mod sqlite {
     pub async fn events(
         pool: &SqlitePool,
         from: i64,
+        until: i64,
         limit: u64,
         settled_ms: i64,
         input: &mut Input,
@@ -320,12 +382,12 @@ mod sqlite {
         const SQL: &str = "SELECT group_concat(line, char(10)) FROM (SELECT id || ' ' || hex(order_id) \
              || ' ' || hex(restaurant_id) || ' ' || ifnull(raw_code, '-') || ' ' || occurred_at || ' ' \
              || recorded_at || ' ' || to_status AS line FROM order_status_events WHERE id > ?1 \
-             ORDER BY id LIMIT ?2)";
+             AND id <= ?3 ORDER BY id LIMIT ?2)";
         let mut rows: Vec<(Event, i64)> = Vec::new();
         let mut after = from;
         while (rows.len() as u64) < limit {
             let n = (limit - rows.len() as u64).min(EVENT_CHUNK);
-            let Some(text) = text(pool, SQL, &[after, n as i64], None).await? else {
+            let Some(text) = text(pool, SQL, &[after, n as i64, until], None).await? else {
                 break;
             };
             let before = rows.len();

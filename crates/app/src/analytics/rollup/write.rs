@@ -17,8 +17,8 @@ use sea_orm::sqlx::{self, AssertSqlSafe, FromRow, Postgres, QueryBuilder, Sqlite
 use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 use uuid::Uuid;
 
-use super::compute::{CellKey, Delta, Names, SpanKey, Tally};
-use super::{DAY, HOUR, StatusCell, Throughput, WATERMARK};
+use super::compute::{CellKey, Customers, Names, SpanKey, Tally};
+use super::{CUSTOMER_WATERMARK, DAY, HOUR, StatusCell, Throughput, WATERMARK};
 use crate::analytics::histogram::Histogram;
 use crate::state::AppState;
 
@@ -29,6 +29,7 @@ fn db_err(err: sqlx::Error) -> DbErr {
 /// One column of rows to write.
 enum Column<'a> {
     Text(Vec<&'a str>),
+    Owned(Vec<String>),
     Uuid(Vec<Uuid>),
     Int(Vec<i64>),
     Int4(Vec<i32>),
@@ -38,6 +39,7 @@ impl Column<'_> {
     fn len(&self) -> usize {
         match self {
             Column::Text(v) => v.len(),
+            Column::Owned(v) => v.len(),
             Column::Uuid(v) => v.len(),
             Column::Int(v) => v.len(),
             Column::Int4(v) => v.len(),
@@ -46,7 +48,7 @@ impl Column<'_> {
 
     fn pg_array(&self) -> &'static str {
         match self {
-            Column::Text(_) => "text[]",
+            Column::Text(_) | Column::Owned(_) => "text[]",
             Column::Uuid(_) => "uuid[]",
             Column::Int(_) => "int8[]",
             Column::Int4(_) => "int4[]",
@@ -66,6 +68,13 @@ impl Rows<'_> {
     }
 }
 
+struct Logged(std::time::Instant, usize, String);
+impl Drop for Logged {
+    fn drop(&mut self) {
+        tracing::trace!(rows = self.1, ms = self.0.elapsed().as_millis() as u64, statement = %self.2, "rollup fetch");
+    }
+}
+
 /// Rows per PostgreSQL statement (arrays of this length per column).
 const PG_CHUNK: usize = 50_000;
 /// SQLite binds at most 32,766 values per statement.
@@ -80,12 +89,20 @@ enum Tx {
 impl Tx {
     async fn begin(db: &DatabaseConnection) -> Result<Tx, DbErr> {
         Ok(match db.get_database_backend() {
-            DbBackend::Postgres => Tx::Postgres(
-                db.get_postgres_connection_pool()
+            DbBackend::Postgres => {
+                let mut tx = db
+                    .get_postgres_connection_pool()
                     .begin()
                     .await
-                    .map_err(db_err)?,
-            ),
+                    .map_err(db_err)?;
+                // Bulk statements over arrays look expensive to the planner; compiling them with JIT
+                // took longer than running them.
+                sqlx::query("SET LOCAL jit = off")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                Tx::Postgres(tx)
+            }
             _ => Tx::Sqlite(
                 db.get_sqlite_connection_pool()
                     .begin()
@@ -128,21 +145,21 @@ impl Tx {
 
     /// Take the watermark row (other runs wait for this transaction) and say where it stands, creating
     /// it the first time.
-    async fn claim(&mut self, now: DateTime<Utc>) -> Result<i64, DbErr> {
+    async fn claim(&mut self, name: &str, now: DateTime<Utc>) -> Result<i64, DbErr> {
         for _ in 0..2 {
             let claimed: Option<i64> = match self {
                 Tx::Sqlite(tx) => sqlx::query_scalar(
                     "UPDATE analytics_watermarks SET updated_at = ?1 WHERE name = ?2 RETURNING last_event_id",
                 )
                 .bind(now)
-                .bind(WATERMARK)
+                .bind(name)
                 .fetch_optional(&mut **tx)
                 .await,
                 Tx::Postgres(tx) => sqlx::query_scalar(
                     "UPDATE analytics_watermarks SET updated_at = $1 WHERE name = $2 RETURNING last_event_id",
                 )
                 .bind(now)
-                .bind(WATERMARK)
+                .bind(name)
                 .fetch_optional(&mut **tx)
                 .await,
             }
@@ -155,7 +172,7 @@ impl Tx {
                     "INSERT INTO analytics_watermarks (name, last_event_id, updated_at) VALUES (?1, 0, ?2) \
                      ON CONFLICT (name) DO NOTHING",
                 )
-                .bind(WATERMARK)
+                .bind(name)
                 .bind(now)
                 .execute(&mut **tx)
                 .await
@@ -164,7 +181,7 @@ impl Tx {
                     "INSERT INTO analytics_watermarks (name, last_event_id, updated_at) VALUES ($1, 0, $2) \
                      ON CONFLICT (name) DO NOTHING",
                 )
-                .bind(WATERMARK)
+                .bind(name)
                 .bind(now)
                 .execute(&mut **tx)
                 .await
@@ -177,12 +194,12 @@ impl Tx {
         ))
     }
 
-    async fn set_watermark(&mut self, to: i64) -> Result<(), DbErr> {
+    async fn set_watermark(&mut self, name: &str, to: i64) -> Result<(), DbErr> {
         match self {
             Tx::Sqlite(tx) => {
                 sqlx::query("UPDATE analytics_watermarks SET last_event_id = ?1 WHERE name = ?2")
                     .bind(to)
-                    .bind(WATERMARK)
+                    .bind(name)
                     .execute(&mut **tx)
                     .await
                     .map(|_| ())
@@ -190,7 +207,7 @@ impl Tx {
             Tx::Postgres(tx) => {
                 sqlx::query("UPDATE analytics_watermarks SET last_event_id = $1 WHERE name = $2")
                     .bind(to)
-                    .bind(WATERMARK)
+                    .bind(name)
                     .execute(&mut **tx)
                     .await
                     .map(|_| ())
@@ -212,6 +229,7 @@ impl Tx {
             for column in &rows.columns {
                 match column {
                     Column::Text(v) => b.push_bind(v[i]),
+                    Column::Owned(v) => b.push_bind(v[i].as_str()),
                     Column::Uuid(v) => b.push_bind(v[i]),
                     Column::Int(v) => b.push_bind(v[i]),
                     Column::Int4(v) => b.push_bind(v[i]),
@@ -239,6 +257,7 @@ impl Tx {
         for column in &rows.columns {
             match column {
                 Column::Text(v) => sep.push_bind(&v[from..to]),
+                Column::Owned(v) => sep.push_bind(&v[from..to]),
                 Column::Uuid(v) => sep.push_bind(&v[from..to]),
                 Column::Int(v) => sep.push_bind(&v[from..to]),
                 Column::Int4(v) => sep.push_bind(&v[from..to]),
@@ -260,6 +279,18 @@ impl Tx {
 
     /// Run `statement` (which reads `k`) for all `rows`, a chunk at a time.
     async fn run(&mut self, rows: &Rows<'_>, statement: &str) -> Result<u64, DbErr> {
+        let t = std::time::Instant::now();
+        let r = self.run_inner(rows, statement).await;
+        tracing::trace!(
+            rows = rows.len(),
+            ms = t.elapsed().as_millis() as u64,
+            statement = &statement[..60.min(statement.len())],
+            "rollup statement"
+        );
+        r
+    }
+
+    async fn run_inner(&mut self, rows: &Rows<'_>, statement: &str) -> Result<u64, DbErr> {
         let chunk = self.chunk(rows);
         let mut affected = 0;
         let mut from = 0;
@@ -289,7 +320,9 @@ impl Tx {
     where
         T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
+        let t = std::time::Instant::now();
         let chunk = self.chunk(rows);
+        let _log = Logged(t, rows.len(), statement.chars().take(60).collect());
         let mut out = Vec::new();
         let mut from = 0;
         while from < rows.len() {
@@ -331,24 +364,67 @@ type StoredStatus = (String, Uuid, i64, String, i32, i64, i64, i64, String);
 
 /// Write one run's changes. `false` when the watermark is no longer at `from` (another run wrote
 /// first): nothing is written and the run must be read again.
+/// Write one run's status and throughput changes. `false` when the watermark is no longer at `from`
+/// (another run wrote first): nothing is written and the run must be read again.
 pub(super) async fn apply(
     state: &AppState,
     from: i64,
     to: i64,
     mut names: Names,
-    delta: Delta,
+    status: HashMap<CellKey, StatusCell>,
+    throughput: HashMap<SpanKey, Throughput>,
 ) -> Result<bool, DbErr> {
     let _turn = state.write_turn().await;
     let mut tx = Tx::begin(&state.db).await?;
-    if tx.claim(state.now()).await? != from {
+    if tx.claim(WATERMARK, state.now()).await? != from {
         tx.rollback().await?;
         return Ok(false);
     }
-    write_status(&mut tx, &mut names, delta.status).await?;
-    write_throughput(&mut tx, &names, delta.throughput).await?;
-    write_customers(&mut tx, &names, delta.customers, delta.totals).await?;
-    tx.set_watermark(to).await?;
+    let started = std::time::Instant::now();
+    let rows = (status.len(), throughput.len());
+    write_status(&mut tx, &mut names, status).await?;
+    let status_ms = started.elapsed().as_millis() as u64;
+    write_throughput(&mut tx, &names, throughput).await?;
+    let throughput_ms = started.elapsed().as_millis() as u64 - status_ms;
+    tx.set_watermark(WATERMARK, to).await?;
     tx.commit().await?;
+    tracing::debug!(
+        status_rows = rows.0,
+        status_ms,
+        throughput_rows = rows.1,
+        throughput_ms,
+        commit_ms = started.elapsed().as_millis() as u64 - status_ms - throughput_ms,
+        "rollup writes"
+    );
+    Ok(true)
+}
+
+/// Add the customers of the orders first seen in the events `(from, to]`. `false` when the customer
+/// watermark is not at `from` (those orders, or some of them, were counted by another run, or events
+/// before `from` were not yet): nothing is written.
+pub(super) async fn flush_customers(
+    state: &AppState,
+    from: i64,
+    to: i64,
+    customers: Customers,
+) -> Result<bool, DbErr> {
+    let _turn = state.write_turn().await;
+    let mut tx = Tx::begin(&state.db).await?;
+    if tx.claim(CUSTOMER_WATERMARK, state.now()).await? != from {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let started = std::time::Instant::now();
+    let rows = (customers.per_restaurant.len(), customers.totals.len());
+    write_customers(&mut tx, customers).await?;
+    tx.set_watermark(CUSTOMER_WATERMARK, to).await?;
+    tx.commit().await?;
+    tracing::debug!(
+        per_restaurant = rows.0,
+        totals = rows.1,
+        ms = started.elapsed().as_millis() as u64,
+        "rollup customers written"
+    );
     Ok(true)
 }
 
@@ -410,19 +486,27 @@ async fn write_status(
             },
         );
     }
-    let mut upserts: Vec<(CellKey, StatusCell)> = Vec::with_capacity(delta.len());
-    let mut empty: Vec<CellKey> = Vec::new();
+    // Every row of the touched buckets was read above (and no other run writes while the watermark is
+    // claimed), so each change is known to be a new row, a changed row or a row left empty.
+    let mut fresh: Vec<(CellKey, StatusCell)> = Vec::with_capacity(delta.len());
+    let mut changed: Vec<(CellKey, StatusCell)> = Vec::new();
+    let mut empty: Vec<(CellKey, StatusCell)> = Vec::new();
     for (key, change) in delta {
-        let mut cell = cells.remove(&key).unwrap_or_default();
-        cell.add(&change);
-        if cell.is_empty() {
-            empty.push(key);
-        } else {
-            upserts.push((key, cell));
+        match cells.remove(&key) {
+            None => fresh.push((key, change)),
+            Some(mut cell) => {
+                cell.add(&change);
+                if cell.is_empty() {
+                    empty.push((key, cell));
+                } else {
+                    changed.push((key, cell));
+                }
+            }
         }
     }
+    let names = &*names;
     // In key order: the database then adds to the end of its indexes instead of all over them.
-    let order = |k: &CellKey| {
+    fresh.sort_by_cached_key(|(k, _)| {
         (
             k.day,
             names.restaurants[k.restaurant as usize],
@@ -430,10 +514,38 @@ async fn write_status(
             names.statuses[k.status as usize].clone(),
             k.code,
         )
-    };
-    upserts.sort_by_cached_key(|(k, _)| order(k));
-    let histograms: Vec<String> = upserts.iter().map(|(_, c)| c.histogram.to_text()).collect();
-    let rows = Rows {
+    });
+    let rows = status_rows(names, &fresh);
+    tx.run(
+        &rows,
+        "INSERT INTO order_status_rollups (granularity, restaurant_id, bucket_start, status, code, \
+         entered, timed, duration_ms, histogram) SELECT * FROM k",
+    )
+    .await?;
+    let rows = status_rows(names, &changed);
+    tx.run(
+        &rows,
+        "UPDATE order_status_rollups SET entered = k.entered, timed = k.timed, \
+         duration_ms = k.duration_ms, histogram = k.histogram FROM k \
+         WHERE order_status_rollups.granularity = k.granularity \
+         AND order_status_rollups.restaurant_id = k.restaurant_id \
+         AND order_status_rollups.bucket_start = k.bucket_start \
+         AND order_status_rollups.status = k.status AND order_status_rollups.code = k.code",
+    )
+    .await?;
+    let rows = status_rows(names, &empty);
+    tx.run(
+        &rows,
+        "DELETE FROM order_status_rollups WHERE (granularity, restaurant_id, bucket_start, status, \
+         code) IN (SELECT granularity, restaurant_id, bucket_start, status, code FROM k)",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Status rows as columns for `k`.
+fn status_rows<'a>(names: &'a Names, cells: &[(CellKey, StatusCell)]) -> Rows<'a> {
+    Rows {
         names: &[
             "granularity",
             "restaurant_id",
@@ -446,69 +558,27 @@ async fn write_status(
             "histogram",
         ],
         columns: vec![
-            Column::Text(upserts.iter().map(|(k, _)| granularity(k.day)).collect()),
+            Column::Text(cells.iter().map(|(k, _)| granularity(k.day)).collect()),
             Column::Uuid(
-                upserts
+                cells
                     .iter()
                     .map(|(k, _)| names.restaurants[k.restaurant as usize])
                     .collect(),
             ),
-            Column::Int(upserts.iter().map(|(k, _)| k.bucket).collect()),
+            Column::Int(cells.iter().map(|(k, _)| k.bucket).collect()),
             Column::Text(
-                upserts
+                cells
                     .iter()
                     .map(|(k, _)| &*names.statuses[k.status as usize])
                     .collect(),
             ),
-            Column::Int4(upserts.iter().map(|(k, _)| k.code).collect()),
-            Column::Int(upserts.iter().map(|(_, c)| c.entered).collect()),
-            Column::Int(upserts.iter().map(|(_, c)| c.timed).collect()),
-            Column::Int(upserts.iter().map(|(_, c)| c.duration_ms).collect()),
-            Column::Text(histograms.iter().map(String::as_str).collect()),
+            Column::Int4(cells.iter().map(|(k, _)| k.code).collect()),
+            Column::Int(cells.iter().map(|(_, c)| c.entered).collect()),
+            Column::Int(cells.iter().map(|(_, c)| c.timed).collect()),
+            Column::Int(cells.iter().map(|(_, c)| c.duration_ms).collect()),
+            Column::Owned(cells.iter().map(|(_, c)| c.histogram.to_text()).collect()),
         ],
-    };
-    tx.run(
-        &rows,
-        "INSERT INTO order_status_rollups (granularity, restaurant_id, bucket_start, status, code, \
-         entered, timed, duration_ms, histogram) SELECT * FROM k WHERE true \
-         ON CONFLICT (granularity, restaurant_id, bucket_start, status, code) DO UPDATE SET \
-         entered = excluded.entered, timed = excluded.timed, duration_ms = excluded.duration_ms, \
-         histogram = excluded.histogram",
-    )
-    .await?;
-    let rows = Rows {
-        names: &[
-            "granularity",
-            "restaurant_id",
-            "bucket_start",
-            "status",
-            "code",
-        ],
-        columns: vec![
-            Column::Text(empty.iter().map(|k| granularity(k.day)).collect()),
-            Column::Uuid(
-                empty
-                    .iter()
-                    .map(|k| names.restaurants[k.restaurant as usize])
-                    .collect(),
-            ),
-            Column::Int(empty.iter().map(|k| k.bucket).collect()),
-            Column::Text(
-                empty
-                    .iter()
-                    .map(|k| &*names.statuses[k.status as usize])
-                    .collect(),
-            ),
-            Column::Int4(empty.iter().map(|k| k.code).collect()),
-        ],
-    };
-    tx.run(
-        &rows,
-        "DELETE FROM order_status_rollups WHERE (granularity, restaurant_id, bucket_start, status, \
-         code) IN (SELECT granularity, restaurant_id, bucket_start, status, code FROM k)",
-    )
-    .await?;
-    Ok(())
+    }
 }
 
 /// Throughput rows: added in SQL; rows a subtraction may have emptied are deleted after.
@@ -586,17 +656,12 @@ const TALLY_NAMES: [&str; 6] = [
     "last_ms",
 ];
 
-fn tally_columns<'a>(names: &'a Names, tallies: &[&Tally]) -> Vec<Column<'a>> {
+fn tally_columns<'a>(tallies: &[&'a Tally]) -> Vec<Column<'a>> {
     vec![
         Column::Int(tallies.iter().map(|t| t.orders).collect()),
         Column::Int(tallies.iter().map(|t| t.valued_orders).collect()),
         Column::Int(tallies.iter().map(|t| t.value_minor).collect()),
-        Column::Text(
-            tallies
-                .iter()
-                .map(|t| &*names.currencies[t.currency as usize])
-                .collect(),
-        ),
+        Column::Text(tallies.iter().map(|t| &*t.currency).collect()),
         Column::Int(tallies.iter().map(|t| t.first_ms).collect()),
         Column::Int(tallies.iter().map(|t| t.last_ms).collect()),
     ]
@@ -618,23 +683,16 @@ fn add_tallies_sql(tx: &Tx, table: &str, keys: &str) -> String {
 
 /// Customers: only ever added to, per restaurant and over all restaurants; the distribution of orders
 /// per customer follows each customer's total from its old count to its new one.
-async fn write_customers(
-    tx: &mut Tx,
-    names: &Names,
-    customers: HashMap<(u32, Uuid), Tally>,
-    totals: HashMap<Uuid, Tally>,
-) -> Result<(), DbErr> {
-    let mut customers: Vec<((Uuid, Uuid), Tally)> = customers
-        .into_iter()
-        .map(|((r, c), t)| ((names.restaurants[r as usize], c), t))
-        .collect();
-    customers.sort_unstable_by_key(|(k, _)| *k);
-    let tallies: Vec<&Tally> = customers.iter().map(|(_, t)| t).collect();
+async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr> {
+    let mut per_restaurant: Vec<((Uuid, Uuid), Tally)> =
+        customers.per_restaurant.into_iter().collect();
+    per_restaurant.sort_unstable_by_key(|(k, _)| *k);
+    let tallies: Vec<&Tally> = per_restaurant.iter().map(|(_, t)| t).collect();
     let mut columns = vec![
-        Column::Uuid(customers.iter().map(|(k, _)| k.0).collect()),
-        Column::Uuid(customers.iter().map(|(k, _)| k.1).collect()),
+        Column::Uuid(per_restaurant.iter().map(|(k, _)| k.0).collect()),
+        Column::Uuid(per_restaurant.iter().map(|(k, _)| k.1).collect()),
     ];
-    columns.extend(tally_columns(names, &tallies));
+    columns.extend(tally_columns(&tallies));
     let rows = Rows {
         names: &[
             "restaurant_id",
@@ -651,11 +709,11 @@ async fn write_customers(
     let sql = add_tallies_sql(tx, "customer_order_stats", "restaurant_id, customer_id");
     tx.run(&rows, &sql).await?;
 
-    let mut totals: Vec<(Uuid, Tally)> = totals.into_iter().collect();
+    let mut totals: Vec<(Uuid, Tally)> = customers.totals.into_iter().collect();
     totals.sort_unstable_by_key(|(c, _)| *c);
     let tallies: Vec<&Tally> = totals.iter().map(|(_, t)| t).collect();
     let mut columns = vec![Column::Uuid(totals.iter().map(|(c, _)| *c).collect())];
-    columns.extend(tally_columns(names, &tallies));
+    columns.extend(tally_columns(&tallies));
     let rows = Rows {
         names: &[
             "customer_id",
@@ -706,7 +764,8 @@ async fn write_customers(
 pub(super) async fn forget(state: &AppState) -> Result<(), DbErr> {
     let _turn = state.write_turn().await;
     let mut tx = Tx::begin(&state.db).await?;
-    tx.claim(state.now()).await?;
+    tx.claim(WATERMARK, state.now()).await?;
+    tx.claim(CUSTOMER_WATERMARK, state.now()).await?;
     for table in [
         "order_status_rollups",
         "order_throughput_rollups",
@@ -716,6 +775,7 @@ pub(super) async fn forget(state: &AppState) -> Result<(), DbErr> {
     ] {
         tx.execute(&format!("DELETE FROM {table}")).await?;
     }
-    tx.set_watermark(0).await?;
+    tx.set_watermark(WATERMARK, 0).await?;
+    tx.set_watermark(CUSTOMER_WATERMARK, 0).await?;
     tx.commit().await
 }
