@@ -758,5 +758,10 @@ async fn run_rollups(
 ) -> ApiResult<Reply<RollupRun>> {
     me.require_role(&[Role::Admin, Role::Kam])?;
     me.require_scope(Scope::AnalyticsRead)?;
-    Ok(ok(rollup::catch_up(&state).await?))
+    // A run goes on to its end when the caller goes away (or the request times out): cut off half way,
+    // its reads and writes would be thrown away.
+    let run = tokio::spawn(async move { rollup::catch_up(&state).await })
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("rollup run failed: {e}")))??;
+    Ok(ok(run))
 }

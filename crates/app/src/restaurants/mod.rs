@@ -481,6 +481,8 @@ pub async fn delete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
     restaurants::Entity::delete_by_id(id)
         .exec(&state.db)
         .await?;
+    // Its orders and their events went with it; the summary tables hold no foreign key (derived data).
+    crate::analytics::rollup::forget_restaurant(state, id).await?;
     crate::menus::invalidate(state, id).await;
     if let Some(key) = model.logo_key {
         state.storage.delete(&key).await?;

@@ -1016,6 +1016,139 @@ async fn simultaneous_rollup_runs_count_every_event_once() {
 }
 
 #[tokio::test]
+async fn a_run_stops_at_the_first_event_that_has_not_settled() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let send = |id: &str| {
+        order(
+            id,
+            "brand-s",
+            "2024-06-01T08:00:00Z",
+            "+358400000123",
+            &[(10, "2024-06-01T08:00:00Z"), (20, "2024-06-01T08:05:00Z")],
+        )
+    };
+    app.post("/api/channel-orders", json!([send("early")]), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    app.clock.advance(chrono::Duration::milliseconds(
+        rollup::SETTLE_SECONDS * 1000 + 1,
+    ));
+    app.post("/api/channel-orders", json!([send("late")]), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let run = rollup::catch_up(&app.state).await.unwrap();
+    assert_eq!(run.events, 2, "only the first order's events have settled");
+    assert_eq!(
+        rollup::stored(&app.state.db).await.unwrap().counts.get(&1),
+        Some(&1)
+    );
+    app.clock
+        .advance(chrono::Duration::seconds(rollup::SETTLE_SECONDS));
+    let run = rollup::catch_up(&app.state).await.unwrap();
+    assert_eq!(run.events, 2);
+    let stored = rollup::stored(&app.state.db).await.unwrap();
+    assert_eq!(stored, rollup::recompute(&app.state.db).await.unwrap());
+    assert_eq!(
+        stored.counts.get(&2),
+        Some(&1),
+        "one customer with two orders"
+    );
+}
+
+#[tokio::test]
+async fn the_distribution_of_orders_per_customer_follows_a_few_new_orders() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let send = |id: String, phone: String| {
+        order(
+            &id,
+            "brand-d",
+            "2024-06-01T08:00:00Z",
+            &phone,
+            &[(10, "2024-06-01T08:00:00Z")],
+        )
+    };
+    let first: Vec<Value> = (0..20)
+        .map(|n| send(format!("d{n}"), format!("+3584000020{n:02}")))
+        .collect();
+    app.post("/api/channel-orders", json!(first), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    roll_up(&app).await;
+    assert_eq!(
+        rollup::stored(&app.state.db).await.unwrap().counts,
+        [(1, 20)].into()
+    );
+    // Two of the twenty order again: their counts move from 1 to 2, one of them on to 3.
+    let again = vec![
+        send("d-again-1".into(), "+358400002003".into()),
+        send("d-again-2".into(), "+358400002007".into()),
+        send("d-again-3".into(), "+358400002007".into()),
+    ];
+    app.post("/api/channel-orders", json!(again), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    roll_up(&app).await;
+    let stored = rollup::stored(&app.state.db).await.unwrap();
+    assert_eq!(stored.counts, [(1, 18), (2, 1), (3, 1)].into());
+    assert_eq!(stored, rollup::recompute(&app.state.db).await.unwrap());
+}
+
+#[tokio::test]
+async fn deleting_a_restaurant_takes_its_orders_out_of_the_summaries() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let mut ids = Vec::new();
+    for brand in ["stays", "goes"] {
+        ids.push(
+            app.restaurant(
+                &admin,
+                json!({"name": brand, "external_id": brand, "timezone": "Europe/Helsinki"}),
+            )
+            .await,
+        );
+    }
+    let batch: Vec<Value> = (0..6)
+        .map(|n| {
+            order(
+                &format!("x{n}"),
+                if n % 3 == 0 { "goes" } else { "stays" },
+                "2024-06-01T08:00:00Z",
+                // One customer orders at both restaurants.
+                if n < 3 {
+                    "+358400003001"
+                } else {
+                    "+358400003002"
+                },
+                &[(10, "2024-06-01T08:00:00Z"), (90, "2024-06-01T08:30:00Z")],
+            )
+        })
+        .collect();
+    app.post("/api/channel-orders", json!(batch), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    roll_up(&app).await;
+    assert_eq!(
+        rollup::stored(&app.state.db).await.unwrap().counts,
+        [(3, 2)].into()
+    );
+    app.delete(&format!("/api/restaurants/{}", ids[1]), Some(&admin))
+        .await
+        .assert_status(StatusCode::OK);
+    let stored = rollup::stored(&app.state.db).await.unwrap();
+    let gone = uuid::Uuid::parse_str(&ids[1]).unwrap();
+    assert!(stored.status.keys().all(|k| k.restaurant != gone));
+    assert!(stored.customers.keys().all(|(r, _)| *r != gone));
+    assert_eq!(
+        stored.counts,
+        [(2, 2)].into(),
+        "each customer lost one order"
+    );
+    assert_eq!(stored, rollup::recompute(&app.state.db).await.unwrap());
+}
+
+#[tokio::test]
 async fn customers_a_stopped_run_did_not_write_are_counted_again_from_the_stream() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;

@@ -40,6 +40,9 @@ pub(super) struct Facts {
     pub value_known: bool,
 }
 
+/// An order whose restaurant no read said (its row is gone).
+const NO_RESTAURANT: u32 = u32::MAX;
+
 /// The numbering of one run's orders, restaurants, statuses and currencies.
 #[derive(Debug, Default)]
 pub(super) struct Names {
@@ -56,17 +59,24 @@ pub(super) struct Names {
 }
 
 impl Names {
-    /// The index of an order, numbering it (with its restaurant) when first seen.
-    pub fn order(&mut self, id: Uuid, restaurant: Uuid) -> u32 {
+    /// The index of an order, numbering it when first seen (its restaurant is not known yet).
+    pub fn order(&mut self, id: Uuid) -> u32 {
         if let Some(i) = self.order_index.get(&id) {
             return *i;
         }
         let i = self.orders.len() as u32;
-        let r = self.restaurant(restaurant);
         self.orders.push(id);
-        self.order_restaurant.push(r);
+        self.order_restaurant.push(NO_RESTAURANT);
         self.order_index.insert(id, i);
         i
+    }
+
+    /// Say which restaurant an order belongs to.
+    pub fn place(&mut self, order: u32, restaurant: Uuid) {
+        let r = self.restaurant(restaurant);
+        if let Some(slot) = self.order_restaurant.get_mut(order as usize) {
+            *slot = r;
+        }
     }
 
     pub fn order_of(&self, id: &Uuid) -> Option<u32> {
@@ -270,6 +280,9 @@ pub(super) fn customers_of_new_orders(input: &Input) -> Customers {
     for (order, facts) in input.facts.iter().enumerate() {
         if let Some(facts) = facts {
             let restaurant = input.names.order_restaurant[order] as usize;
+            if restaurant == NO_RESTAURANT as usize {
+                continue;
+            }
             out.count(
                 input.names.restaurants[restaurant],
                 facts,
@@ -302,6 +315,9 @@ pub(super) fn compute(input: &mut Input) -> Delta {
     for group in events.chunk_by(|a, b| a.order == b.order) {
         let order = group[0].order;
         let restaurant = names.order_restaurant[order as usize];
+        if restaurant == NO_RESTAURANT {
+            continue;
+        }
         while earlier.first().is_some_and(|e| e.order < order) {
             earlier = &earlier[1..];
         }
@@ -435,7 +451,8 @@ mod tests {
     fn input(events: Vec<Event>, old: Vec<Event>, new_order_facts: bool) -> Input {
         let mut names = Names::default();
         let restaurant = Uuid::from_u128(1);
-        names.order(Uuid::from_u128(10), restaurant);
+        let order = names.order(Uuid::from_u128(10));
+        names.place(order, restaurant);
         for s in ["PENDING", "CONFIRMED", "COMPLETED"] {
             names.status(s);
         }

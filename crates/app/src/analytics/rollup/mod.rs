@@ -217,6 +217,9 @@ pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
             // Another process's run moved the watermark since this batch was read: read again from
             // where it left off.
             gathered.write(state).await?;
+            // The batch being read ahead starts from the wrong place: let it finish (a read cut off
+            // half way would leave its connection mid-conversation) and read again.
+            let _ = ahead.finish().await;
             from = watermark(&state.db).await?;
             gathered = Gathered::at(from);
             ahead = ReadAhead::start(state, from, settled);
@@ -296,7 +299,9 @@ async fn count_customers(state: &AppState) -> Result<(), DbErr> {
     }
 }
 
-/// A batch being read in the background (stopped when dropped unfinished).
+/// A batch being read in the background. Dropped unfinished (a failed run), it reads on to its end and
+/// its result is dropped: cutting a read off half way could leave its database connection
+/// mid-conversation.
 struct ReadAhead(tokio::task::JoinHandle<Result<Option<(compute::Input, i64)>, DbErr>>);
 
 impl ReadAhead {
@@ -311,12 +316,6 @@ impl ReadAhead {
         (&mut self.0)
             .await
             .map_err(|e| DbErr::Custom(format!("rollup read failed: {e}")))?
-    }
-}
-
-impl Drop for ReadAhead {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -347,6 +346,11 @@ pub async fn rebuild(state: &AppState) -> Result<RollupRun, DbErr> {
 /// Empty the rollups and set the watermark back to the start of the stream.
 pub async fn forget(state: &AppState) -> Result<(), DbErr> {
     write::forget(state).await
+}
+
+/// Delete the summary rows of a restaurant that was deleted (with its orders and their events).
+pub async fn forget_restaurant(state: &AppState, restaurant: Uuid) -> Result<(), DbErr> {
+    write::forget_restaurant(state, restaurant).await
 }
 
 /// Everything the summary tables should hold, worked out from the raw events one order at a time with

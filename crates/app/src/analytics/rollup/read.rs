@@ -207,6 +207,8 @@ async fn zones(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Tz>, DbErr> 
 mod postgres {
     use super::*;
 
+    /// The events come through `COPY ... TO STDOUT (FORMAT binary)`: one stream of bytes instead of a
+    /// message, a row object and a type check per event.
     pub async fn events(
         conn: &mut PgConnection,
         from: i64,
@@ -215,43 +217,37 @@ mod postgres {
         settled_ms: i64,
         input: &mut Input,
     ) -> Result<Option<i64>, DbErr> {
-        let mut rows = Vec::new();
-        {
-            let mut stream = sqlx::query(
-                "SELECT id, order_id, restaurant_id, raw_code, occurred_at, recorded_at, to_status \
-                 FROM order_status_events WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2",
-            )
-            .bind(from)
-            .bind(limit as i64)
-            .bind(until)
-            .fetch(&mut *conn);
-            while let Some(row) = stream.try_next().await.map_err(db_err)? {
-                let recorded: DateTime<Utc> = row.try_get(5).map_err(db_err)?;
-                let recorded = recorded.timestamp_millis();
-                if recorded > settled_ms {
-                    break;
-                }
-                let order = input.names.order(
-                    row.try_get(1).map_err(db_err)?,
-                    row.try_get(2).map_err(db_err)?,
-                );
-                let at: DateTime<Utc> = row.try_get(4).map_err(db_err)?;
-                let status: &str = row.try_get(6).map_err(db_err)?;
+        // COPY takes no bind values; these are numbers.
+        let sql = format!(
+            "COPY (SELECT id, order_id, raw_code, occurred_at, recorded_at, to_status \
+             FROM order_status_events WHERE id > {from} AND id <= {until} ORDER BY id LIMIT {limit}) \
+             TO STDOUT (FORMAT binary)"
+        );
+        let mut rows: Vec<(Event, i64)> = Vec::new();
+        let mut copy = CopyTuples::default();
+        let mut stream = conn.copy_out_raw(&sql).await.map_err(db_err)?;
+        // The whole stream is read (a COPY cannot be left half read); young events are cut after.
+        while let Some(chunk) = stream.try_next().await.map_err(db_err)? {
+            copy.extend(&chunk);
+            while let Some(f) = copy.next_tuple()? {
+                let [id, order, code, at, recorded, status] = f[..] else {
+                    return Err(bad("copied event", &format!("{} fields", f.len())));
+                };
+                let order = input.names.order(copy_uuid(order)?);
                 rows.push((
                     Event {
-                        id: row.try_get(0).map_err(db_err)?,
+                        id: copy_i64(id)?,
                         order,
-                        at_ms: at.timestamp_millis(),
-                        status: input.names.status(status),
-                        code: row
-                            .try_get::<Option<i32>, _>(3)
-                            .map_err(db_err)?
-                            .unwrap_or(-1),
+                        at_ms: copy_instant_ms(at)?,
+                        status: input.names.status(copy_text(status)?),
+                        code: code.map_or(Ok(-1), |c| copy_i32(Some(c)))?,
                     },
-                    recorded,
+                    copy_instant_ms(recorded)?,
                 ));
             }
         }
+        drop(stream);
+        copy.finish()?;
         let to = settle(&mut rows, settled_ms);
         input.events = rows.into_iter().map(|(e, _)| e).collect();
         Ok(to)
@@ -265,7 +261,7 @@ mod postgres {
         let ids = input.names.orders.clone();
         for part in ids.chunks(ID_CHUNK) {
             let mut stream = sqlx::query(
-                "SELECT e.id, e.order_id, e.raw_code, e.occurred_at, e.to_status \
+                "SELECT e.id, e.order_id, e.raw_code, e.occurred_at, e.to_status, e.restaurant_id \
                  FROM UNNEST($1::uuid[]) AS k(order_id) \
                  JOIN order_status_events e ON e.order_id = k.order_id WHERE e.id <= $2",
             )
@@ -277,12 +273,13 @@ mod postgres {
                 let Some(order) = input.names.order_of(&order_id) else {
                     continue;
                 };
-                let at: DateTime<Utc> = row.try_get(3).map_err(db_err)?;
+                input.names.place(order, row.try_get(5).map_err(db_err)?);
+                let at_ms = row_instant_ms(&row, 3)?;
                 let status: &str = row.try_get(4).map_err(db_err)?;
                 input.old.push(Event {
                     id: row.try_get(0).map_err(db_err)?,
                     order,
-                    at_ms: at.timestamp_millis(),
+                    at_ms,
                     status: input.names.status(status),
                     code: row
                         .try_get::<Option<i32>, _>(2)
@@ -302,7 +299,7 @@ mod postgres {
         for part in ids.chunks(ID_CHUNK) {
             let mut stream = sqlx::query(
                 "SELECT o.id, o.created_at, o.customer_id, c.customer_id, o.total_minor, \
-                 c.value_known, o.source, o.currency \
+                 c.value_known, o.source, o.currency, o.restaurant_id \
                  FROM UNNEST($1::uuid[]) AS k(id) JOIN orders o ON o.id = k.id \
                  LEFT JOIN channel_orders c ON c.order_id = o.id",
             )
@@ -313,9 +310,10 @@ mod postgres {
                 let Some(order) = input.names.order_of(&id) else {
                     continue;
                 };
-                let created: DateTime<Utc> = row.try_get(1).map_err(db_err)?;
+                input.names.place(order, row.try_get(8).map_err(db_err)?);
+                let created_ms = row_instant_ms(&row, 1)?;
                 let facts = OrderRow {
-                    created_ms: created.timestamp_millis(),
+                    created_ms,
                     customer: row.try_get(2).map_err(db_err)?,
                     channel_customer: row.try_get(3).map_err(db_err)?,
                     total_minor: row.try_get(4).map_err(db_err)?,
@@ -331,22 +329,179 @@ mod postgres {
     }
 }
 
+/// Unix milliseconds of 2000-01-01, where PostgreSQL's binary timestamps count from (in microseconds).
+const PG_EPOCH_MS: i64 = 946_684_800_000;
+
+fn pg_micros_to_ms(micros: i64) -> i64 {
+    micros.div_euclid(1000) + PG_EPOCH_MS
+}
+
+/// An instant column of a row in PostgreSQL's binary format, without building a calendar date.
+fn row_instant_ms(row: &sqlx::postgres::PgRow, i: usize) -> Result<i64, DbErr> {
+    let raw = row.try_get_raw(i).map_err(db_err)?;
+    match raw
+        .as_bytes()
+        .ok()
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+    {
+        Some(bytes) if raw.format() == sqlx::postgres::PgValueFormat::Binary => {
+            Ok(pg_micros_to_ms(i64::from_be_bytes(bytes)))
+        }
+        _ => Ok(row
+            .try_get::<DateTime<Utc>, _>(i)
+            .map_err(db_err)?
+            .timestamp_millis()),
+    }
+}
+
+/// Tuples of a binary `COPY ... TO STDOUT`, parsed as its chunks arrive.
+#[derive(Default)]
+struct CopyTuples {
+    buf: Vec<u8>,
+    pos: usize,
+    header: bool,
+    ended: bool,
+    fields: Vec<Option<(usize, usize)>>,
+}
+
+const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+impl CopyTuples {
+    fn extend(&mut self, chunk: &[u8]) {
+        if self.pos > 0 && self.pos * 2 >= self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(chunk);
+    }
+
+    fn take(&self, at: usize, n: usize) -> Option<&[u8]> {
+        self.buf.get(at..at.checked_add(n)?)
+    }
+
+    /// The next whole tuple's fields (`None` until more bytes arrive, or after the end marker).
+    fn next_tuple(&mut self) -> Result<Option<Vec<Option<&[u8]>>>, DbErr> {
+        let malformed = || DbErr::Custom("malformed COPY data from PostgreSQL".into());
+        if !self.header {
+            let Some(head) = self.take(self.pos, COPY_SIGNATURE.len() + 8) else {
+                return Ok(None);
+            };
+            if &head[..COPY_SIGNATURE.len()] != COPY_SIGNATURE {
+                return Err(malformed());
+            }
+            let extension = i32::from_be_bytes(head[15..19].try_into().map_err(|_| malformed())?);
+            let skip =
+                COPY_SIGNATURE.len() + 8 + usize::try_from(extension).map_err(|_| malformed())?;
+            if self.buf.len() < self.pos + skip {
+                return Ok(None);
+            }
+            self.pos += skip;
+            self.header = true;
+        }
+        if self.ended {
+            return Ok(None);
+        }
+        let mut at = self.pos;
+        let Some(count) = self.take(at, 2) else {
+            return Ok(None);
+        };
+        let count = i16::from_be_bytes([count[0], count[1]]);
+        at += 2;
+        if count == -1 {
+            self.ended = true;
+            self.pos = at;
+            return Ok(None);
+        }
+        self.fields.clear();
+        for _ in 0..count.max(0) {
+            let Some(len) = self.take(at, 4) else {
+                return Ok(None);
+            };
+            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+            at += 4;
+            if len < 0 {
+                self.fields.push(None);
+                continue;
+            }
+            let len = len as usize;
+            if self.buf.len() < at + len {
+                return Ok(None);
+            }
+            self.fields.push(Some((at, len)));
+            at += len;
+        }
+        self.pos = at;
+        let buf = &self.buf;
+        Ok(Some(
+            self.fields
+                .iter()
+                .map(|f| f.map(|(at, len)| &buf[at..at + len]))
+                .collect(),
+        ))
+    }
+
+    /// Fails when the stream stopped before its end marker.
+    fn finish(&self) -> Result<(), DbErr> {
+        if self.ended {
+            Ok(())
+        } else {
+            Err(DbErr::Custom(
+                "COPY data from PostgreSQL ended early".into(),
+            ))
+        }
+    }
+}
+
+fn copy_field(field: Option<&[u8]>) -> Result<&[u8], DbErr> {
+    field.ok_or_else(|| bad("copied value", "NULL"))
+}
+
+fn copy_i64(field: Option<&[u8]>) -> Result<i64, DbErr> {
+    let bytes = copy_field(field)?;
+    Ok(i64::from_be_bytes(
+        bytes.try_into().map_err(|_| bad("copied bigint", ""))?,
+    ))
+}
+
+fn copy_i32(field: Option<&[u8]>) -> Result<i32, DbErr> {
+    let bytes = copy_field(field)?;
+    Ok(i32::from_be_bytes(
+        bytes.try_into().map_err(|_| bad("copied integer", ""))?,
+    ))
+}
+
+fn copy_instant_ms(field: Option<&[u8]>) -> Result<i64, DbErr> {
+    copy_i64(field).map(pg_micros_to_ms)
+}
+
+fn copy_uuid(field: Option<&[u8]>) -> Result<Uuid, DbErr> {
+    Uuid::from_slice(copy_field(field)?).map_err(|_| bad("copied uuid", ""))
+}
+
+fn copy_text(field: Option<&[u8]>) -> Result<&str, DbErr> {
+    std::str::from_utf8(copy_field(field)?).map_err(|_| bad("copied text", ""))
+}
+
 mod sqlite {
     use super::*;
+
+    enum Arg {
+        Int(i64),
+        Text(String),
+    }
 
     /// One statement's `group_concat` (`None` when it matched no rows).
     async fn text(
         pool: &SqlitePool,
         sql: &'static str,
-        binds: &[i64],
-        json: Option<String>,
+        args: Vec<Arg>,
     ) -> Result<Option<String>, DbErr> {
         let mut query = sqlx::query_scalar::<sqlx::Sqlite, Option<String>>(sql);
-        if let Some(json) = json {
-            query = query.bind(json);
-        }
-        for b in binds {
-            query = query.bind(*b);
+        for arg in args {
+            query = match arg {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+            };
         }
         Ok(query.fetch_one(pool).await.map_err(db_err)?)
     }
@@ -379,27 +534,40 @@ mod sqlite {
         settled_ms: i64,
         input: &mut Input,
     ) -> Result<Option<i64>, DbErr> {
-        const SQL: &str = "SELECT group_concat(line, char(10)) FROM (SELECT id || ' ' || hex(order_id) \
-             || ' ' || hex(restaurant_id) || ' ' || ifnull(raw_code, '-') || ' ' || occurred_at || ' ' \
-             || recorded_at || ' ' || to_status AS line FROM order_status_events WHERE id > ?1 \
-             AND id <= ?3 ORDER BY id LIMIT ?2)";
+        // A line per event: id, order, code, instant, whether it is younger than `settled`, status.
+        // (Stored instants are RFC 3339 text in UTC, so text order is time order.)
+        const SQL: &str = "SELECT group_concat(id || ' ' || hex(order_id) || ' ' || \
+             ifnull(raw_code, '-') || ' ' || occurred_at || ' ' || (recorded_at > ?4) || ' ' || \
+             to_status, char(10)) FROM (SELECT id, order_id, raw_code, occurred_at, recorded_at, \
+             to_status FROM order_status_events WHERE id > ?1 AND id <= ?3 ORDER BY id LIMIT ?2)";
+        let settled = match DateTime::from_timestamp_millis(settled_ms) {
+            Some(at) if settled_ms < i64::MAX => crate::analytics::bulk::time(&at),
+            // Every stored instant sorts before this.
+            _ => "A".to_owned(),
+        };
         let mut rows: Vec<(Event, i64)> = Vec::new();
         let mut after = from;
         while (rows.len() as u64) < limit {
             let n = (limit - rows.len() as u64).min(EVENT_CHUNK);
-            let Some(text) = text(pool, SQL, &[after, n as i64, until], None).await? else {
+            let args = vec![
+                Arg::Int(after),
+                Arg::Int(n as i64),
+                Arg::Int(until),
+                Arg::Text(settled.clone()),
+            ];
+            let Some(text) = text(pool, SQL, args).await? else {
                 break;
             };
             let before = rows.len();
             let mut young = false;
             for line in text.split('\n') {
-                let f: Vec<&str> = line.splitn(7, ' ').collect();
-                let [id, order, restaurant, raw_code, at, recorded, status] = f[..] else {
-                    return Err(bad("event", line));
-                };
-                let recorded = instant_ms(recorded)?;
-                young |= recorded > settled_ms;
-                let order = input.names.order(uuid(order)?, uuid(restaurant)?);
+                let mut f = line.splitn(6, ' ');
+                let mut field = || f.next().ok_or_else(|| bad("event", line));
+                let (id, order, raw_code, at, recorded, status) =
+                    (field()?, field()?, field()?, field()?, field()?, field()?);
+                let is_young = recorded == "1";
+                young |= is_young;
+                let order = input.names.order(uuid(order)?);
                 rows.push((
                     Event {
                         id: int(id)?,
@@ -408,7 +576,7 @@ mod sqlite {
                         status: input.names.status(status),
                         code: code(raw_code)?,
                     },
-                    recorded,
+                    if is_young { i64::MAX } else { i64::MIN },
                 ));
             }
             let read = (rows.len() - before) as u64;
@@ -421,7 +589,8 @@ mod sqlite {
                 break;
             }
         }
-        let to = settle(&mut rows, settled_ms);
+        // Young events were flagged with an instant after any `settled`.
+        let to = settle(&mut rows, i64::MAX - 1);
         input.events = rows.into_iter().map(|(e, _)| e).collect();
         Ok(to)
     }
@@ -433,21 +602,22 @@ mod sqlite {
         input: &mut Input,
     ) -> Result<(), DbErr> {
         const SQL: &str = "SELECT group_concat(id || ' ' || hex(order_id) || ' ' || \
-             ifnull(raw_code, '-') || ' ' || occurred_at || ' ' || to_status, char(10)) \
+             hex(restaurant_id) || ' ' || ifnull(raw_code, '-') || ' ' || occurred_at || ' ' || \
+             to_status, char(10)) \
              FROM order_status_events WHERE id <= ?1 AND order_id IN \
              (SELECT order_id FROM order_status_events WHERE id > ?1 AND id <= ?2)";
-        let Some(text) = text(pool, SQL, &[from, to], None).await? else {
+        let Some(text) = text(pool, SQL, vec![Arg::Int(from), Arg::Int(to)]).await? else {
             return Ok(());
         };
         for line in text.split('\n') {
-            let f: Vec<&str> = line.splitn(5, ' ').collect();
-            let [id, order, raw_code, at, status] = f[..] else {
+            let f: Vec<&str> = line.splitn(6, ' ').collect();
+            let [id, order, restaurant, raw_code, at, status] = f[..] else {
                 return Err(bad("event", line));
             };
-            // Events of orders whose later events were not settled yet are not part of this run.
             let Some(order) = input.names.order_of(&uuid(order)?) else {
                 continue;
             };
+            input.names.place(order, uuid(restaurant)?);
             input.old.push(Event {
                 id: int(id)?,
                 order,
@@ -460,7 +630,8 @@ mod sqlite {
     }
 
     pub async fn facts(pool: &SqlitePool, input: &mut Input) -> Result<(), DbErr> {
-        const SQL: &str = "SELECT group_concat(hex(o.id) || ' ' || o.created_at || ' ' || \
+        const SQL: &str = "SELECT group_concat(hex(o.id) || ' ' || hex(o.restaurant_id) || ' ' || \
+             o.created_at || ' ' || \
              hex(o.customer_id) || ' ' || hex(c.customer_id) || ' ' || o.total_minor || ' ' || \
              ifnull(c.value_known, '-') || ' ' || o.source || ' ' || o.currency, char(10)) \
              FROM orders o LEFT JOIN channel_orders c ON c.order_id = o.id \
@@ -482,13 +653,14 @@ mod sqlite {
                 json.push('"');
             }
             json.push(']');
-            let Some(text) = text(pool, SQL, &[], Some(json)).await? else {
+            let Some(text) = text(pool, SQL, vec![Arg::Text(json)]).await? else {
                 continue;
             };
             for line in text.split('\n') {
-                let f: Vec<&str> = line.splitn(8, ' ').collect();
+                let f: Vec<&str> = line.splitn(9, ' ').collect();
                 let [
                     id,
+                    restaurant,
                     created,
                     customer,
                     channel_customer,
@@ -503,6 +675,7 @@ mod sqlite {
                 let Some(order) = input.names.order_of(&uuid(id)?) else {
                     continue;
                 };
+                input.names.place(order, uuid(restaurant)?);
                 let known = match known {
                     "-" => None,
                     other => Some(int::<i64>(other)? != 0),

@@ -7,8 +7,6 @@
 //! grow (throughput, customers) are added in SQL; status rows are read first, since their histograms
 //! are merged here.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
 use sea_orm::sqlx::postgres::PgRow;
@@ -141,6 +139,15 @@ impl Tx {
                 .map_err(db_err)?
                 .rows_affected(),
         })
+    }
+
+    /// One number from a query of no arguments.
+    async fn number(&mut self, sql: &'static str) -> Result<i64, DbErr> {
+        match self {
+            Tx::Sqlite(tx) => sqlx::query_scalar(sql).fetch_one(&mut **tx).await,
+            Tx::Postgres(tx) => sqlx::query_scalar(sql).fetch_one(&mut **tx).await,
+        }
+        .map_err(db_err)
     }
 
     /// Take the watermark row (other runs wait for this transaction) and say where it stands, creating
@@ -380,6 +387,13 @@ pub(super) async fn apply(
         tx.rollback().await?;
         return Ok(false);
     }
+    let (mut status, mut throughput) = (status, throughput);
+    let gone = deleted_restaurants(&mut tx, &names.restaurants).await?;
+    if !gone.is_empty() {
+        let gone: Vec<u32> = gone.iter().filter_map(|r| names.restaurant_of(r)).collect();
+        status.retain(|k, _| !gone.contains(&k.restaurant));
+        throughput.retain(|k, _| !gone.contains(&k.restaurant));
+    }
     let started = std::time::Instant::now();
     let rows = (status.len(), throughput.len());
     write_status(&mut tx, &mut names, status).await?;
@@ -414,6 +428,14 @@ pub(super) async fn flush_customers(
         tx.rollback().await?;
         return Ok(false);
     }
+    let mut customers = customers;
+    let mut restaurants: Vec<Uuid> = customers.per_restaurant.keys().map(|k| k.0).collect();
+    restaurants.sort_unstable();
+    restaurants.dedup();
+    let gone = deleted_restaurants(&mut tx, &restaurants).await?;
+    if !gone.is_empty() {
+        customers.per_restaurant.retain(|k, _| !gone.contains(&k.0));
+    }
     let started = std::time::Instant::now();
     let rows = (customers.per_restaurant.len(), customers.totals.len());
     write_customers(&mut tx, customers).await?;
@@ -426,6 +448,83 @@ pub(super) async fn flush_customers(
         "rollup customers written"
     );
     Ok(true)
+}
+
+/// Which of `restaurants` no longer exist (deleted since the run read their events: their rows must not
+/// be written, see [`forget_restaurant`]).
+async fn deleted_restaurants(tx: &mut Tx, restaurants: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+    let rows = Rows {
+        names: &["restaurant_id"],
+        columns: vec![Column::Uuid(restaurants.to_vec())],
+    };
+    let found: Vec<(Uuid,)> = tx
+        .fetch(
+            &rows,
+            "SELECT r.id FROM k JOIN restaurants r ON r.id = k.restaurant_id",
+        )
+        .await?;
+    let found: std::collections::HashSet<Uuid> = found.into_iter().map(|(id,)| id).collect();
+    Ok(restaurants
+        .iter()
+        .filter(|r| !found.contains(r))
+        .copied()
+        .collect())
+}
+
+/// Delete the summary rows of a deleted restaurant. Both watermarks are held meanwhile, so a run that
+/// read the restaurant's events before it was deleted either wrote them before this (and they are
+/// deleted here) or writes after this and finds the restaurant gone.
+pub(super) async fn forget_restaurant(state: &AppState, restaurant: Uuid) -> Result<(), DbErr> {
+    let _turn = state.write_turn().await;
+    let mut tx = Tx::begin(&state.db).await?;
+    tx.claim(WATERMARK, state.now()).await?;
+    tx.claim(CUSTOMER_WATERMARK, state.now()).await?;
+    let rows = Rows {
+        names: &["restaurant_id"],
+        columns: vec![Column::Uuid(vec![restaurant])],
+    };
+    // Its customers' totals over all restaurants are summed again from their other restaurants.
+    tx.run(
+        &rows,
+        "DELETE FROM customer_order_totals WHERE customer_id IN (SELECT s.customer_id FROM k \
+         JOIN customer_order_stats s ON s.restaurant_id = k.restaurant_id)",
+    )
+    .await?;
+    tx.run(
+        &rows,
+        "INSERT INTO customer_order_totals (customer_id, orders, valued_orders, value_minor, currency, \
+         first_ms, last_ms) SELECT s.customer_id, sum(s.orders), sum(s.valued_orders), \
+         sum(s.value_minor), max(s.currency), min(s.first_ms), max(s.last_ms) \
+         FROM customer_order_stats s WHERE s.restaurant_id NOT IN (SELECT restaurant_id FROM k) \
+         AND s.customer_id IN (SELECT c.customer_id FROM k \
+           JOIN customer_order_stats c ON c.restaurant_id = k.restaurant_id) \
+         GROUP BY s.customer_id",
+    )
+    .await?;
+    for table in [
+        "order_status_rollups",
+        "order_throughput_rollups",
+        "customer_order_stats",
+    ] {
+        tx.run(
+            &rows,
+            &format!("DELETE FROM {table} WHERE restaurant_id IN (SELECT restaurant_id FROM k)"),
+        )
+        .await?;
+    }
+    recount_distribution(&mut tx).await?;
+    tx.commit().await
+}
+
+/// Count the distribution of orders per customer again from `customer_order_totals`.
+async fn recount_distribution(tx: &mut Tx) -> Result<(), DbErr> {
+    tx.execute("DELETE FROM customer_order_counts").await?;
+    tx.execute(
+        "INSERT INTO customer_order_counts (orders, customers) \
+         SELECT orders, count(*) FROM customer_order_totals GROUP BY orders",
+    )
+    .await?;
+    Ok(())
 }
 
 /// Status rows: the stored rows of every bucket the run touches are read, the changes merged into them
@@ -726,37 +825,39 @@ async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr>
         ],
         columns,
     };
-    let sql = add_tallies_sql(tx, "customer_order_totals", "customer_id")
-        + " RETURNING customer_id, orders";
-    let now: Vec<(Uuid, i64)> = tx.fetch(&rows, &sql).await?;
+    let sql = add_tallies_sql(tx, "customer_order_totals", "customer_id");
+    tx.run(&rows, &sql).await?;
 
-    let added: HashMap<Uuid, i64> = totals.iter().map(|(c, t)| (*c, t.orders)).collect();
-    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
-    for (customer, orders) in now {
-        let before = orders - added.get(&customer).copied().unwrap_or(0);
-        if before > 0 {
-            *counts.entry(before).or_default() -= 1;
-        }
-        *counts.entry(orders).or_default() += 1;
+    // The distribution: counted again from the totals when many customers changed (one pass over
+    // an index), otherwise moved for each changed customer from the count before to the count now.
+    let counted = tx
+        .number("SELECT CAST(coalesce(sum(customers), 0) AS BIGINT) FROM customer_order_counts")
+        .await?;
+    if totals.len() as i64 * 4 >= counted {
+        return recount_distribution(tx).await;
     }
-    counts.retain(|_, n| *n != 0);
     let rows = Rows {
-        names: &["orders", "customers"],
+        names: &["customer_id", "added"],
         columns: vec![
-            Column::Int(counts.keys().copied().collect()),
-            Column::Int(counts.values().copied().collect()),
+            Column::Uuid(totals.iter().map(|(c, _)| *c).collect()),
+            Column::Int(totals.iter().map(|(_, t)| t.orders).collect()),
         ],
     };
     tx.run(
         &rows,
-        "INSERT INTO customer_order_counts (orders, customers) SELECT * FROM k WHERE true \
+        "INSERT INTO customer_order_counts (orders, customers) \
+         SELECT n, sum(d) FROM (\
+           SELECT t.orders AS n, 1 AS d FROM k \
+             JOIN customer_order_totals t ON t.customer_id = k.customer_id \
+           UNION ALL \
+           SELECT t.orders - k.added AS n, -1 AS d FROM k \
+             JOIN customer_order_totals t ON t.customer_id = k.customer_id WHERE t.orders > k.added\
+         ) x WHERE true GROUP BY n \
          ON CONFLICT (orders) DO UPDATE SET customers = customer_order_counts.customers + excluded.customers",
     )
     .await?;
-    if counts.values().any(|n| *n < 0) {
-        tx.execute("DELETE FROM customer_order_counts WHERE customers = 0")
-            .await?;
-    }
+    tx.execute("DELETE FROM customer_order_counts WHERE customers = 0")
+        .await?;
     Ok(())
 }
 
@@ -773,7 +874,13 @@ pub(super) async fn forget(state: &AppState) -> Result<(), DbErr> {
         "customer_order_totals",
         "customer_order_counts",
     ] {
-        tx.execute(&format!("DELETE FROM {table}")).await?;
+        // PostgreSQL's TRUNCATE leaves no dead rows behind (it is transactional there); SQLite empties
+        // a table on a DELETE without WHERE the same way.
+        let sql = match tx {
+            Tx::Postgres(_) => format!("TRUNCATE {table}"),
+            Tx::Sqlite(_) => format!("DELETE FROM {table}"),
+        };
+        tx.execute(&sql).await?;
     }
     tx.set_watermark(WATERMARK, 0).await?;
     tx.set_watermark(CUSTOMER_WATERMARK, 0).await?;
