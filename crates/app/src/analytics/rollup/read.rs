@@ -106,13 +106,9 @@ async fn read(
                 return Ok(None);
             };
             let events_ms = t.elapsed().as_millis() as u64;
-            if from > 0 {
-                sqlite::earlier(pool, from, to, &mut input).await?;
-            }
-            let earlier_ms = t.elapsed().as_millis() as u64 - events_ms;
-            sqlite::facts(pool, &mut input).await?;
-            let facts_ms = t.elapsed().as_millis() as u64 - events_ms - earlier_ms;
-            tracing::debug!(events_ms, earlier_ms, facts_ms, "rollup reads");
+            sqlite::earlier_and_facts(pool, from, to, &mut input).await?;
+            let earlier_and_facts_ms = t.elapsed().as_millis() as u64 - events_ms;
+            tracing::debug!(events_ms, earlier_and_facts_ms, "rollup reads");
             to
         }
     };
@@ -534,12 +530,22 @@ mod sqlite {
         settled_ms: i64,
         input: &mut Input,
     ) -> Result<Option<i64>, DbErr> {
-        // A line per event: id, order, code, instant, whether it is younger than `settled`, status.
-        // (Stored instants are RFC 3339 text in UTC, so text order is time order.)
-        const SQL: &str = "SELECT group_concat(id || ' ' || hex(order_id) || ' ' || \
-             ifnull(raw_code, '-') || ' ' || occurred_at || ' ' || (recorded_at > ?4) || ' ' || \
-             to_status, char(10)) FROM (SELECT id, order_id, raw_code, occurred_at, recorded_at, \
-             to_status FROM order_status_events WHERE id > ?1 AND id <= ?3 ORDER BY id LIMIT ?2)";
+        // A text per column (cheaper for SQLite than a line per event): ids, orders (32 hex digits
+        // each, no separator), codes, instants, whether each is younger than `settled` (a digit
+        // each), statuses. Stored instants are RFC 3339 text in UTC, so text order is time order.
+        const SQL: &str = "SELECT group_concat(id), group_concat(hex(order_id), ''), \
+             group_concat(ifnull(raw_code, -1)), group_concat(occurred_at, char(10)), \
+             group_concat(recorded_at > ?4, ''), group_concat(to_status, char(10)) \
+             FROM (SELECT id, order_id, raw_code, occurred_at, recorded_at, to_status \
+             FROM order_status_events WHERE id > ?1 AND id <= ?3 ORDER BY id LIMIT ?2)";
+        type Columns = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let settled = match DateTime::from_timestamp_millis(settled_ms) {
             Some(at) if settled_ms < i64::MAX => crate::analytics::bulk::time(&at),
             // Every stored instant sorts before this.
@@ -549,32 +555,40 @@ mod sqlite {
         let mut after = from;
         while (rows.len() as u64) < limit {
             let n = (limit - rows.len() as u64).min(EVENT_CHUNK);
-            let args = vec![
-                Arg::Int(after),
-                Arg::Int(n as i64),
-                Arg::Int(until),
-                Arg::Text(settled.clone()),
-            ];
-            let Some(text) = text(pool, SQL, args).await? else {
+            let columns: Columns = sqlx::query_as(SQL)
+                .bind(after)
+                .bind(n as i64)
+                .bind(until)
+                .bind(settled.as_str())
+                .fetch_one(pool)
+                .await
+                .map_err(db_err)?;
+            let (Some(ids), Some(orders), Some(codes), Some(ats), Some(young), Some(statuses)) =
+                columns
+            else {
                 break;
             };
             let before = rows.len();
-            let mut young = false;
-            for line in text.split('\n') {
-                let mut f = line.splitn(6, ' ');
-                let mut field = || f.next().ok_or_else(|| bad("event", line));
-                let (id, order, raw_code, at, recorded, status) =
-                    (field()?, field()?, field()?, field()?, field()?, field()?);
-                let is_young = recorded == "1";
-                young |= is_young;
+            let mut orders = orders.as_bytes().chunks(32);
+            let mut codes = codes.split(',');
+            let mut ats = ats.split('\n');
+            let mut young = young.bytes();
+            let mut statuses = statuses.split('\n');
+            let mut any_young = false;
+            for id in ids.split(',') {
+                let broken = || bad("event columns", id);
+                let order = orders.next().ok_or_else(broken)?;
+                let order = std::str::from_utf8(order).map_err(|_| broken())?;
+                let is_young = young.next().ok_or_else(broken)? == b'1';
+                any_young |= is_young;
                 let order = input.names.order(uuid(order)?);
                 rows.push((
                     Event {
                         id: int(id)?,
                         order,
-                        at_ms: instant_ms(at)?,
-                        status: input.names.status(status),
-                        code: code(raw_code)?,
+                        at_ms: instant_ms(ats.next().ok_or_else(broken)?)?,
+                        status: input.names.status(statuses.next().ok_or_else(broken)?),
+                        code: int(codes.next().ok_or_else(broken)?)?,
                     },
                     if is_young { i64::MAX } else { i64::MIN },
                 ));
@@ -585,7 +599,7 @@ mod sqlite {
                 .map(|(e, _)| e.id)
                 .max()
                 .unwrap_or(after);
-            if young || read < n {
+            if any_young || read < n {
                 break;
             }
         }
@@ -595,21 +609,75 @@ mod sqlite {
         Ok(to)
     }
 
-    pub async fn earlier(
+    /// The earlier events of the run's orders and the facts of those first seen in it. Both are read
+    /// at once, on two connections (facts for every order of the run; those of orders seen before are
+    /// dropped), since each costs SQLite more than the parsing costs here.
+    pub async fn earlier_and_facts(
         pool: &SqlitePool,
         from: i64,
         to: i64,
         input: &mut Input,
     ) -> Result<(), DbErr> {
-        const SQL: &str = "SELECT group_concat(id || ' ' || hex(order_id) || ' ' || \
+        const EARLIER: &str = "SELECT group_concat(id || ' ' || hex(order_id) || ' ' || \
              hex(restaurant_id) || ' ' || ifnull(raw_code, '-') || ' ' || occurred_at || ' ' || \
              to_status, char(10)) \
              FROM order_status_events WHERE id <= ?1 AND order_id IN \
              (SELECT order_id FROM order_status_events WHERE id > ?1 AND id <= ?2)";
-        let Some(text) = text(pool, SQL, vec![Arg::Int(from), Arg::Int(to)]).await? else {
-            return Ok(());
+        const FACTS: &str = "SELECT group_concat(hex(o.id) || ' ' || hex(o.restaurant_id) || ' ' || \
+             o.created_at || ' ' || \
+             hex(o.customer_id) || ' ' || hex(c.customer_id) || ' ' || o.total_minor || ' ' || \
+             ifnull(c.value_known, '-') || ' ' || o.source || ' ' || o.currency, char(10)) \
+             FROM orders o LEFT JOIN channel_orders c ON c.order_id = o.id \
+             WHERE o.id IN (SELECT unhex(value) FROM json_each(?1))";
+        let mut in_run = vec![false; input.names.orders.len()];
+        for e in &input.events {
+            in_run[e.order as usize] = true;
+        }
+        let orders: Vec<&Uuid> = input
+            .names
+            .orders
+            .iter()
+            .zip(&in_run)
+            .filter(|(_, in_run)| **in_run)
+            .map(|(id, _)| id)
+            .collect();
+        let lists: Vec<String> = orders
+            .chunks(ID_CHUNK)
+            .map(|part| {
+                let mut json = String::with_capacity(part.len() * 35 + 2);
+                json.push('[');
+                for (i, id) in part.iter().enumerate() {
+                    if i > 0 {
+                        json.push(',');
+                    }
+                    json.push('"');
+                    json.push_str(id.simple().encode_lower(&mut Uuid::encode_buffer()));
+                    json.push('"');
+                }
+                json.push(']');
+                json
+            })
+            .collect();
+        let earlier = async {
+            if from > 0 {
+                text(pool, EARLIER, vec![Arg::Int(from), Arg::Int(to)]).await
+            } else {
+                Ok(None)
+            }
         };
-        for line in text.split('\n') {
+        let facts = async {
+            let mut texts = Vec::with_capacity(lists.len());
+            for json in &lists {
+                texts.push(text(pool, FACTS, vec![Arg::Text(json.clone())]).await?);
+            }
+            Ok::<_, DbErr>(texts)
+        };
+        let (earlier, facts) = tokio::try_join!(earlier, facts)?;
+
+        for line in earlier.as_deref().unwrap_or_default().split('\n') {
+            if line.is_empty() {
+                continue;
+            }
             let f: Vec<&str> = line.splitn(6, ' ').collect();
             let [id, order, restaurant, raw_code, at, status] = f[..] else {
                 return Err(bad("event", line));
@@ -626,36 +694,12 @@ mod sqlite {
                 code: code(raw_code)?,
             });
         }
-        Ok(())
-    }
-
-    pub async fn facts(pool: &SqlitePool, input: &mut Input) -> Result<(), DbErr> {
-        const SQL: &str = "SELECT group_concat(hex(o.id) || ' ' || hex(o.restaurant_id) || ' ' || \
-             o.created_at || ' ' || \
-             hex(o.customer_id) || ' ' || hex(c.customer_id) || ' ' || o.total_minor || ' ' || \
-             ifnull(c.value_known, '-') || ' ' || o.source || ' ' || o.currency, char(10)) \
-             FROM orders o LEFT JOIN channel_orders c ON c.order_id = o.id \
-             WHERE o.id IN (SELECT unhex(value) FROM json_each(?1))";
-        let orders = new_orders(input);
-        for part in orders.chunks(ID_CHUNK) {
-            let mut json = String::with_capacity(part.len() * 35 + 2);
-            json.push('[');
-            for (i, o) in part.iter().enumerate() {
-                if i > 0 {
-                    json.push(',');
-                }
-                json.push('"');
-                json.push_str(
-                    input.names.orders[*o as usize]
-                        .simple()
-                        .encode_lower(&mut Uuid::encode_buffer()),
-                );
-                json.push('"');
-            }
-            json.push(']');
-            let Some(text) = text(pool, SQL, vec![Arg::Text(json)]).await? else {
-                continue;
-            };
+        let new = new_orders(input);
+        let mut is_new = vec![false; input.names.orders.len()];
+        for o in new {
+            is_new[o as usize] = true;
+        }
+        for text in facts.iter().flatten() {
             for line in text.split('\n') {
                 let f: Vec<&str> = line.splitn(9, ' ').collect();
                 let [
@@ -676,6 +720,9 @@ mod sqlite {
                     continue;
                 };
                 input.names.place(order, uuid(restaurant)?);
+                if !is_new[order as usize] {
+                    continue;
+                }
                 let known = match known {
                     "-" => None,
                     other => Some(int::<i64>(other)? != 0),

@@ -93,12 +93,19 @@ impl Tx {
                     .begin()
                     .await
                     .map_err(db_err)?;
-                // Bulk statements over arrays look expensive to the planner; compiling them with JIT
-                // took longer than running them.
-                sqlx::query("SET LOCAL jit = off")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                // Bulk statements over arrays look expensive to the planner: compiling them with JIT
+                // took longer than running them, and the stored rows of a run's buckets are found by
+                // index for each key (the planner, guessing few keys, would hash a whole table).
+                for setting in [
+                    "SET LOCAL jit = off",
+                    "SET LOCAL enable_hashjoin = off",
+                    "SET LOCAL enable_mergejoin = off",
+                ] {
+                    sqlx::query(setting)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
                 Tx::Postgres(tx)
             }
             _ => Tx::Sqlite(
