@@ -353,22 +353,26 @@ pub async fn forget_restaurant(state: &AppState, restaurant: Uuid) -> Result<(),
     write::forget_restaurant(state, restaurant).await
 }
 
+/// An event as [`recompute`] reads it: id, order, instant, status, code.
+type EventRow = (i64, Uuid, DateTime<Utc>, String, Option<i32>);
+/// An order as [`recompute`] reads it: id, restaurant, creation, customer, total, currency, source.
+type OrderRow = (Uuid, Uuid, DateTime<Utc>, Option<Uuid>, i64, String, String);
+
 /// Everything the summary tables should hold, worked out from the raw events one order at a time with
 /// no numbering, caching or signs (tests and checks).
 pub async fn recompute<C: ConnectionTrait>(db: &C) -> Result<Rollups, DbErr> {
-    let events: Vec<(i64, Uuid, DateTime<Utc>, String, Option<i32>)> =
-        order_status_events::Entity::find()
-            .select_only()
-            .columns([
-                order_status_events::Column::Id,
-                order_status_events::Column::OrderId,
-                order_status_events::Column::OccurredAt,
-                order_status_events::Column::ToStatus,
-                order_status_events::Column::RawCode,
-            ])
-            .into_tuple()
-            .all(db)
-            .await?;
+    let events: Vec<EventRow> = order_status_events::Entity::find()
+        .select_only()
+        .columns([
+            order_status_events::Column::Id,
+            order_status_events::Column::OrderId,
+            order_status_events::Column::OccurredAt,
+            order_status_events::Column::ToStatus,
+            order_status_events::Column::RawCode,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut by_order: BTreeMap<Uuid, Vec<(i64, i64, String, i32)>> = BTreeMap::new();
     for (id, order, at, status, code) in events {
         by_order.entry(order).or_default().push((
@@ -378,21 +382,20 @@ pub async fn recompute<C: ConnectionTrait>(db: &C) -> Result<Rollups, DbErr> {
             code.unwrap_or(-1),
         ));
     }
-    let order_rows: Vec<(Uuid, Uuid, DateTime<Utc>, Option<Uuid>, i64, String, String)> =
-        orders::Entity::find()
-            .select_only()
-            .columns([
-                orders::Column::Id,
-                orders::Column::RestaurantId,
-                orders::Column::CreatedAt,
-                orders::Column::CustomerId,
-                orders::Column::TotalMinor,
-                orders::Column::Currency,
-                orders::Column::Source,
-            ])
-            .into_tuple()
-            .all(db)
-            .await?;
+    let order_rows: Vec<OrderRow> = orders::Entity::find()
+        .select_only()
+        .columns([
+            orders::Column::Id,
+            orders::Column::RestaurantId,
+            orders::Column::CreatedAt,
+            orders::Column::CustomerId,
+            orders::Column::TotalMinor,
+            orders::Column::Currency,
+            orders::Column::Source,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
     let channel: HashMap<Uuid, (Option<Uuid>, bool)> = channel_orders::Entity::find()
         .select_only()
         .columns([

@@ -499,7 +499,7 @@ mod sqlite {
                 Arg::Text(v) => query.bind(v),
             };
         }
-        Ok(query.fetch_one(pool).await.map_err(db_err)?)
+        query.fetch_one(pool).await.map_err(db_err)
     }
 
     fn uuid(text: &str) -> Result<Uuid, DbErr> {

@@ -66,11 +66,12 @@ impl Rows<'_> {
     }
 }
 
-struct Logged(std::time::Instant, usize, String);
-impl Drop for Logged {
-    fn drop(&mut self) {
-        tracing::trace!(rows = self.1, ms = self.0.elapsed().as_millis() as u64, statement = %self.2, "rollup fetch");
-    }
+/// The start of a statement, for trace logs.
+fn head(statement: &str) -> &str {
+    statement
+        .char_indices()
+        .nth(60)
+        .map_or(statement, |(i, _)| &statement[..i])
 }
 
 /// Rows per PostgreSQL statement (arrays of this length per column).
@@ -293,18 +294,7 @@ impl Tx {
 
     /// Run `statement` (which reads `k`) for all `rows`, a chunk at a time.
     async fn run(&mut self, rows: &Rows<'_>, statement: &str) -> Result<u64, DbErr> {
-        let t = std::time::Instant::now();
-        let r = self.run_inner(rows, statement).await;
-        tracing::trace!(
-            rows = rows.len(),
-            ms = t.elapsed().as_millis() as u64,
-            statement = &statement[..60.min(statement.len())],
-            "rollup statement"
-        );
-        r
-    }
-
-    async fn run_inner(&mut self, rows: &Rows<'_>, statement: &str) -> Result<u64, DbErr> {
+        let started = std::time::Instant::now();
         let chunk = self.chunk(rows);
         let mut affected = 0;
         let mut from = 0;
@@ -326,6 +316,12 @@ impl Tx {
             };
             from = to;
         }
+        tracing::trace!(
+            rows = rows.len(),
+            ms = started.elapsed().as_millis() as u64,
+            statement = head(statement),
+            "rollup statement"
+        );
         Ok(affected)
     }
 
@@ -334,9 +330,8 @@ impl Tx {
     where
         T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
-        let t = std::time::Instant::now();
+        let started = std::time::Instant::now();
         let chunk = self.chunk(rows);
-        let _log = Logged(t, rows.len(), statement.chars().take(60).collect());
         let mut out = Vec::new();
         let mut from = 0;
         while from < rows.len() {
@@ -359,6 +354,12 @@ impl Tx {
             }
             from = to;
         }
+        tracing::trace!(
+            rows = rows.len(),
+            ms = started.elapsed().as_millis() as u64,
+            statement = head(statement),
+            "rollup query"
+        );
         Ok(out)
     }
 
