@@ -42,6 +42,7 @@ use chrono_tz::Tz;
 use rustc_hash::FxHashMap as HashMap;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
+use tokio::sync::mpsc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -196,14 +197,13 @@ pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
     let mut total = RollupRun::default();
     let mut from = watermark(&state.db).await?;
     let mut gathered = Gathered::at(from);
-    let mut ahead = ReadAhead::start(state, from, settled);
+    let mut reading = Reading::start(state, from, settled);
     loop {
         let started = std::time::Instant::now();
-        let Some((mut input, to)) = ahead.finish().await? else {
+        let Some((mut input, to)) = reading.next().await? else {
             break;
         };
         let waited_ms = started.elapsed().as_millis() as u64;
-        ahead = ReadAhead::start(state, to, settled);
         let events = input.events.len() as u64;
         let orders = input.names.orders.len() as u64;
         let (input, delta) = tokio::task::spawn_blocking(move || {
@@ -217,12 +217,10 @@ pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
             // Another process's run moved the watermark since this batch was read: read again from
             // where it left off.
             gathered.write(state).await?;
-            // The batch being read ahead starts from the wrong place: let it finish (a read cut off
-            // half way would leave its connection mid-conversation) and read again.
-            let _ = ahead.finish().await;
+            // The batches being read ahead start from the wrong place: read again from there.
             from = watermark(&state.db).await?;
             gathered = Gathered::at(from);
-            ahead = ReadAhead::start(state, from, settled);
+            reading = Reading::start(state, from, settled);
             continue;
         }
         gathered.customers.merge(delta.customers);
@@ -299,23 +297,62 @@ async fn count_customers(state: &AppState) -> Result<(), DbErr> {
     }
 }
 
-/// A batch being read in the background. Dropped unfinished (a failed run), it reads on to its end and
-/// its result is dropped: cutting a read off half way could leave its database connection
-/// mid-conversation.
-struct ReadAhead(tokio::task::JoinHandle<Result<Option<(compute::Input, i64)>, DbErr>>);
+/// Batches read in the background, two stages deep: while one batch is computed and written, the
+/// earlier events and order facts of the next are read, and the events of the one after. Dropped, the
+/// stages stop once their current read is done (a read cut off half way could leave its database
+/// connection mid-conversation).
+struct Reading(mpsc::Receiver<Result<Option<(compute::Input, i64)>, DbErr>>);
 
-impl ReadAhead {
-    fn start(state: &AppState, from: i64, settled: DateTime<Utc>) -> ReadAhead {
+impl Reading {
+    fn start(state: &AppState, from: i64, settled: DateTime<Utc>) -> Reading {
+        type Batch = Result<Option<(compute::Input, i64, i64)>, DbErr>;
+        let (events_tx, mut events_rx) = mpsc::channel::<Batch>(1);
+        let (ready_tx, ready_rx) = mpsc::channel(1);
         let db = state.db.clone();
-        ReadAhead(tokio::spawn(async move {
-            read::input(&db, from, BATCH, settled).await
-        }))
+        tokio::spawn(async move {
+            let mut from = from;
+            loop {
+                let batch = read::events(&db, from, BATCH, settled).await;
+                let next = match &batch {
+                    Ok(Some((_, to))) => Some(*to),
+                    _ => None,
+                };
+                let batch = batch.map(|b| b.map(|(input, to)| (input, from, to)));
+                if events_tx.send(batch).await.is_err() {
+                    return;
+                }
+                match next {
+                    Some(to) => from = to,
+                    None => return,
+                }
+            }
+        });
+        let db = state.db.clone();
+        tokio::spawn(async move {
+            while let Some(batch) = events_rx.recv().await {
+                let batch = match batch {
+                    Ok(Some((mut input, from, to))) => read::complete(&db, &mut input, from, to)
+                        .await
+                        .map(|()| Some((input, to))),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                let last = !matches!(batch, Ok(Some(_)));
+                if ready_tx.send(batch).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        Reading(ready_rx)
     }
 
-    async fn finish(&mut self) -> Result<Option<(compute::Input, i64)>, DbErr> {
-        (&mut self.0)
-            .await
-            .map_err(|e| DbErr::Custom(format!("rollup read failed: {e}")))?
+    /// The next batch and the last event id it holds; `None` when no settled event waits.
+    async fn next(&mut self) -> Result<Option<(compute::Input, i64)>, DbErr> {
+        self.0.recv().await.unwrap_or_else(|| {
+            Err(DbErr::Custom(
+                "the rollup's background read stopped unexpectedly".into(),
+            ))
+        })
     }
 }
 

@@ -30,90 +30,114 @@ fn bad(what: &str, text: &str) -> DbErr {
     DbErr::Custom(format!("unreadable {what}: {text:?}"))
 }
 
-/// One run's input: at most `limit` events after `from`, stopping before the first one recorded after
-/// `settled`. `None` when no settled event waits; otherwise the input and the last event id it holds.
-pub(super) async fn input(
+/// The first part of one run's input: at most `limit` events after `from`, stopping before the first
+/// one recorded after `settled`. `None` when no settled event waits; otherwise the input and the last
+/// event id it holds. [`complete`] adds the rest.
+pub(super) async fn events(
     db: &DatabaseConnection,
     from: i64,
     limit: u64,
     settled: DateTime<Utc>,
 ) -> Result<Option<(Input, i64)>, DbErr> {
-    read(db, from, limit, settled.timestamp_millis(), i64::MAX).await
+    events_between(db, from, limit, settled.timestamp_millis(), i64::MAX).await
 }
 
-/// The same for events after `from` up to the id `until` (all settled already).
+/// A whole input for the events after `from` up to the id `until` (all settled already).
 pub(super) async fn input_until(
     db: &DatabaseConnection,
     from: i64,
     limit: u64,
     until: i64,
 ) -> Result<Option<(Input, i64)>, DbErr> {
-    read(db, from, limit, i64::MAX, until).await
+    let Some((mut input, to)) = events_between(db, from, limit, i64::MAX, until).await? else {
+        return Ok(None);
+    };
+    complete(db, &mut input, from, to).await?;
+    Ok(Some((input, to)))
 }
 
-async fn read(
+/// PostgreSQL's read transactions: no JIT compilation (these plans are simple; compiling them took
+/// longer than running them), and earlier events and order facts found by index for each order (with
+/// stale statistics after a bulk load the planner would hash-join them against whole tables instead).
+async fn pg_read_transaction(
+    db: &DatabaseConnection,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, DbErr> {
+    let mut tx = db
+        .get_postgres_connection_pool()
+        .begin()
+        .await
+        .map_err(db_err)?;
+    for setting in [
+        "SET TRANSACTION READ ONLY",
+        "SET LOCAL jit = off",
+        "SET LOCAL enable_hashjoin = off",
+        "SET LOCAL enable_mergejoin = off",
+    ] {
+        sqlx::query(setting)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(tx)
+}
+
+async fn events_between(
     db: &DatabaseConnection,
     from: i64,
     limit: u64,
     settled_ms: i64,
     until: i64,
 ) -> Result<Option<(Input, i64)>, DbErr> {
+    let started = std::time::Instant::now();
     let mut input = Input::default();
     let to = match db.get_database_backend() {
         DbBackend::Postgres => {
-            // One read-only transaction: one snapshot for the three reads, no JIT compilation (these
-            // plans are simple; compiling them took longer than running them), and the earlier events
-            // and order facts found by index for each order (with stale statistics after a bulk load
-            // the planner would hash-join them against whole tables instead).
-            let mut tx = db
-                .get_postgres_connection_pool()
-                .begin()
-                .await
-                .map_err(db_err)?;
-            for setting in [
-                "SET TRANSACTION READ ONLY",
-                "SET LOCAL jit = off",
-                "SET LOCAL enable_hashjoin = off",
-                "SET LOCAL enable_mergejoin = off",
-            ] {
-                sqlx::query(setting)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
-            let t = std::time::Instant::now();
-            let Some(to) =
-                postgres::events(&mut tx, from, until, limit, settled_ms, &mut input).await?
-            else {
-                return Ok(None);
-            };
-            let events_ms = t.elapsed().as_millis() as u64;
-            if from > 0 {
-                postgres::earlier(&mut tx, from, &mut input).await?;
-            }
-            let earlier_ms = t.elapsed().as_millis() as u64 - events_ms;
-            postgres::facts(&mut tx, &mut input).await?;
+            let mut tx = pg_read_transaction(db).await?;
+            let to = postgres::events(&mut tx, from, until, limit, settled_ms, &mut input).await?;
             tx.commit().await.map_err(db_err)?;
-            let facts_ms = t.elapsed().as_millis() as u64 - events_ms - earlier_ms;
-            tracing::debug!(events_ms, earlier_ms, facts_ms, "rollup reads");
             to
         }
         _ => {
             let pool = db.get_sqlite_connection_pool();
-            let t = std::time::Instant::now();
-            let Some(to) = sqlite::events(pool, from, until, limit, settled_ms, &mut input).await?
-            else {
-                return Ok(None);
-            };
-            let events_ms = t.elapsed().as_millis() as u64;
-            sqlite::earlier_and_facts(pool, from, to, &mut input).await?;
-            let earlier_and_facts_ms = t.elapsed().as_millis() as u64 - events_ms;
-            tracing::debug!(events_ms, earlier_and_facts_ms, "rollup reads");
-            to
+            sqlite::events(pool, from, until, limit, settled_ms, &mut input).await?
         }
     };
+    tracing::debug!(
+        events = input.events.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "rollup events read"
+    );
+    Ok(to.map(|to| (input, to)))
+}
+
+/// The rest of a run's input: the earlier events of its orders, the facts of the orders first seen in
+/// it, and its restaurants' zones.
+pub(super) async fn complete(
+    db: &DatabaseConnection,
+    input: &mut Input,
+    from: i64,
+    to: i64,
+) -> Result<(), DbErr> {
+    let started = std::time::Instant::now();
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let mut tx = pg_read_transaction(db).await?;
+            if from > 0 {
+                postgres::earlier(&mut tx, from, input).await?;
+            }
+            postgres::facts(&mut tx, input).await?;
+            tx.commit().await.map_err(db_err)?;
+        }
+        _ => {
+            sqlite::earlier_and_facts(db.get_sqlite_connection_pool(), from, to, input).await?;
+        }
+    }
     input.zones = zones(db, &input.names.restaurants).await?;
-    Ok(Some((input, to)))
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "rollup earlier events and orders read"
+    );
+    Ok(())
 }
 
 /// The orders of the run's events with no events before it (their creation and customer are counted
