@@ -93,6 +93,19 @@ async fn events_between(
     let to = match db.get_database_backend() {
         DbBackend::Postgres => {
             let mut tx = pg_read_transaction(db).await?;
+            // The next `limit` events walk the primary key in order. Without statistics (a table
+            // never analysed, as after a bulk load with autovacuum off) the planner would otherwise
+            // bitmap-scan every event after `from` and sort them all to keep the first `limit`:
+            // each run of a large backlog then read the whole rest of the table.
+            for setting in [
+                "SET LOCAL enable_bitmapscan = off",
+                "SET LOCAL enable_sort = off",
+            ] {
+                sqlx::query(setting)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
             let to = postgres::events(&mut tx, from, until, limit, settled_ms, &mut input).await?;
             tx.commit().await.map_err(db_err)?;
             to

@@ -887,20 +887,28 @@ fn add_tallies_sql(tx: &Tx, table: &str, keys: &str) -> String {
     )
 }
 
-/// Customers: only ever added to, per restaurant and over all restaurants; the distribution of orders
-/// per customer follows each customer's total from its old count to its new one.
-async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr> {
-    let mut per_restaurant: Vec<((Uuid, Uuid), Tally)> =
-        customers.per_restaurant.into_iter().collect();
-    per_restaurant.sort_unstable_by_key(|(k, _)| *k);
-    let tallies: Vec<&Tally> = per_restaurant.iter().map(|(_, t)| t).collect();
-    let mut columns = vec![
-        Column::Uuid(per_restaurant.iter().map(|(k, _)| k.0).collect()),
-        Column::Uuid(per_restaurant.iter().map(|(k, _)| k.1).collect()),
-    ];
-    columns.extend(tally_columns(&tallies));
-    let rows = Rows {
-        names: &[
+/// Add `tallies` to a customer table keyed by `keys` (`key_columns`, one per key name). On PostgreSQL
+/// the keys already stored are looked up first: their rows are added to in place and the others (all
+/// of them on a first run or a rebuild) go in through `COPY`, several times faster than
+/// `INSERT ... ON CONFLICT` for new rows. SQLite adds with `INSERT ... ON CONFLICT` at once.
+async fn add_tallies(
+    tx: &mut Tx,
+    table: &'static str,
+    keys: &'static [&'static str],
+    key_columns: Vec<Vec<Uuid>>,
+    tallies: Vec<&Tally>,
+) -> Result<(), DbErr> {
+    let names: &'static [&'static str] = match keys.len() {
+        1 => &[
+            "customer_id",
+            "orders",
+            "valued_orders",
+            "value_minor",
+            "currency",
+            "first_ms",
+            "last_ms",
+        ],
+        _ => &[
             "restaurant_id",
             "customer_id",
             "orders",
@@ -910,30 +918,107 @@ async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr>
             "first_ms",
             "last_ms",
         ],
-        columns,
     };
-    let sql = add_tallies_sql(tx, "customer_order_stats", "restaurant_id, customer_id");
-    tx.run(&rows, &sql).await?;
+    debug_assert!(names.starts_with(keys));
+    debug_assert!(matches!(
+        table,
+        "customer_order_stats" | "customer_order_totals"
+    ));
+    let sql = add_tallies_sql(tx, table, &keys.join(", "));
+    let rows_of = |keep: &dyn Fn(usize) -> bool| {
+        let picked: Vec<usize> = (0..tallies.len()).filter(|&i| keep(i)).collect();
+        let mut columns: Vec<Column> = key_columns
+            .iter()
+            .map(|c| Column::Uuid(picked.iter().map(|&i| c[i]).collect()))
+            .collect();
+        let picked_tallies: Vec<&Tally> = picked.iter().map(|&i| tallies[i]).collect();
+        columns.extend(tally_columns(&picked_tallies));
+        Rows { names, columns }
+    };
+    if matches!(tx, Tx::Sqlite(_)) {
+        return tx.run(&rows_of(&|_| true), &sql).await.map(|_| ());
+    }
+    let key_rows = Rows {
+        names: keys,
+        columns: key_columns
+            .iter()
+            .map(|c| Column::Uuid(c.clone()))
+            .collect(),
+    };
+    let on = keys
+        .iter()
+        .map(|k| format!("t.{k} = k.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let empty = tx
+        .number(match table {
+            "customer_order_stats" => {
+                "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM customer_order_stats) THEN 0 ELSE 1 END AS BIGINT)"
+            }
+            _ => "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM customer_order_totals) THEN 0 ELSE 1 END AS BIGINT)",
+        })
+        .await?
+        == 1;
+    let found: Vec<(Uuid, Option<Uuid>)> = if empty {
+        Vec::new()
+    } else if keys.len() == 1 {
+        tx.fetch(
+            &key_rows,
+            &format!(
+                "SELECT k.{0}, NULL::uuid FROM k JOIN {table} t ON {on}",
+                keys[0]
+            ),
+        )
+        .await?
+    } else {
+        tx.fetch(
+            &key_rows,
+            &format!(
+                "SELECT k.{0}, k.{1} FROM k JOIN {table} t ON {on}",
+                keys[0], keys[1]
+            ),
+        )
+        .await?
+    };
+    let stored: std::collections::HashSet<(Uuid, Option<Uuid>)> = found.into_iter().collect();
+    let is_stored = |i: usize| {
+        let second = key_columns.get(1).map(|c| c[i]);
+        stored.contains(&(key_columns[0][i], second))
+    };
+    if !stored.is_empty() {
+        tx.run(&rows_of(&|i| is_stored(i)), &sql).await?;
+    }
+    tx.insert(table, &rows_of(&|i| !is_stored(i))).await
+}
+
+/// Customers: only ever added to, per restaurant and over all restaurants; the distribution of orders
+/// per customer follows each customer's total from its old count to its new one.
+async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr> {
+    let mut per_restaurant: Vec<((Uuid, Uuid), Tally)> =
+        customers.per_restaurant.into_iter().collect();
+    per_restaurant.sort_unstable_by_key(|(k, _)| *k);
+    add_tallies(
+        tx,
+        "customer_order_stats",
+        &["restaurant_id", "customer_id"],
+        vec![
+            per_restaurant.iter().map(|(k, _)| k.0).collect(),
+            per_restaurant.iter().map(|(k, _)| k.1).collect(),
+        ],
+        per_restaurant.iter().map(|(_, t)| t).collect(),
+    )
+    .await?;
 
     let mut totals: Vec<(Uuid, Tally)> = customers.totals.into_iter().collect();
     totals.sort_unstable_by_key(|(c, _)| *c);
-    let tallies: Vec<&Tally> = totals.iter().map(|(_, t)| t).collect();
-    let mut columns = vec![Column::Uuid(totals.iter().map(|(c, _)| *c).collect())];
-    columns.extend(tally_columns(&tallies));
-    let rows = Rows {
-        names: &[
-            "customer_id",
-            "orders",
-            "valued_orders",
-            "value_minor",
-            "currency",
-            "first_ms",
-            "last_ms",
-        ],
-        columns,
-    };
-    let sql = add_tallies_sql(tx, "customer_order_totals", "customer_id");
-    tx.run(&rows, &sql).await?;
+    add_tallies(
+        tx,
+        "customer_order_totals",
+        &["customer_id"],
+        vec![totals.iter().map(|(c, _)| *c).collect()],
+        totals.iter().map(|(_, t)| t).collect(),
+    )
+    .await?;
 
     // The distribution: counted again from the totals when many customers changed (one pass over
     // an index), otherwise moved for each changed customer from the count before to the count now.
