@@ -356,6 +356,41 @@ impl Reading {
     }
 }
 
+/// A PostgreSQL transaction for the rollup's statements, with their plan settings: no JIT (compiling
+/// these plans took longer than running them) and no hash or merge joins, so stored rows, earlier
+/// events and order facts are found by index for each key (the planner's guesses for statements over
+/// arrays, or for tables without statistics after a bulk load, would hash whole tables instead).
+/// `extra` settings follow; `read_only` makes it a read-only transaction.
+async fn pg_begin(
+    db: &sea_orm::DatabaseConnection,
+    read_only: bool,
+    extra: &[&'static str],
+) -> Result<sea_orm::sqlx::Transaction<'static, sea_orm::sqlx::Postgres>, DbErr> {
+    let err = |e: sea_orm::sqlx::Error| DbErr::Custom(e.to_string());
+    let mut tx = db
+        .get_postgres_connection_pool()
+        .begin()
+        .await
+        .map_err(err)?;
+    let settings = [
+        "SET LOCAL jit = off",
+        "SET LOCAL enable_hashjoin = off",
+        "SET LOCAL enable_mergejoin = off",
+    ];
+    let first = read_only.then_some("SET TRANSACTION READ ONLY");
+    for setting in first
+        .into_iter()
+        .chain(settings)
+        .chain(extra.iter().copied())
+    {
+        sea_orm::sqlx::query(setting)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+    }
+    Ok(tx)
+}
+
 /// The newest event id the rollups include.
 pub async fn watermark<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
     watermark_of(db, WATERMARK).await

@@ -56,31 +56,6 @@ pub(super) async fn input_until(
     Ok(Some((input, to)))
 }
 
-/// PostgreSQL's read transactions: no JIT compilation (these plans are simple; compiling them took
-/// longer than running them), and earlier events and order facts found by index for each order (with
-/// stale statistics after a bulk load the planner would hash-join them against whole tables instead).
-async fn pg_read_transaction(
-    db: &DatabaseConnection,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, DbErr> {
-    let mut tx = db
-        .get_postgres_connection_pool()
-        .begin()
-        .await
-        .map_err(db_err)?;
-    for setting in [
-        "SET TRANSACTION READ ONLY",
-        "SET LOCAL jit = off",
-        "SET LOCAL enable_hashjoin = off",
-        "SET LOCAL enable_mergejoin = off",
-    ] {
-        sqlx::query(setting)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(tx)
-}
-
 async fn events_between(
     db: &DatabaseConnection,
     from: i64,
@@ -92,20 +67,15 @@ async fn events_between(
     let mut input = Input::default();
     let to = match db.get_database_backend() {
         DbBackend::Postgres => {
-            let mut tx = pg_read_transaction(db).await?;
             // The next `limit` events walk the primary key in order. Without statistics (a table
             // never analysed, as after a bulk load with autovacuum off) the planner would otherwise
             // bitmap-scan every event after `from` and sort them all to keep the first `limit`:
             // each run of a large backlog then read the whole rest of the table.
-            for setting in [
+            let no_scan_and_sort = [
                 "SET LOCAL enable_bitmapscan = off",
                 "SET LOCAL enable_sort = off",
-            ] {
-                sqlx::query(setting)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
+            ];
+            let mut tx = super::pg_begin(db, true, &no_scan_and_sort).await?;
             let to = postgres::events(&mut tx, from, until, limit, settled_ms, &mut input).await?;
             tx.commit().await.map_err(db_err)?;
             to
@@ -134,7 +104,7 @@ pub(super) async fn complete(
     let started = std::time::Instant::now();
     match db.get_database_backend() {
         DbBackend::Postgres => {
-            let mut tx = pg_read_transaction(db).await?;
+            let mut tx = super::pg_begin(db, true, &[]).await?;
             if from > 0 {
                 postgres::earlier(&mut tx, from, input).await?;
             }

@@ -88,27 +88,7 @@ enum Tx {
 impl Tx {
     async fn begin(db: &DatabaseConnection) -> Result<Tx, DbErr> {
         Ok(match db.get_database_backend() {
-            DbBackend::Postgres => {
-                let mut tx = db
-                    .get_postgres_connection_pool()
-                    .begin()
-                    .await
-                    .map_err(db_err)?;
-                // Bulk statements over arrays look expensive to the planner: compiling them with JIT
-                // took longer than running them, and the stored rows of a run's buckets are found by
-                // index for each key (the planner, guessing few keys, would hash a whole table).
-                for setting in [
-                    "SET LOCAL jit = off",
-                    "SET LOCAL enable_hashjoin = off",
-                    "SET LOCAL enable_mergejoin = off",
-                ] {
-                    sqlx::query(setting)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                }
-                Tx::Postgres(tx)
-            }
+            DbBackend::Postgres => Tx::Postgres(super::pg_begin(db, false, &[]).await?),
             _ => Tx::Sqlite(
                 db.get_sqlite_connection_pool()
                     .begin()
@@ -150,7 +130,8 @@ impl Tx {
     }
 
     /// One number from a query of no arguments.
-    async fn number(&mut self, sql: &'static str) -> Result<i64, DbErr> {
+    async fn number(&mut self, sql: &str) -> Result<i64, DbErr> {
+        let sql = AssertSqlSafe(sql.to_owned());
         match self {
             Tx::Sqlite(tx) => sqlx::query_scalar(sql).fetch_one(&mut **tx).await,
             Tx::Postgres(tx) => sqlx::query_scalar(sql).fetch_one(&mut **tx).await,
@@ -887,43 +868,20 @@ fn add_tallies_sql(tx: &Tx, table: &str, keys: &str) -> String {
     )
 }
 
-/// Add `tallies` to a customer table keyed by `keys` (`key_columns`, one per key name). On PostgreSQL
-/// the keys already stored are looked up first: their rows are added to in place and the others (all
-/// of them on a first run or a rebuild) go in through `COPY`, several times faster than
-/// `INSERT ... ON CONFLICT` for new rows. SQLite adds with `INSERT ... ON CONFLICT` at once.
+/// Add `tallies` to a customer table whose columns are `names`: first the keys (`key_columns`, one
+/// per key name), then [`TALLY_NAMES`]. On PostgreSQL the keys already stored are looked up first
+/// (unless the table is empty, as on a first run or a rebuild): their rows are added to in place and
+/// the others go in through `COPY`, several times faster than `INSERT ... ON CONFLICT` for new rows.
+/// SQLite adds with `INSERT ... ON CONFLICT` at once.
 async fn add_tallies(
     tx: &mut Tx,
-    table: &'static str,
-    keys: &'static [&'static str],
+    table: &str,
+    names: &'static [&'static str],
     key_columns: Vec<Vec<Uuid>>,
     tallies: Vec<&Tally>,
 ) -> Result<(), DbErr> {
-    let names: &'static [&'static str] = match keys.len() {
-        1 => &[
-            "customer_id",
-            "orders",
-            "valued_orders",
-            "value_minor",
-            "currency",
-            "first_ms",
-            "last_ms",
-        ],
-        _ => &[
-            "restaurant_id",
-            "customer_id",
-            "orders",
-            "valued_orders",
-            "value_minor",
-            "currency",
-            "first_ms",
-            "last_ms",
-        ],
-    };
-    debug_assert!(names.starts_with(keys));
-    debug_assert!(matches!(
-        table,
-        "customer_order_stats" | "customer_order_totals"
-    ));
+    let keys = &names[..key_columns.len()];
+    debug_assert_eq!(names[keys.len()..], TALLY_NAMES);
     let sql = add_tallies_sql(tx, table, &keys.join(", "));
     let rows_of = |keep: &dyn Fn(usize) -> bool| {
         let picked: Vec<usize> = (0..tallies.len()).filter(|&i| keep(i)).collect();
@@ -938,53 +896,35 @@ async fn add_tallies(
     if matches!(tx, Tx::Sqlite(_)) {
         return tx.run(&rows_of(&|_| true), &sql).await.map(|_| ());
     }
-    let key_rows = Rows {
-        names: keys,
-        columns: key_columns
-            .iter()
-            .map(|c| Column::Uuid(c.clone()))
-            .collect(),
-    };
-    let on = keys
-        .iter()
-        .map(|k| format!("t.{k} = k.{k}"))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    let empty = tx
-        .number(match table {
-            "customer_order_stats" => {
-                "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM customer_order_stats) THEN 0 ELSE 1 END AS BIGINT)"
-            }
-            _ => "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM customer_order_totals) THEN 0 ELSE 1 END AS BIGINT)",
-        })
+    // A key is its first and last column (the same one for a single key).
+    let (first, last) = (&key_columns[0], &key_columns[key_columns.len() - 1]);
+    let stored: std::collections::HashSet<(Uuid, Uuid)> = if tx
+        .number(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) x"
+        ))
         .await?
-        == 1;
-    let found: Vec<(Uuid, Option<Uuid>)> = if empty {
-        Vec::new()
-    } else if keys.len() == 1 {
-        tx.fetch(
-            &key_rows,
-            &format!(
-                "SELECT k.{0}, NULL::uuid FROM k JOIN {table} t ON {on}",
-                keys[0]
-            ),
-        )
-        .await?
+        == 0
+    {
+        Default::default()
     } else {
-        tx.fetch(
-            &key_rows,
-            &format!(
-                "SELECT k.{0}, k.{1} FROM k JOIN {table} t ON {on}",
-                keys[0], keys[1]
-            ),
-        )
-        .await?
+        let key_rows = Rows {
+            names: keys,
+            columns: key_columns
+                .iter()
+                .map(|c| Column::Uuid(c.clone()))
+                .collect(),
+        };
+        let on = keys
+            .iter()
+            .map(|k| format!("t.{k} = k.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let (a, b) = (keys[0], keys[keys.len() - 1]);
+        let sql = format!("SELECT k.{a}, k.{b} FROM k JOIN {table} t ON {on}");
+        let found: Vec<(Uuid, Uuid)> = tx.fetch(&key_rows, &sql).await?;
+        found.into_iter().collect()
     };
-    let stored: std::collections::HashSet<(Uuid, Option<Uuid>)> = found.into_iter().collect();
-    let is_stored = |i: usize| {
-        let second = key_columns.get(1).map(|c| c[i]);
-        stored.contains(&(key_columns[0][i], second))
-    };
+    let is_stored = |i: usize| stored.contains(&(first[i], last[i]));
     if !stored.is_empty() {
         tx.run(&rows_of(&|i| is_stored(i)), &sql).await?;
     }
@@ -1000,7 +940,16 @@ async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr>
     add_tallies(
         tx,
         "customer_order_stats",
-        &["restaurant_id", "customer_id"],
+        &[
+            "restaurant_id",
+            "customer_id",
+            "orders",
+            "valued_orders",
+            "value_minor",
+            "currency",
+            "first_ms",
+            "last_ms",
+        ],
         vec![
             per_restaurant.iter().map(|(k, _)| k.0).collect(),
             per_restaurant.iter().map(|(k, _)| k.1).collect(),
@@ -1014,7 +963,15 @@ async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr>
     add_tallies(
         tx,
         "customer_order_totals",
-        &["customer_id"],
+        &[
+            "customer_id",
+            "orders",
+            "valued_orders",
+            "value_minor",
+            "currency",
+            "first_ms",
+            "last_ms",
+        ],
         vec![totals.iter().map(|(c, _)| *c).collect()],
         totals.iter().map(|(_, t)| t).collect(),
     )
