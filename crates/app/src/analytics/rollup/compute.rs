@@ -169,37 +169,43 @@ impl Tally {
     }
 }
 
-/// The newly seen orders of a range of events, by customer: they only ever add to the stored counts, so
-/// the changes of several runs can be gathered and written at once (`customer_rollups` watermark).
+/// The newly seen orders of a range of events, by restaurant and customer: they only ever add to the
+/// stored counts, so the changes of several runs can be gathered and written at once
+/// (`customer_rollups` watermark). Each customer's change over all restaurants is the sum of these.
 #[derive(Debug, Default)]
 pub(super) struct Customers {
     /// By (restaurant, customer).
     pub per_restaurant: HashMap<(Uuid, Uuid), Tally>,
-    pub totals: HashMap<Uuid, Tally>,
 }
 
 impl Customers {
     pub fn len(&self) -> usize {
-        self.per_restaurant.len() + self.totals.len()
+        self.per_restaurant.len()
     }
 
     pub fn merge(&mut self, other: Customers) {
         for (key, tally) in other.per_restaurant {
-            match self.per_restaurant.entry(key) {
-                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().add(&tally),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(tally);
-                }
-            }
+            self.add(key, &tally);
         }
-        for (key, tally) in other.totals {
-            match self.totals.entry(key) {
-                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().add(&tally),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(tally);
-                }
-            }
+    }
+
+    fn add(&mut self, key: (Uuid, Uuid), tally: &Tally) {
+        self.per_restaurant
+            .entry(key)
+            .and_modify(|t| t.add(tally))
+            .or_insert_with(|| tally.clone());
+    }
+
+    /// Each customer's change over all restaurants.
+    pub fn totals(&self) -> HashMap<Uuid, Tally> {
+        let mut totals: HashMap<Uuid, Tally> = HashMap::default();
+        for ((_, customer), tally) in &self.per_restaurant {
+            totals
+                .entry(*customer)
+                .and_modify(|t| t.add(tally))
+                .or_insert_with(|| tally.clone());
         }
+        totals
     }
 
     /// Count one newly seen order.
@@ -220,14 +226,7 @@ impl Customers {
             first_ms: facts.created_ms,
             last_ms: facts.created_ms,
         };
-        self.per_restaurant
-            .entry((restaurant, customer))
-            .and_modify(|t| t.add(&one))
-            .or_insert_with(|| one.clone());
-        self.totals
-            .entry(customer)
-            .and_modify(|t| t.add(&one))
-            .or_insert(one);
+        self.add((restaurant, customer), &one);
     }
 }
 
@@ -511,7 +510,7 @@ mod tests {
                 finished: 1
             }
         );
-        let tally = &delta.customers.totals[&Uuid::from_u128(99)];
+        let tally = &delta.customers.totals()[&Uuid::from_u128(99)];
         assert_eq!((tally.orders, tally.value_minor), (1, 1250));
     }
 

@@ -493,8 +493,10 @@ pub(super) async fn flush_customers(
         customers.per_restaurant.retain(|k, _| !gone.contains(&k.0));
     }
     let started = std::time::Instant::now();
-    let rows = (customers.per_restaurant.len(), customers.totals.len());
-    write_customers(&mut tx, customers).await?;
+    // Totals are summed after the deleted restaurants' rows are gone, so none of their orders count.
+    let totals = customers.totals();
+    let rows = (customers.per_restaurant.len(), totals.len());
+    write_customers(&mut tx, customers, totals).await?;
     tx.set_watermark(CUSTOMER_WATERMARK, to).await?;
     tx.commit().await?;
     tracing::debug!(
@@ -933,7 +935,11 @@ async fn add_tallies(
 
 /// Customers: only ever added to, per restaurant and over all restaurants; the distribution of orders
 /// per customer follows each customer's total from its old count to its new one.
-async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr> {
+async fn write_customers(
+    tx: &mut Tx,
+    customers: Customers,
+    totals: HashMap<Uuid, Tally>,
+) -> Result<(), DbErr> {
     let mut per_restaurant: Vec<((Uuid, Uuid), Tally)> =
         customers.per_restaurant.into_iter().collect();
     per_restaurant.sort_unstable_by_key(|(k, _)| *k);
@@ -958,7 +964,7 @@ async fn write_customers(tx: &mut Tx, customers: Customers) -> Result<(), DbErr>
     )
     .await?;
 
-    let mut totals: Vec<(Uuid, Tally)> = customers.totals.into_iter().collect();
+    let mut totals: Vec<(Uuid, Tally)> = totals.into_iter().collect();
     totals.sort_unstable_by_key(|(c, _)| *c);
     add_tallies(
         tx,
