@@ -592,25 +592,17 @@ async fn write_status(
     names: &mut Names,
     delta: HashMap<CellKey, StatusCell>,
 ) -> Result<(), DbErr> {
-    let mut buckets: Vec<(bool, u32, i64)> = delta
+    let mut buckets: Vec<SpanKey> = delta
         .keys()
-        .map(|k| (k.day, k.restaurant, k.bucket))
+        .map(|k| SpanKey {
+            day: k.day,
+            restaurant: k.restaurant,
+            bucket: k.bucket,
+        })
         .collect();
-    buckets.sort_unstable();
+    buckets.sort_unstable_by_key(|k| (k.day, k.restaurant, k.bucket));
     buckets.dedup();
-    let keys = Rows {
-        names: &["granularity", "restaurant_id", "bucket_start"],
-        columns: vec![
-            Column::Text(buckets.iter().map(|b| granularity(b.0)).collect()),
-            Column::Uuid(
-                buckets
-                    .iter()
-                    .map(|b| names.restaurants[b.1 as usize])
-                    .collect(),
-            ),
-            Column::Int(buckets.iter().map(|b| b.2).collect()),
-        ],
-    };
+    let keys = span_rows(names, &buckets);
     let stored: Vec<StoredStatus> = tx
         .fetch(
             &keys,
