@@ -186,48 +186,61 @@ pub struct RollupRun {
 /// The next batch is read while the one before it is computed and written (the reads need only the raw
 /// stream, not the rollups), so reading and writing overlap on two cores. Customer counts only ever
 /// grow, and a run of a million events touches about 300,000 customer rows, mostly the same customers
-/// as the run before; so they are gathered over the runs of one catch-up (up to
-/// `CUSTOMERS_GATHERED` rows) and written together, under a watermark of their own. Should a process stop
-/// before writing what it gathered, or another process's runs interleave with its own, the next
-/// catch-up counts the customers of the orders first seen after the customer watermark again from the
-/// stream ([`count_customers`]).
+/// as the run before; so they are gathered over the runs of one catch-up (up to `CUSTOMERS_GATHERED`
+/// rows) and written together, under a watermark of their own, beside the last run's status rows (on
+/// a connection of their own). Should a process stop before writing what it gathered, or another
+/// process's runs interleave with its own, the next catch-up counts the customers of the orders first
+/// seen after the customer watermark again from the stream ([`count_customers`]).
 pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
+    catch_up_in_batches(state, BATCH).await
+}
+
+/// [`catch_up`] reading at most `size` events per run (tests use small batches to go through many
+/// runs).
+pub async fn catch_up_in_batches(state: &AppState, size: u64) -> Result<RollupRun, DbErr> {
+    let size = size.max(1);
     let settled = state.now() - chrono::Duration::seconds(SETTLE_SECONDS);
-    count_customers(state).await?;
+    count_customers(state, size).await?;
     let mut total = RollupRun::default();
     let mut from = watermark(&state.db).await?;
     let mut gathered = Gathered::at(from);
-    let mut reading = Reading::start(state, from, settled);
+    let mut flushing = Flushing::default();
+    let mut reading = Reading::start(state, from, settled, size);
     loop {
         let started = std::time::Instant::now();
-        let Some((mut input, to)) = reading.next().await? else {
+        let Some((mut input, to, last)) = reading.next().await? else {
             break;
         };
         let waited_ms = started.elapsed().as_millis() as u64;
         let events = input.events.len() as u64;
         let orders = input.names.orders.len() as u64;
-        let (input, delta) = tokio::task::spawn_blocking(move || {
+        let (input, mut delta) = tokio::task::spawn_blocking(move || {
             let delta = compute::compute(&mut input);
             (input, delta)
         })
         .await
         .map_err(|e| DbErr::Custom(format!("rollup computation failed: {e}")))?;
         let computed_ms = started.elapsed().as_millis() as u64 - waited_ms;
+        // Customers only add up, whether or not this run's status rows are written (should another
+        // process write them first, it finds these customers counted by the customer watermark).
+        gathered
+            .customers
+            .merge(std::mem::take(&mut delta.customers));
+        gathered.to = to;
+        if last || gathered.customers.len() >= CUSTOMERS_GATHERED {
+            // Written beside this run's status rows.
+            flushing.finish().await?;
+            flushing.start(state, std::mem::replace(&mut gathered, Gathered::at(to)));
+        }
         if !write::apply(state, from, to, input.names, delta.status, delta.throughput).await? {
             // Another process's run moved the watermark since this batch was read: read again from
             // where it left off.
+            flushing.finish().await?;
             gathered.write(state).await?;
-            // The batches being read ahead start from the wrong place: read again from there.
             from = watermark(&state.db).await?;
             gathered = Gathered::at(from);
-            reading = Reading::start(state, from, settled);
+            reading = Reading::start(state, from, settled, size);
             continue;
-        }
-        gathered.customers.merge(delta.customers);
-        gathered.to = to;
-        if gathered.customers.len() >= CUSTOMERS_GATHERED {
-            gathered.write(state).await?;
-            gathered = Gathered::at(to);
         }
         tracing::debug!(
             events,
@@ -244,8 +257,9 @@ pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
         total.watermark = to;
         from = to;
     }
+    flushing.finish().await?;
     gathered.write(state).await?;
-    count_customers(state).await?;
+    count_customers(state, size).await?;
     if total.batches == 0 {
         total.watermark = watermark(&state.db).await?;
     }
@@ -280,16 +294,38 @@ impl Gathered {
     }
 }
 
+/// Gathered customers being written in the background. At most one such write runs, and the next
+/// write of customers waits for it ([`Flushing::finish`]): each starts where the one before ended.
+#[derive(Default)]
+struct Flushing(Option<tokio::task::JoinHandle<Result<(), DbErr>>>);
+
+impl Flushing {
+    fn start(&mut self, state: &AppState, mut gathered: Gathered) {
+        let state = state.clone();
+        self.0 = Some(tokio::spawn(async move { gathered.write(&state).await }));
+    }
+
+    /// Wait for the write in the background, if one runs, and pass on its error.
+    async fn finish(&mut self) -> Result<(), DbErr> {
+        match self.0.take() {
+            Some(handle) => handle.await.map_err(|e| {
+                DbErr::Custom(format!("writing the rollup's customers failed: {e}"))
+            })?,
+            None => Ok(()),
+        }
+    }
+}
+
 /// Count the customers of the orders first seen between the customer watermark and the rollup
 /// watermark, reading those events again (after a process stopped before writing what it gathered).
-async fn count_customers(state: &AppState) -> Result<(), DbErr> {
+async fn count_customers(state: &AppState, batch: u64) -> Result<(), DbErr> {
     loop {
         let counted = customer_watermark(&state.db).await?;
         let rolled = watermark(&state.db).await?;
         if counted >= rolled {
             return Ok(());
         }
-        let Some((input, to)) = read::input_until(&state.db, counted, BATCH, rolled).await? else {
+        let Some((input, to)) = read::input_until(&state.db, counted, batch, rolled).await? else {
             return Ok(());
         };
         let customers = compute::customers_of_new_orders(&input);
@@ -301,10 +337,10 @@ async fn count_customers(state: &AppState) -> Result<(), DbErr> {
 /// earlier events and order facts of the next are read, and the events of the one after. Dropped, the
 /// stages stop once their current read is done (a read cut off half way could leave its database
 /// connection mid-conversation).
-struct Reading(mpsc::Receiver<Result<Option<(compute::Input, i64)>, DbErr>>);
+struct Reading(mpsc::Receiver<Result<Option<(compute::Input, i64, bool)>, DbErr>>);
 
 impl Reading {
-    fn start(state: &AppState, from: i64, settled: DateTime<Utc>) -> Reading {
+    fn start(state: &AppState, from: i64, settled: DateTime<Utc>, size: u64) -> Reading {
         type Batch = Result<Option<(compute::Input, i64, i64)>, DbErr>;
         let (events_tx, mut events_rx) = mpsc::channel::<Batch>(1);
         let (ready_tx, ready_rx) = mpsc::channel(1);
@@ -312,7 +348,7 @@ impl Reading {
         tokio::spawn(async move {
             let mut from = from;
             loop {
-                let batch = read::events(&db, from, BATCH, settled).await;
+                let batch = read::events(&db, from, size, settled).await;
                 let next = match &batch {
                     Ok(Some((_, to))) => Some(*to),
                     _ => None,
@@ -331,14 +367,18 @@ impl Reading {
         tokio::spawn(async move {
             while let Some(batch) = events_rx.recv().await {
                 let batch = match batch {
-                    Ok(Some((mut input, from, to))) => read::complete(&db, &mut input, from, to)
-                        .await
-                        .map(|()| Some((input, to))),
+                    Ok(Some((mut input, from, to))) => {
+                        // A batch shorter than asked for is the last settled one.
+                        let last = (input.events.len() as u64) < size;
+                        read::complete(&db, &mut input, from, to)
+                            .await
+                            .map(|()| Some((input, to, last)))
+                    }
                     Ok(None) => Ok(None),
                     Err(e) => Err(e),
                 };
-                let last = !matches!(batch, Ok(Some(_)));
-                if ready_tx.send(batch).await.is_err() || last {
+                let end = !matches!(batch, Ok(Some(_)));
+                if ready_tx.send(batch).await.is_err() || end {
                     return;
                 }
             }
@@ -346,8 +386,9 @@ impl Reading {
         Reading(ready_rx)
     }
 
-    /// The next batch and the last event id it holds; `None` when no settled event waits.
-    async fn next(&mut self) -> Result<Option<(compute::Input, i64)>, DbErr> {
+    /// The next batch, the last event id it holds and whether it is the last settled batch; `None`
+    /// when no settled event waits.
+    async fn next(&mut self) -> Result<Option<(compute::Input, i64, bool)>, DbErr> {
         self.0.recv().await.unwrap_or_else(|| {
             Err(DbErr::Custom(
                 "the rollup's background read stopped unexpectedly".into(),
