@@ -8,14 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 backend="${1:-sqlite}"
 bin="${CARGO_TARGET_DIR:-target}/release/brigade"
-cargo build --release -p brigade >/dev/null
+cargo build -q --release -p brigade
 work=$(mktemp -d)
 port=18081
 export BRIGADE_RATE_LIMIT__ENABLED=false BRIGADE_LOG_LEVEL=warn BRIGADE_BODY_LIMIT_BYTES=8388608
 dbs=()
-newdb() { local db="brigade_bench_$$_$1"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"; dbs+=("$db"); echo "postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"; }
+# Sets $url; run in this shell (not in $(...)) so that cleanup sees the database in $dbs.
+newdb() { local db="brigade_bench_$$_$1"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"; dbs+=("$db"); url="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"; }
 if [ "$backend" = postgres ]; then
-  export DATABASE_URL=$(newdb http) BRIGADE_DATABASE_MAX_CONNECTIONS=10
+  newdb http
+  export DATABASE_URL=$url BRIGADE_DATABASE_MAX_CONNECTIONS=10
 fi
 cleanup() {
   [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true
@@ -33,5 +35,5 @@ echo "== $backend"
 python3 benches/analytics/ingest.py --url "http://127.0.0.1:$port" --token "$token" --orders "${HTTP_ORDERS:-100000}"
 kill "$server"; wait "$server" 2>/dev/null || true; server=
 unset DATABASE_URL
-if [ "$backend" = postgres ]; then export BENCH_DATABASE_URL=$(newdb size); fi
+if [ "$backend" = postgres ]; then newdb size; export BENCH_DATABASE_URL=$url; fi
 /usr/bin/time -f "peak memory %M KB" cargo bench -q -p brigade-app --bench analytics 2>&1 | grep -v "^  [0-9]* orders"
