@@ -971,8 +971,8 @@ async fn rollups_equal_a_recomputation_after_random_late_and_duplicate_events() 
     rollup::rebuild(&app.state).await.unwrap();
     assert_eq!(rollup::stored(&app.state.db).await.unwrap(), recomputed);
 
-    // So does rebuilding in runs of a few events: many runs, their customers written in the
-    // background once the reads are over and the rest at the end.
+    // So does rebuilding in runs of a few events: many runs, their customers gathered over all of
+    // them and written beside the last run's status rows.
     rollup::forget(&app.state).await.unwrap();
     let run = rollup::catch_up_in_batches(&app.state, 7).await.unwrap();
     assert!(run.batches > 10, "{} runs", run.batches);

@@ -57,8 +57,9 @@ use crate::state::AppState;
 
 pub const ROLLUP_JOB: &str = "analytics.rollup";
 const WATERMARK: &str = "order_rollups";
-/// Up to which event the customers of newly seen orders are counted (it trails `WATERMARK` while a
-/// catch-up gathers them, see [`catch_up`]).
+/// Up to which event the customers of newly seen orders are counted. It trails `WATERMARK` while a
+/// catch-up gathers them, and may pass it when a run's customers are written but its status rows lose
+/// to another process's run (see [`catch_up`]).
 const CUSTOMER_WATERMARK: &str = "customer_rollups";
 /// Customer changes (rows to write) gathered at most before they are written.
 const CUSTOMERS_GATHERED: usize = 2_000_000;
@@ -187,10 +188,11 @@ pub struct RollupRun {
 /// stream, not the rollups), so reading and writing overlap on two cores. Customer counts only ever
 /// grow, and a run of a million events touches about 300,000 customer rows, mostly the same customers
 /// as the run before; so they are gathered over the runs of one catch-up (up to `CUSTOMERS_GATHERED`
-/// rows) and written together, under a watermark of their own, beside the last run's status rows (on
-/// a connection of their own). Should a process stop before writing what it gathered, or another
-/// process's runs interleave with its own, the next catch-up counts the customers of the orders first
-/// seen after the customer watermark again from the stream ([`count_customers`]).
+/// rows) and written together, under a watermark of their own, beside the last run's status rows: on
+/// PostgreSQL the two transactions run at once on two connections; on SQLite, which writes one
+/// transaction at a time, one after the other. Should a process stop before writing what it gathered,
+/// or another process's runs interleave with its own, the next catch-up counts the customers of the
+/// orders first seen after the customer watermark again from the stream ([`count_customers`]).
 pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
     catch_up_in_batches(state, BATCH).await
 }
@@ -221,8 +223,10 @@ pub async fn catch_up_in_batches(state: &AppState, size: u64) -> Result<RollupRu
         .await
         .map_err(|e| DbErr::Custom(format!("rollup computation failed: {e}")))?;
         let computed_ms = started.elapsed().as_millis() as u64 - waited_ms;
-        // Customers only add up, whether or not this run's status rows are written (should another
-        // process write them first, it finds these customers counted by the customer watermark).
+        // A range of events' customers do not depend on which run writes its status rows: they are
+        // gathered now, and counted by whichever write moves the customer watermark over the range
+        // first (a write that finds the watermark elsewhere is dropped; the range is counted again
+        // from the stream if nobody counted it).
         gathered
             .customers
             .merge(std::mem::take(&mut delta.customers));
@@ -283,26 +287,40 @@ impl Gathered {
     }
 
     /// Write them if the customer watermark is where they start; otherwise drop them (the catch-up
-    /// counts that range again from the stream).
+    /// counts what nobody counted of that range again from the stream).
     async fn write(&mut self, state: &AppState) -> Result<(), DbErr> {
         if self.to > self.from {
             let customers = std::mem::take(&mut self.customers);
-            write::flush_customers(state, self.from, self.to, customers).await?;
+            if !write::flush_customers(state, self.from, self.to, customers).await? {
+                tracing::debug!(
+                    from = self.from,
+                    to = self.to,
+                    "rollup customers dropped: another run moved the customer watermark"
+                );
+            }
         }
         self.from = self.to;
         Ok(())
     }
 }
 
-/// Gathered customers being written in the background. At most one such write runs, and the next
-/// write of customers waits for it ([`Flushing::finish`]): each starts where the one before ended.
+/// Gathered customers being written in the background. A catch-up runs at most one such write at a
+/// time, and its next write of customers waits for it ([`Flushing::finish`]): each starts where the
+/// one before ended. A catch-up that fails or is dropped meanwhile leaves the write to finish on its
+/// own; its error is then only logged.
 #[derive(Default)]
 struct Flushing(Option<tokio::task::JoinHandle<Result<(), DbErr>>>);
 
 impl Flushing {
     fn start(&mut self, state: &AppState, mut gathered: Gathered) {
         let state = state.clone();
-        self.0 = Some(tokio::spawn(async move { gathered.write(&state).await }));
+        self.0 = Some(tokio::spawn(async move {
+            let written = gathered.write(&state).await;
+            if let Err(e) = &written {
+                tracing::warn!(error = %e, "writing the rollup's customers failed");
+            }
+            written
+        }));
     }
 
     /// Wait for the write in the background, if one runs, and pass on its error.
@@ -317,7 +335,9 @@ impl Flushing {
 }
 
 /// Count the customers of the orders first seen between the customer watermark and the rollup
-/// watermark, reading those events again (after a process stopped before writing what it gathered).
+/// watermark, reading those events again (after a process stopped before writing what it gathered,
+/// or its gathered customers were dropped because another process's runs interleaved). Nothing to do
+/// when the customer watermark is at or past the rollup watermark.
 async fn count_customers(state: &AppState, batch: u64) -> Result<(), DbErr> {
     loop {
         let counted = customer_watermark(&state.db).await?;
@@ -337,7 +357,11 @@ async fn count_customers(state: &AppState, batch: u64) -> Result<(), DbErr> {
 /// earlier events and order facts of the next are read, and the events of the one after. Dropped, the
 /// stages stop once their current read is done (a read cut off half way could leave its database
 /// connection mid-conversation).
-struct Reading(mpsc::Receiver<Result<Option<(compute::Input, i64, bool)>, DbErr>>);
+struct Reading(mpsc::Receiver<ReadBatch>);
+
+/// A batch read, the last event id it holds and whether it is the last settled batch; `None` when no
+/// settled event waits.
+type ReadBatch = Result<Option<(compute::Input, i64, bool)>, DbErr>;
 
 impl Reading {
     fn start(state: &AppState, from: i64, settled: DateTime<Utc>, size: u64) -> Reading {
@@ -386,9 +410,8 @@ impl Reading {
         Reading(ready_rx)
     }
 
-    /// The next batch, the last event id it holds and whether it is the last settled batch; `None`
-    /// when no settled event waits.
-    async fn next(&mut self) -> Result<Option<(compute::Input, i64, bool)>, DbErr> {
+    /// The next batch (see [`ReadBatch`]).
+    async fn next(&mut self) -> ReadBatch {
         self.0.recv().await.unwrap_or_else(|| {
             Err(DbErr::Custom(
                 "the rollup's background read stopped unexpectedly".into(),

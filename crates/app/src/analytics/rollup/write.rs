@@ -425,8 +425,6 @@ fn granularity(day: bool) -> &'static str {
 
 type StoredStatus = (String, Uuid, i64, String, i32, i64, i64, i64, String);
 
-/// Write one run's changes. `false` when the watermark is no longer at `from` (another run wrote
-/// first): nothing is written and the run must be read again.
 /// Write one run's status and throughput changes. `false` when the watermark is no longer at `from`
 /// (another run wrote first): nothing is written and the run must be read again.
 pub(super) async fn apply(
