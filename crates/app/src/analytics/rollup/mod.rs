@@ -338,14 +338,14 @@ impl Flushing {
 /// watermark, reading those events again (after a process stopped before writing what it gathered,
 /// or its gathered customers were dropped because another process's runs interleaved). Nothing to do
 /// when the customer watermark is at or past the rollup watermark.
-async fn count_customers(state: &AppState, batch: u64) -> Result<(), DbErr> {
+async fn count_customers(state: &AppState, size: u64) -> Result<(), DbErr> {
     loop {
         let counted = customer_watermark(&state.db).await?;
         let rolled = watermark(&state.db).await?;
         if counted >= rolled {
             return Ok(());
         }
-        let Some((input, to)) = read::input_until(&state.db, counted, batch, rolled).await? else {
+        let Some((input, to)) = read::input_until(&state.db, counted, size, rolled).await? else {
             return Ok(());
         };
         let customers = compute::customers_of_new_orders(&input);
