@@ -377,7 +377,7 @@ async fn main() -> anyhow::Result<()> {
     let admin_cookie = session(admin.id).await?;
     let (token, _) = state
         .keys
-        .issue(kam, Role::Kam, chrono::Utc::now())
+        .issue(kam, Role::Kam, chrono::Utc::now(), None)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let bearer = (header::AUTHORIZATION.to_string(), format!("Bearer {token}"));
     // The KAM's restaurants, for the detail page.

@@ -851,6 +851,7 @@ async fn ensure_crm(state: &AppState) -> Result<usize, ApiError> {
                     reservation_id: Set(None),
                     note: Set(None),
                     idempotency_key: Set(None),
+                    idempotency_fingerprint: Set(None),
                     external_ref: Set(Some(format!("demo-crm-{order_id}"))),
                     created_at: Set(at),
                     updated_at: Set(at),

@@ -69,8 +69,13 @@ impl Storage {
         Ok(())
     }
 
+    /// The file under `key`; `None` when there is none, including for a key no file could have (`.`,
+    /// `..`, empty parts).
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, ApiError> {
-        match self.store.get(&Self::path(key)?).await {
+        let Ok(path) = Self::path(key) else {
+            return Ok(None);
+        };
+        match self.store.get(&path).await {
             Ok(result) => Ok(Some(result.bytes().await.map_err(ApiError::internal)?)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(err) => Err(ApiError::internal(err)),

@@ -417,16 +417,12 @@ async fn orders(config: Config, command: OrdersCommand) -> anyhow::Result<()> {
             }
         }
         OrdersCommand::Rollup { rebuild } => {
-            // Events need a few seconds to settle before a run reads them.
-            tokio::time::sleep(std::time::Duration::from_secs(
-                rollup::SETTLE_SECONDS as u64 + 1,
-            ))
-            .await;
+            // Everything committed before this command, at once.
             let started = std::time::Instant::now();
             let run = if rebuild {
                 rollup::rebuild(&state).await?
             } else {
-                rollup::catch_up(&state).await?
+                rollup::catch_up_now(&state).await?
             };
             let seconds = started.elapsed().as_secs_f64();
             println!(

@@ -16,6 +16,7 @@ mod m20261124_000008_customer_totals;
 mod m20261125_000009_crm;
 mod m20261125_000010_restaurant_search;
 mod m20261205_000011_rollup_reads;
+mod m20261206_000012_hardening;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_crm::Migration),
             Box::new(m20261125_000010_restaurant_search::Migration),
             Box::new(m20261205_000011_rollup_reads::Migration),
+            Box::new(m20261206_000012_hardening::Migration),
         ]
     }
 }

@@ -57,6 +57,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Longest a request may take before it is answered 408 (event streams, once started, are not cut).
+    pub request_timeout_secs: u64,
     pub database_max_connections: u32,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
@@ -199,6 +201,7 @@ impl Default for Config {
             log_level: "info".into(),
             cors_origins: Vec::new(),
             body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
             database_max_connections: 10,
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),

@@ -2,14 +2,15 @@
 //! credential is always a 401, never treated as anonymous.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use super::tokens::digest;
 use super::{AuthMethod, Principal, Role, Scope};
-use crate::entities::{api_keys, users};
+use crate::entities::{api_keys, refresh_tokens, users};
+use crate::http::access::{Authenticated, admits};
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -21,21 +22,28 @@ pub struct AuthUser(pub Principal);
 /// An authenticated caller if credentials were sent; bad credentials are still refused.
 pub struct MaybeAuthUser(pub Option<Principal>);
 
-fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("invalid_token", "malformed Authorization header"))?;
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthorized(
-            "invalid_token",
-            "use Authorization: Bearer <token>",
-        ));
+/// The request's credential: the `Authorization: Bearer` token, else (where the operation declares it)
+/// the `access_token` query parameter. A malformed header is refused, never treated as anonymous.
+pub fn credential(headers: &HeaderMap, query: Option<&str>) -> Result<Option<String>, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| {
+            ApiError::unauthorized("invalid_token", "malformed Authorization header")
+        })?;
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "use Authorization: Bearer <token>",
+            ));
+        }
+        return Ok(Some(token.trim().to_string()));
     }
-    Ok(Some(token.trim()))
+    Ok(query.and_then(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "access_token")
+            .map(|(_, token)| token.trim().to_string())
+            .filter(|token| !token.is_empty())
+    }))
 }
 
 /// What authentication needs of an account: its role and whether it may sign in. Kept in the shared
@@ -93,6 +101,46 @@ async fn active_user(state: &AppState, user_id: uuid::Uuid) -> Result<Role, ApiE
     Ok(access.role.parse().unwrap_or(Role::Customer))
 }
 
+fn sign_in_key(family: uuid::Uuid) -> String {
+    format!("signin:v1:{family}")
+}
+
+/// A sign-in's state is cached briefly: every process forgets it the moment it ends, and a read racing
+/// the sign-out can keep it alive for at most this long.
+const SIGN_IN_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Forget the cached state of sign-ins that just ended (after their revocation committed).
+pub async fn forget_sign_ins(state: &AppState, families: &[uuid::Uuid]) {
+    for family in families {
+        brigade_platform::cache::invalidate(state.cache.as_ref(), &sign_in_key(*family)).await;
+    }
+}
+
+/// Whether a sign-in (refresh-token family) is still live: one of its tokens is unrevoked.
+async fn sign_in_live(state: &AppState, family: uuid::Uuid) -> Result<bool, ApiError> {
+    let key = sign_in_key(family);
+    if let Some(live) = brigade_platform::cache::get_json::<bool>(state.cache.as_ref(), &key).await
+    {
+        return Ok(live);
+    }
+    let live = refresh_tokens::Entity::find()
+        .select_only()
+        .column(refresh_tokens::Column::Id)
+        .filter(refresh_tokens::Column::FamilyId.eq(family))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .into_tuple::<uuid::Uuid>()
+        .one(&state.db)
+        .await?
+        .is_some();
+    let ttl = if live {
+        SIGN_IN_TTL
+    } else {
+        state.keys.access_ttl.to_std().unwrap_or(SIGN_IN_TTL)
+    };
+    brigade_platform::cache::set_json(state.cache.as_ref(), &key, &live, ttl).await;
+    Ok(live)
+}
+
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     if let Some(rest) = token.strip_prefix(API_KEY_PREFIX) {
         if rest.is_empty() {
@@ -138,6 +186,14 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
     // The role comes from the account (cached, forgotten on change), so a demotion takes effect before
     // the token expires.
     let role = active_user(state, claims.sub).await?;
+    if let Some(family) = claims.sid
+        && !sign_in_live(state, family).await?
+    {
+        return Err(ApiError::unauthorized(
+            "token_revoked",
+            "this sign-in has ended (signed out or password changed); sign in again",
+        ));
+    }
     Ok(Principal {
         user_id: claims.sub,
         role,
@@ -145,12 +201,28 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
     })
 }
 
+/// The caller the access layer authenticated (`http::access`), or, on a route outside it, the bearer
+/// token's; API keys are only ever admitted by the access layer, which checks their scope.
+async fn caller(parts: &mut Parts, state: &AppState) -> Result<Option<Principal>, ApiError> {
+    if let Some(Authenticated(principal)) = parts.extensions.get::<Authenticated>() {
+        return Ok(principal.clone());
+    }
+    match credential(&parts.headers, None)? {
+        Some(token) => {
+            let principal = authenticate(state, &token).await?;
+            admits(None, &principal)?;
+            Ok(Some(principal))
+        }
+        None => Ok(None),
+    }
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match bearer(parts)? {
-            Some(token) => authenticate(state, token).await.map(AuthUser),
+        match caller(parts, state).await? {
+            Some(principal) => Ok(AuthUser(principal)),
             None => Err(ApiError::unauthorized(
                 "unauthorized",
                 "authentication required: send Authorization: Bearer <token>",
@@ -163,11 +235,6 @@ impl FromRequestParts<AppState> for MaybeAuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match bearer(parts)? {
-            Some(token) => authenticate(state, token)
-                .await
-                .map(|p| MaybeAuthUser(Some(p))),
-            None => Ok(MaybeAuthUser(None)),
-        }
+        caller(parts, state).await.map(MaybeAuthUser)
     }
 }

@@ -100,33 +100,66 @@ impl FromStr for MemberRole {
     }
 }
 
-/// What an API key may do. Access tokens and sessions act with the full rights of their user.
+/// What an API key may do: each operation declares the one scope a key needs (`http::access`). Access
+/// tokens and sessions act with the full rights of their user; keys never reach account, key or user
+/// administration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum Scope {
+    /// Restaurants, venues, menus, QR codes, hours and members.
     #[serde(rename = "restaurants:read")]
     RestaurantsRead,
+    /// Change them, and venues' time slots.
     #[serde(rename = "restaurants:write")]
     RestaurantsWrite,
+    /// Orders, their history and streams, channel orders, saved venues.
     #[serde(rename = "orders:read")]
     OrdersRead,
+    /// Place and move orders, payments, channel ingest, saved venues.
     #[serde(rename = "orders:write")]
     OrdersWrite,
+    /// Reservations and time slots.
+    #[serde(rename = "reservations:read")]
+    ReservationsRead,
+    /// Book, change and cancel reservations.
+    #[serde(rename = "reservations:write")]
+    ReservationsWrite,
+    /// The signed-in account's notifications and their stream.
+    #[serde(rename = "notifications:read")]
+    NotificationsRead,
+    /// Mark notifications read, delete them.
+    #[serde(rename = "notifications:write")]
+    NotificationsWrite,
+    /// Send store status polls.
     #[serde(rename = "monitoring:write")]
     MonitoringWrite,
+    /// Order analytics, monitoring reports and store uptime.
     #[serde(rename = "analytics:read")]
     AnalyticsRead,
+    /// The KAM CRM: accounts, contacts, interactions, calls, performance.
+    #[serde(rename = "crm:read")]
+    CrmRead,
+    /// Change the CRM: leads, contacts, interactions, call plans, reassignments, imports.
+    #[serde(rename = "crm:write")]
+    CrmWrite,
+    /// Read accounts (administrators).
     #[serde(rename = "users:read")]
     UsersRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 13] = [
         Scope::RestaurantsRead,
         Scope::RestaurantsWrite,
         Scope::OrdersRead,
         Scope::OrdersWrite,
+        Scope::ReservationsRead,
+        Scope::ReservationsWrite,
+        Scope::NotificationsRead,
+        Scope::NotificationsWrite,
         Scope::MonitoringWrite,
         Scope::AnalyticsRead,
+        Scope::CrmRead,
+        Scope::CrmWrite,
         Scope::UsersRead,
     ];
 
@@ -136,8 +169,14 @@ impl Scope {
             Scope::RestaurantsWrite => "restaurants:write",
             Scope::OrdersRead => "orders:read",
             Scope::OrdersWrite => "orders:write",
+            Scope::ReservationsRead => "reservations:read",
+            Scope::ReservationsWrite => "reservations:write",
+            Scope::NotificationsRead => "notifications:read",
+            Scope::NotificationsWrite => "notifications:write",
             Scope::MonitoringWrite => "monitoring:write",
             Scope::AnalyticsRead => "analytics:read",
+            Scope::CrmRead => "crm:read",
+            Scope::CrmWrite => "crm:write",
             Scope::UsersRead => "users:read",
         }
     }
@@ -184,18 +223,6 @@ impl Principal {
 
     pub fn require_admin(&self) -> Result<(), ApiError> {
         self.require_role(&[Role::Admin])
-    }
-
-    /// API keys must carry the scope; tokens and sessions always pass.
-    pub fn require_scope(&self, scope: Scope) -> Result<(), ApiError> {
-        match &self.method {
-            AuthMethod::ApiKey { scopes, .. } if !scopes.contains(&scope) => Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                format!("this API key lacks the scope {}", scope.as_str()),
-            )),
-            _ => Ok(()),
-        }
     }
 }
 

@@ -52,7 +52,7 @@ pub struct AuthResponse {
 }
 
 /// Register a customer account and sign it in.
-#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", security(()), request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created", body = Envelope<AuthResponse>),
         (status = 409, description = "E-mail already registered", body = ErrorBody),
@@ -89,7 +89,7 @@ pub struct LoginRequest {
 /// Sign in with e-mail and password.
 ///
 /// Repeated failures from one client address are refused with 429 and `Retry-After` for a while.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", security(()), request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = Envelope<AuthResponse>),
         (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
@@ -113,7 +113,7 @@ pub struct RefreshRequest {
 }
 
 /// Exchange a refresh token for a new token pair (the old refresh token stops working).
-#[utoipa::path(post, path = "/api/auth/refresh-token", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/api/auth/refresh-token", tag = "auth", security(()), request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = Envelope<AuthResponse>),
         (status = 401, description = "Invalid, expired or reused refresh token", body = ErrorBody),
@@ -128,7 +128,7 @@ async fn refresh_token(
 }
 
 /// Sign out: revoke the refresh token and every token rotated from the same sign-in.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 200, description = "Signed out", body = Envelope<Option<String>>)))]
 async fn logout(
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -144,7 +144,7 @@ pub struct PasswordResetRequest {
 }
 
 /// Ask for a password reset e-mail. The answer is the same whether or not the address is registered.
-#[utoipa::path(post, path = "/api/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
+#[utoipa::path(post, path = "/api/auth/password-reset", tag = "auth", security(()), request_body = PasswordResetRequest,
     responses((status = 202, description = "If the account exists, an e-mail is on its way", body = Envelope<Option<String>>)))]
 async fn password_reset(
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -163,7 +163,7 @@ pub struct PasswordResetConfirm {
 }
 
 /// Set a new password with a reset token (single use, valid for one hour). Signs out every session.
-#[utoipa::path(post, path = "/api/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
+#[utoipa::path(post, path = "/api/auth/password-reset/confirm", tag = "auth", security(()), request_body = PasswordResetConfirm,
     responses(
         (status = 200, description = "Password changed", body = Envelope<Option<String>>),
         (status = 400, description = "Invalid, used or expired token", body = ErrorBody),
@@ -320,7 +320,8 @@ pub struct CreatedApiKey {
 pub struct CreateApiKey {
     #[schema(example = "POS integration")]
     pub name: String,
-    #[schema(example = json!(["orders:write"]))]
+    /// What the key may do; each operation names the one scope it needs.
+    #[schema(value_type = Vec<Scope>, example = json!(["orders:write"]))]
     pub scopes: Vec<String>,
 }
 
@@ -350,9 +351,6 @@ async fn create_api_key(
     AuthUser(me): AuthUser,
     ApiJson(body): ApiJson<CreateApiKey>,
 ) -> ApiResult<Reply<CreatedApiKey>> {
-    if matches!(me.method, super::AuthMethod::ApiKey { .. }) {
-        return Err(ApiError::forbidden("API keys cannot create API keys"));
-    }
     let mut errors = FieldErrors::new();
     let name = errors.check("name", service::parse_name(&body.name));
     let mut scopes = Vec::new();

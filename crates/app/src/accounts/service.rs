@@ -6,7 +6,9 @@ use std::time::Duration as StdDuration;
 use brigade_platform::ratelimit::Limit;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -229,13 +231,14 @@ pub async fn issue_tokens<C: sea_orm::ConnectionTrait>(
 ) -> Result<TokenPair, ApiError> {
     let now = state.now();
     let role: Role = user.role.parse().unwrap_or(Role::Customer);
-    let (access_token, access_expires_at) = state.keys.issue(user.id, role, now)?;
+    let family = family.unwrap_or_else(Uuid::now_v7);
+    let (access_token, access_expires_at) = state.keys.issue(user.id, role, now, Some(family))?;
     let refresh_token = random_token("rt_");
     let refresh_expires_at = now + Duration::days(state.config.auth.refresh_token_ttl_days);
     refresh_tokens::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
-        family_id: Set(family.unwrap_or_else(Uuid::now_v7)),
+        family_id: Set(family),
         token_hash: Set(digest(&refresh_token)),
         expires_at: Set(refresh_expires_at),
         created_at: Set(now),
@@ -260,17 +263,15 @@ pub async fn record_login(state: &AppState, user: users::Model) -> Result<users:
     Ok(active.update(&state.db).await?)
 }
 
-async fn revoke_family<C: sea_orm::ConnectionTrait>(
-    state: &AppState,
-    conn: &C,
-    family: Uuid,
-) -> Result<(), ApiError> {
+/// End one sign-in: its refresh tokens, and (through the `sid` claim) its access tokens at once.
+async fn revoke_family(state: &AppState, family: Uuid) -> Result<(), ApiError> {
     refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(state.now()))
         .filter(refresh_tokens::Column::FamilyId.eq(family))
         .filter(refresh_tokens::Column::RevokedAt.is_null())
-        .exec(conn)
+        .exec(&state.db)
         .await?;
+    super::auth::forget_sign_ins(state, &[family]).await;
     Ok(())
 }
 
@@ -294,7 +295,7 @@ pub async fn refresh(
         .await?
         .ok_or_else(invalid_refresh)?;
     if token.used_at.is_some() || token.revoked_at.is_some() {
-        revoke_family(state, &state.db, token.family_id).await?;
+        revoke_family(state, token.family_id).await?;
         metrics::counter!("brigade_refresh_token_reuse_total").increment(1);
         return Err(ApiError::unauthorized(
             "refresh_token_reused",
@@ -325,7 +326,7 @@ pub async fn refresh(
         .await?;
     if claimed.rows_affected != 1 {
         txn.rollback().await?;
-        revoke_family(state, &state.db, token.family_id).await?;
+        revoke_family(state, token.family_id).await?;
         return Err(ApiError::unauthorized(
             "refresh_token_reused",
             "this refresh token was already used",
@@ -343,17 +344,29 @@ pub async fn logout(state: &AppState, presented: &str) -> Result<(), ApiError> {
         .one(&state.db)
         .await?;
     if let Some(token) = token {
-        revoke_family(state, &state.db, token.family_id).await?;
+        revoke_family(state, token.family_id).await?;
     }
     Ok(())
 }
 
-/// Revoke every refresh token and browser session of a user (after a password change).
+/// Revoke every refresh token and browser session of a user (after a password change or deactivation).
+/// Returns the sign-ins it ended: pass them to `auth::forget_sign_ins` once the transaction commits, so
+/// their access tokens stop working at once on every process.
+#[must_use = "forget the ended sign-ins after the commit"]
 pub async fn sign_out_everywhere<C: sea_orm::ConnectionTrait>(
     state: &AppState,
     conn: &C,
     user_id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<Vec<Uuid>, ApiError> {
+    let families: Vec<Uuid> = refresh_tokens::Entity::find()
+        .select_only()
+        .column(refresh_tokens::Column::FamilyId)
+        .distinct()
+        .filter(refresh_tokens::Column::UserId.eq(user_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(conn)
+        .await?;
     refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(state.now()))
         .filter(refresh_tokens::Column::UserId.eq(user_id))
@@ -364,7 +377,7 @@ pub async fn sign_out_everywhere<C: sea_orm::ConnectionTrait>(
         .filter(web_sessions::Column::UserId.eq(user_id))
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(families)
 }
 
 /// Start a password reset. Says nothing about whether the address exists.
@@ -445,8 +458,9 @@ pub async fn confirm_password_reset(
         .filter(users::Column::Id.eq(reset.user_id))
         .exec(&txn)
         .await?;
-    sign_out_everywhere(state, &txn, reset.user_id).await?;
+    let ended = sign_out_everywhere(state, &txn, reset.user_id).await?;
     txn.commit().await?;
+    super::auth::forget_sign_ins(state, &ended).await;
     Ok(())
 }
 
@@ -471,8 +485,9 @@ pub async fn change_password(
         .filter(users::Column::Id.eq(user.id))
         .exec(&txn)
         .await?;
-    sign_out_everywhere(state, &txn, user.id).await?;
+    let ended = sign_out_everywhere(state, &txn, user.id).await?;
     txn.commit().await?;
+    super::auth::forget_sign_ins(state, &ended).await;
     Ok(())
 }
 

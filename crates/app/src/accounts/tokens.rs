@@ -19,6 +19,10 @@ pub struct AccessClaims {
     pub exp: i64,
     pub jti: Uuid,
     pub iss: String,
+    /// The sign-in the token belongs to (its refresh-token family): signing out, changing the password
+    /// or being deactivated ends it, and with it every access token issued under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 const ISSUER: &str = "brigade";
@@ -52,6 +56,7 @@ impl TokenKeys {
         user_id: Uuid,
         role: Role,
         now: DateTime<Utc>,
+        sign_in: Option<Uuid>,
     ) -> Result<(String, DateTime<Utc>), ApiError> {
         let expires = now + self.access_ttl;
         let claims = AccessClaims {
@@ -61,6 +66,7 @@ impl TokenKeys {
             exp: expires.timestamp(),
             jti: Uuid::new_v4(),
             iss: ISSUER.into(),
+            sid: sign_in,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(ApiError::internal)?;
@@ -109,7 +115,7 @@ mod tests {
     fn issued_tokens_verify() {
         let keys = keys();
         let id = Uuid::new_v4();
-        let (token, expires) = keys.issue(id, Role::Kam, Utc::now()).unwrap();
+        let (token, expires) = keys.issue(id, Role::Kam, Utc::now(), None).unwrap();
         let claims = keys.verify(&token, Utc::now()).unwrap();
         assert_eq!(claims.sub, id);
         assert_eq!(claims.role, Role::Kam);
@@ -120,7 +126,12 @@ mod tests {
     fn expired_tampered_and_foreign_tokens_are_refused() {
         let keys = keys();
         let (old, _) = keys
-            .issue(Uuid::new_v4(), Role::Admin, Utc::now() - Duration::hours(2))
+            .issue(
+                Uuid::new_v4(),
+                Role::Admin,
+                Utc::now() - Duration::hours(2),
+                None,
+            )
             .unwrap();
         assert_eq!(
             keys.verify(&old, Utc::now()).unwrap_err().code,
@@ -128,7 +139,7 @@ mod tests {
         );
 
         let (token, _) = keys
-            .issue(Uuid::new_v4(), Role::Customer, Utc::now())
+            .issue(Uuid::new_v4(), Role::Customer, Utc::now(), None)
             .unwrap();
         let mut parts: Vec<String> = token.split('.').map(String::from).collect();
         // Claim to be an admin without re-signing.
@@ -142,7 +153,7 @@ mod tests {
 
         let other = TokenKeys::new(&SecretString::from("z".repeat(48)), Duration::hours(1));
         let (foreign, _) = other
-            .issue(Uuid::new_v4(), Role::Admin, Utc::now())
+            .issue(Uuid::new_v4(), Role::Admin, Utc::now(), None)
             .unwrap();
         assert_eq!(
             keys.verify(&foreign, Utc::now()).unwrap_err().code,

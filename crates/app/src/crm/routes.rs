@@ -22,7 +22,7 @@ use super::{
     AssignmentView, CallsToday, ContactRole, InteractionKind, Outcome, account_for, active_kam,
     assignment_views, call_days, ensure_account, planning, record_status_change, user_names,
 };
-use crate::accounts::{AuthUser, Principal, Role, Scope};
+use crate::accounts::{AuthUser, Principal, Role};
 use crate::entities::{
     contacts, crm_accounts, interactions, kam_assignments, kam_profiles, kam_working_hours, orders,
     restaurant_scores, restaurant_status_changes, restaurants, users,
@@ -68,12 +68,12 @@ where
 
 fn crm_read(me: &Principal) -> ApiResult<()> {
     me.require_role(&[Role::Admin, Role::Kam])?;
-    me.require_scope(Scope::RestaurantsRead)
+    Ok(())
 }
 
 fn crm_write(me: &Principal) -> ApiResult<()> {
     me.require_role(&[Role::Admin, Role::Kam])?;
-    me.require_scope(Scope::RestaurantsWrite)
+    Ok(())
 }
 
 fn text(value: &str, field: &str, max: usize, errors: &mut FieldErrors) -> Option<String> {
@@ -189,7 +189,7 @@ async fn kam_user(state: &AppState, me: &Principal, id: Uuid) -> ApiResult<users
 }
 
 /// Key account managers (admin), with how many restaurants each looks after.
-#[utoipa::path(get, path = "/api/crm/kams", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/kams", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     responses(
         (status = 200, description = "Every KAM", body = Envelope<Vec<KamView>>),
         (status = 403, description = "Not an admin", body = ErrorBody),
@@ -199,7 +199,6 @@ async fn list_kams(
     AuthUser(me): AuthUser,
 ) -> ApiResult<Reply<Vec<KamView>>> {
     me.require_admin()?;
-    me.require_scope(Scope::UsersRead)?;
     let rows = users::Entity::find()
         .filter(users::Column::Role.eq(Role::Kam.as_str()))
         .order_by_asc(users::Column::FirstName)
@@ -210,7 +209,7 @@ async fn list_kams(
 }
 
 /// The signed-in KAM's own profile.
-#[utoipa::path(get, path = "/api/crm/me", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/me", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     responses(
         (status = 200, description = "Profile", body = Envelope<KamView>),
         (status = 403, description = "Not a KAM", body = ErrorBody),
@@ -225,7 +224,7 @@ async fn my_profile(
 }
 
 /// One KAM (admin, or the KAM themselves).
-#[utoipa::path(get, path = "/api/crm/kams/{id}", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/kams/{id}", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     params(("id" = Uuid, Path, description = "The KAM's user id")),
     responses(
         (status = 200, description = "Profile", body = Envelope<KamView>),
@@ -342,7 +341,7 @@ pub async fn apply_profile(
 }
 
 /// Change a KAM's profile: name, phone, region, time zone and working hours (admin, or the KAM).
-#[utoipa::path(put, path = "/api/crm/kams/{id}", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/crm/kams/{id}", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "The KAM's user id")),
     request_body(content = KamProfileInput, example = json!({"region": "South", "timezone": "Asia/Kolkata",
         "working_hours": [{"weekday": 0, "opens": "10:00", "closes": "14:00"}, {"weekday": 0, "opens": "16:00", "closes": "20:00"}]})),
@@ -399,8 +398,8 @@ pub struct AccountFilter {
     pub kam_id: Option<Uuid>,
     /// Admins only: restaurants without a KAM.
     pub unassigned: Option<bool>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
 }
 
 pub fn summary(
@@ -552,7 +551,7 @@ pub async fn search_accounts(
 }
 
 /// Restaurants in the CRM: a KAM's own, or (admins) all, with filters by status, tier, region and KAM.
-#[utoipa::path(get, path = "/api/crm/restaurants", tag = "crm", security(("bearer" = [])), params(AccountFilter),
+#[utoipa::path(get, path = "/api/crm/restaurants", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])), params(AccountFilter),
     responses(
         (status = 200, description = "A page of restaurants", body = Envelope<Page<AccountSummary>>),
         (status = 403, description = "Not a KAM or admin, or another KAM's list", body = ErrorBody),
@@ -583,7 +582,7 @@ pub struct LeadInput {
 }
 
 /// Create a lead: a new restaurant with status `new`, assigned to the calling KAM (or the admin's choice).
-#[utoipa::path(post, path = "/api/crm/leads", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/crm/leads", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     request_body(content = LeadInput, example = json!({"name": "Bombay Bicycle Club", "timezone": "Europe/London", "region": "London"})),
     responses(
         (status = 201, description = "The new lead", body = Envelope<AccountDetail>),
@@ -721,7 +720,7 @@ pub async fn detail(state: &AppState, id: Uuid) -> ApiResult<AccountDetail> {
 }
 
 /// One restaurant's CRM record: KAM, call plan, score with its breakdown, ordering patterns, contacts.
-#[utoipa::path(get, path = "/api/crm/restaurants/{id}", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/restaurants/{id}", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses(
         (status = 200, description = "The restaurant", body = Envelope<AccountDetail>),
@@ -756,7 +755,7 @@ pub struct StatusChangeView {
 }
 
 /// Change a lead's status (new, active, inactive) with an optional note; the change is kept in its history.
-#[utoipa::path(put, path = "/api/crm/restaurants/{id}/status", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/crm/restaurants/{id}/status", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     request_body(content = StatusInput, example = json!({"status": "active", "note": "signed the contract"})),
     responses(
@@ -837,7 +836,7 @@ pub async fn status_views(state: &AppState, id: Uuid) -> ApiResult<Vec<StatusCha
 }
 
 /// A lead's status changes, newest first.
-#[utoipa::path(get, path = "/api/crm/restaurants/{id}/status-history", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/restaurants/{id}/status-history", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses(
         (status = 200, description = "Status changes", body = Envelope<Vec<StatusChangeView>>),
@@ -866,7 +865,7 @@ pub struct CallPlanInput {
 }
 
 /// Set a restaurant's call frequency and/or its next call.
-#[utoipa::path(put, path = "/api/crm/restaurants/{id}/call-plan", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/crm/restaurants/{id}/call-plan", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     request_body(content = CallPlanInput, example = json!({"call_frequency_days": 5})),
     responses(
@@ -1051,7 +1050,7 @@ async fn clear_lead<C: sea_orm::ConnectionTrait>(db: &C, restaurant_id: Uuid) ->
 }
 
 /// A restaurant's contacts, the lead first.
-#[utoipa::path(get, path = "/api/crm/restaurants/{id}/contacts", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/restaurants/{id}/contacts", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses(
         (status = 200, description = "Contacts", body = Envelope<Vec<ContactView>>),
@@ -1068,7 +1067,7 @@ async fn list_contacts(
 }
 
 /// Add a contact (the first one becomes the lead contact).
-#[utoipa::path(post, path = "/api/crm/restaurants/{id}/contacts", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/crm/restaurants/{id}/contacts", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     request_body(content = ContactInput, example = json!({"name": "Priya Shah", "phone": "+44 20 7946 0011", "role": "owner"})),
     responses(
@@ -1108,7 +1107,7 @@ async fn contact_for(state: &AppState, me: &Principal, id: Uuid) -> ApiResult<co
 }
 
 /// Change a contact.
-#[utoipa::path(put, path = "/api/crm/contacts/{id}", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/crm/contacts/{id}", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Contact id")),
     request_body(content = ContactInput, example = json!({"is_lead": true})),
     responses(
@@ -1152,7 +1151,7 @@ async fn update_contact(
 }
 
 /// Remove a contact (interactions with them stay, without the contact).
-#[utoipa::path(delete, path = "/api/crm/contacts/{id}", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/crm/contacts/{id}", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Contact id")),
     responses(
         (status = 200, description = "Removed"),
@@ -1251,7 +1250,7 @@ pub async fn timeline(
 }
 
 /// A restaurant's interaction timeline, newest first, with who made each.
-#[utoipa::path(get, path = "/api/crm/restaurants/{id}/interactions", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/restaurants/{id}/interactions", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id"), PageParams),
     responses(
         (status = 200, description = "A page of the timeline", body = Envelope<Page<InteractionView>>),
@@ -1350,7 +1349,7 @@ pub async fn log_interaction(
 }
 
 /// Log a call, e-mail, meeting or visit.
-#[utoipa::path(post, path = "/api/crm/restaurants/{id}/interactions", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/crm/restaurants/{id}/interactions", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     request_body(content = InteractionInput, example = json!({"kind": "call", "outcome": "positive",
         "notes": "Owner wants the lunch menu promoted", "follow_up_on": "2026-07-01"})),
@@ -1376,7 +1375,7 @@ async fn create_interaction(
 // Assignment, performance, orders
 
 /// Who looked after a restaurant, newest first.
-#[utoipa::path(get, path = "/api/crm/restaurants/{id}/assignments", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/restaurants/{id}/assignments", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses(
         (status = 200, description = "Assignment history", body = Envelope<Vec<AssignmentView>>),
@@ -1414,7 +1413,7 @@ pub struct ReassignInput {
 
 /// Move restaurants to another KAM with a handover note (admin). History is kept; past interactions stay
 /// with whoever made them, and the new KAM sees all of it.
-#[utoipa::path(post, path = "/api/crm/reassignments", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/crm/reassignments", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     request_body(content = ReassignInput, example = json!({"restaurant_ids": ["0192f1a4-0000-7000-8000-000000000001"],
         "to_kam_id": "0192f1a4-0000-7000-8000-0000000000aa", "note": "Ana is on leave; key contact prefers mornings"})),
     responses(
@@ -1428,7 +1427,6 @@ async fn reassign(
     ApiJson(input): ApiJson<ReassignInput>,
 ) -> ApiResult<Reply<Vec<AssignmentView>>> {
     me.require_admin()?;
-    me.require_scope(Scope::RestaurantsWrite)?;
     if input.restaurant_ids.is_empty() {
         return Err(ApiError::field(
             "restaurant_ids",
@@ -1511,7 +1509,7 @@ pub async fn performance_of(state: &AppState, id: Uuid) -> ApiResult<Performance
 }
 
 /// A restaurant's performance score with its breakdown, ordering patterns and score history.
-#[utoipa::path(get, path = "/api/crm/restaurants/{id}/performance", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/restaurants/{id}/performance", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses(
         (status = 200, description = "Performance", body = Envelope<PerformanceView>),
@@ -1565,7 +1563,7 @@ pub async fn recent_orders(
 }
 
 /// A restaurant's orders (QR, channel and imported), newest first.
-#[utoipa::path(get, path = "/api/crm/restaurants/{id}/orders", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/crm/restaurants/{id}/orders", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id"), PageParams),
     responses(
         (status = 200, description = "A page of orders", body = Envelope<Page<OrderBrief>>),
@@ -1578,7 +1576,6 @@ async fn restaurant_orders(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Reply<Page<OrderBrief>>> {
     crm_read(&me)?;
-    me.require_scope(Scope::OrdersRead)?;
     account_for(&state, &me, id).await?;
     Ok(ok(recent_orders(&state, id, &page).await?))
 }
@@ -1595,7 +1592,7 @@ pub struct CallsQuery {
 /// Calls due today for a KAM, in the KAM's zone: overdue ones flagged amber (1–3 days) or red (more) and
 /// ranked first, each with a suggested time inside both the KAM's working hours and the restaurant's
 /// opening hours, in both local times (or why there is none).
-#[utoipa::path(get, path = "/api/crm/calls/today", tag = "crm", security(("bearer" = [])), params(CallsQuery),
+#[utoipa::path(get, path = "/api/crm/calls/today", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])), params(CallsQuery),
     responses(
         (status = 200, description = "Today's calls", body = Envelope<CallsToday>),
         (status = 403, description = "Not a KAM or admin", body = ErrorBody),
@@ -1695,7 +1692,7 @@ pub async fn overview(state: &AppState, kam: Option<Uuid>) -> ApiResult<Performa
 }
 
 /// Restaurants by performance tier: a KAM's own, or (admins) everyone's or one KAM's.
-#[utoipa::path(get, path = "/api/crm/performance", tag = "crm", security(("bearer" = [])), params(OverviewQuery),
+#[utoipa::path(get, path = "/api/crm/performance", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:read"])), params(OverviewQuery),
     responses(
         (status = 200, description = "Counts per tier", body = Envelope<PerformanceOverview>),
         (status = 403, description = "Not a KAM or admin", body = ErrorBody),

@@ -26,6 +26,8 @@ pub struct Model {
     pub reservation_id: Option<Uuid>,
     pub note: Option<String>,
     pub idempotency_key: Option<String>,
+    /// SHA-256 (hex) of the request that placed the order with `idempotency_key`.
+    pub idempotency_fingerprint: Option<String>,
     pub external_ref: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -58,33 +58,98 @@ impl<T: Serialize> IntoResponse for Reply<T> {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1-based page number (default 1).
-    pub page: Option<u64>,
+    pub page: Option<PageNumber>,
     /// Items per page, 1 to 100 (default 20).
-    pub per_page: Option<u64>,
+    pub per_page: Option<PerPage>,
 }
 
 pub const MAX_PER_PAGE: u64 = 100;
+/// The last page anyone may ask for: a million pages of 100 is far past any list Brigade keeps, and
+/// page x per_page stays far inside the databases' integers.
+pub const MAX_PAGE: u64 = 1_000_000;
+
+/// A bounded integer query parameter: refused at the extractor (422 naming it) when out of range, so no
+/// handler multiplies an unchecked number.
+macro_rules! bounded_parameter {
+    ($name:ident, $min:expr, $max:expr, $what:literal) => {
+        #[doc = $what]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(u64);
+
+        impl $name {
+            pub const MIN: u64 = $min;
+            pub const MAX: u64 = $max;
+
+            pub fn new(value: u64) -> Option<Self> {
+                (Self::MIN..=Self::MAX)
+                    .contains(&value)
+                    .then_some($name(value))
+            }
+
+            pub fn get(self) -> u64 {
+                self.0
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .and_then($name::new)
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(format!(
+                            "must be a whole number from {} to {}",
+                            Self::MIN,
+                            Self::MAX
+                        ))
+                    })
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(Self::MIN as f64))
+                    .maximum(Some(Self::MAX as f64))
+                    .description(Some($what))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
+}
+
+bounded_parameter!(
+    PageNumber,
+    1,
+    MAX_PAGE,
+    "A 1-based page number (at most 1,000,000)."
+);
+bounded_parameter!(PerPage, 1, MAX_PER_PAGE, "Items per page, 1 to 100.");
 
 impl PageParams {
-    /// (zero-based page index, page size), validated.
+    pub fn new(page: u64, per_page: u64) -> Self {
+        PageParams {
+            page: PageNumber::new(page),
+            per_page: PerPage::new(per_page),
+        }
+    }
+
+    /// (zero-based page index, page size); the bounds were checked when the parameters were read.
     pub fn resolve(&self) -> Result<(u64, u64), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let per_page = self.per_page.unwrap_or(20);
-        if page == 0 {
-            return Err(ApiError::bad_request("invalid_query", "page starts at 1")
-                .with_field("page", "must be at least 1"));
-        }
-        if per_page == 0 || per_page > MAX_PER_PAGE {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "per_page must be between 1 and 100",
-            )
-            .with_field("per_page", "must be between 1 and 100"));
-        }
+        let page = self.page.map_or(1, PageNumber::get);
+        let per_page = self.per_page.map_or(20, PerPage::get);
         Ok((page - 1, per_page))
     }
 }

@@ -148,6 +148,7 @@ impl ApiError {
             408 => ("request_timeout", "the request took too long"),
             409 => ("conflict", "conflict"),
             413 => ("payload_too_large", "request body too large"),
+            414 => ("uri_too_long", "the request target is too long"),
             415 => (
                 "unsupported_media_type",
                 "send the body as application/json",

@@ -49,8 +49,73 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Deserialize JSON, naming the field that failed.
+/// A JSON body with the SHA-256 of its content (keys sorted, whitespace ignored), for requests that
+/// must recognise a repeat of themselves (`Idempotency-Key`).
+pub struct ApiJsonDigest<T>(pub T, pub String);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJsonDigest<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let ApiJson(value) = ApiJson::<serde_json::Value>::from_request(req, state).await?;
+        let digest = json_digest(&value);
+        let parsed = serde_path_to_error::deserialize(value).map_err(|err| {
+            let path = err.path().to_string();
+            let message = strip_position(&err.into_inner().to_string());
+            let field = match message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.split('`').next())
+            {
+                Some(missing) if path == "." => missing.to_string(),
+                Some(missing) => format!("{path}.{missing}"),
+                None if path == "." => "body".to_string(),
+                None => path,
+            };
+            ApiError::field(&field, message)
+        })?;
+        Ok(ApiJsonDigest(parsed, digest))
+    }
+}
+
+/// SHA-256 (hex) of a JSON value written canonically: object keys sorted, no whitespace.
+pub fn json_digest(value: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    fn write(value: &serde_json::Value, out: &mut Sha256) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.update(b"{");
+                for key in keys {
+                    out.update(serde_json::to_string(key).unwrap_or_default().as_bytes());
+                    out.update(b":");
+                    write(&map[key], out);
+                    out.update(b",");
+                }
+                out.update(b"}");
+            }
+            serde_json::Value::Array(items) => {
+                out.update(b"[");
+                for item in items {
+                    write(item, out);
+                    out.update(b",");
+                }
+                out.update(b"]");
+            }
+            other => out.update(other.to_string().as_bytes()),
+        }
+    }
+    let mut hasher = Sha256::new();
+    write(value, &mut hasher);
+    hex::encode(hasher.finalize())
+}
+
+/// Deserialize JSON, naming the field that failed. Text holding a NUL character is refused (422 naming
+/// the field): PostgreSQL cannot store it and SQLite cuts strings at it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Some(field) = nul_field_in_json(bytes) {
+        return Err(nul_error(&field));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => Ok(value),
@@ -86,7 +151,7 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// Query string; a bad parameter is 400 `invalid_query` naming it.
+/// Query string; a bad parameter (wrong type, out of range, a NUL character) is 422 naming it.
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
@@ -94,23 +159,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some(field) = nul_field_in_pairs(query.as_bytes()) {
+            return Err(nul_error(&field));
+        }
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(ApiQuery)
             .map_err(|err| {
                 let path = err.path().to_string();
-                let message = err.into_inner().to_string();
+                let message = strip_position(&err.into_inner().to_string());
                 let field = if path == "." {
                     "query".to_string()
                 } else {
                     path
                 };
-                ApiError::bad_request(
-                    "invalid_query",
-                    format!("invalid query parameter {field}: {message}"),
-                )
-                .with_field(&field, message)
+                ApiError::field(&field, message)
             })
     }
 }
@@ -126,5 +190,83 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .await
             .map(|axum::extract::Path(value)| ApiPath(value))
             .map_err(|rejection| ApiError::bad_request("invalid_path", rejection.body_text()))
+    }
+}
+
+/// The refusal of text holding a NUL character, naming where it was.
+pub fn nul_error(field: &str) -> ApiError {
+    ApiError::field(field, "must not contain a NUL character (\\u0000)")
+}
+
+/// The first JSON string (a value or a key) holding a NUL character, as a field path such as
+/// `items[0].notes`. A NUL can only arrive as the escape `\u0000` (raw control characters are not JSON),
+/// so bodies without that escape are not parsed twice.
+pub fn nul_field_in_json(bytes: &[u8]) -> Option<String> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        let here = || {
+            if path.is_empty() {
+                "body".to_string()
+            } else {
+                path.to_string()
+            }
+        };
+        match value {
+            serde_json::Value::String(s) => s.contains('\0').then(here),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+                let field = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if key.contains('\0') {
+                    Some(field.replace('\0', "\\u0000"))
+                } else {
+                    walk(item, &field)
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(&value, "")
+}
+
+/// The first name of `name=value` pairs (a query string or a form body) whose name or value holds a NUL
+/// character (`%00`).
+pub fn nul_field_in_pairs(encoded: &[u8]) -> Option<String> {
+    form_urlencoded::parse(encoded)
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name.replace('\0', "%00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_characters_are_found_and_named_wherever_they_are() {
+        assert_eq!(nul_field_in_json(br#"{"a":"x"}"#), None);
+        assert_eq!(
+            nul_field_in_json(br#"{"a":{"b":[1,"ok","bad\u0000"]}}"#).as_deref(),
+            Some("a.b[2]")
+        );
+        assert_eq!(nul_field_in_json(br#""\u0000""#).as_deref(), Some("body"));
+        // An escaped backslash followed by "u0000" is not a NUL.
+        assert_eq!(nul_field_in_json(br#"{"a":"\\u0000"}"#), None);
+        assert_eq!(
+            nul_field_in_pairs(b"q=ok&region=%00zzz").as_deref(),
+            Some("region")
+        );
+        assert_eq!(nul_field_in_pairs(b"q=fine"), None);
+        let err = parse_json::<serde_json::Value>(br#"{"email":"a\u0000@x.io"}"#).unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(err.errors.unwrap().contains_key("email"));
     }
 }

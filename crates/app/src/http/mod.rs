@@ -1,5 +1,6 @@
 //! The HTTP edge: router assembly, middleware, the envelope, extractors, OpenAPI and ops endpoints.
 
+pub mod access;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -44,6 +45,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// Every route Brigade serves, with its middleware. Trailing slashes are normalised by [`service`].
 pub fn router(state: AppState) -> Router {
     let (api, spec) = api();
+    // Who may call each operation comes from its own annotation; see `access`.
+    let table = serde_json::to_value(&spec)
+        .map_err(|e| e.to_string())
+        .and_then(|doc| access::AccessTable::from_openapi(&doc).map_err(|e| e.to_string()))
+        .unwrap_or_else(|err| panic!("the OpenAPI document's security is invalid: {err}"));
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        (state.clone(), std::sync::Arc::new(table)),
+        access::authenticate,
+    ));
     let config = &state.config;
     let request_id = HeaderName::from_static("x-request-id");
     let cors = if config.cors_origins.is_empty() {
@@ -79,22 +89,30 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(crate::web::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(middleware::reject_nul))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::rate_limit,
         ))
-        .layer(axum::middleware::from_fn(middleware::envelope_errors))
         .layer(axum::middleware::from_fn(middleware::track_metrics))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            Duration::from_secs(config.request_timeout_secs.max(1)),
         ));
     let router = match cors {
         Some(cors) => router.layer(cors),
         None => router,
     };
+    // Outside every layer that can answer on its own (timeout, body limit, CORS), so whatever refuses
+    // an `/api` request, the answer is the envelope.
+    let router = router
+        .layer(axum::middleware::from_fn(middleware::envelope_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            config.public_url.starts_with("https://"),
+            middleware::security_headers,
+        ));
     router
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -27,7 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "analytics", description = "Order analytics: time in status, throughput, orders per customer, rollups"),
         (name = "crm", description = "KAM CRM: leads, contacts, interactions, call planning, reassignment, performance, CSV import"),
     ),
-    components(schemas(super::error::ErrorBody))
+    components(schemas(super::error::ErrorBody, super::envelope::PageNumber, super::envelope::PerPage))
 )]
 pub struct ApiDoc;
 
@@ -37,11 +37,28 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "bearer",
+            super::access::BEARER,
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT access token or brg_ API key")
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from /api/auth/login (acts with the account's full rights).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            super::access::API_KEY,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("brg_ API key")
+                    .description(Some(
+                        "An API key from /api/auth/api-keys, sent as `Authorization: Bearer brg_...`. \
+                         An operation that lists this scheme names the one scope a key needs; an \
+                         operation that does not list it refuses keys (403 `api_key_not_allowed`).",
+                    ))
                     .build(),
             ),
         );

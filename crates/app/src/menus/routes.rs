@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{CategoryView, ItemView, MenuView, currency_of, invalidate, item_view, load_menu};
-use crate::accounts::{MaybeAuthUser, MemberRole, Principal, Scope, require_restaurant_role};
+use crate::accounts::{MaybeAuthUser, MemberRole, Principal, require_restaurant_role};
 use crate::entities::{menu_categories, menu_items, restaurants};
 use crate::http::envelope::{Envelope, Reply, created, ok};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
@@ -41,7 +41,6 @@ async fn venue_for_writing(
     let caller = caller
         .as_ref()
         .ok_or_else(|| ApiError::unauthorized("unauthorized", "authentication required"))?;
-    caller.require_scope(Scope::RestaurantsWrite)?;
     let venue = crate::restaurants::find(state, id)
         .await
         .map_err(|_| ApiError::not_found("venue"))?;
@@ -51,7 +50,7 @@ async fn venue_for_writing(
 
 /// The venue's whole menu: categories in display order, each with its items (cached for five minutes and
 /// refreshed on every change).
-#[utoipa::path(get, path = "/api/venues/{venue_id}/menu", tag = "menus",
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu", tag = "menus", security((), ("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue (restaurant) id")),
     responses(
         (status = 200, description = "The menu", body = Envelope<MenuView>),
@@ -143,7 +142,7 @@ async fn find_category(
 }
 
 /// Categories of the venue's menu, in display order.
-#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/categories", tag = "menus",
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/categories", tag = "menus", security((), ("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
     responses((status = 200, description = "Categories", body = Envelope<Vec<CategoryView>>)))]
 async fn list_categories(
@@ -162,7 +161,7 @@ async fn list_categories(
 }
 
 /// Add a category (venue manager or admin).
-#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/categories", tag = "menus", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/categories", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
     request_body(content = CategoryInput, example = json!({"name": "Mains", "display_order": 2})),
     responses(
@@ -193,7 +192,7 @@ async fn create_category(
 }
 
 /// One category.
-#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus",
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus", security((), ("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Category id")),
     responses(
         (status = 200, description = "The category", body = Envelope<CategoryView>),
@@ -209,7 +208,7 @@ async fn get_category(
 }
 
 /// Change a category (venue manager or admin).
-#[utoipa::path(put, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Category id")),
     request_body = CategoryInput,
     responses(
@@ -234,7 +233,7 @@ async fn update_category(
 }
 
 /// Delete a category and its items (venue manager or admin).
-#[utoipa::path(delete, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/venues/{venue_id}/menu/categories/{id}", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Category id")),
     responses(
         (status = 200, description = "Deleted", body = Envelope<Option<String>>),
@@ -383,7 +382,7 @@ pub struct ItemFilter {
 }
 
 /// Items of the venue's menu.
-#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/items", tag = "menus",
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/items", tag = "menus", security((), ("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ItemFilter),
     responses((status = 200, description = "Items", body = Envelope<Vec<ItemView>>)))]
 async fn list_items(
@@ -413,7 +412,7 @@ async fn list_items(
 }
 
 /// Add an item (venue manager or admin).
-#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items", tag = "menus", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
     request_body(content = ItemInput, example = json!({"category_id": "0190b9b4-5f7e-7c3a-9d2e-4c1f0a8b6d21",
         "name": "Tonkotsu ramen", "price": "14.50", "preparation_minutes": 12, "ingredients": "pork broth, noodles, egg"})),
@@ -448,7 +447,7 @@ async fn create_item(
 }
 
 /// One item.
-#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus",
+#[utoipa::path(get, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus", security((), ("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
     responses(
         (status = 200, description = "The item", body = Envelope<ItemView>),
@@ -468,7 +467,7 @@ async fn get_item(
 
 /// Change an item (venue manager or admin). Staff may send only `is_available` to mark it sold out or
 /// back; that takes effect for new orders at once.
-#[utoipa::path(put, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
     request_body(content = ItemInput, example = json!({"is_available": false})),
     responses(
@@ -497,7 +496,7 @@ async fn update_item(
 }
 
 /// Delete an item (venue manager or admin).
-#[utoipa::path(delete, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/venues/{venue_id}/menu/items/{id}", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
     responses(
         (status = 200, description = "Deleted", body = Envelope<Option<String>>),
@@ -517,7 +516,7 @@ async fn delete_item(
 
 /// Upload an item's photo (multipart field `file`; venue manager or admin). Its `image_url` then points
 /// at the stored file.
-#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items/{id}/image", tag = "menus", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items/{id}/image", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
     request_body(content = crate::venues::routes::LogoUpload, content_type = "multipart/form-data"),
     responses(

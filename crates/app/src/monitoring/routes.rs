@@ -15,7 +15,7 @@ use super::polls::StoreStats;
 use super::report::{self, ReportStatus};
 use super::timeline::Poll;
 use super::{DayUptime, Incident};
-use crate::accounts::{AuthUser, MemberRole, Principal, Role, Scope, require_restaurant_role};
+use crate::accounts::{AuthUser, MemberRole, Principal, Role, require_restaurant_role};
 use crate::entities::monitoring_reports;
 use crate::http::envelope::{Envelope, Page, PageParams, Reply, created, ok, paginate};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
@@ -37,12 +37,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Reports cover every store: operations people (admins and KAMs) run them.
 fn require_operations(me: &Principal) -> ApiResult<()> {
     me.require_role(&[Role::Admin, Role::Kam])?;
-    me.require_scope(Scope::AnalyticsRead)
+    Ok(())
 }
 
 /// A store's own people, or operations.
 async fn require_store_access(state: &AppState, me: &Principal, id: Uuid) -> ApiResult<()> {
-    me.require_scope(Scope::AnalyticsRead)?;
     if me.role != Role::Kam {
         require_restaurant_role(state, me, id, MemberRole::Manager).await?;
     }
@@ -79,7 +78,7 @@ pub struct PollsStored {
 /// Store a batch of status polls (admins and KAMs; API keys need `monitoring:write`). The whole batch is
 /// checked first: one bad poll rejects the batch with the field named, and nothing is stored. Polls
 /// already stored are counted as duplicates, not stored twice.
-#[utoipa::path(post, path = "/api/monitoring/polls", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/monitoring/polls", tag = "monitoring", security(("bearer" = []), ("api_key" = ["monitoring:write"])),
     request_body(content = PollBatch, example = json!({"polls": [
         {"store_id": "8419537941919820732", "timestamp_utc": "2023-01-22 12:09:39.388884 UTC", "status": "active"},
         {"store_id": "8419537941919820732", "timestamp_utc": "2023-01-22 13:10:02 UTC", "status": "inactive"}
@@ -95,7 +94,6 @@ async fn add_polls(
     ApiJson(batch): ApiJson<PollBatch>,
 ) -> ApiResult<Reply<PollsStored>> {
     me.require_role(&[Role::Admin, Role::Kam])?;
-    me.require_scope(Scope::MonitoringWrite)?;
     if batch.polls.is_empty() {
         return Err(ApiError::field("polls", "must hold at least one poll"));
     }
@@ -222,7 +220,7 @@ fn parse_as_of(raw: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
 
 /// Start an uptime/downtime report of every store (admins and KAMs). It runs as a background job; poll
 /// `GET /api/monitoring/reports/{id}` until it is `Complete` or `Failed`.
-#[utoipa::path(post, path = "/api/monitoring/reports", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/monitoring/reports", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     request_body(content = Option<ReportRequest>, example = json!({"as_of": "2023-01-25T18:00:00Z"})),
     responses(
         (status = 202, description = "Started", body = Envelope<ReportView>),
@@ -248,7 +246,7 @@ async fn create_report(
 }
 
 /// Reports, newest first (admins and KAMs).
-#[utoipa::path(get, path = "/api/monitoring/reports", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/monitoring/reports", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(PageParams),
     responses((status = 200, description = "Reports without their CSV", body = Envelope<Page<ReportView>>)))]
 async fn list_reports(
@@ -276,7 +274,7 @@ async fn find_report(state: &AppState, id: Uuid) -> ApiResult<monitoring_reports
 }
 
 /// One report: `Running`, `Complete` with its CSV, or `Failed` with the reason.
-#[utoipa::path(get, path = "/api/monitoring/reports/{id}", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/monitoring/reports/{id}", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(("id" = Uuid, Path, description = "Report id")),
     responses(
         (status = 200, description = "The report", body = Envelope<ReportView>),
@@ -307,7 +305,7 @@ pub fn csv_response(m: &monitoring_reports::Model) -> Response {
 }
 
 /// The report's CSV (409 while it is running or when it failed).
-#[utoipa::path(get, path = "/api/monitoring/reports/{id}/csv", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/monitoring/reports/{id}/csv", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(("id" = Uuid, Path, description = "Report id")),
     responses(
         (status = 200, description = "store_id,uptime_last_hour,...", content_type = "text/csv", body = String),
@@ -342,7 +340,7 @@ pub struct SeedTrigger {
 }
 
 /// The seed's contract: start a report and return its id (same rights as `POST /api/monitoring/reports`).
-#[utoipa::path(get, path = "/trigger_report", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, path = "/trigger_report", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(ReportRequest),
     responses((status = 200, description = "Started", body = SeedTrigger, example = json!({"report_id": "01938f9e-7c1a-7d2e-9a4b-2f6d8c0e1a23"}))))]
 async fn trigger_report_seed(
@@ -373,7 +371,7 @@ pub struct SeedStatus {
 
 /// The seed's contract: `{"status": "Running"}`, `{"status": "Failed", "reason": ...}`, or, once complete,
 /// the CSV itself (with the header `X-Report-Status: Complete`).
-#[utoipa::path(get, path = "/get_report", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, path = "/get_report", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(SeedReportQuery),
     responses(
         (status = 200, description = "Running or Failed as JSON; the CSV when complete", body = SeedStatus),
@@ -428,7 +426,7 @@ pub struct IncidentList {
 
 /// A store's outages in a period: consecutive inactive polls in business hours, with start, end and
 /// business downtime (the store's managers, admins and KAMs).
-#[utoipa::path(get, path = "/api/monitoring/stores/{restaurant_id}/incidents", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/monitoring/stores/{restaurant_id}/incidents", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(("restaurant_id" = Uuid, Path, description = "Restaurant id"), PeriodQuery),
     responses(
         (status = 200, description = "Outages, oldest first", body = Envelope<IncidentList>),
@@ -460,7 +458,7 @@ pub struct UptimeQuery {
 }
 
 /// A store's uptime per local day (the store's managers, admins and KAMs).
-#[utoipa::path(get, path = "/api/monitoring/stores/{restaurant_id}/uptime", tag = "monitoring", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/monitoring/stores/{restaurant_id}/uptime", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
     params(("restaurant_id" = Uuid, Path, description = "Restaurant id"), UptimeQuery),
     responses((status = 200, description = "Oldest day first", body = Envelope<Vec<DayUptime>>)))]
 async fn store_uptime(

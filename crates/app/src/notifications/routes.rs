@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::inbox::{Kind, NotificationView, user_channel};
-use crate::accounts::{AuthUser, MaybeAuthUser, Principal, auth::authenticate};
+use crate::accounts::{AuthUser, Principal};
 use crate::entities::notifications;
 use crate::http::envelope::{Envelope, Page, PageParams, Reply, ok, paginate};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
@@ -40,12 +40,12 @@ pub struct NotificationFilter {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub kind: Option<Kind>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
 }
 
 /// The caller's notifications, newest first.
-#[utoipa::path(get, path = "/api/notifications", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/notifications", tag = "notifications", security(("bearer" = []), ("api_key" = ["notifications:read"])),
     params(NotificationFilter),
     responses(
         (status = 200, description = "A page of notifications", body = Envelope<Page<NotificationView>>),
@@ -95,7 +95,7 @@ async fn own(state: &AppState, me: &Principal, id: Uuid) -> ApiResult<notificati
 }
 
 /// Mark one notification read.
-#[utoipa::path(put, path = "/api/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/notifications/{id}/read", tag = "notifications", security(("bearer" = []), ("api_key" = ["notifications:write"])),
     params(("id" = Uuid, Path, description = "Notification id")),
     responses(
         (status = 200, description = "Marked read", body = Envelope<NotificationView>),
@@ -124,7 +124,7 @@ pub struct MarkedRead {
 }
 
 /// Mark all of the caller's notifications read.
-#[utoipa::path(put, path = "/api/notifications/read-all", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/notifications/read-all", tag = "notifications", security(("bearer" = []), ("api_key" = ["notifications:write"])),
     responses((status = 200, description = "How many were marked", body = Envelope<MarkedRead>)))]
 async fn mark_all_read(
     State(state): State<AppState>,
@@ -143,7 +143,7 @@ async fn mark_all_read(
 }
 
 /// Delete one notification.
-#[utoipa::path(delete, path = "/api/notifications/{id}", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/notifications/{id}", tag = "notifications", security(("bearer" = []), ("api_key" = ["notifications:write"])),
     params(("id" = Uuid, Path, description = "Notification id")),
     responses(
         (status = 200, description = "Deleted", body = Envelope<Option<String>>),
@@ -164,24 +164,10 @@ async fn delete_notification(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StreamAuth {
-    /// For clients that cannot send headers (EventSource): the access token.
+    /// For clients that cannot send headers (EventSource): the access token. The access layer
+    /// (`http::access`) reads it on operations that declare this parameter.
+    #[allow(dead_code)]
     pub access_token: Option<String>,
-}
-
-/// The caller from the Authorization header, or from `?access_token=` for EventSource clients.
-pub async fn stream_caller(
-    state: &AppState,
-    header: Option<Principal>,
-    query: &StreamAuth,
-) -> ApiResult<Principal> {
-    match (header, &query.access_token) {
-        (Some(p), _) => Ok(p),
-        (None, Some(token)) => authenticate(state, token).await,
-        (None, None) => Err(ApiError::unauthorized(
-            "unauthorized",
-            "authentication required: send Authorization: Bearer <token> or ?access_token=",
-        )),
-    }
 }
 
 /// Server-Sent Events from a pub/sub channel: each message becomes one event of type `kind`.
@@ -203,7 +189,7 @@ pub fn sse_from(
 
 /// Live notifications of the caller as Server-Sent Events (`event: notification`, data: the
 /// notification as JSON), from every Brigade process.
-#[utoipa::path(get, path = "/api/notifications/stream", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/notifications/stream", tag = "notifications", security(("bearer" = []), ("api_key" = ["notifications:read"])),
     params(StreamAuth),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
@@ -211,9 +197,8 @@ pub fn sse_from(
     ))]
 async fn notification_stream(
     State(state): State<AppState>,
-    MaybeAuthUser(caller): MaybeAuthUser,
-    ApiQuery(query): ApiQuery<StreamAuth>,
+    AuthUser(me): AuthUser,
+    ApiQuery(_query): ApiQuery<StreamAuth>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let me = stream_caller(&state, caller, &query).await?;
     Ok(sse_from(&state, &user_channel(me.user_id), "notification"))
 }

@@ -404,6 +404,14 @@ pub struct Placed {
     pub replayed: bool,
 }
 
+/// An `Idempotency-Key` and the digest of the request that carried it.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    /// SHA-256 (hex) of the request body (`http::extract::json_digest`).
+    pub fingerprint: String,
+}
+
 async fn by_idempotency_key(
     state: &AppState,
     customer: Uuid,
@@ -416,25 +424,49 @@ async fn by_idempotency_key(
         .await?)
 }
 
+/// The order an earlier request with this key placed, as a replay; refused when that request was a
+/// different one (a reused key must not silently answer with another order).
+async fn replay_for(
+    state: &AppState,
+    idempotency: &Idempotency,
+    existing: orders::Model,
+) -> Result<Placed, ApiError> {
+    if existing
+        .idempotency_fingerprint
+        .as_deref()
+        .is_some_and(|stored| stored != idempotency.fingerprint)
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request; use a new key for a new order",
+        )
+        .with_field("Idempotency-Key", "was used for a different request")
+        .with_data(serde_json::json!({ "order_id": existing.id })));
+    }
+    replay(state, existing).await
+}
+
 /// Check an order against the venue and its current menu, price it, and store it with its first status
 /// event, all or nothing.
 pub async fn place(
     state: &AppState,
     customer: Uuid,
     input: OrderInput,
-    idempotency_key: Option<String>,
+    idempotency: Option<Idempotency>,
 ) -> Result<Placed, ApiError> {
     let now = state.now();
-    let prepared = prepare(state, customer, input, idempotency_key.as_deref(), now).await;
+    let prepared = prepare(state, customer, input, idempotency.as_ref(), now).await;
     let (order, items, venue) = match prepared {
         Ok(prepared) => prepared,
         Err(err) => {
             // A retry of an order placed earlier gets that order, even when it could not be placed now
             // (the venue has closed, an item sold out).
-            if let Some(key) = &idempotency_key
-                && let Some(existing) = by_idempotency_key(state, customer, key).await?
+            if let Some(idempotency) = &idempotency
+                && let Some(existing) =
+                    by_idempotency_key(state, customer, &idempotency.key).await?
             {
-                return replay(state, existing).await;
+                return replay_for(state, idempotency, existing).await;
             }
             return Err(err);
         }
@@ -459,13 +491,15 @@ pub async fn place(
     let (rows, stored) = store::insert_placed(state, rows).await?;
     if !stored {
         // The key was used before (by an earlier request, or one racing this one): answer with its order.
-        let key = idempotency_key.unwrap_or_default();
-        let existing = by_idempotency_key(state, customer, &key)
+        let idempotency = idempotency.ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("an order without a key was not stored"))
+        })?;
+        let existing = by_idempotency_key(state, customer, &idempotency.key)
             .await?
             .ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("idempotency key conflict without an order"))
             })?;
-        return replay(state, existing).await;
+        return replay_for(state, &idempotency, existing).await;
     }
     let store::PlacedRows {
         order,
@@ -495,7 +529,7 @@ async fn prepare(
     state: &AppState,
     customer: Uuid,
     input: OrderInput,
-    idempotency_key: Option<&str>,
+    idempotency: Option<&Idempotency>,
     now: DateTime<Utc>,
 ) -> Result<
     (
@@ -660,7 +694,8 @@ async fn prepare(
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .map(str::to_string),
-        idempotency_key: idempotency_key.map(str::to_string),
+        idempotency_key: idempotency.map(|i| i.key.clone()),
+        idempotency_fingerprint: idempotency.map(|i| i.fingerprint.clone()),
         external_ref: None,
         created_at: now,
         updated_at: now,

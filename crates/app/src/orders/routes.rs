@@ -19,17 +19,15 @@ use uuid::Uuid;
 
 use super::payments::{PaymentEvent, PaymentProvider, PaymentSession, SignedWebhookProvider};
 use super::{
-    Actor, ActorKind, OrderInput, OrderStatus, OrderView, PaymentMethod, PaymentStatus,
-    StatusEventView, events_of, find, order_channel, place, transition, views_of,
+    Actor, ActorKind, Idempotency, OrderInput, OrderStatus, OrderView, PaymentMethod,
+    PaymentStatus, StatusEventView, events_of, find, order_channel, place, transition, views_of,
 };
-use crate::accounts::{
-    AuthUser, MaybeAuthUser, MemberRole, Principal, Scope, membership_role, require_restaurant_role,
-};
+use crate::accounts::{AuthUser, MemberRole, Principal, membership_role, require_restaurant_role};
 use crate::entities::{orders, restaurant_members};
 use crate::http::envelope::{Envelope, Page, PageParams, Reply, created, ok};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::notifications::routes::{StreamAuth, sse_from, stream_caller};
+use crate::http::extract::{ApiJson, ApiJsonDigest, ApiPath, ApiQuery};
+use crate::notifications::routes::{StreamAuth, sse_from};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -89,13 +87,13 @@ pub struct OrderFilter {
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     /// Only orders created before this instant.
     pub to: Option<chrono::DateTime<chrono::Utc>>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
 }
 
 /// Orders, newest first. Customers see their own; venue people see their venues' (all of them at
 /// once, or one with `venue_id`); admins see everything.
-#[utoipa::path(get, path = "/api/orders", tag = "orders", security(("bearer" = [])), params(OrderFilter),
+#[utoipa::path(get, path = "/api/orders", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:read"])), params(OrderFilter),
     responses(
         (status = 200, description = "A page of orders", body = Envelope<Page<OrderView>>),
         (status = 403, description = "Not one of your venues", body = ErrorBody),
@@ -105,7 +103,6 @@ async fn list_orders(
     AuthUser(me): AuthUser,
     ApiQuery(filter): ApiQuery<OrderFilter>,
 ) -> ApiResult<Reply<Page<OrderView>>> {
-    me.require_scope(Scope::OrdersRead)?;
     let mut select = orders::Entity::find()
         .order_by_desc(orders::Column::CreatedAt)
         .order_by_desc(orders::Column::Id);
@@ -169,7 +166,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 /// Place an order. The server prices it from the current menu and refuses sold-out items, closed venues
 /// and pickup times outside opening hours. With an `Idempotency-Key` header a retry returns the first
 /// order (200, `Idempotent-Replayed: true`) instead of placing a second one.
-#[utoipa::path(post, path = "/api/orders", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/orders", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key returns the same order")),
     request_body(content = OrderInput, example = json!({
         "venue_id": "0192f0c4-6c1e-7a30-8d3e-4f5a6b7c8d9e",
@@ -181,17 +178,16 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     responses(
         (status = 201, description = "Placed", body = Envelope<OrderView>),
         (status = 200, description = "The order an earlier request with this Idempotency-Key placed", body = Envelope<OrderView>),
-        (status = 422, description = "Invalid order; `errors` names the fields (for example `items[0].menu_item_id`)", body = ErrorBody),
+        (status = 422, description = "Invalid order; `errors` names the fields (for example `items[0].menu_item_id`); `idempotency_key_reused` when the Idempotency-Key was used for a different request", body = ErrorBody),
     ))]
 async fn create_order(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
     headers: HeaderMap,
-    ApiJson(input): ApiJson<OrderInput>,
+    ApiJsonDigest(input, fingerprint): ApiJsonDigest<OrderInput>,
 ) -> ApiResult<Response> {
-    me.require_scope(Scope::OrdersWrite)?;
-    let key = idempotency_key(&headers)?;
-    let placed = place(&state, me.user_id, input, key).await?;
+    let idempotency = idempotency_key(&headers)?.map(|key| Idempotency { key, fingerprint });
+    let placed = place(&state, me.user_id, input, idempotency).await?;
     if placed.replayed {
         let mut response = ok(placed.order)
             .message("an order was already placed with this Idempotency-Key")
@@ -206,7 +202,7 @@ async fn create_order(
 }
 
 /// One order with its items.
-#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:read"])),
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = Envelope<OrderView>),
@@ -217,7 +213,6 @@ async fn get_order(
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<OrderView>> {
-    me.require_scope(Scope::OrdersRead)?;
     let order = find(&state, id).await?;
     access(&state, &me, &order).await?;
     Ok(ok(views_of(&state.db, vec![order]).await?.remove(0)))
@@ -234,7 +229,7 @@ pub struct StatusInput {
 /// Move an order to its next state (venue staff and admins; a customer may only cancel a PENDING or
 /// CONFIRMED order). An illegal move is 409 `invalid_transition` with the allowed states in
 /// `data.allowed_transitions`.
-#[utoipa::path(put, path = "/api/orders/{id}/status", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/orders/{id}/status", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Order id")),
     request_body(content = StatusInput, example = json!({"status": "PREPARING"})),
     responses(
@@ -248,7 +243,6 @@ async fn update_status(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<StatusInput>,
 ) -> ApiResult<Reply<OrderView>> {
-    me.require_scope(Scope::OrdersWrite)?;
     let order = find(&state, id).await?;
     let access = access(&state, &me, &order).await?;
     let view = transition(&state, id, input.status, actor_for(&me, access), input.note).await?;
@@ -256,7 +250,7 @@ async fn update_status(
 }
 
 /// Cancel an order (the customer while it is PENDING or CONFIRMED; the venue until it is completed).
-#[utoipa::path(delete, path = "/api/orders/{id}", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/orders/{id}", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "Cancelled", body = Envelope<OrderView>),
@@ -267,7 +261,6 @@ async fn cancel_order(
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<OrderView>> {
-    me.require_scope(Scope::OrdersWrite)?;
     let order = find(&state, id).await?;
     let access = access(&state, &me, &order).await?;
     let view = transition(
@@ -282,7 +275,7 @@ async fn cancel_order(
 }
 
 /// The order's status history: every change with who made it and when, oldest first.
-#[utoipa::path(get, path = "/api/orders/{id}/events", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/orders/{id}/events", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:read"])),
     params(("id" = Uuid, Path, description = "Order id")),
     responses((status = 200, description = "Status events", body = Envelope<Vec<StatusEventView>>)))]
 async fn order_events(
@@ -290,7 +283,6 @@ async fn order_events(
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<Vec<StatusEventView>>> {
-    me.require_scope(Scope::OrdersRead)?;
     let order = find(&state, id).await?;
     access(&state, &me, &order).await?;
     Ok(ok(events_of(&state, id).await?))
@@ -298,7 +290,7 @@ async fn order_events(
 
 /// Live changes of one order as Server-Sent Events (`event: order`, data: `OrderUpdate` JSON), from
 /// every Brigade process. Accepts `?access_token=` for EventSource clients.
-#[utoipa::path(get, path = "/api/orders/{id}/stream", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/orders/{id}/stream", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:read"])),
     params(("id" = Uuid, Path, description = "Order id"), StreamAuth),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
@@ -306,11 +298,10 @@ async fn order_events(
     ))]
 async fn order_stream(
     State(state): State<AppState>,
-    MaybeAuthUser(caller): MaybeAuthUser,
+    AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
-    ApiQuery(query): ApiQuery<StreamAuth>,
+    ApiQuery(_query): ApiQuery<StreamAuth>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let me = stream_caller(&state, caller, &query).await?;
     let order = find(&state, id).await?;
     access(&state, &me, &order).await?;
     Ok(sse_from(&state, &order_channel(id), "order"))
@@ -357,7 +348,7 @@ async fn set_payment(
 }
 
 /// Record a cash payment (venue staff or admins).
-#[utoipa::path(put, path = "/api/orders/{id}/payment", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/orders/{id}/payment", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Order id")),
     request_body(content = PaymentInput, example = json!({"status": "PAID"})),
     responses(
@@ -371,7 +362,6 @@ async fn mark_payment(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<PaymentInput>,
 ) -> ApiResult<Reply<OrderView>> {
-    me.require_scope(Scope::OrdersWrite)?;
     let order = find(&state, id).await?;
     if access(&state, &me, &order).await? == Access::Customer {
         return Err(ApiError::forbidden(
@@ -412,7 +402,7 @@ fn provider(state: &AppState) -> ApiResult<SignedWebhookProvider> {
 
 /// Start paying an ONLINE order: returns where to send the customer. The result arrives later on the
 /// payment webhook.
-#[utoipa::path(post, path = "/api/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/orders/{id}/pay", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "Payment started", body = Envelope<PaymentSession>),
@@ -424,7 +414,6 @@ async fn start_online_payment(
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<PaymentSession>> {
-    me.require_scope(Scope::OrdersWrite)?;
     let order = find(&state, id).await?;
     access(&state, &me, &order).await?;
     if order.payment_method.as_deref() != Some(PaymentMethod::Online.as_str()) {
@@ -468,7 +457,7 @@ pub struct WebhookResult {
 
 /// The payment provider reports an outcome. The body must carry a valid `Brigade-Signature`; the amount
 /// and currency must match the order.
-#[utoipa::path(post, path = "/api/payments/webhook", tag = "orders",
+#[utoipa::path(post, path = "/api/payments/webhook", tag = "orders", security(()),
     params(("Brigade-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">")),
     request_body(content = PaymentEvent, example = json!({"reference": "pay_0192f0c4", "status": "succeeded", "amount": "29.00", "currency": "GBP"})),
     responses(

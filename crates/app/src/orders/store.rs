@@ -80,7 +80,7 @@ impl Sql {
 
 const ORDER_COLUMNS: &str = "id, restaurant_id, customer_id, source, order_type, status, status_changed_at, \
     total_minor, currency, payment_status, payment_method, payment_reference, pickup_time, table_label, \
-    reservation_id, note, idempotency_key, external_ref, created_at, updated_at";
+    reservation_id, note, idempotency_key, external_ref, created_at, updated_at, idempotency_fingerprint";
 const ITEM_COLUMNS: &str = "id, order_id, menu_item_id, name, plu, unit_price_minor, quantity, subtotal_minor, special_request";
 const EVENT_COLUMNS: &str = "order_id, restaurant_id, from_status, to_status, raw_code, actor_kind, \
     actor_id, note, occurred_at, recorded_at";
@@ -109,6 +109,7 @@ fn order_values(o: &orders::Model) -> Vec<Value> {
         o.external_ref.clone().into(),
         o.created_at.into(),
         o.updated_at.into(),
+        o.idempotency_fingerprint.clone().into(),
     ]
 }
 
@@ -191,10 +192,11 @@ pub async fn insert_placed(
 const PG_GROUP_INSERT: &str = "WITH o AS (\
     INSERT INTO orders (id, restaurant_id, customer_id, source, order_type, status, status_changed_at, \
       total_minor, currency, payment_status, payment_method, payment_reference, pickup_time, table_label, \
-      reservation_id, note, idempotency_key, external_ref, created_at, updated_at) \
+      reservation_id, note, idempotency_key, external_ref, created_at, updated_at, idempotency_fingerprint) \
     SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], \
       $7::timestamptz[], $8::int8[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], \
-      $14::text[], $15::uuid[], $16::text[], $17::text[], $18::text[], $19::timestamptz[], $20::timestamptz[]) \
+      $14::text[], $15::uuid[], $16::text[], $17::text[], $18::text[], $19::timestamptz[], $20::timestamptz[], \
+      $48::text[]) \
     ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING id), \
   i AS (INSERT INTO order_items (id, order_id, menu_item_id, name, plu, unit_price_minor, quantity, \
       subtotal_minor, special_request) \
@@ -300,6 +302,7 @@ async fn insert_group_postgres(
                 .collect::<Vec<_>>(),
         )
         .bind(notes.iter().map(|n| n.1.created_at).collect::<Vec<_>>())
+        .bind(col(group, |r| r.order.idempotency_fingerprint.as_deref()))
         .fetch_all(db.get_postgres_connection_pool())
         .await
         .map_err(crate::monitoring::bulk::db_err)?;

@@ -509,8 +509,8 @@ pub async fn change(
         .as_ref()
         .map(|_| clean(&change.note, 1000, "note", &mut errors));
     let mut active: reservations::ActiveModel = existing.clone().into();
-    let txn;
-    if moves && new_status.is_live() {
+    // What a move needs, checked before anything is written.
+    let target = if moves && new_status.is_live() {
         let input = ReservationInput {
             date: change.date.unwrap_or(existing.date),
             time: change.time.unwrap_or(existing.slot_time),
@@ -523,23 +523,16 @@ pub async fn change(
         let Some((slot, at)) = found else {
             return Err(ApiError::field("time", "is not available"));
         };
-        txn = state.db.begin().await?;
-        release(&txn, &existing).await?;
-        if !claim(&txn, &slot, at, input.party_size).await? {
-            return Err(full());
-        }
         active.time_slot_id = Set(Some(slot.id));
         active.date = Set(input.date);
         active.slot_time = Set(input.time);
         active.starts_at = Set(at);
         active.party_size = Set(input.party_size);
+        Some((slot, at, input.party_size))
     } else {
         errors.into_result()?;
-        txn = state.db.begin().await?;
-        if !new_status.is_live() {
-            release(&txn, &existing).await?;
-        }
-    }
+        None
+    };
     if let Some(v) = table_preference {
         active.table_preference = Set(v);
     }
@@ -548,7 +541,42 @@ pub async fn change(
     }
     active.status = Set(new_status.as_str().to_string());
     active.updated_at = Set(state.now());
-    let model = active.update(&txn).await?;
+    let txn = state.db.begin().await?;
+    // One conditional write claims the change: it applies only while the row still holds the status,
+    // slot, start and party it was read with. Of simultaneous changes (two cancels of one reservation)
+    // exactly one gets the row, and only that one gives back or takes capacity below.
+    let claimed = reservations::Entity::update_many()
+        .set(active)
+        .filter(reservations::Column::Id.eq(existing.id))
+        .filter(reservations::Column::Status.eq(existing.status.as_str()))
+        .filter(match existing.time_slot_id {
+            Some(slot) => reservations::Column::TimeSlotId.eq(slot),
+            None => reservations::Column::TimeSlotId.is_null(),
+        })
+        .filter(reservations::Column::StartsAt.eq(existing.starts_at))
+        .filter(reservations::Column::PartySize.eq(existing.party_size))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(ApiError::conflict(
+            "reservation_changed",
+            "the reservation was changed by another request meanwhile; read it again",
+        ));
+    }
+    if !new_status.is_live() || target.is_some() {
+        release(&txn, &existing).await?;
+    }
+    if let Some((slot, at, party)) = &target
+        && !claim(&txn, slot, *at, *party).await?
+    {
+        txn.rollback().await?;
+        return Err(full());
+    }
+    let model = reservations::Entity::find_by_id(existing.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("reservation"))?;
     txn.commit().await?;
     let title = match new_status {
         ReservationStatus::Cancelled => "Reservation cancelled",

@@ -181,7 +181,7 @@ pub struct AvailabilityQuery {
 
 /// Free reservation times of a date, in the venue's time zone: past starts and starts inside the
 /// minimum notice are hidden, as are full ones.
-#[utoipa::path(get, path = "/api/venues/{venue_id}/time-slots", tag = "reservations",
+#[utoipa::path(get, path = "/api/venues/{venue_id}/time-slots", tag = "reservations", security((), ("bearer" = []), ("api_key" = ["reservations:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), AvailabilityQuery),
     responses(
         (status = 200, description = "Free starts, earliest first", body = Envelope<Vec<SlotAvailability>>),
@@ -212,7 +212,7 @@ async fn available_slots(
 }
 
 /// The venue's weekly reservation windows.
-#[utoipa::path(get, path = "/api/venues/{venue_id}/time-slots/weekly", tag = "reservations",
+#[utoipa::path(get, path = "/api/venues/{venue_id}/time-slots/weekly", tag = "reservations", security((), ("bearer" = []), ("api_key" = ["reservations:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
     responses((status = 200, description = "Windows by weekday and start", body = Envelope<Vec<TimeSlotView>>)))]
 async fn weekly_slots(
@@ -230,7 +230,7 @@ async fn weekly_slots(
 }
 
 /// Add a weekly window (venue manager or admin).
-#[utoipa::path(post, path = "/api/venues/{venue_id}/time-slots", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/time-slots", tag = "reservations", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
     request_body(content = TimeSlotInput, example = json!({"weekday": "FRI", "start_time": "18:00", "end_time": "23:00", "interval_minutes": 30, "max_reservations": 6, "max_covers": 24})),
     responses(
@@ -267,7 +267,7 @@ async fn find_slot(state: &AppState, venue_id: Uuid, id: Uuid) -> ApiResult<time
 }
 
 /// Change a weekly window (venue manager or admin). Existing reservations keep their times.
-#[utoipa::path(put, path = "/api/venues/{venue_id}/time-slots/{id}", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/venues/{venue_id}/time-slots/{id}", tag = "reservations", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Time slot id")),
     request_body = TimeSlotInput,
     responses(
@@ -288,7 +288,7 @@ async fn update_slot(
 }
 
 /// Delete a weekly window (venue manager or admin). Existing reservations stay.
-#[utoipa::path(delete, path = "/api/venues/{venue_id}/time-slots/{id}", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/venues/{venue_id}/time-slots/{id}", tag = "reservations", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Time slot id")),
     responses(
         (status = 200, description = "Deleted", body = Envelope<Option<String>>),
@@ -351,13 +351,13 @@ pub struct ReservationFilter {
     pub date: Option<NaiveDate>,
     #[param(value_type = Option<String>)]
     pub status: Option<ReservationStatus>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
 }
 
 /// A venue's reservations, soonest first: all of them for its people and admins, the caller's own for
 /// anyone else.
-#[utoipa::path(get, path = "/api/venues/{venue_id}/reservations", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/venues/{venue_id}/reservations", tag = "reservations", security(("bearer" = []), ("api_key" = ["reservations:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ReservationFilter),
     responses((status = 200, description = "A page of reservations", body = Envelope<Page<ReservationView>>)))]
 async fn venue_reservations(
@@ -406,7 +406,7 @@ async fn list(
 
 /// Reserve a table at one of the free times (`date` and `time` as the availability list gives them).
 /// Confirmed at once, with an in-app notification and an e-mail; 409 `slot_full` when it just filled.
-#[utoipa::path(post, path = "/api/venues/{venue_id}/reservations", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/reservations", tag = "reservations", security(("bearer" = []), ("api_key" = ["reservations:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
     request_body(content = ReservationInput, example = json!({"date": "2026-06-20", "time": "19:30", "party_size": 4, "table_preference": "window"})),
     responses(
@@ -427,7 +427,7 @@ async fn create_reservation(
 }
 
 /// The caller's own reservations at every venue, soonest first.
-#[utoipa::path(get, path = "/api/reservations", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/reservations", tag = "reservations", security(("bearer" = []), ("api_key" = ["reservations:read"])),
     params(ReservationFilter),
     responses((status = 200, description = "A page of reservations", body = Envelope<Page<ReservationView>>)))]
 async fn my_reservations(
@@ -465,7 +465,7 @@ async fn reachable(
 }
 
 /// One reservation (its guest, the venue's people, admins).
-#[utoipa::path(get, path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = []), ("api_key" = ["reservations:read"])),
     params(("id" = Uuid, Path, description = "Reservation id")),
     responses(
         (status = 200, description = "The reservation", body = Envelope<ReservationView>),
@@ -481,7 +481,7 @@ async fn get_reservation(
 
 /// Change a reservation: the guest may move it or change the party (capacity permitting); the venue may
 /// also set its status (COMPLETED, CANCELLED).
-#[utoipa::path(put, path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = []), ("api_key" = ["reservations:write"])),
     params(("id" = Uuid, Path, description = "Reservation id")),
     request_body(content = ReservationChange, example = json!({"time": "20:00", "party_size": 5})),
     responses(
@@ -500,7 +500,7 @@ async fn update_reservation(
 }
 
 /// Cancel a reservation (its guest or the venue); its place is free again at once.
-#[utoipa::path(delete, path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/reservations/{id}", tag = "reservations", security(("bearer" = []), ("api_key" = ["reservations:write"])),
     params(("id" = Uuid, Path, description = "Reservation id")),
     responses(
         (status = 200, description = "Cancelled", body = Envelope<ReservationView>),

@@ -15,7 +15,7 @@ use super::{
     HoursInterval, RestaurantInput, RestaurantStatus, RestaurantView, check_hours, find, find_view,
     hours_of, replace_hours,
 };
-use crate::accounts::{AuthUser, MemberRole, Role, Scope, require_restaurant_role};
+use crate::accounts::{AuthUser, MemberRole, Role, require_restaurant_role};
 use crate::entities::{restaurant_members, restaurants, users};
 use crate::http::envelope::{Envelope, Page, PageParams, Reply, created, ok, paginate};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
@@ -60,13 +60,13 @@ pub struct RestaurantFilter {
     #[param(value_type = Option<String>)]
     pub sort: Option<RestaurantSort>,
     /// 1-based page number (default 1).
-    pub page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
     /// Items per page, 1 to 100 (default 20).
-    pub per_page: Option<u64>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
 }
 
 /// List restaurants. Admins and KAMs see all; others see the restaurants they belong to.
-#[utoipa::path(get, path = "/api/restaurants", tag = "restaurants", security(("bearer" = [])), params(RestaurantFilter),
+#[utoipa::path(get, path = "/api/restaurants", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:read"])), params(RestaurantFilter),
     responses(
         (status = 200, description = "A page of restaurants", body = Envelope<Page<RestaurantView>>),
         (status = 400, description = "Bad filter", body = ErrorBody),
@@ -76,7 +76,6 @@ async fn list_restaurants(
     AuthUser(me): AuthUser,
     ApiQuery(filter): ApiQuery<RestaurantFilter>,
 ) -> ApiResult<Reply<Page<RestaurantView>>> {
-    me.require_scope(Scope::RestaurantsRead)?;
     let mut select = restaurants::Entity::find();
     if !matches!(me.role, Role::Admin | Role::Kam) {
         let mine = restaurant_members::Entity::find()
@@ -122,7 +121,7 @@ async fn list_restaurants(
 }
 
 /// Create a restaurant (admin).
-#[utoipa::path(post, path = "/api/restaurants", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/restaurants", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     request_body(content = RestaurantInput, example = json!({"name": "Dishoom Shoreditch", "timezone": "Europe/London",
         "region": "London", "status": "active", "hours": [{"weekday": 0, "opens": "08:00", "closes": "23:00"},
         {"weekday": 4, "opens": "18:00", "closes": "02:00"}]})),
@@ -138,7 +137,6 @@ async fn create_restaurant(
     ApiJson(input): ApiJson<RestaurantInput>,
 ) -> ApiResult<Reply<RestaurantView>> {
     me.require_admin()?;
-    me.require_scope(Scope::RestaurantsWrite)?;
     Ok(created(super::create(&state, &input).await?))
 }
 
@@ -147,7 +145,6 @@ async fn require_read(
     me: &crate::accounts::Principal,
     id: Uuid,
 ) -> ApiResult<()> {
-    me.require_scope(Scope::RestaurantsRead)?;
     if matches!(me.role, Role::Admin | Role::Kam) {
         return Ok(());
     }
@@ -155,7 +152,7 @@ async fn require_read(
 }
 
 /// One restaurant with its hours.
-#[utoipa::path(get, path = "/api/restaurants/{id}", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/restaurants/{id}", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses(
         (status = 200, description = "The restaurant", body = Envelope<RestaurantView>),
@@ -172,7 +169,7 @@ async fn get_restaurant(
 }
 
 /// Update a restaurant (admin, or its owner or manager). Fields left out stay as they are.
-#[utoipa::path(put, path = "/api/restaurants/{id}", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/restaurants/{id}", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")), request_body = RestaurantInput,
     responses(
         (status = 200, description = "Updated", body = Envelope<RestaurantView>),
@@ -198,7 +195,6 @@ pub async fn update(
     input: &RestaurantInput,
 ) -> ApiResult<RestaurantView> {
     let model = find(state, id).await?;
-    me.require_scope(Scope::RestaurantsWrite)?;
     require_restaurant_role(state, me, id, MemberRole::Manager).await?;
     if !me.is_admin() && (input.external_id.is_some() || input.status.is_some()) {
         return Err(ApiError::forbidden(
@@ -234,7 +230,7 @@ pub async fn update(
 }
 
 /// Delete a restaurant and everything that belongs only to it (admin).
-#[utoipa::path(delete, path = "/api/restaurants/{id}", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/restaurants/{id}", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses(
         (status = 200, description = "Deleted", body = Envelope<Option<String>>),
@@ -246,7 +242,6 @@ async fn delete_restaurant(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<Option<String>>> {
     me.require_admin()?;
-    me.require_scope(Scope::RestaurantsWrite)?;
     super::delete(&state, id).await?;
     Ok(ok(None).message("restaurant deleted"))
 }
@@ -258,7 +253,7 @@ pub struct HoursBody {
 }
 
 /// Weekly opening hours (local time in the restaurant's zone).
-#[utoipa::path(get, path = "/api/restaurants/{id}/hours", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/restaurants/{id}/hours", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses((status = 200, description = "Hours", body = Envelope<HoursBody>)))]
 async fn get_hours(
@@ -272,7 +267,7 @@ async fn get_hours(
 }
 
 /// Replace the weekly opening hours (admin, owner or manager).
-#[utoipa::path(put, path = "/api/restaurants/{id}/hours", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/restaurants/{id}/hours", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     request_body(content = HoursBody, example = json!({"hours": [{"weekday": 0, "opens": "11:30", "closes": "14:30"},
         {"weekday": 0, "opens": "18:00", "closes": "23:00"}, {"weekday": 5, "opens": "18:00", "closes": "02:00"}]})),
@@ -287,7 +282,6 @@ async fn put_hours(
     ApiJson(body): ApiJson<HoursBody>,
 ) -> ApiResult<Reply<HoursBody>> {
     find(&state, id).await?;
-    me.require_scope(Scope::RestaurantsWrite)?;
     require_restaurant_role(&state, &me, id, MemberRole::Manager).await?;
     let mut errors = FieldErrors::new();
     check_hours(&body.hours, &mut errors);
@@ -313,7 +307,7 @@ pub struct MemberView {
 }
 
 /// People of a restaurant (admin or any member).
-#[utoipa::path(get, path = "/api/restaurants/{id}/members", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/restaurants/{id}/members", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
     responses((status = 200, description = "Members", body = Envelope<Vec<MemberView>>)))]
 async fn list_members(
@@ -353,7 +347,7 @@ pub struct AddMember {
 }
 
 /// Add a person to a restaurant, or change their role there (admin or owner).
-#[utoipa::path(post, path = "/api/restaurants/{id}/members", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/restaurants/{id}/members", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")), request_body = AddMember,
     responses(
         (status = 201, description = "Added", body = Envelope<MemberView>),
@@ -407,7 +401,7 @@ async fn add_member(
 }
 
 /// Remove a person from a restaurant (admin or owner).
-#[utoipa::path(delete, path = "/api/restaurants/{id}/members/{user_id}", tag = "restaurants", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/restaurants/{id}/members/{user_id}", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id"), ("user_id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "Removed", body = Envelope<Option<String>>),

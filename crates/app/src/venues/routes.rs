@@ -15,9 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{QrCodeView, new_code, qr_png, qr_svg, qr_url, qr_view, resolve_code};
-use crate::accounts::{
-    AuthUser, MaybeAuthUser, MemberRole, Principal, Scope, require_restaurant_role,
-};
+use crate::accounts::{AuthUser, MaybeAuthUser, MemberRole, Principal, require_restaurant_role};
 use crate::entities::{qr_codes, restaurants, stocked_venues};
 use crate::http::envelope::{
     Envelope, Page, PageParams, Reply, contains_ci, created, ok, paginate,
@@ -52,12 +50,12 @@ pub struct VenueFilter {
     pub region: Option<String>,
     /// Only venues that serve eat-in (true) or only takeout (false).
     pub eat_in: Option<bool>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
 }
 
 /// Venues taking orders, by name. Public.
-#[utoipa::path(get, path = "/api/venues", tag = "venues", params(VenueFilter),
+#[utoipa::path(get, path = "/api/venues", tag = "venues", security((), ("bearer" = []), ("api_key" = ["restaurants:read"])), params(VenueFilter),
     responses((status = 200, description = "A page of venues", body = Envelope<Page<RestaurantView>>)))]
 async fn list_venues(
     State(state): State<AppState>,
@@ -87,7 +85,7 @@ async fn list_venues(
 }
 
 /// One venue with its opening hours. Public unless the venue is inactive.
-#[utoipa::path(get, path = "/api/venues/{id}", tag = "venues",
+#[utoipa::path(get, path = "/api/venues/{id}", tag = "venues", security((), ("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("id" = Uuid, Path, description = "Venue id")),
     responses(
         (status = 200, description = "The venue", body = Envelope<RestaurantView>),
@@ -104,7 +102,7 @@ async fn get_venue(
 }
 
 /// Create a venue (admin). The same record is the restaurant everywhere else in Brigade.
-#[utoipa::path(post, path = "/api/venues", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     request_body(content = RestaurantInput, example = json!({"name": "Omochi Ramen", "timezone": "Asia/Tokyo", "currency": "JPY",
         "address": "1-2-3 Shibuya, Tokyo", "status": "active", "enable_eat_in": true,
         "hours": [{"weekday": 0, "opens": "11:30", "closes": "15:00"}, {"weekday": 0, "opens": "17:30", "closes": "01:00"}]})),
@@ -119,12 +117,11 @@ async fn create_venue(
     ApiJson(input): ApiJson<RestaurantInput>,
 ) -> ApiResult<Reply<RestaurantView>> {
     me.require_admin()?;
-    me.require_scope(Scope::RestaurantsWrite)?;
     Ok(created(crate::restaurants::create(&state, &input).await?))
 }
 
 /// Update a venue (admin, or its owner or manager): details, opening hours, eat-in, reservation rules.
-#[utoipa::path(put, path = "/api/venues/{id}", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/venues/{id}", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("id" = Uuid, Path, description = "Venue id")),
     request_body(content = RestaurantInput, example = json!({"enable_eat_in": false, "hours": [{"weekday": 4, "opens": "18:00", "closes": "02:00"}]})),
     responses(
@@ -145,7 +142,7 @@ async fn update_venue(
 }
 
 /// Delete a venue and everything that is only its (admin).
-#[utoipa::path(delete, path = "/api/venues/{id}", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/venues/{id}", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("id" = Uuid, Path, description = "Venue id")),
     responses(
         (status = 200, description = "Deleted", body = Envelope<Option<String>>),
@@ -158,7 +155,6 @@ async fn delete_venue(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<Option<String>>> {
     me.require_admin()?;
-    me.require_scope(Scope::RestaurantsWrite)?;
     crate::restaurants::delete(&state, id).await?;
     Ok(ok(None).message("venue deleted"))
 }
@@ -172,7 +168,7 @@ pub struct LogoUpload {
 }
 
 /// Upload the venue's logo (multipart field `file`; owner, manager or admin). Replaces the old one.
-#[utoipa::path(post, path = "/api/venues/{id}/logo", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{id}/logo", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("id" = Uuid, Path, description = "Venue id")),
     request_body(content = LogoUpload, content_type = "multipart/form-data"),
     responses(
@@ -186,7 +182,6 @@ async fn upload_logo(
     ApiPath(id): ApiPath<Uuid>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Reply<RestaurantView>> {
-    me.require_scope(Scope::RestaurantsWrite)?;
     let venue = crate::restaurants::find(&state, id).await?;
     require_restaurant_role(&state, &me, id, MemberRole::Manager).await?;
     let (file, ext) = crate::storage::read_image_upload(multipart).await?;
@@ -205,7 +200,6 @@ async fn upload_logo(
 }
 
 async fn manage(state: &AppState, me: &Principal, venue_id: Uuid) -> ApiResult<restaurants::Model> {
-    me.require_scope(Scope::RestaurantsWrite)?;
     let venue = crate::restaurants::find(state, venue_id)
         .await
         .map_err(|_| ApiError::not_found("venue"))?;
@@ -285,7 +279,7 @@ async fn insert_code(
 }
 
 /// The QR code of the venue or of one table: the live one when it exists, else a new one.
-#[utoipa::path(post, path = "/api/venues/{venue_id}/generate-qr", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/generate-qr", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
     request_body(content = QrInput, example = json!({"table": "T4"})),
     responses(
@@ -316,7 +310,7 @@ pub struct QrFilter {
 }
 
 /// The venue's QR codes (venue people and admins).
-#[utoipa::path(get, path = "/api/venues/{venue_id}/qr-codes", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/venues/{venue_id}/qr-codes", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), QrFilter),
     responses((status = 200, description = "Codes by table", body = Envelope<Vec<QrCodeView>>)))]
 async fn list_qr_codes(
@@ -358,7 +352,7 @@ pub struct ImageQuery {
 }
 
 /// The QR code as an image to print (venue people and admins).
-#[utoipa::path(get, path = "/api/venues/{venue_id}/qr-codes/{id}/image", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/venues/{venue_id}/qr-codes/{id}/image", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "QR code id"), ImageQuery),
     responses(
         (status = 200, description = "PNG or SVG", content_type = "image/png", body = Vec<u8>),
@@ -417,7 +411,7 @@ async fn qr_image(
 }
 
 /// Revoke a QR code: it stops resolving at once.
-#[utoipa::path(post, path = "/api/venues/{venue_id}/qr-codes/{id}/revoke", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/qr-codes/{id}/revoke", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "QR code id")),
     responses((status = 200, description = "Revoked", body = Envelope<QrCodeView>)))]
 async fn revoke_qr(
@@ -436,7 +430,7 @@ async fn revoke_qr(
 }
 
 /// Replace a QR code with a new one for the same table (the old one stops resolving).
-#[utoipa::path(post, path = "/api/venues/{venue_id}/qr-codes/{id}/regenerate", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/qr-codes/{id}/regenerate", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "QR code id")),
     responses((status = 201, description = "The new code", body = Envelope<QrCodeView>)))]
 async fn regenerate_qr(
@@ -468,7 +462,7 @@ pub struct ResolvedQr {
 }
 
 /// What a scanned code opens: the venue (public details), the table and where the menu is. Public.
-#[utoipa::path(get, path = "/api/venues/qr/{code}", tag = "venues",
+#[utoipa::path(get, path = "/api/venues/qr/{code}", tag = "venues", security((), ("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("code" = String, Path, description = "The code from the QR image")),
     responses(
         (status = 200, description = "Resolved", body = Envelope<ResolvedQr>),
@@ -500,10 +494,11 @@ pub struct ShareLink {
 }
 
 /// A link to share the venue (its own takeout code, created on first use). Anyone signed in.
-#[utoipa::path(post, path = "/api/venues/{venue_id}/share-qr", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/venues/{venue_id}/share-qr", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
     responses(
         (status = 200, description = "The share link", body = Envelope<ShareLink>),
+        (status = 403, description = "Not staff of this venue", body = ErrorBody),
         (status = 404, description = "No such venue", body = ErrorBody),
     ))]
 async fn share_qr(
@@ -511,6 +506,8 @@ async fn share_qr(
     AuthUser(me): AuthUser,
     ApiPath(venue_id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<ShareLink>> {
+    // Minting a live code is the venue's decision (a manager may have revoked the last one).
+    require_restaurant_role(&state, &me, venue_id, MemberRole::Staff).await?;
     let venue = crate::restaurants::find(&state, venue_id)
         .await
         .ok()
@@ -571,12 +568,12 @@ pub struct StockedFilter {
     pub favorite: Option<bool>,
     /// Text search in the venue's name.
     pub q: Option<String>,
-    pub page: Option<u64>,
-    pub per_page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
 }
 
 /// The caller's stocked venues, favourites first, then newest.
-#[utoipa::path(get, path = "/api/stocked-venues", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/stocked-venues", tag = "venues", security(("bearer" = []), ("api_key" = ["orders:read"])),
     params(StockedFilter),
     responses((status = 200, description = "A page of stocked venues", body = Envelope<Page<StockedVenueView>>)))]
 async fn list_stocked(
@@ -622,7 +619,7 @@ pub struct StockInput {
 }
 
 /// Save a venue (once: saving it again returns the saved entry with 200).
-#[utoipa::path(post, path = "/api/stocked-venues", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/stocked-venues", tag = "venues", security(("bearer" = []), ("api_key" = ["orders:write"])),
     request_body(content = StockInput, example = json!({"venue_id": "0192f0c4-6c1e-7a30-8d3e-4f5a6b7c8d9e", "is_favorite": true})),
     responses(
         (status = 201, description = "Saved", body = Envelope<StockedVenueView>),
@@ -677,7 +674,7 @@ async fn own_stocked(
 }
 
 /// Remove a saved venue.
-#[utoipa::path(delete, path = "/api/stocked-venues/{id}", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/stocked-venues/{id}", tag = "venues", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Stocked-venue id")),
     responses(
         (status = 200, description = "Removed", body = Envelope<Option<String>>),
@@ -696,7 +693,7 @@ async fn unstock_venue(
 }
 
 /// Toggle a saved venue's favourite mark.
-#[utoipa::path(put, path = "/api/stocked-venues/{id}/favorite", tag = "venues", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/stocked-venues/{id}/favorite", tag = "venues", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Stocked-venue id")),
     responses(
         (status = 200, description = "Toggled", body = Envelope<StockedVenueView>),

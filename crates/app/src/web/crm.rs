@@ -12,6 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::form::Form;
 use super::pages::render;
 use super::{Layout, error_page};
 use crate::accounts::Role;
@@ -276,7 +277,7 @@ pub struct ListQuery {
     pub tier: Option<String>,
     pub region: Option<String>,
     pub kam_id: Option<String>,
-    pub page: Option<u64>,
+    pub page: Option<crate::http::envelope::PageNumber>,
 }
 
 pub async fn list(
@@ -308,8 +309,8 @@ pub async fn list(
             None
         },
         unassigned: (is_admin && kam == "none").then_some(true),
-        page: Some(query.page.unwrap_or(1).max(1)),
-        per_page: Some(50),
+        page: query.page,
+        per_page: crate::http::envelope::PerPage::new(50),
     };
     let result = async {
         let page = crate::crm::routes::search_accounts(&state, &user.principal, &filter).await?;
@@ -461,10 +462,7 @@ pub async fn detail(
         let (restaurant, _) = crate::crm::account_for(&state, &user.principal, id).await?;
         let d = crate::crm::routes::detail(&state, id).await?;
         let perf = crate::crm::routes::performance_of(&state, id).await?;
-        let first = PageParams {
-            page: Some(1),
-            per_page: Some(20),
-        };
+        let first = PageParams::new(1, 20);
         let timeline = crate::crm::routes::timeline(&state, id, &first).await?;
         let orders = crate::crm::routes::recent_orders(&state, id, &first).await?;
         let history = crate::crm::routes::status_views(&state, id).await?;
@@ -594,7 +592,7 @@ pub async fn log_interaction(
     user: WebUser,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
-    axum::Form(form): axum::Form<InteractionForm>,
+    Form(form): Form<InteractionForm>,
 ) -> Response {
     if let Some(denied) = crm_only(&user) {
         return denied;
@@ -654,7 +652,7 @@ pub async fn change_status(
     jar: CookieJar,
     user: WebUser,
     Path(id): Path<Uuid>,
-    axum::Form(form): axum::Form<StatusForm>,
+    Form(form): Form<StatusForm>,
 ) -> Response {
     if let Some(denied) = crm_only(&user) {
         return denied;
@@ -692,7 +690,7 @@ pub async fn add_contact(
     jar: CookieJar,
     user: WebUser,
     Path(id): Path<Uuid>,
-    axum::Form(form): axum::Form<ContactForm>,
+    Form(form): Form<ContactForm>,
 ) -> Response {
     if let Some(denied) = crm_only(&user) {
         return denied;
@@ -828,7 +826,7 @@ pub async fn save_settings(
     State(state): State<AppState>,
     jar: CookieJar,
     user: WebUser,
-    axum::Form(form): axum::Form<SettingsForm>,
+    Form(form): Form<SettingsForm>,
 ) -> Response {
     if let Some(denied) = kam_only(&user) {
         return denied;
@@ -895,8 +893,8 @@ pub async fn reassign_page(
         region: None,
         kam_id: Uuid::parse_str(&from).ok(),
         unassigned: (from == "none").then_some(true),
-        page: Some(1),
-        per_page: Some(100),
+        page: None,
+        per_page: crate::http::envelope::PerPage::new(100),
     };
     let result = async {
         let page = crate::crm::routes::search_accounts(&state, &user.principal, &filter).await?;

@@ -3,6 +3,7 @@
 
 mod analytics;
 mod crm;
+mod form;
 mod monitoring;
 mod pages;
 
@@ -175,7 +176,10 @@ async fn media_file(
     axum::extract::State(state): axum::extract::State<AppState>,
     Path(key): Path<String>,
 ) -> Response {
-    if key.split('/').any(|part| part.is_empty() || part == "..") {
+    if key
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == ".." || part.contains('\0'))
+    {
         return not_found_page();
     }
     match state.storage.get(&key).await {

@@ -1,8 +1,8 @@
 //! Store-monitoring pages: reports (start one, download its CSV) and a store's uptime over time with its
 //! outages. For administrators and KAMs.
 
+use super::form::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

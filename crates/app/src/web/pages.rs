@@ -1,7 +1,7 @@
 //! Page handlers.
 
+use super::form::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -461,7 +461,7 @@ struct RestaurantsPage {
 pub struct RestaurantsQuery {
     q: Option<String>,
     status: Option<String>,
-    page: Option<u64>,
+    page: Option<crate::http::envelope::PageNumber>,
 }
 
 pub async fn restaurants(
@@ -479,7 +479,7 @@ pub async fn restaurants(
     }
     let q = query.q.unwrap_or_default();
     let status = query.status.unwrap_or_default().to_lowercase();
-    let page = query.page.unwrap_or(1).max(1);
+    let page = query.page.map_or(1, |p| p.get());
     let mut select = restaurants::Entity::find().order_by_asc(restaurants::Column::Name);
     if !q.trim().is_empty() {
         let backend = sea_orm::ConnectionTrait::get_database_backend(&state.db);

@@ -70,6 +70,10 @@ async fn register_login_me_refresh_logout() {
     )
     .await
     .assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    // The stolen chain is over, access tokens included.
+    app.get("/api/auth/me", Some(&new_access))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
     app.post(
         "/api/auth/refresh-token",
         json!({"refresh_token": refresh2}),
@@ -90,9 +94,22 @@ async fn register_login_me_refresh_logout() {
         .as_str()
         .unwrap()
         .to_string();
+    let access3 = login.data()["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // In use (and so cached as live) right up to the logout...
+    app.get("/api/auth/me", Some(&access3))
+        .await
+        .assert_status(StatusCode::OK);
     app.post("/api/auth/logout", json!({"refresh_token": refresh3}), None)
         .await
         .assert_status(StatusCode::OK);
+    // ...and ended with it, not an hour later.
+    app.get("/api/auth/me", Some(&access3))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+
     app.post(
         "/api/auth/refresh-token",
         json!({"refresh_token": refresh3}),
@@ -219,7 +236,12 @@ async fn bad_expired_and_tampered_tokens_are_401() {
     let (expired, _) = app
         .state
         .keys
-        .issue(id, Role::Customer, app.state.now() - Duration::hours(2))
+        .issue(
+            id,
+            Role::Customer,
+            app.state.now() - Duration::hours(2),
+            None,
+        )
         .unwrap();
     app.get("/api/auth/me", Some(&expired))
         .await
@@ -229,7 +251,7 @@ async fn bad_expired_and_tampered_tokens_are_401() {
     let (claimed_admin, _) = app
         .state
         .keys
-        .issue(id, Role::Admin, app.state.now())
+        .issue(id, Role::Admin, app.state.now(), None)
         .unwrap();
     app.get("/api/users", Some(&claimed_admin))
         .await
@@ -424,6 +446,9 @@ async fn changing_the_password_signs_out_other_sessions() {
     )
     .await
     .assert_status(StatusCode::OK);
+    app.get("/api/auth/me", Some(&token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
     app.post(
         "/api/auth/refresh-token",
         json!({"refresh_token": refresh}),
@@ -490,7 +515,7 @@ async fn api_keys_are_scoped_and_revocable() {
         Some(&key),
     )
     .await
-    .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    .assert_error(StatusCode::FORBIDDEN, "api_key_not_allowed");
     let keys = app.get("/api/auth/api-keys", Some(&admin)).await;
     assert!(
         keys.data()[0]["last_used_at"].is_string(),

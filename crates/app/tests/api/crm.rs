@@ -71,6 +71,7 @@ async fn completed_order(app: &TestApp, restaurant: &str, at: DateTime<Utc>, tot
         reservation_id: Set(None),
         note: Set(None),
         idempotency_key: Set(None),
+        idempotency_fingerprint: Set(None),
         external_ref: Set(Some(id.to_string())),
         created_at: Set(at),
         updated_at: Set(at),

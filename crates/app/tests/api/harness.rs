@@ -290,7 +290,7 @@ impl TestApp {
         let role = user.role.parse().unwrap();
         self.state
             .keys
-            .issue(user.id, role, self.state.now())
+            .issue(user.id, role, self.state.now(), None)
             .unwrap()
             .0
     }

@@ -18,6 +18,7 @@ mod permissions;
 mod reservations;
 mod restaurants;
 mod scenario;
+mod scopes;
 mod shared_backends;
 mod venues;
 mod web;

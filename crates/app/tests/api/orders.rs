@@ -358,6 +358,35 @@ async fn a_retried_order_with_the_same_idempotency_key_is_placed_once() {
     assert_ne!(results[1].data()["id"], results[3].data()["id"]);
     assert_eq!(order_count(&app).await, 5);
 
+    // The same key with a different body is a mistake, not a retry: refused, nothing stored. The same
+    // body written with other spacing and key order is the same request.
+    let send_body = |key: &'static str, text: String| {
+        let (app, customer) = (&app, &customer);
+        async move {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/api/orders")
+                .header(header::AUTHORIZATION, format!("Bearer {customer}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("Idempotency-Key", key)
+                .body(Body::from(text))
+                .unwrap();
+            app.send(request).await
+        }
+    };
+    let other = json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [{"menu_item_id": s.gyoza, "quantity": 3}]});
+    let reused = send_body("checkout-1", other.to_string()).await;
+    reused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    assert_eq!(reused.data()["order_id"], first.data()["id"]);
+    assert_eq!(order_count(&app).await, 5);
+    let respaced = format!(
+        "{{ \"items\": [ {{\"quantity\": 2, \"menu_item_id\": \"{}\"}} ],\n \"order_type\": \"TAKEOUT\", \"venue_id\": \"{}\" }}",
+        s.gyoza, s.id
+    );
+    let same = send_body("checkout-1", respaced).await;
+    same.assert_status(StatusCode::OK);
+    assert_eq!(same.data()["id"], first.data()["id"]);
+
     // Once the item is sold out a new order is refused, but a retry still gets the order it placed.
     app.put(
         &format!("/api/venues/{}/menu/items/{}", s.id, s.gyoza),

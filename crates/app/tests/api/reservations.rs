@@ -1,6 +1,6 @@
 use axum::http::StatusCode;
 use brigade_app::accounts::Role;
-use brigade_app::entities::{mail_outbox, reservations};
+use brigade_app::entities::{mail_outbox, reservation_capacity, reservations};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -137,9 +137,9 @@ async fn availability_follows_the_zone_the_notice_and_the_capacity() {
     assert!(far.field_errors("date")[0].contains("30 days"));
     let past = app.get(&format!("{base}?date=2026-06-01"), None).await;
     assert!(past.field_errors("date")[0].contains("past"));
-    app.get(&format!("{base}?date=tomorrow"), None)
-        .await
-        .assert_status(StatusCode::BAD_REQUEST);
+    let words = app.get(&format!("{base}?date=tomorrow"), None).await;
+    words.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(!words.field_errors("date").is_empty());
 }
 
 #[tokio::test]
@@ -232,6 +232,112 @@ async fn capacity_is_never_exceeded_by_simultaneous_requests() {
         .as_array()
         .unwrap()
         .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn simultaneous_cancels_of_one_reservation_release_its_places_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Twice Bistro", json!({})).await;
+    slot(&app, &s.id, &s.owner, json!({"weekday": "TUE", "start_time": "19:00", "end_time": "21:00", "interval_minutes": 60, "max_reservations": 3})).await;
+    let path = format!("/api/venues/{}/reservations", s.id);
+    let mut guests = Vec::new();
+    for i in 0..3 {
+        let token = app
+            .user(&format!("twice{i}@example.com"), Role::Customer)
+            .await
+            .1;
+        let booked = app
+            .post(
+                &path,
+                json!({"date": "2026-06-16", "time": "19:00", "party_size": 2}),
+                Some(&token),
+            )
+            .await;
+        booked.assert_status(StatusCode::CREATED);
+        guests.push((token, booked.data()["id"].as_str().unwrap().to_string()));
+    }
+    let capacity = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            reservation_capacity::Entity::find()
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| (row.reservations, row.covers))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(capacity(&app).await, vec![(3, 6)]);
+
+    // Twelve cancels of one reservation at once: one cancels, the others are refused.
+    let (guest, id) = &guests[0];
+    let one = format!("/api/reservations/{id}");
+    let results = futures::future::join_all((0..12).map(|_| app.delete(&one, Some(guest)))).await;
+    let cancelled = results
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    for r in &results {
+        assert!(
+            r.status == StatusCode::OK
+                || ["reservation_changed", "reservation_closed"].contains(&r.code()),
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(cancelled, 1);
+    assert_eq!(capacity(&app).await, vec![(2, 4)], "places released once");
+
+    // Moves of one reservation racing each other: one move, and the places follow it exactly.
+    let (guest, id) = &guests[1];
+    let one = format!("/api/reservations/{id}");
+    let results = futures::future::join_all((0..8).map(|_| {
+        app.put(
+            &one,
+            json!({"date": "2026-06-16", "time": "20:00"}),
+            Some(guest),
+        )
+    }))
+    .await;
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count(),
+        1,
+        "{:?}",
+        results.iter().map(|r| r.text.clone()).collect::<Vec<_>>()
+    );
+    let mut rows = capacity(&app).await;
+    rows.sort();
+    assert_eq!(rows, vec![(1, 2), (1, 2)]);
+
+    // The freed place is there exactly once.
+    let mut tokens = Vec::new();
+    for i in 0..6 {
+        tokens.push(
+            app.user(&format!("late{i}@example.com"), Role::Customer)
+                .await
+                .1,
+        );
+    }
+    let results = futures::future::join_all(tokens.iter().map(|token| {
+        app.post(
+            &path,
+            json!({"date": "2026-06-16", "time": "19:00", "party_size": 2}),
+            Some(token),
+        )
+    }))
+    .await;
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count(),
+        2
     );
 }
 

@@ -243,11 +243,28 @@ async fn filters_search_and_delete() {
     assert_eq!(total("/api/restaurants?q=%22Sakura%22").await, 0);
     assert_eq!(total("/api/restaurants?q=Sakura%20OR%20Noodle").await, 0);
     assert_eq!(total("/api/restaurants?q=kitchen%20*").await, 0);
-    assert_eq!(
-        total("/api/restaurants?q=Sak%00ura").await,
-        1,
-        "a NUL is dropped"
-    );
+    // A NUL is refused and named, never dropped or cut at (on SQLite it used to cut the search short and
+    // match everything).
+    for query in ["q=Sak%00ura", "q=%00zzz", "region=%00", "q=ok&status=%00"] {
+        let refused = app
+            .get(&format!("/api/restaurants?{query}"), Some(&admin))
+            .await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let field = query.rsplit('&').next().unwrap().split('=').next().unwrap();
+        assert!(!refused.field_errors(field).is_empty(), "{}", refused.text);
+    }
+    app.get("/api/users?q=%00zzz", Some(&admin))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let login = app
+        .post(
+            "/api/auth/login",
+            json!({"email": "root\u{0}@example.com", "password": "x"}),
+            None,
+        )
+        .await;
+    login.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(!login.field_errors("email").is_empty());
     let sakura = app
         .get("/api/restaurants?q=sakura", Some(&admin))
         .await

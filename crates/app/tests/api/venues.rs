@@ -256,10 +256,14 @@ async fn qr_codes_resolve_render_and_can_be_revoked_and_regenerated() {
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
 
-    // Share links use the venue's own (takeout) code.
+    // Share links use the venue's own (takeout) code, and only the venue's people make them: a
+    // customer cannot mint a live code (it would undo a manager's revoke).
     let (_, customer, _) = app.user("eater@example.com", Role::Customer).await;
+    app.post(&format!("{base}/share-qr"), json!({}), Some(&customer))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
     let share = app
-        .post(&format!("{base}/share-qr"), json!({}), Some(&customer))
+        .post(&format!("{base}/share-qr"), json!({}), Some(&s.staff))
         .await;
     share.assert_status(StatusCode::OK);
     assert!(
@@ -270,7 +274,7 @@ async fn qr_codes_resolve_render_and_can_be_revoked_and_regenerated() {
     );
     assert_eq!(share.data()["qr"]["table"], serde_json::Value::Null);
     let again = app
-        .post(&format!("{base}/share-qr"), json!({}), Some(&customer))
+        .post(&format!("{base}/share-qr"), json!({}), Some(&s.staff))
         .await;
     assert_eq!(again.data()["url"], share.data()["url"]);
 }

@@ -200,8 +200,39 @@ pub async fn catch_up(state: &AppState) -> Result<RollupRun, DbErr> {
 /// [`catch_up`] reading at most `size` events per run (tests use small batches to go through many
 /// runs).
 pub async fn catch_up_in_batches(state: &AppState, size: u64) -> Result<RollupRun, DbErr> {
-    let size = size.max(1);
     let settled = state.now() - chrono::Duration::seconds(SETTLE_SECONDS);
+    catch_up_to(state, size, Horizon::settled(settled)).await
+}
+
+/// Roll up every event committed before the call, at once: what an explicit run (`brigade orders
+/// rollup`, `POST /api/analytics/rollups`) promises. Instead of leaving the last seconds' events to
+/// settle, it finds the highest event id allocated so far and waits for the transactions that could
+/// still commit an event at or below it ([`read::committed_horizon`]); on SQLite, whose writes commit
+/// in id order, that is the highest stored id.
+pub async fn catch_up_now(state: &AppState) -> Result<RollupRun, DbErr> {
+    let horizon = read::committed_horizon(&state.db).await?;
+    catch_up_to(state, BATCH, horizon).await
+}
+
+/// How far a catch-up reads: events up to the id `until` and recorded at or before `settled_ms`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Horizon {
+    pub settled_ms: i64,
+    pub until: i64,
+}
+
+impl Horizon {
+    fn settled(at: DateTime<Utc>) -> Horizon {
+        Horizon {
+            settled_ms: at.timestamp_millis(),
+            until: i64::MAX,
+        }
+    }
+}
+
+async fn catch_up_to(state: &AppState, size: u64, horizon: Horizon) -> Result<RollupRun, DbErr> {
+    let size = size.max(1);
+    let settled = horizon;
     count_customers(state, size).await?;
     let mut total = RollupRun::default();
     let mut from = watermark(&state.db).await?;
@@ -364,7 +395,7 @@ struct Reading(mpsc::Receiver<ReadBatch>);
 type ReadBatch = Result<Option<(compute::Input, i64, bool)>, DbErr>;
 
 impl Reading {
-    fn start(state: &AppState, from: i64, settled: DateTime<Utc>, size: u64) -> Reading {
+    fn start(state: &AppState, from: i64, settled: Horizon, size: u64) -> Reading {
         type Batch = Result<Option<(compute::Input, i64, i64)>, DbErr>;
         let (events_tx, mut events_rx) = mpsc::channel::<Batch>(1);
         let (ready_tx, ready_rx) = mpsc::channel(1);
@@ -373,6 +404,7 @@ impl Reading {
             let mut from = from;
             loop {
                 let batch = read::events(&db, from, size, settled).await;
+                // Nothing past the horizon is read, so the last batch may end there.
                 let next = match &batch {
                     Ok(Some((_, to))) => Some(*to),
                     _ => None,
@@ -474,9 +506,10 @@ async fn watermark_of<C: ConnectionTrait>(db: &C, name: &str) -> Result<i64, DbE
 }
 
 /// Forget every rollup and build them again from the whole stream.
+/// Start over from the stream: every event committed before the call (see [`catch_up_now`]).
 pub async fn rebuild(state: &AppState) -> Result<RollupRun, DbErr> {
     forget(state).await?;
-    catch_up(state).await
+    catch_up_now(state).await
 }
 
 /// Empty the rollups and set the watermark back to the start of the stream.

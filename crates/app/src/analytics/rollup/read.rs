@@ -37,9 +37,94 @@ pub(super) async fn events(
     db: &DatabaseConnection,
     from: i64,
     limit: u64,
-    settled: DateTime<Utc>,
+    horizon: super::Horizon,
 ) -> Result<Option<(Input, i64)>, DbErr> {
-    events_between(db, from, limit, settled.timestamp_millis(), i64::MAX).await
+    events_between(db, from, limit, horizon.settled_ms, horizon.until).await
+}
+
+/// The longest a [`committed_horizon`] waits for transactions that were under way when it was asked.
+const HORIZON_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How far a run may read to include every event committed before now, and nothing that could still
+/// appear below it later.
+///
+/// SQLite writes one transaction at a time, so ids commit in order: the highest stored id. PostgreSQL
+/// hands out ids before commit, so a transaction under way may still commit a smaller id than one
+/// already visible. So: read the highest id handed out so far, then take a snapshot; every transaction
+/// that got an id at or below it had started by then and is either visible already or listed as under
+/// way in that snapshot. Wait for those to end (commit or roll back); then every event at or below the
+/// id that will ever exist is visible. If one is still under way after [`HORIZON_WAIT`] (a session left
+/// idle in a transaction), the events younger than the settling time are left for the job, as it does.
+pub(super) async fn committed_horizon(db: &DatabaseConnection) -> Result<super::Horizon, DbErr> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = db.get_database_backend();
+    let scalar = |row: Option<sea_orm::QueryResult>| -> Result<i64, DbErr> {
+        Ok(match row {
+            Some(row) => row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0),
+            None => 0,
+        })
+    };
+    if backend != DbBackend::Postgres {
+        let top = db
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT MAX(id) FROM order_status_events",
+            ))
+            .await?;
+        return Ok(super::Horizon {
+            settled_ms: i64::MAX,
+            until: scalar(top)?,
+        });
+    }
+    let top = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT pg_sequence_last_value(pg_get_serial_sequence('order_status_events', 'id')::regclass)",
+        ))
+        .await?;
+    let until = scalar(top)?;
+    let under_way: Vec<String> = match db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COALESCE(array_agg(x::text), '{}') FROM unnest(pg_snapshot_xip(pg_current_snapshot())) AS x",
+        ))
+        .await?
+    {
+        Some(row) => row.try_get_by_index(0)?,
+        None => Vec::new(),
+    };
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        let running = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT count(*) FROM unnest($1::text[]) AS t(x) \
+                 WHERE pg_xact_status(x::xid8) = 'in progress'",
+                [under_way.clone().into()],
+            ))
+            .await?;
+        if scalar(running)? == 0 {
+            return Ok(super::Horizon {
+                settled_ms: i64::MAX,
+                until,
+            });
+        }
+        if started.elapsed() >= HORIZON_WAIT {
+            tracing::warn!(
+                "transactions started before the rollup are still open after {} s; events younger than {} s are left for the rollup job",
+                HORIZON_WAIT.as_secs(),
+                super::SETTLE_SECONDS
+            );
+            let settled = chrono::Utc::now() - chrono::Duration::seconds(super::SETTLE_SECONDS);
+            return Ok(super::Horizon {
+                settled_ms: settled.timestamp_millis(),
+                until,
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
 }
 
 /// A whole input for the events after `from` up to the id `until` (all settled already).
