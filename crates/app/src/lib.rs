@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod crm;
+pub mod csv_lines;
 pub mod database;
 pub mod demo;
 pub mod entities;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use brigade_app::accounts::Role;
 use brigade_app::accounts::service::{self, NewAccount};
+use brigade_app::csv_lines::{LinesError, MaxRejects, RejectOptions, Tally};
 use brigade_app::entities::mail_outbox;
 use brigade_app::server::{Application, run_jobs, shutdown_signal};
 use brigade_app::{AppState, StateOptions, database, demo};
@@ -88,6 +89,8 @@ enum OrdersCommand {
         /// The restaurant's external id (default: one per format, created when missing).
         #[arg(long, value_name = "EXTERNAL_ID")]
         restaurant: Option<String>,
+        #[command(flatten)]
+        rejects: RejectArgs,
     },
     /// Bring the analytics summary tables up to date now.
     Rollup {
@@ -104,6 +107,8 @@ enum MonitoringCommand {
     Import {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
+        #[command(flatten)]
+        rejects: RejectArgs,
     },
     /// Compute the uptime/downtime report now and write its CSV.
     Report {
@@ -114,6 +119,27 @@ enum MonitoringCommand {
         #[arg(long, value_name = "TIMESTAMP")]
         as_of: Option<String>,
     },
+}
+
+/// What an import does with lines it cannot read.
+#[derive(Args)]
+struct RejectArgs {
+    /// Write each rejected line, as it was, to FILE (each file's header line before its first one).
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+    /// Stop and store nothing when more lines are rejected than this: a number of lines, or a share
+    /// of them such as 2%.
+    #[arg(long, value_name = "N|P%", default_value = "2%")]
+    max_rejects: MaxRejects,
+}
+
+impl RejectArgs {
+    fn options(&self) -> RejectOptions {
+        RejectOptions {
+            out: self.rejects.clone(),
+            max: self.max_rejects,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -355,27 +381,58 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 /// The first 20 lines an import rejected, and how many more there were, on standard error.
-fn print_rejected(rejected: &[brigade_app::monitoring::import::Rejected]) {
+fn print_rejected(rejected: &[brigade_app::csv_lines::Rejected], total: usize) {
     for r in rejected.iter().take(20) {
         eprintln!("rejected {} line {}: {}", r.file, r.line, r.reason);
     }
-    if rejected.len() > 20 {
-        eprintln!("... and {} more rejected lines", rejected.len() - 20);
+    if total > 20 {
+        eprintln!("... and {} more rejected lines", total - 20);
     }
 }
 
+/// Every file's lines, accounted for: `lines = stored + already there + rejected`.
+fn print_tallies(files: &[Tally], rejects: Option<&PathBuf>) {
+    for tally in files {
+        println!("  {tally}");
+    }
+    let rejected: u64 = files.iter().map(|t| t.rejected).sum();
+    if let (Some(path), true) = (rejects, rejected > 0) {
+        println!("  the rejected lines are in {}", path.display());
+    }
+}
+
+/// An import's error, with the first rejected lines when it stopped because of them.
+fn import_failed(err: impl Into<anyhow::Error>) -> anyhow::Error {
+    let err = err.into();
+    if let Some(LinesError::TooManyRejected {
+        rejected, first, ..
+    }) = err.downcast_ref::<LinesError>()
+    {
+        print_rejected(first, *rejected as usize);
+    }
+    err
+}
+
+/// A progress bar on standard error that shows itself only once a file has taken more than a second
+/// (and never when standard error is not a terminal).
 fn progress_bar() -> indicatif::ProgressBar {
-    let progress = indicatif::ProgressBar::new(0);
+    let progress =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg:<24} [{bar:30}] {percent:>3}% {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
     if std::io::stderr().is_terminal() {
-        progress.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg:<24} [{bar:30}] {percent:>3}% {elapsed}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-    } else {
-        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let bar = progress.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            if !bar.is_finished() {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+        });
     }
     progress
 }
@@ -388,13 +445,25 @@ async fn orders(config: Config, command: OrdersCommand) -> anyhow::Result<()> {
             format,
             path,
             restaurant,
+            rejects,
         } => {
             let format: import::Format = format.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             let progress = progress_bar();
             let started = std::time::Instant::now();
-            let summary =
-                import::import(&state, format, &path, restaurant.as_deref(), &progress).await?;
-            print_rejected(&summary.rejected);
+            let summary = import::import(
+                &state,
+                format,
+                &path,
+                restaurant.as_deref(),
+                &progress,
+                &rejects.options(),
+            )
+            .await
+            .map_err(|err| match err {
+                import::ImportError::Lines(lines) => import_failed(lines),
+                other => other.into(),
+            })?;
+            print_rejected(&summary.rejected, summary.rejected.len());
             println!(
                 "imported in {:.2} s: {} orders read, {} stored ({} items), {} already there, {} line(s) rejected; restaurant {}{}",
                 started.elapsed().as_secs_f64(),
@@ -410,6 +479,7 @@ async fn orders(config: Config, command: OrdersCommand) -> anyhow::Result<()> {
                     ""
                 },
             );
+            print_tallies(&summary.files, rejects.rejects.as_ref());
             if let (Some(first), Some(last)) = (summary.first, summary.last) {
                 println!(
                     "orders from {first} to {last}; the rollup job adds them to the analytics within a minute (or run `brigade orders rollup`)"
@@ -443,11 +513,16 @@ async fn monitoring(config: Config, command: MonitoringCommand) -> anyhow::Resul
     use brigade_app::monitoring::{import, report};
     let state = AppState::build(config, StateOptions::default()).await?;
     match command {
-        MonitoringCommand::Import { dir } => {
+        MonitoringCommand::Import { dir, rejects } => {
             let progress = progress_bar();
             let started = std::time::Instant::now();
-            let summary = import::import_dir(&state, &dir, &progress).await?;
-            print_rejected(&summary.rejected);
+            let summary = import::import_dir(&state, &dir, &progress, &rejects.options())
+                .await
+                .map_err(|err| match err {
+                    import::ImportError::Lines(lines) => import_failed(lines),
+                    other => other.into(),
+                })?;
+            print_rejected(&summary.rejected, summary.rejected.len());
             println!(
                 "imported in {:.2} s: {} polls read, {} stored, {} already there; {} store(s) created, {} zone(s) and {} store hours changed; {} line(s) rejected",
                 started.elapsed().as_secs_f64(),
@@ -459,6 +534,7 @@ async fn monitoring(config: Config, command: MonitoringCommand) -> anyhow::Resul
                 summary.hours_changed,
                 summary.rejected.len()
             );
+            print_tallies(&summary.files, rejects.rejects.as_ref());
         }
         MonitoringCommand::Report { out, as_of } => {
             let as_of = as_of

@@ -11,7 +11,9 @@
 //!   are not items, but a transaction of only "NONE" is still an order.
 //!
 //! Times are local to the restaurant. Importing again stores nothing new (orders are known by
-//! `<format>:<order number>`).
+//! `<format>:<order number>`). Every line is accounted for (`csv_lines`): a line of an order that is
+//! stored counts as stored, of an order that was there already as a duplicate, the rest as rejected;
+//! the lookup files of `pizza-sales` (the menu) count their lines as stored once they are used.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,7 +28,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, Transacti
 use uuid::Uuid;
 
 /// A line an import could not take (the same report as the monitoring import's).
-pub use crate::monitoring::import::Rejected;
+pub use crate::csv_lines::Rejected;
+use crate::csv_lines::{CsvFile, LinesError, RejectOptions, Rejects, Tally};
 
 use crate::entities::{order_items, order_status_events, orders, restaurants};
 use crate::money::Currency;
@@ -93,11 +96,8 @@ impl Format {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Lines(#[from] LinesError),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -111,6 +111,34 @@ pub struct HistoricOrder {
     pub at: NaiveDateTime,
     /// (name, quantity, unit price in minor units when known)
     pub items: Vec<(String, i32, Option<i64>)>,
+    /// The lines it was read from, by file (index into [`Log::files`]).
+    pub lines: Vec<(usize, u64)>,
+}
+
+impl HistoricOrder {
+    fn new(number: &str, at: NaiveDateTime) -> HistoricOrder {
+        HistoricOrder {
+            number: number.into(),
+            at,
+            items: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn count_line(&mut self, file: usize) {
+        match self.lines.iter_mut().find(|(f, _)| *f == file) {
+            Some((_, n)) => *n += 1,
+            None => self.lines.push((file, 1)),
+        }
+    }
+}
+
+/// A log as read: its orders, and each file's lines (stored and duplicates are filled in when the
+/// orders are stored; lookup files' lines count as stored as soon as they are used).
+#[derive(Debug, Default)]
+pub struct Log {
+    pub orders: Vec<HistoricOrder>,
+    pub files: Vec<Tally>,
 }
 
 #[derive(Debug, Default)]
@@ -122,70 +150,45 @@ pub struct ImportSummary {
     pub restaurant_id: Uuid,
     pub restaurant_created: bool,
     pub rejected: Vec<Rejected>,
+    /// Each file's lines: stored, already there, rejected.
+    pub files: Vec<Tally>,
     pub first: Option<DateTime<Utc>>,
     pub last: Option<DateTime<Utc>>,
 }
 
-fn read_text(path: &Path) -> Result<String, ImportError> {
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(text) => text,
-        // cp1252: the printable bytes it adds over Latin-1 that these files use, the rest as Latin-1.
-        Err(err) => err
-            .into_bytes()
-            .into_iter()
-            .map(|b| match b {
-                0x91 => '\u{2018}',
-                0x92 => '\u{2019}',
-                0x93 => '\u{201C}',
-                0x94 => '\u{201D}',
-                0x96 => '\u{2013}',
-                0x97 => '\u{2014}',
-                other => other as char,
-            })
-            .collect(),
-    })
-}
-
-/// Rows of a CSV file with its header, BOM and CRLF handled; `row` gets the 1-based line number.
+/// Lines of one file of a log, read with [`CsvFile`]: `row` gets each record (and may reject it with a
+/// reason); the file's tally is added to `files`. Returns the file's index there.
 fn each_row(
     path: &Path,
-    mut row: impl FnMut(u64, &csv::StringRecord) -> Result<(), String>,
-    rejected: &mut Vec<Rejected>,
-) -> Result<(), ImportError> {
-    let text = read_text(path)?;
-    let text = text.trim_start_matches('\u{feff}');
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let file = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let outcome = match record {
-            Ok(record) => row(line, &record),
-            Err(err) => Err(err.to_string()),
+    files: &mut Vec<Tally>,
+    rejects: &mut Rejects,
+    mut row: impl FnMut(usize, &crate::csv_lines::Record<'_>) -> Result<(), String>,
+) -> Result<usize, ImportError> {
+    let mut file = CsvFile::open(path, |file, _| Box::new(file))?;
+    let index = files.len();
+    files.push(Tally {
+        file: file.name.clone(),
+        ..Tally::default()
+    });
+    loop {
+        let reason = match file.next_record()? {
+            None => break,
+            Some(Ok(record)) => match row(index, &record) {
+                Ok(()) => continue,
+                Err(reason) => reason,
+            },
+            Some(Err(reason)) => reason,
         };
-        if let Err(reason) = outcome {
-            rejected.push(Rejected {
-                file: file.clone(),
-                line,
-                reason,
-            });
-        }
+        rejects.reject(&file, reason)?;
     }
-    Ok(())
+    files[index].lines = file.data_lines;
+    files[index].rejected = rejects.of(&file.name);
+    Ok(index)
 }
 
-fn col<'r>(record: &'r csv::StringRecord, i: usize, name: &str) -> Result<&'r str, String> {
+fn col<'r>(record: &crate::csv_lines::Record<'r>, i: usize, name: &str) -> Result<&'r str, String> {
     record
         .get(i)
-        .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| format!("{name} is missing"))
 }
@@ -208,14 +211,17 @@ fn in_dir(path: &Path, file: &str) -> PathBuf {
     }
 }
 
-/// Read a log into orders (bad lines are listed, the rest kept).
-pub fn read(
-    format: Format,
-    path: &Path,
-    rejected: &mut Vec<Rejected>,
-) -> Result<Vec<HistoricOrder>, ImportError> {
+/// Read a log into orders (bad lines are rejected, the rest kept).
+pub fn read(format: Format, path: &Path, rejects: &mut Rejects) -> Result<Log, ImportError> {
     let currency = Currency::parse(format.restaurant().3).map_err(ImportError::Invalid)?;
     let mut orders: BTreeMap<String, HistoricOrder> = BTreeMap::new();
+    let mut files: Vec<Tally> = Vec::new();
+    if !path.exists() {
+        return Err(ImportError::Invalid(format!(
+            "{} does not exist",
+            path.display()
+        )));
+    }
     match format {
         Format::PizzaSales => {
             if !path.is_dir() {
@@ -224,9 +230,12 @@ pub fn read(
                     path.display()
                 )));
             }
+            // The menu: its lines are used by every order, so they count as stored.
             let mut types: HashMap<String, String> = HashMap::new();
-            each_row(
+            let kinds = each_row(
                 &path.join("pizza_types.csv"),
+                &mut files,
+                rejects,
                 |_, r| {
                     types.insert(
                         col(r, 0, "pizza_type_id")?.into(),
@@ -234,45 +243,38 @@ pub fn read(
                     );
                     Ok(())
                 },
-                rejected,
             )?;
+            files[kinds].stored = files[kinds].lines - files[kinds].rejected;
             let mut pizzas: HashMap<String, (String, i64)> = HashMap::new();
-            each_row(
-                &path.join("pizzas.csv"),
-                |_, r| {
-                    let id = col(r, 0, "pizza_id")?;
-                    let kind = col(r, 1, "pizza_type_id")?;
-                    let size = col(r, 2, "size")?;
-                    let price = minor(col(r, 3, "price")?, currency)?;
-                    let name = types.get(kind).cloned().unwrap_or_else(|| kind.to_string());
-                    pizzas.insert(id.into(), (format!("{name} ({size})"), price));
-                    Ok(())
-                },
-                rejected,
-            )?;
-            each_row(
-                &path.join("orders.csv"),
-                |_, r| {
-                    let id = col(r, 0, "order_id")?;
-                    let date = NaiveDate::parse_from_str(col(r, 1, "date")?, "%Y-%m-%d")
-                        .map_err(|_| "date is not YYYY-MM-DD".to_string())?;
-                    let time = NaiveTime::parse_from_str(col(r, 2, "time")?, "%H:%M:%S")
-                        .map_err(|_| "time is not HH:MM:SS".to_string())?;
-                    orders.insert(
-                        id.into(),
-                        HistoricOrder {
-                            number: id.into(),
-                            at: date.and_time(time),
-                            items: Vec::new(),
-                        },
-                    );
-                    Ok(())
-                },
-                rejected,
-            )?;
+            let menu = each_row(&path.join("pizzas.csv"), &mut files, rejects, |_, r| {
+                let id = col(r, 0, "pizza_id")?;
+                let kind = col(r, 1, "pizza_type_id")?;
+                let size = col(r, 2, "size")?;
+                let price = minor(col(r, 3, "price")?, currency)?;
+                let name = types.get(kind).cloned().unwrap_or_else(|| kind.to_string());
+                pizzas.insert(id.into(), (format!("{name} ({size})"), price));
+                Ok(())
+            })?;
+            files[menu].stored = files[menu].lines - files[menu].rejected;
+            each_row(&path.join("orders.csv"), &mut files, rejects, |file, r| {
+                let id = col(r, 0, "order_id")?;
+                let date = NaiveDate::parse_from_str(col(r, 1, "date")?, "%Y-%m-%d")
+                    .map_err(|_| "date is not YYYY-MM-DD".to_string())?;
+                let time = NaiveTime::parse_from_str(col(r, 2, "time")?, "%H:%M:%S")
+                    .map_err(|_| "time is not HH:MM:SS".to_string())?;
+                if orders.contains_key(id) {
+                    return Err(format!("order {id} appears twice in orders.csv"));
+                }
+                let mut order = HistoricOrder::new(id, date.and_time(time));
+                order.count_line(file);
+                orders.insert(id.into(), order);
+                Ok(())
+            })?;
             each_row(
                 &path.join("order_details.csv"),
-                |_, r| {
+                &mut files,
+                rejects,
+                |file, r| {
                     let order = col(r, 1, "order_id")?;
                     let pizza = col(r, 2, "pizza_id")?;
                     let quantity: i32 = col(r, 3, "quantity")?
@@ -284,20 +286,21 @@ pub fn read(
                         .get(pizza)
                         .cloned()
                         .ok_or_else(|| format!("unknown pizza_id {pizza:?}"))?;
-                    orders
+                    let order = orders
                         .get_mut(order)
-                        .ok_or_else(|| format!("order {order} is not in orders.csv"))?
-                        .items
-                        .push((name, quantity, Some(price)));
+                        .ok_or_else(|| format!("order {order} is not in orders.csv"))?;
+                    order.items.push((name, quantity, Some(price)));
+                    order.count_line(file);
                     Ok(())
                 },
-                rejected,
             )?;
         }
         Format::LondonTakeaway => {
             each_row(
                 &in_dir(path, "restaurant-1-orders.csv"),
-                |_, r| {
+                &mut files,
+                rejects,
+                |file, r| {
                     let number = col(r, 0, "OrderNumber")?;
                     let at =
                         NaiveDateTime::parse_from_str(col(r, 1, "OrderDate")?, "%d/%m/%Y %H:%M")
@@ -309,24 +312,21 @@ pub fn read(
                         .filter(|q| *q > 0)
                         .ok_or("Quantity must be a positive whole number")?;
                     let price = minor(col(r, 4, "ProductPrice")?, currency)?;
-                    orders
+                    let order = orders
                         .entry(number.into())
-                        .or_insert_with(|| HistoricOrder {
-                            number: number.into(),
-                            at,
-                            items: Vec::new(),
-                        })
-                        .items
-                        .push((name.into(), quantity, Some(price)));
+                        .or_insert_with(|| HistoricOrder::new(number, at));
+                    order.items.push((name.into(), quantity, Some(price)));
+                    order.count_line(file);
                     Ok(())
                 },
-                rejected,
             )?;
         }
         Format::BreadBasket => {
             each_row(
                 &in_dir(path, "BreadBasket_DMS.csv"),
-                |_, r| {
+                &mut files,
+                rejects,
+                |file, r| {
                     let date = NaiveDate::parse_from_str(col(r, 0, "Date")?, "%Y-%m-%d")
                         .map_err(|_| "Date is not YYYY-MM-DD".to_string())?;
                     let time = NaiveTime::parse_from_str(col(r, 1, "Time")?, "%H:%M:%S")
@@ -335,11 +335,7 @@ pub fn read(
                     let item = col(r, 3, "Item")?;
                     let order = orders
                         .entry(number.into())
-                        .or_insert_with(|| HistoricOrder {
-                            number: number.into(),
-                            at: date.and_time(time),
-                            items: Vec::new(),
-                        });
+                        .or_insert_with(|| HistoricOrder::new(number, date.and_time(time)));
                     if !item.eq_ignore_ascii_case("NONE") {
                         // Each row is one unit: repeated rows add up.
                         match order.items.iter_mut().find(|(n, _, _)| n == item) {
@@ -347,13 +343,16 @@ pub fn read(
                             None => order.items.push((item.into(), 1, None)),
                         }
                     }
+                    order.count_line(file);
                     Ok(())
                 },
-                rejected,
             )?;
         }
     }
-    Ok(orders.into_values().collect())
+    Ok(Log {
+        orders: orders.into_values().collect(),
+        files,
+    })
 }
 
 /// Import a log as completed orders of one restaurant (`restaurant`: its external id; default per format).
@@ -363,10 +362,19 @@ pub async fn import(
     path: &Path,
     restaurant: Option<&str>,
     progress: &ProgressBar,
+    options: &RejectOptions,
 ) -> Result<ImportSummary, ImportError> {
     let mut summary = ImportSummary::default();
     progress.set_message(format!("reading {}", format.as_str()));
-    let logs = read(format, path, &mut summary.rejected)?;
+    let mut rejects = Rejects::new(options)?;
+    let Log {
+        orders: logs,
+        mut files,
+    } = read(format, path, &mut rejects)?;
+    rejects.finish()?;
+    // Past the limit nothing is stored, not even the restaurant.
+    rejects.check(files.iter().map(|f| f.lines).sum())?;
+    summary.rejected = rejects.list;
     summary.orders_read = logs.len();
 
     let (default_ext, name, default_zone, currency) = format.restaurant();
@@ -409,6 +417,17 @@ pub async fn import(
     let key = |o: &HistoricOrder| format!("{}:{}", format.as_str(), o.number);
     let fresh: Vec<&HistoricOrder> = logs.iter().filter(|o| !refs.contains(&key(o))).collect();
     summary.already_there = logs.len() - fresh.len();
+    for order in &logs {
+        let there = refs.contains(&key(order));
+        for (file, n) in &order.lines {
+            if there {
+                files[*file].duplicates += n;
+            } else {
+                files[*file].stored += n;
+            }
+        }
+    }
+    summary.files = files;
 
     progress.set_length(fresh.len() as u64);
     progress.set_position(0);

@@ -34,6 +34,8 @@ pub struct LineError {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportReport {
+    /// Data lines in the file (the header not counted): `imported` + `rejected`.
+    pub lines: usize,
     pub imported: usize,
     pub rejected: Vec<LineError>,
     /// Ids of what was created, in file order.
@@ -50,19 +52,18 @@ fn problems(err: &ApiError) -> Vec<String> {
     }
 }
 
-/// Rows of a CSV body as header-keyed maps with their line numbers; a missing required column fails
-/// the whole file.
+/// Rows of a CSV body as header-keyed maps with their line numbers, one physical line each
+/// (`csv_lines`: a stray quote costs its own line only); a line that cannot be read comes back as an
+/// `__error` entry. A missing required column fails the whole file.
 fn rows(body: &[u8], required: &[&str]) -> ApiResult<Vec<(u64, HashMap<String, String>)>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(body);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| ApiError::bad_request("invalid_csv", format!("cannot read the header: {e}")))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_lowercase())
-        .collect();
+    let invalid =
+        |e: crate::csv_lines::LinesError| ApiError::bad_request("invalid_csv", e.to_string());
+    let mut file = crate::csv_lines::CsvFile::from_reader(
+        "body",
+        Box::new(std::io::Cursor::new(body.to_vec())),
+    )
+    .map_err(invalid)?;
+    let headers: Vec<String> = file.columns().iter().map(|h| h.to_lowercase()).collect();
     let missing: Vec<&str> = required
         .iter()
         .filter(|r| !headers.iter().any(|h| h == *r))
@@ -75,27 +76,16 @@ fn rows(body: &[u8], required: &[&str]) -> ApiResult<Vec<(u64, HashMap<String, S
         ));
     }
     let mut out = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                out.push((
-                    line,
-                    HashMap::from([("__error".to_string(), e.to_string())]),
-                ));
-                continue;
-            }
+    while let Some(outcome) = file.next_record().map_err(invalid)? {
+        let map = match outcome {
+            Ok(record) => headers
+                .iter()
+                .cloned()
+                .zip(record.iter().map(str::to_string))
+                .collect(),
+            Err(reason) => HashMap::from([("__error".to_string(), reason)]),
         };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        let map = headers
-            .iter()
-            .cloned()
-            .zip(record.iter().map(str::to_string))
-            .collect();
+        let line = file.line;
         out.push((line, map));
         if out.len() > MAX_LINES {
             return Err(ApiError::bad_request(
@@ -119,6 +109,7 @@ pub async fn import_leads_csv(
 ) -> ApiResult<ImportReport> {
     let lines = rows(body, &["name", "timezone"])?;
     let mut report = ImportReport {
+        lines: lines.len(),
         imported: 0,
         rejected: Vec::new(),
         created: Vec::new(),
@@ -219,6 +210,7 @@ pub async fn import_contacts_csv(
 ) -> ApiResult<ImportReport> {
     let lines = rows(body, &["restaurant", "name", "phone", "role"])?;
     let mut report = ImportReport {
+        lines: lines.len(),
         imported: 0,
         rejected: Vec::new(),
         created: Vec::new(),

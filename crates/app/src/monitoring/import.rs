@@ -1,10 +1,9 @@
 //! `brigade monitoring import --dir DIR`: the three CSV files of the store-monitoring export into the
-//! database. Lines that cannot be read are reported with their line numbers and skipped; everything else
-//! is stored, and importing the same files again stores nothing new.
+//! database. Every line is accounted for (`csv_lines`): lines that cannot be read are reported with
+//! their line numbers and skipped, everything else is stored, and importing the same files again stores
+//! nothing new (its lines count as already there).
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveTime, Timelike};
@@ -20,12 +19,8 @@ use crate::entities::{restaurant_hours, restaurants};
 use crate::restaurants::{HoursInterval, ensure_external};
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Rejected {
-    pub file: String,
-    pub line: u64,
-    pub reason: String,
-}
+pub use crate::csv_lines::Rejected;
+use crate::csv_lines::{CsvFile, LinesError, RejectOptions, Rejects, Tally};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportSummary {
@@ -35,12 +30,16 @@ pub struct ImportSummary {
     pub polls: StoreStats,
     /// Every line that was skipped (the CLI prints the first ones).
     pub rejected: Vec<Rejected>,
+    /// Each file's lines: stored, already there, rejected.
+    pub files: Vec<Tally>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    Lines(#[from] LinesError),
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
 }
@@ -111,66 +110,23 @@ pub fn parse_status(raw: &str) -> Result<bool, String> {
     }
 }
 
-struct Table {
-    file: String,
-    reader: csv::Reader<Box<dyn Read>>,
-    columns: HashMap<String, usize>,
+fn open(path: &Path, progress: &ProgressBar) -> Result<CsvFile, ImportError> {
+    let bar = progress.clone();
+    Ok(CsvFile::open(path, move |file, size| {
+        bar.set_length(size);
+        bar.set_position(0);
+        Box::new(bar.wrap_read(file))
+    })?)
 }
 
-impl Table {
-    fn open(path: &Path, progress: Option<&ProgressBar>) -> Result<Table, ImportError> {
-        let file = File::open(path)
-            .map_err(|e| ImportError::Input(format!("cannot open {}: {e}", path.display())))?;
-        let read: Box<dyn Read> = match progress {
-            Some(bar) => {
-                bar.set_length(file.metadata().map(|m| m.len()).unwrap_or(0));
-                bar.set_position(0);
-                Box::new(bar.wrap_read(file))
-            }
-            None => Box::new(file),
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .buffer_capacity(1 << 20)
-            .from_reader(read);
-        let headers = reader
-            .headers()
-            .map_err(|e| ImportError::Input(format!("{}: no header line: {e}", path.display())))?;
-        let columns = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_string(), i))
-            .collect();
-        Ok(Table {
-            file: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            reader,
-            columns,
-        })
-    }
-
-    fn column(&self, names: &[&str]) -> Result<usize, ImportError> {
-        names
-            .iter()
-            .find_map(|n| self.columns.get(*n).copied())
-            .ok_or_else(|| {
-                ImportError::Input(format!(
-                    "{}: no column named {}",
-                    self.file,
-                    names.join(" or ")
-                ))
-            })
-    }
-}
-
-fn field<'r>(record: &'r csv::ByteRecord, index: usize, name: &str) -> Result<&'r str, String> {
-    let raw = record
+fn field<'r>(
+    record: &crate::csv_lines::Record<'r>,
+    index: usize,
+    name: &str,
+) -> Result<&'r str, String> {
+    let s = record
         .get(index)
         .ok_or_else(|| format!("{name} is missing"))?;
-    let s = std::str::from_utf8(raw).map_err(|_| format!("{name} is not UTF-8"))?;
-    let s = s.trim();
     if s.is_empty() {
         Err(format!("{name} is empty"))
     } else if s.contains(char::is_control) {
@@ -180,37 +136,23 @@ fn field<'r>(record: &'r csv::ByteRecord, index: usize, name: &str) -> Result<&'
     }
 }
 
-/// Read every data row, calling `row` with it; a row's error becomes a rejected line.
+/// Read every data line, calling `row` with it; a line that cannot be split, or that `row` refuses,
+/// is rejected. Returns the number of data lines.
 fn each_row(
-    table: &mut Table,
-    rejected: &mut Vec<Rejected>,
-    mut row: impl FnMut(&csv::ByteRecord) -> Result<(), String>,
-) -> Result<(), ImportError> {
-    let mut record = csv::ByteRecord::new();
+    file: &mut CsvFile,
+    rejects: &mut Rejects,
+    mut row: impl FnMut(&crate::csv_lines::Record<'_>) -> Result<(), String>,
+) -> Result<u64, ImportError> {
     loop {
-        match table.reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                if let Err(reason) = row(&record) {
-                    rejected.push(Rejected {
-                        file: table.file.clone(),
-                        line: record.position().map_or(0, |p| p.line()),
-                        reason,
-                    });
-                }
-            }
-            Err(err) => {
-                let line = err.position().map_or(0, |p| p.line());
-                if matches!(err.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(ImportError::Input(format!("{}: {err}", table.file)));
-                }
-                rejected.push(Rejected {
-                    file: table.file.clone(),
-                    line,
-                    reason: err.to_string(),
-                });
-            }
-        }
+        let reason = match file.next_record()? {
+            None => return Ok(file.data_lines),
+            Some(Ok(record)) => match row(&record) {
+                Ok(()) => continue,
+                Err(reason) => reason,
+            },
+            Some(Err(reason)) => reason,
+        };
+        rejects.reject(file, reason)?;
     }
 }
 
@@ -238,57 +180,75 @@ fn find_file(dir: &Path, names: &[&str]) -> Option<PathBuf> {
 }
 
 /// Import `store_status.csv`, `business_hours.csv` (or `menu_hours.csv`) and `timezones.csv` from `dir`;
-/// any of them may be absent, but not all.
+/// any of them may be absent, but not all. Every file is read before anything is stored: when more lines
+/// are rejected than `options.max` allows, nothing is stored.
 pub async fn import_dir(
     state: &AppState,
     dir: &Path,
     progress: &ProgressBar,
+    options: &RejectOptions,
 ) -> Result<ImportSummary, ImportError> {
+    if !dir.is_dir() {
+        return Err(ImportError::Input(format!(
+            "{} is not a directory (it should hold store_status.csv, business_hours.csv and timezones.csv)",
+            dir.display()
+        )));
+    }
     let status_file = find_file(dir, &["store_status.csv"]);
     let hours_file = find_file(dir, &["business_hours.csv", "menu_hours.csv"]);
     let zones_file = find_file(dir, &["timezones.csv", "timezone.csv"]);
     if status_file.is_none() && hours_file.is_none() && zones_file.is_none() {
         return Err(ImportError::Input(format!(
-            "{} holds none of store_status.csv, business_hours.csv (or menu_hours.csv) and timezones.csv",
+            "found none of store_status.csv, business_hours.csv (or menu_hours.csv) and timezones.csv in {}",
             dir.display()
         )));
     }
     let mut summary = ImportSummary::default();
+    let mut rejects = Rejects::new(options)?;
     let mut stores = StoreIds::default();
+    let mut data_lines = 0;
     let started = std::time::Instant::now();
     let phase =
         |name: &str| tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: {name}");
 
     let mut zones: HashMap<u32, Tz> = HashMap::new();
+    // The store of each line kept, so each line can be told stored or already there.
+    let mut zone_lines: Vec<u32> = Vec::new();
+    let mut zones_tally = None;
     if let Some(path) = &zones_file {
         progress.set_message("reading time zones");
-        let mut table = Table::open(path, Some(progress))?;
+        let mut file = open(path, progress)?;
         let (store_col, zone_col) = (
-            table.column(&["store_id"])?,
-            table.column(&["timezone_str", "timezone"])?,
+            file.column(&["store_id"])?,
+            file.column(&["timezone_str", "timezone"])?,
         );
-        each_row(&mut table, &mut summary.rejected, |r| {
+        let lines = each_row(&mut file, &mut rejects, |r| {
             let store = field(r, store_col, "store_id")?;
             let zone_raw = field(r, zone_col, "timezone_str")?;
             let zone: Tz = zone_raw
                 .parse()
                 .map_err(|_| format!("{zone_raw:?} is not an IANA time zone"))?;
-            zones.insert(stores.intern(store), zone);
+            let store = stores.intern(store);
+            zones.insert(store, zone);
+            zone_lines.push(store);
             Ok(())
         })?;
+        data_lines += lines;
+        zones_tally = Some(file_tally(&file, &rejects));
     }
 
     let mut hours: HashMap<u32, Vec<HoursInterval>> = HashMap::new();
+    let mut hours_tally = None;
     if let Some(path) = &hours_file {
         progress.set_message("reading business hours");
-        let mut table = Table::open(path, Some(progress))?;
+        let mut file = open(path, progress)?;
         let cols = (
-            table.column(&["store_id"])?,
-            table.column(&["day", "dayOfWeek", "day_of_week"])?,
-            table.column(&["start_time_local"])?,
-            table.column(&["end_time_local"])?,
+            file.column(&["store_id"])?,
+            file.column(&["day", "dayOfWeek", "day_of_week"])?,
+            file.column(&["start_time_local"])?,
+            file.column(&["end_time_local"])?,
         );
-        each_row(&mut table, &mut summary.rejected, |r| {
+        let lines = each_row(&mut file, &mut rejects, |r| {
             let store = field(r, cols.0, "store_id")?;
             let day = field(r, cols.1, "day")?;
             let day: i64 = day
@@ -305,26 +265,35 @@ pub async fn import_dir(
                 .push(interval);
             Ok(())
         })?;
+        data_lines += lines;
+        hours_tally = Some(file_tally(&file, &rejects));
     }
 
     let mut raw_polls: Vec<(u32, Poll)> = Vec::new();
+    let mut polls_tally = None;
     if let Some(path) = &status_file {
         progress.set_message("reading polls");
-        let mut table = Table::open(path, Some(progress))?;
+        let mut file = open(path, progress)?;
         let cols = (
-            table.column(&["store_id"])?,
-            table.column(&["status"])?,
-            table.column(&["timestamp_utc", "timestamp"])?,
+            file.column(&["store_id"])?,
+            file.column(&["status"])?,
+            file.column(&["timestamp_utc", "timestamp"])?,
         );
-        each_row(&mut table, &mut summary.rejected, |r| {
+        let lines = each_row(&mut file, &mut rejects, |r| {
             let store = field(r, cols.0, "store_id")?;
             let inactive = parse_status(field(r, cols.1, "status")?)?;
             let at = parse_timestamp(field(r, cols.2, "timestamp_utc")?)?;
             raw_polls.push((stores.intern(store), Poll::new(at, inactive)));
             Ok(())
         })?;
+        data_lines += lines;
+        polls_tally = Some(file_tally(&file, &rejects));
     }
     progress.finish_and_clear();
+    rejects.finish()?;
+    // Past the limit nothing is stored, not even a store.
+    rejects.check(data_lines)?;
+    summary.rejected = rejects.list;
     phase("files read");
 
     progress.set_message("finding stores");
@@ -364,10 +333,23 @@ pub async fn import_dir(
         txn.commit().await?;
     }
     summary.zones_changed = zone_updates.len();
+    if let Some(mut tally) = zones_tally {
+        let fresh = |store: &u32| {
+            let k = &known[&stores.names[*store as usize]];
+            k.created || changed.contains(&k.id)
+        };
+        tally.stored = zone_lines.iter().filter(|s| fresh(s)).count() as u64;
+        tally.duplicates = zone_lines.len() as u64 - tally.stored;
+        summary.files.push(tally);
+    }
     phase("stores found");
 
     if !hours.is_empty() {
         progress.set_message("storing business hours");
+        let lines_of: HashMap<Uuid, u64> = hours
+            .iter()
+            .map(|(store, list)| (restaurant_of[*store as usize], list.len() as u64))
+            .collect();
         let hours: HashMap<Uuid, Vec<HoursInterval>> = hours
             .into_iter()
             .map(|(store, mut list)| {
@@ -378,8 +360,13 @@ pub async fn import_dir(
             .collect();
         let replaced = replace_changed_hours(state, hours).await?;
         summary.hours_changed = replaced.len();
+        if let Some(tally) = &mut hours_tally {
+            tally.stored = replaced.iter().map(|id| lines_of[id]).sum();
+            tally.duplicates = lines_of.values().sum::<u64>() - tally.stored;
+        }
         changed.extend(replaced);
     }
+    summary.files.extend(hours_tally);
     phase("hours stored");
     // Cached copies exist only of restaurants that were there before.
     let created: HashSet<Uuid> = known.values().filter(|k| k.created).map(|k| k.id).collect();
@@ -401,8 +388,23 @@ pub async fn import_dir(
         summary.polls = polls::store(state, &polls, &report).await?;
         phase("polls stored");
     }
+    if let Some(mut tally) = polls_tally {
+        tally.stored = summary.polls.stored;
+        tally.duplicates = summary.polls.duplicates;
+        summary.files.push(tally);
+    }
     progress.finish_and_clear();
     Ok(summary)
+}
+
+/// A file's lines and rejections once it is read (stored and duplicates are filled in when known).
+fn file_tally(file: &CsvFile, rejects: &Rejects) -> Tally {
+    Tally {
+        file: file.name.clone(),
+        lines: file.data_lines,
+        rejected: rejects.of(&file.name),
+        ..Tally::default()
+    }
 }
 
 /// Replace the hours of the restaurants whose stored hours differ; returns those restaurants.

@@ -1235,9 +1235,20 @@ async fn history_logs_import_as_completed_orders_once() {
     std::fs::write(pizza.join("pizza_types.csv"), types).unwrap();
 
     let progress = indicatif::ProgressBar::hidden();
-    let first = import::import(&app.state, Format::PizzaSales, &pizza, None, &progress)
-        .await
-        .unwrap();
+    let options = brigade_app::csv_lines::RejectOptions {
+        out: None,
+        max: brigade_app::csv_lines::MaxRejects::Count(10),
+    };
+    let first = import::import(
+        &app.state,
+        Format::PizzaSales,
+        &pizza,
+        None,
+        &progress,
+        &options,
+    )
+    .await
+    .unwrap();
     assert_eq!(first.orders_read, 2);
     assert_eq!(first.stored, 2);
     assert_eq!(first.items, 3);
@@ -1249,11 +1260,33 @@ async fn history_logs_import_as_completed_orders_once() {
         first.last.unwrap().to_rfc3339(),
         "2015-03-08T07:30:00+00:00"
     );
-    let again = import::import(&app.state, Format::PizzaSales, &pizza, None, &progress)
-        .await
-        .unwrap();
+    let again = import::import(
+        &app.state,
+        Format::PizzaSales,
+        &pizza,
+        None,
+        &progress,
+        &options,
+    )
+    .await
+    .unwrap();
     assert_eq!(again.stored, 0);
     assert_eq!(again.already_there, 2);
+    // Every line of every file is accounted for: the menu's lines are used, an order's lines go with it.
+    let tallies: Vec<String> = first.files.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        tallies,
+        vec![
+            "pizza_types.csv: 2 line(s) = 2 stored + 0 already there + 0 rejected",
+            "pizzas.csv: 2 line(s) = 2 stored + 0 already there + 0 rejected",
+            "orders.csv: 3 line(s) = 2 stored + 0 already there + 1 rejected",
+            "order_details.csv: 3 line(s) = 3 stored + 0 already there + 0 rejected",
+        ]
+    );
+    assert_eq!(
+        again.files[3].to_string(),
+        "order_details.csv: 3 line(s) = 0 stored + 3 already there + 0 rejected"
+    );
 
     let orders = app
         .get(
@@ -1274,9 +1307,16 @@ async fn history_logs_import_as_completed_orders_once() {
 
     let bakery = dir.path().join("BreadBasket_DMS.csv");
     std::fs::write(&bakery, "Date,Time,Transaction,Item\n2016-10-30,09:58:11,1,Bread\n2016-10-30,09:58:11,1,Bread\n2016-10-30,09:58:11,1,Coffee\n2016-10-30,10:05:34,2,NONE\n").unwrap();
-    let baked = import::import(&app.state, Format::BreadBasket, &bakery, None, &progress)
-        .await
-        .unwrap();
+    let baked = import::import(
+        &app.state,
+        Format::BreadBasket,
+        &bakery,
+        None,
+        &progress,
+        &options,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         baked.stored, 2,
         "a transaction of only NONE is still an order"
@@ -1286,12 +1326,45 @@ async fn history_logs_import_as_completed_orders_once() {
     let london = dir.path().join("london");
     std::fs::create_dir(&london).unwrap();
     std::fs::write(london.join("restaurant-1-orders.csv"), "OrderNumber,OrderDate,ItemName,Quantity,ProductPrice,TotalProducts\n16118,03/08/2019 20:25,Plain Papadum,2,0.8,3\n16118,03/08/2019 20:25,Plain Papadum,2,0.8,3\n16118,03/08/2019 20:25,King Prawn Balti,1,12.95,3\n16117,03/08/2019 20:17,Curry,1,-1,1").unwrap();
-    let takeaway = import::import(&app.state, Format::LondonTakeaway, &london, None, &progress)
-        .await
-        .unwrap();
+    let takeaway = import::import(
+        &app.state,
+        Format::LondonTakeaway,
+        &london,
+        None,
+        &progress,
+        &options,
+    )
+    .await
+    .unwrap();
     assert_eq!(takeaway.stored, 1);
     assert_eq!(takeaway.items, 3, "duplicate rows are real lines");
     assert_eq!(takeaway.rejected.len(), 1);
+    assert!(takeaway.files[0].balances());
+
+    // A stray quote in an order log costs that line only: the order after it is stored whole.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("restaurant-1-orders.csv"), "OrderNumber,OrderDate,ItemName,Quantity,ProductPrice,TotalProducts\n9001,04/08/2019 12:00,\"Naan,1,2.5,1\n9002,04/08/2019 12:05,Dal,1,4.5,2\n9002,04/08/2019 12:05,\"Rice, plain\",1,2.95,2\n").unwrap();
+    let repaired = import::import(
+        &app.state,
+        Format::LondonTakeaway,
+        &broken,
+        Some("broken-log"),
+        &progress,
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        repaired.files[0].to_string(),
+        "restaurant-1-orders.csv: 3 line(s) = 2 stored + 0 already there + 1 rejected"
+    );
+    assert_eq!(repaired.rejected[0].line, 2);
+    assert_eq!(repaired.stored, 1);
+    assert_eq!(
+        repaired.items, 2,
+        "the quoted field with a comma is one item"
+    );
 
     // The rollups count them: two orders created and finished in the pizza place's days.
     roll_up(&app).await;

@@ -724,7 +724,10 @@ async fn csv_import_stores_good_lines_and_reports_bad_ones() {
                ,Asia/Kolkata,West,,,,,\n\
                Moon Cafe,Mars/Olympus,,,,,,\n\
                Dosa Point,Asia/Kolkata,South,,,,,nobody@example.com\n\
-               Idli Corner,Asia/Kolkata,South,,,,sleeping,\n";
+               Idli Corner,Asia/Kolkata,South,,,,sleeping,\n\
+               \"Stray Quote,Asia/Kolkata,South,,,,,\n\
+               \n\
+               \"Vada, Pav\",Asia/Kolkata,South,,,,,\n";
     let r = app
         .send(
             axum::http::Request::builder()
@@ -737,17 +740,24 @@ async fn csv_import_stores_good_lines_and_reports_bad_ones() {
         )
         .await;
     r.assert_status(StatusCode::OK);
-    assert_eq!(r.data()["imported"], 1, "{}", r.text);
+    assert_eq!(r.data()["imported"], 2, "{}", r.text);
     let lines: Vec<i64> = r.data()["rejected"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| l["line"].as_i64().unwrap())
         .collect();
-    assert_eq!(lines, [3, 4, 5, 6], "{}", r.text);
+    // A stray quote costs its own line (7), not the lines after it; a blank line is accounted for too.
+    assert_eq!(lines, [3, 4, 5, 6, 7, 8], "{}", r.text);
+    assert_eq!(
+        r.data()["lines"],
+        8,
+        "every data line is imported or rejected"
+    );
+    assert!(r.text.contains("unbalanced quote"), "{}", r.text);
     assert!(r.text.contains("timezone"), "{}", r.text);
     assert!(r.text.contains("nobody@example.com"), "{}", r.text);
-    let list = app.get("/api/crm/restaurants", Some(&kam)).await;
+    let list = app.get("/api/crm/restaurants?q=Tandoor", Some(&kam)).await;
     assert_eq!(list.data()["items"][0]["name"], "Tandoor House");
     assert_eq!(list.data()["items"][0]["status"], "active");
     assert_eq!(list.data()["items"][0]["kam"]["id"], kam_id.to_string());

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use brigade_app::accounts::Role;
+use brigade_app::csv_lines::RejectOptions;
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use crate::harness::TestApp;
@@ -588,9 +590,15 @@ async fn import_reads_the_export_reports_bad_lines_and_is_idempotent() {
     )
     .unwrap();
     let progress = indicatif::ProgressBar::hidden();
-    let summary = brigade_app::monitoring::import::import_dir(&app.state, dir.path(), &progress)
-        .await
-        .expect("import");
+    // A small file with many mistakes: allow them (the default share would stop it).
+    let options = RejectOptions {
+        out: None,
+        max: brigade_app::csv_lines::MaxRejects::Count(10),
+    };
+    let summary =
+        brigade_app::monitoring::import::import_dir(&app.state, dir.path(), &progress, &options)
+            .await
+            .expect("import");
     assert_eq!(summary.polls.received, 4);
     assert_eq!(summary.polls.stored, 3);
     assert_eq!(summary.polls.duplicates, 1);
@@ -610,6 +618,16 @@ async fn import_reads_the_export_reports_bad_lines_and_is_idempotent() {
         ]
     );
     assert!(summary.rejected[0].reason.contains("Mars/Olympus"));
+    // Every line is accounted for.
+    let tallies: Vec<String> = summary.files.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        tallies,
+        vec![
+            "timezones.csv: 2 line(s) = 1 stored + 0 already there + 1 rejected",
+            "menu_hours.csv: 3 line(s) = 2 stored + 0 already there + 1 rejected",
+            "store_status.csv: 6 line(s) = 3 stored + 1 already there + 2 rejected",
+        ]
+    );
 
     let admin = app.admin().await;
     let id = restaurant_of(&app, &admin, "100").await;
@@ -624,10 +642,20 @@ async fn import_reads_the_export_reports_bad_lines_and_is_idempotent() {
         .await;
     assert_eq!(store.data()["timezone"], "America/Chicago");
 
-    let again = brigade_app::monitoring::import::import_dir(&app.state, dir.path(), &progress)
-        .await
-        .expect("second import");
+    let again =
+        brigade_app::monitoring::import::import_dir(&app.state, dir.path(), &progress, &options)
+            .await
+            .expect("second import");
     assert_eq!(again.polls.stored, 0);
+    let tallies: Vec<String> = again.files.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        tallies,
+        vec![
+            "timezones.csv: 2 line(s) = 0 stored + 1 already there + 1 rejected",
+            "menu_hours.csv: 3 line(s) = 0 stored + 2 already there + 1 rejected",
+            "store_status.csv: 6 line(s) = 0 stored + 4 already there + 2 rejected",
+        ]
+    );
     assert_eq!(again.stores_created, 0);
     assert_eq!(again.hours_changed, 0);
     assert_eq!(again.zones_changed, 0);
@@ -641,6 +669,112 @@ async fn import_reads_the_export_reports_bad_lines_and_is_idempotent() {
         computed.now.to_rfc3339(),
         "2023-01-24T09:06:42.605777+00:00"
     );
+}
+
+/// A poll file with broken lines spread through it, as the audit made: every line is accounted for,
+/// each broken line is rejected alone (with its number), and the lines after a stray quote are stored.
+#[tokio::test]
+async fn every_poll_line_is_accounted_for_and_a_stray_quote_costs_one_line() {
+    use brigade_app::csv_lines::{LinesError, MaxRejects};
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("store_id,status,timestamp_utc\n");
+    let mut broken = Vec::new();
+    for i in 0..2_000u32 {
+        let line = i + 2;
+        match i % 97 {
+            13 => {
+                text.push_str(&format!(
+                    "s{},\"active,2023-01-22 10:{:02}:00 UTC\n",
+                    i % 7,
+                    i % 60
+                ));
+                broken.push(line);
+            }
+            41 => {
+                text.push('\n');
+                broken.push(line);
+            }
+            77 => {
+                text.push_str(&format!(
+                    "s{},active,2023-01-22 10:{:02}:00 UT\"C\n",
+                    i % 7,
+                    i % 60
+                ));
+                broken.push(line);
+            }
+            _ => text.push_str(&format!(
+                "s{},{},2023-01-{:02} {:02}:{:02}:00 UTC\n",
+                i % 7,
+                if i % 5 == 0 { "inactive" } else { "active" },
+                10 + i / 1440,
+                (i / 60) % 24,
+                i % 60
+            )),
+        }
+    }
+    std::fs::write(dir.path().join("store_status.csv"), &text).unwrap();
+    let progress = indicatif::ProgressBar::hidden();
+    let out = dir.path().join("rejects.csv");
+    let options = RejectOptions {
+        out: Some(out.clone()),
+        max: MaxRejects::Share(0.05),
+    };
+    let summary =
+        brigade_app::monitoring::import::import_dir(&app.state, dir.path(), &progress, &options)
+            .await
+            .expect("import");
+    let tally = &summary.files[0];
+    assert_eq!(tally.lines, 2_000);
+    assert!(tally.balances(), "{tally}");
+    assert_eq!(tally.rejected as usize, broken.len());
+    assert_eq!(tally.stored + tally.duplicates, summary.polls.received);
+    let lines: Vec<u64> = summary.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(
+        lines,
+        broken.iter().map(|l| u64::from(*l)).collect::<Vec<_>>()
+    );
+    assert!(
+        summary.rejected[0].reason.contains("unbalanced quote"),
+        "{:?}",
+        summary.rejected[0]
+    );
+    // The rejected lines, as they were, after the header.
+    let written = std::fs::read_to_string(&out).unwrap();
+    let physical: Vec<&str> = text.lines().collect();
+    let mut expected = vec![physical[0]];
+    expected.extend(broken.iter().map(|l| physical[*l as usize - 1]));
+    assert_eq!(written.lines().collect::<Vec<_>>(), expected);
+
+    // Over the limit: nothing stored, and it says why.
+    let fresh = TestApp::spawn().await;
+    let strict = RejectOptions {
+        out: None,
+        max: MaxRejects::Count(10),
+    };
+    let err =
+        brigade_app::monitoring::import::import_dir(&fresh.state, dir.path(), &progress, &strict)
+            .await
+            .unwrap_err();
+    match err {
+        brigade_app::monitoring::import::ImportError::Lines(LinesError::TooManyRejected {
+            rejected,
+            ..
+        }) => {
+            assert_eq!(rejected, 11)
+        }
+        other => panic!("{other}"),
+    }
+    let computed = brigade_app::monitoring::report::compute(&fresh.state.db, None).await;
+    assert!(
+        computed.is_err(),
+        "nothing was stored, so no poll to report on"
+    );
+    let stores = brigade_app::entities::restaurants::Entity::find()
+        .count(&fresh.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stores, 0, "not even a store");
 }
 
 #[tokio::test]
