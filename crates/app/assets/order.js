@@ -154,12 +154,22 @@
     $("order-ref").textContent = order.id.replace(/-/g, "").slice(-6).toUpperCase();
     showStatus(order.status);
     const stream = new EventSource("/api/orders/" + order.id + "/stream?access_token=" + encodeURIComponent(token()));
+    const refresh = () => api("GET", "/api/orders/" + order.id).then(({ status, envelope }) => {
+      if (status === 200) showStatus(envelope.data.status);
+    });
     stream.addEventListener("order", (event) => showStatus(JSON.parse(event.data).status));
-    stream.addEventListener("error", () => {
-      // The browser reconnects by itself; read the current state meanwhile so nothing is missed.
-      api("GET", "/api/orders/" + order.id).then(({ status, envelope }) => {
-        if (status === 200) showStatus(envelope.data.status);
-      });
+    // The browser reconnects by itself; read the current state meanwhile so nothing is missed.
+    stream.addEventListener("error", refresh);
+    // The server's live updates can pause (its message bus is down): say so, and read the state again
+    // when they are back.
+    stream.addEventListener("connection", (event) => {
+      const live = JSON.parse(event.data).live;
+      $("live-note").textContent = live
+        ? "Updates appear here as the kitchen works."
+        : "Live updates are paused; this page checks for changes every few seconds.";
+      clearInterval(follow.poll);
+      if (live) refresh();
+      else follow.poll = setInterval(refresh, 5000);
     });
   }
 

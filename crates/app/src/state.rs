@@ -3,12 +3,12 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use brigade_platform::cache::{MemoryCache, RedisCache, SharedCache, TieredCache};
+use brigade_platform::cache::{MemoryCache, RedisCache, SharedCache, SingleFlight, TieredCache};
 use brigade_platform::clock::{SharedClock, SystemClock};
 use brigade_platform::config::Config;
 use brigade_platform::jobs::JobQueue;
 use brigade_platform::pubsub::{LocalPubSub, RedisPubSub, SharedPubSub};
-use brigade_platform::ratelimit::{MemoryRateLimiter, RedisRateLimiter, SharedRateLimiter};
+use brigade_platform::ratelimit::{FallbackRateLimiter, MemoryRateLimiter, SharedRateLimiter};
 use brigade_platform::redis_conn::RedisHandle;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
@@ -38,6 +38,27 @@ pub struct Inner {
     pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     /// The task that stores placed orders in groups (see `orders::store`).
     pub order_writer: crate::orders::store::OrderWriter,
+    /// Overlapping cache misses of the hot reads share one database read.
+    pub flights: Flights,
+}
+
+/// The hot reads whose cache misses are shared (`cache::SingleFlight`): order placement reads the account,
+/// its sign-in, the venue and its menu on every request, and while Redis is down every read is a miss.
+#[derive(Default)]
+pub struct Flights {
+    pub menus: SingleFlight<uuid::Uuid, Arc<crate::menus::MenuView>>,
+    #[allow(clippy::type_complexity)]
+    pub venues: SingleFlight<
+        uuid::Uuid,
+        Option<
+            Arc<(
+                crate::entities::restaurants::Model,
+                Vec<crate::restaurants::HoursInterval>,
+            )>,
+        >,
+    >,
+    pub accounts: SingleFlight<uuid::Uuid, crate::accounts::auth::AccountAccess>,
+    pub sign_ins: SingleFlight<uuid::Uuid, bool>,
 }
 
 #[derive(Clone)]
@@ -98,7 +119,7 @@ impl AppState {
                 RedisPubSub::start(redis.clone())
                     .await
                     .map_err(|e| StartupError::Redis(e.to_string()))?,
-                Arc::new(RedisRateLimiter::new(clock.clone(), redis.clone())),
+                Arc::new(FallbackRateLimiter::new(clock.clone(), redis.clone())),
             ),
             None => (
                 Arc::new(MemoryCache::new(100_000)),
@@ -148,6 +169,7 @@ impl AppState {
             stopping: tokio::sync::watch::Sender::new(false),
             write_gate,
             order_writer,
+            flights: Flights::default(),
         })))
     }
 

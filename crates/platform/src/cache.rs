@@ -9,7 +9,9 @@
 //! (or silent: each process hears its own heartbeat on it every few seconds) the near layer is bypassed,
 //! and after it comes back it starts empty.
 //!
-//! A cache failure never fails a request: readers treat an error as a miss and writers log it.
+//! A cache failure never fails a request: readers treat an error as a miss and writers log it. While
+//! Redis is down every command fails at once (see `redis_conn`), so reads go to the database, and a
+//! write that could not be made has Redis's cache keys cleared when it is back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,7 +46,7 @@ pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Opti
         Ok(Some(bytes)) => serde_json::from_slice(&bytes).ok(),
         Ok(None) => None,
         Err(err) => {
-            tracing::warn!(%err, key, "cache read failed; treating as a miss");
+            tracing::debug!(%err, key, "cache read failed; treating as a miss");
             None
         }
     }
@@ -73,7 +75,7 @@ pub async fn get_json_shared<T: DeserializeOwned + Send + Sync + 'static>(
         Ok(Some(bytes)) => bytes,
         Ok(None) => return None,
         Err(err) => {
-            tracing::warn!(%err, key, "cache read failed; treating as a miss");
+            tracing::debug!(%err, key, "cache read failed; treating as a miss");
             return None;
         }
     };
@@ -106,13 +108,64 @@ pub async fn set_json<T: Serialize>(cache: &dyn Cache, key: &str, value: &T, ttl
         return;
     };
     if let Err(err) = cache.set(key, bytes, ttl).await {
-        tracing::warn!(%err, key, "cache write failed");
+        tracing::debug!(%err, key, "cache write failed");
     }
 }
 
 pub async fn invalidate(cache: &dyn Cache, key: &str) {
     if let Err(err) = cache.delete(key).await {
-        tracing::warn!(%err, key, "cache invalidation failed");
+        tracing::debug!(%err, key, "cache invalidation failed");
+    }
+}
+
+/// Loads of one key that overlap share one load: the first caller runs it, callers arriving while it
+/// runs wait for its answer, and once it is done the next caller loads afresh (nothing is kept). Cache
+/// misses go through it, so a burst of requests for one menu costs one database read, not one each,
+/// above all while Redis is down and every read is a miss.
+pub struct SingleFlight<K, V> {
+    inflight:
+        std::sync::Mutex<std::collections::HashMap<K, std::sync::Weak<tokio::sync::OnceCell<V>>>>,
+}
+
+impl<K, V> Default for SingleFlight<K, V> {
+    fn default() -> Self {
+        SingleFlight {
+            inflight: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> SingleFlight<K, V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `load`'s answer, or the answer of the load of `key` already under way.
+    pub async fn run<E, F, Fut>(&self, key: K, load: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let cell = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            match inflight.get(&key).and_then(std::sync::Weak::upgrade) {
+                Some(cell) => cell,
+                None => {
+                    let cell = Arc::new(tokio::sync::OnceCell::new());
+                    inflight.insert(key.clone(), Arc::downgrade(&cell));
+                    cell
+                }
+            }
+        };
+        let answer = cell.get_or_try_init(load).await.cloned();
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if inflight
+            .get(&key)
+            .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(&cell)))
+        {
+            inflight.remove(&key);
+        }
+        answer
     }
 }
 
@@ -207,27 +260,44 @@ impl RedisCache {
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let mut conn = self.redis.manager.clone();
-        Ok(conn.get(self.key(key)).await?)
+        let key = self.key(key);
+        Ok(self
+            .redis
+            .run(|mut conn| async move { conn.get(key).await })
+            .await?)
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
-        let mut conn = self.redis.manager.clone();
+        let key = self.key(key);
         let millis = ttl.as_millis().max(1) as u64;
-        let _: () = redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("PX")
-            .arg(millis)
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
+        let written = self
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(millis)
+                    .query_async::<()>(&mut conn)
+                    .await
+            })
+            .await;
+        if written.is_err() {
+            self.redis.note_missed_write();
+        }
+        Ok(written?)
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        let mut conn = self.redis.manager.clone();
-        let _: () = conn.del(self.key(key)).await?;
-        Ok(())
+        let key = self.key(key);
+        let deleted = self
+            .redis
+            .run(|mut conn| async move { conn.del::<_, ()>(key).await })
+            .await;
+        if deleted.is_err() {
+            self.redis.note_missed_write();
+        }
+        Ok(deleted?)
     }
 
     fn backend(&self) -> &'static str {
@@ -306,18 +376,21 @@ impl TieredCache {
             near: near.inner.clone(),
         });
         let origin = format!("{}:", uuid::Uuid::new_v4().simple());
-        let mut pubsub = redis.client.get_async_pubsub().await?;
-        pubsub.subscribe(&channel).await?;
-        shared.listening.store(true, Ordering::SeqCst);
+        // Subscribed before returning when Redis is there; otherwise the near layer stays off until the
+        // subscription is made.
+        let mut first = match redis.pubsub().await {
+            Ok(mut pubsub) => pubsub.subscribe(&channel).await.ok().map(|()| pubsub),
+            Err(_) => None,
+        };
+        shared.listening.store(first.is_some(), Ordering::SeqCst);
         let listener = shared.clone();
         let handle = redis.clone();
         let own = origin.clone();
         let subscribed = channel.clone();
         tokio::spawn(async move {
             use futures::StreamExt;
-            let mut pubsub = pubsub;
             loop {
-                {
+                if let Some(mut pubsub) = first.take() {
                     let mut messages = pubsub.on_message();
                     let mut heard_self = tokio::time::Instant::now();
                     loop {
@@ -329,14 +402,19 @@ impl TieredCache {
                                     if heard_self.elapsed() > SILENCE_LIMIT {
                                         break;
                                     }
-                                    let mut conn = handle.manager.clone();
-                                    let beat: Result<i64, _> = redis::cmd("PUBLISH")
-                                        .arg(&subscribed)
-                                        .arg(format!("{own}{HEARTBEAT}"))
-                                        .query_async(&mut conn)
+                                    let beat = format!("{own}{HEARTBEAT}");
+                                    let channel = subscribed.clone();
+                                    let sent = handle
+                                        .run(|mut conn| async move {
+                                            redis::cmd("PUBLISH")
+                                                .arg(channel)
+                                                .arg(beat)
+                                                .query_async::<i64>(&mut conn)
+                                                .await
+                                        })
                                         .await;
-                                    if let Err(err) = beat {
-                                        tracing::warn!(%err, "redis cache heartbeat failed");
+                                    if let Err(err) = sent {
+                                        tracing::debug!(%err, "redis cache heartbeat failed");
                                     }
                                     continue;
                                 }
@@ -356,24 +434,22 @@ impl TieredCache {
                             None => {}
                         }
                     }
+                    listener.listening.store(false, Ordering::SeqCst);
+                    tracing::warn!(
+                        "redis cache announcements lost; near cache bypassed until reconnected"
+                    );
                 }
-                listener.listening.store(false, Ordering::SeqCst);
-                tracing::warn!(
-                    "redis cache announcements lost; near cache bypassed until reconnected"
-                );
-                pubsub = loop {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    match handle.client.get_async_pubsub().await {
-                        Ok(mut fresh) => {
-                            if fresh.subscribe(&subscribed).await.is_ok() {
-                                break fresh;
-                            }
-                        }
-                        Err(err) => {
-                            tracing::warn!(%err, "redis cache announcements: reconnect failed")
-                        }
+                // Reconnect once Redis answers again.
+                loop {
+                    handle.wait_until_up().await;
+                    if let Ok(mut fresh) = handle.pubsub().await
+                        && fresh.subscribe(&subscribed).await.is_ok()
+                    {
+                        first = Some(fresh);
+                        break;
                     }
-                };
+                    tokio::time::sleep(crate::redis_conn::PROBE_EVERY).await;
+                }
                 // Changes made while away were not heard: start empty.
                 listener.epoch.fetch_add(1, Ordering::SeqCst);
                 listener.near.invalidate_all();
@@ -393,6 +469,7 @@ impl TieredCache {
         self.shared
             .listening
             .load(std::sync::atomic::Ordering::SeqCst)
+            && !self.redis.redis.is_down()
     }
 
     /// Drops this process's near copy after its own change, and keeps reads that saw Redis before the
@@ -407,15 +484,26 @@ impl TieredCache {
         let payload = format!("{}{key}", self.origin);
         let mut attempt = 0;
         loop {
-            let mut conn = self.redis.redis.manager.clone();
-            let sent: Result<i64, _> = redis::cmd("PUBLISH")
-                .arg(&self.channel)
-                .arg(&payload)
-                .query_async(&mut conn)
+            let (channel, payload) = (self.channel.clone(), payload.clone());
+            let sent = self
+                .redis
+                .redis
+                .run(|mut conn| async move {
+                    redis::cmd("PUBLISH")
+                        .arg(channel)
+                        .arg(payload)
+                        .query_async::<i64>(&mut conn)
+                        .await
+                })
                 .await;
             match sent {
                 Ok(_) => return Ok(()),
-                Err(err) if attempt >= 2 => return Err(err.into()),
+                Err(err) if attempt >= 2 || self.redis.redis.is_down() => {
+                    // Other processes keep their copy until they notice the outage (their near layer
+                    // is off while Redis is down) or for at most NEAR_TTL_MAX.
+                    self.redis.redis.note_missed_write();
+                    return Err(err.into());
+                }
                 Err(_) => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
@@ -435,11 +523,17 @@ impl Cache for TieredCache {
             return Ok(Some(entry.bytes.to_vec()));
         }
         let before = self.shared.stamp(key);
-        let mut conn = self.redis.redis.manager.clone();
-        let (bytes, pttl): (Option<Vec<u8>>, i64) = redis::pipe()
-            .get(self.redis.key(key))
-            .pttl(self.redis.key(key))
-            .query_async(&mut conn)
+        let full = self.redis.key(key);
+        let (bytes, pttl): (Option<Vec<u8>>, i64) = self
+            .redis
+            .redis
+            .run(|mut conn| async move {
+                redis::pipe()
+                    .get(&full)
+                    .pttl(&full)
+                    .query_async(&mut conn)
+                    .await
+            })
             .await?;
         if let Some(bytes) = &bytes
             && pttl > 0
@@ -456,12 +550,15 @@ impl Cache for TieredCache {
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        // This process's own copy goes first, whatever happens to Redis.
+        self.forget(key).await;
         self.redis.set(key, value, ttl).await?;
         self.forget(key).await;
         self.announce(key).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        self.forget(key).await;
         self.redis.delete(key).await?;
         self.forget(key).await;
         self.announce(key).await
@@ -475,6 +572,38 @@ impl Cache for TieredCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn overlapping_loads_share_one_and_later_ones_load_again() {
+        let flights: Arc<SingleFlight<u32, u64>> = Arc::new(SingleFlight::new());
+        let loads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let mut waiting = Vec::new();
+        for _ in 0..8 {
+            let (flights, loads, gate) = (flights.clone(), loads.clone(), gate.clone());
+            waiting.push(tokio::spawn(async move {
+                flights
+                    .run(7, || async move {
+                        let n = loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        gate.notified().await;
+                        Ok::<_, ()>(n * 100)
+                    })
+                    .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        gate.notify_waiters();
+        for task in waiting {
+            assert_eq!(task.await.unwrap(), Ok(100));
+        }
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Done: the next caller loads again, and errors are not shared with later callers.
+        let again = flights.run(7, || async { Ok::<_, ()>(5) }).await;
+        assert_eq!(again, Ok(5));
+        let failed = flights.run(8, || async { Err::<u64, _>("no") }).await;
+        assert_eq!(failed, Err("no"));
+        assert_eq!(flights.run(8, || async { Ok::<_, &str>(9) }).await, Ok(9));
+    }
 
     #[tokio::test]
     async fn memory_cache_round_trips_and_expires() {

@@ -1,10 +1,13 @@
 //! Publish/subscribe for real-time updates. In-process it is a set of broadcast channels; with Redis every
 //! process keeps one pattern subscription and fans messages out to its local subscribers, so a message
 //! published by any `brigade serve` reaches subscribers on all of them.
+//!
+//! While Redis is down a message reaches only the subscribers of the process that published it, and
+//! [`PubSub::live`] says so (live streams tell their clients, who read the state again when it is back);
+//! the subscription reconnects in the background.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -24,6 +27,8 @@ pub trait PubSub: Send + Sync + 'static {
     async fn publish(&self, channel: &str, payload: &str) -> Result<(), PubSubError>;
     /// Messages published on `channel` from now on. Slow subscribers skip what they missed.
     fn subscribe(&self, channel: &str) -> BoxStream<'static, String>;
+    /// Whether messages from every process arrive (false while the shared bus is unreachable).
+    fn live(&self) -> tokio::sync::watch::Receiver<bool>;
     fn backend(&self) -> &'static str;
 }
 
@@ -85,6 +90,10 @@ impl PubSub for LocalPubSub {
         self.stream(channel)
     }
 
+    fn live(&self) -> tokio::sync::watch::Receiver<bool> {
+        tokio::sync::watch::channel(true).1
+    }
+
     fn backend(&self) -> &'static str {
         "memory"
     }
@@ -93,22 +102,28 @@ impl PubSub for LocalPubSub {
 pub struct RedisPubSub {
     redis: RedisHandle,
     local: LocalPubSub,
+    live: tokio::sync::watch::Sender<bool>,
 }
 
 impl RedisPubSub {
-    /// Subscribes before returning, so nothing published after this call is missed.
+    /// Subscribes before returning when Redis is there, so nothing published after this call is missed;
+    /// otherwise starts not live and subscribes once Redis answers.
     pub async fn start(redis: RedisHandle) -> Result<Arc<RedisPubSub>, PubSubError> {
         let local = LocalPubSub::new();
         let pattern = redis.key("ps:*");
         let prefix_len = pattern.len() - 1;
-        let mut pubsub = redis.client.get_async_pubsub().await?;
-        pubsub.psubscribe(&pattern).await?;
+        let mut first = match redis.pubsub().await {
+            Ok(mut pubsub) => pubsub.psubscribe(&pattern).await.ok().map(|()| pubsub),
+            Err(_) => None,
+        };
+        let (live, _) = tokio::sync::watch::channel(first.is_some());
         let fanout = local.clone();
-        let client = redis.client.clone();
+        let handle = redis.clone();
+        let status = live.clone();
         tokio::spawn(async move {
-            let mut pubsub = pubsub;
             loop {
-                {
+                if let Some(mut pubsub) = first.take() {
+                    status.send_replace(true);
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
                         let channel = message.get_channel_name();
@@ -118,39 +133,61 @@ impl RedisPubSub {
                             fanout.deliver(name, &payload);
                         }
                     }
+                    status.send_replace(false);
+                    tracing::warn!(
+                        "redis pub/sub connection lost; live updates are local to this process until it is back"
+                    );
                 }
-                tracing::warn!("redis pub/sub connection lost; reconnecting");
-                pubsub = loop {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    match client.get_async_pubsub().await {
-                        Ok(mut fresh) => {
-                            if fresh.psubscribe(&pattern).await.is_ok() {
-                                break fresh;
-                            }
-                        }
-                        Err(err) => tracing::warn!(%err, "redis pub/sub reconnect failed"),
+                loop {
+                    handle.wait_until_up().await;
+                    if let Ok(mut fresh) = handle.pubsub().await
+                        && fresh.psubscribe(&pattern).await.is_ok()
+                    {
+                        first = Some(fresh);
+                        break;
                     }
-                };
+                    tokio::time::sleep(crate::redis_conn::PROBE_EVERY).await;
+                }
             }
         });
-        Ok(Arc::new(RedisPubSub { redis, local }))
+        Ok(Arc::new(RedisPubSub { redis, local, live }))
     }
 }
 
 #[async_trait]
 impl PubSub for RedisPubSub {
     async fn publish(&self, channel: &str, payload: &str) -> Result<(), PubSubError> {
-        let mut conn = self.redis.manager.clone();
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg(self.redis.key(&format!("ps:{channel}")))
-            .arg(payload)
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
+        let (name, body) = (
+            self.redis.key(&format!("ps:{channel}")),
+            payload.to_string(),
+        );
+        let sent = self
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("PUBLISH")
+                    .arg(name)
+                    .arg(body)
+                    .query_async::<i64>(&mut conn)
+                    .await
+            })
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            // The shared bus is down: this process's own subscribers still hear it.
+            Err(_) if self.redis.is_down() => {
+                self.local.deliver(channel, payload);
+                Ok(())
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     fn subscribe(&self, channel: &str) -> BoxStream<'static, String> {
         self.local.stream(channel)
+    }
+
+    fn live(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.live.subscribe()
     }
 
     fn backend(&self) -> &'static str {

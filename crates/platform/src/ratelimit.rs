@@ -168,23 +168,23 @@ impl RedisRateLimiter {
 impl RateLimiter for RedisRateLimiter {
     async fn hit(&self, limit: &Limit, key: &str) -> Result<Decision, RateLimitError> {
         let window = window(&self.clock, limit, key);
-        let mut conn = self.redis.manager.clone();
         let ttl_ms = window.reset_after.as_millis() as u64 + 1000;
-        let count: u32 = self
-            .script
-            .key(self.redis.key(&window.key))
-            .arg(ttl_ms)
-            .invoke_async(&mut conn)
-            .await?;
+        let (script, full) = (self.script.clone(), self.redis.key(&window.key));
+        let count: u32 =
+            self.redis
+                .run(|mut conn| async move {
+                    script.key(full).arg(ttl_ms).invoke_async(&mut conn).await
+                })
+                .await?;
         Ok(decide(limit, count, window.reset_after))
     }
 
     async fn peek(&self, limit: &Limit, key: &str) -> Result<Decision, RateLimitError> {
         let window = window(&self.clock, limit, key);
-        let mut conn = self.redis.manager.clone();
-        let count: Option<u32> = redis::cmd("GET")
-            .arg(self.redis.key(&window.key))
-            .query_async(&mut conn)
+        let full = self.redis.key(&window.key);
+        let count: Option<u32> = self
+            .redis
+            .run(|mut conn| async move { redis::cmd("GET").arg(full).query_async(&mut conn).await })
             .await?;
         Ok(decide(
             limit,
@@ -195,6 +195,50 @@ impl RateLimiter for RedisRateLimiter {
 
     fn backend(&self) -> &'static str {
         "redis"
+    }
+}
+
+/// Redis counting, and in-process counting whenever Redis cannot answer (each process then enforces
+/// the limits on its own share of the traffic, rather than not at all or not at once).
+pub struct FallbackRateLimiter {
+    shared: RedisRateLimiter,
+    local: MemoryRateLimiter,
+}
+
+impl FallbackRateLimiter {
+    pub fn new(clock: SharedClock, redis: RedisHandle) -> Self {
+        FallbackRateLimiter {
+            shared: RedisRateLimiter::new(clock.clone(), redis),
+            local: MemoryRateLimiter::new(clock),
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for FallbackRateLimiter {
+    async fn hit(&self, limit: &Limit, key: &str) -> Result<Decision, RateLimitError> {
+        match self.shared.hit(limit, key).await {
+            Ok(decision) => Ok(decision),
+            Err(err) => {
+                tracing::debug!(%err, "rate limit counted in process");
+                self.local.hit(limit, key).await
+            }
+        }
+    }
+
+    async fn peek(&self, limit: &Limit, key: &str) -> Result<Decision, RateLimitError> {
+        match self.shared.peek(limit, key).await {
+            Ok(decision) => Ok(decision),
+            Err(_) => self.local.peek(limit, key).await,
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        if self.shared.redis.is_down() {
+            "memory (redis down)"
+        } else {
+            "redis"
+        }
     }
 }
 

@@ -50,7 +50,7 @@ pub fn credential(headers: &HeaderMap, query: Option<&str>) -> Result<Option<Str
 /// cache for a minute (every authenticated request asked the database for it) and forgotten the moment
 /// an administrator changes either, on every process.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct AccountAccess {
+pub struct AccountAccess {
     role: String,
     is_active: bool,
 }
@@ -77,19 +77,30 @@ async fn active_user(state: &AppState, user_id: uuid::Uuid) -> Result<Role, ApiE
     {
         Some(access) => access,
         None => {
-            let user = users::Entity::find_by_id(user_id)
-                .one(&state.db)
+            state
+                .flights
+                .accounts
+                .run(user_id, || async {
+                    let user = users::Entity::find_by_id(user_id)
+                        .one(&state.db)
+                        .await?
+                        .ok_or_else(|| {
+                            ApiError::unauthorized("invalid_token", "the account no longer exists")
+                        })?;
+                    let access = AccountAccess {
+                        role: user.role,
+                        is_active: user.is_active,
+                    };
+                    brigade_platform::cache::set_json(
+                        state.cache.as_ref(),
+                        &key,
+                        &access,
+                        ACCOUNT_TTL,
+                    )
+                    .await;
+                    Ok::<_, ApiError>(access)
+                })
                 .await?
-                .ok_or_else(|| {
-                    ApiError::unauthorized("invalid_token", "the account no longer exists")
-                })?;
-            let access = AccountAccess {
-                role: user.role,
-                is_active: user.is_active,
-            };
-            brigade_platform::cache::set_json(state.cache.as_ref(), &key, &access, ACCOUNT_TTL)
-                .await;
-            access
         }
     };
     if !access.is_active {
@@ -123,22 +134,28 @@ async fn sign_in_live(state: &AppState, family: uuid::Uuid) -> Result<bool, ApiE
     {
         return Ok(live);
     }
-    let live = refresh_tokens::Entity::find()
-        .select_only()
-        .column(refresh_tokens::Column::Id)
-        .filter(refresh_tokens::Column::FamilyId.eq(family))
-        .filter(refresh_tokens::Column::RevokedAt.is_null())
-        .into_tuple::<uuid::Uuid>()
-        .one(&state.db)
-        .await?
-        .is_some();
-    let ttl = if live {
-        SIGN_IN_TTL
-    } else {
-        state.keys.access_ttl.to_std().unwrap_or(SIGN_IN_TTL)
-    };
-    brigade_platform::cache::set_json(state.cache.as_ref(), &key, &live, ttl).await;
-    Ok(live)
+    state
+        .flights
+        .sign_ins
+        .run(family, || async {
+            let live = refresh_tokens::Entity::find()
+                .select_only()
+                .column(refresh_tokens::Column::Id)
+                .filter(refresh_tokens::Column::FamilyId.eq(family))
+                .filter(refresh_tokens::Column::RevokedAt.is_null())
+                .into_tuple::<uuid::Uuid>()
+                .one(&state.db)
+                .await?
+                .is_some();
+            let ttl = if live {
+                SIGN_IN_TTL
+            } else {
+                state.keys.access_ttl.to_std().unwrap_or(SIGN_IN_TTL)
+            };
+            brigade_platform::cache::set_json(state.cache.as_ref(), &key, &live, ttl).await;
+            Ok(live)
+        })
+        .await
 }
 
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {

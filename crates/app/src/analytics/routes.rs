@@ -144,7 +144,7 @@ async fn ingest_orders(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusInput {
+pub struct ChannelStatusInput {
     /// The channel's integer code (unknown codes are stored and reported).
     #[schema(example = 50)]
     pub status: i64,
@@ -169,7 +169,7 @@ pub struct StatusAdded {
 /// as ingest.
 #[utoipa::path(post, path = "/api/channel-orders/{id}/status", tag = "channel-orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = String, Path, description = "The channel's order `_id`")),
-    request_body(content = StatusInput, example = json!({"status": 50, "timestamp": "2021-07-22T20:15:00Z"})),
+    request_body(content = ChannelStatusInput, example = json!({"status": 50, "timestamp": "2021-07-22T20:15:00Z"})),
     responses(
         (status = 200, description = "Stored (or already stored)", body = Envelope<StatusAdded>),
         (status = 401, description = "Missing or wrong signature", body = ErrorBody),
@@ -184,7 +184,7 @@ async fn add_status(
     body: Bytes,
 ) -> ApiResult<Reply<StatusAdded>> {
     require_ingest(&me)?;
-    let input: StatusInput = crate::http::extract::parse_json(&body)?;
+    let input: ChannelStatusInput = crate::http::extract::parse_json(&body)?;
     let code = i32::try_from(input.status)
         .ok()
         .filter(|c| *c >= 0)

@@ -738,7 +738,7 @@ async fn get_account(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusInput {
+pub struct LeadStatusInput {
     pub status: RestaurantStatus,
     pub note: Option<String>,
 }
@@ -757,7 +757,7 @@ pub struct StatusChangeView {
 /// Change a lead's status (new, active, inactive) with an optional note; the change is kept in its history.
 #[utoipa::path(put, path = "/api/crm/restaurants/{id}/status", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
-    request_body(content = StatusInput, example = json!({"status": "active", "note": "signed the contract"})),
+    request_body(content = LeadStatusInput, example = json!({"status": "active", "note": "signed the contract"})),
     responses(
         (status = 200, description = "The restaurant", body = Envelope<AccountDetail>),
         (status = 404, description = "No such restaurant, or not yours", body = ErrorBody),
@@ -766,7 +766,7 @@ async fn change_status(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(input): ApiJson<StatusInput>,
+    ApiJson(input): ApiJson<LeadStatusInput>,
 ) -> ApiResult<Reply<AccountDetail>> {
     crm_write(&me)?;
     let (restaurant, _) = account_for(&state, &me, id).await?;

@@ -27,7 +27,7 @@ use crate::state::AppState;
 
 /// The OpenAPI document and the API routes it describes.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (router, spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(crate::accounts::routes::router())
         .merge(crate::accounts::users_routes::router())
         .merge(crate::restaurants::routes::router())
@@ -39,7 +39,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::monitoring::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::crm::routes::router())
-        .split_for_parts()
+        .split_for_parts();
+    let mut spec = spec;
+    openapi::document_shared_refusals(&mut spec);
+    (router, spec)
 }
 
 /// Every route Brigade serves, with its middleware. Trailing slashes are normalised by [`service`].

@@ -64,3 +64,114 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Document, on every operation, the refusals the shared mechanisms can give whatever the handler
+/// does, so the document is the contract: the extractors (400 for a malformed path or JSON body, 415
+/// for a body that is not JSON, 422 for a field or parameter that does not validate), the access layer
+/// (401 for a missing or bad credential, 403 for a role or scope refused), 404 for an unknown id in the
+/// path, the body limit (413), rate limits (429) and the timeout (408). A handler's own, more specific
+/// description of the same status is kept.
+pub fn document_shared_refusals(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{RefOr, ResponseBuilder};
+    let error = || -> RefOr<utoipa::openapi::Response> {
+        ResponseBuilder::new()
+            .description("")
+            .content(
+                "application/json",
+                utoipa::openapi::content::ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        "ErrorBody",
+                    ))))
+                    .build(),
+            )
+            .build()
+            .into()
+    };
+    let add = |op: &mut Operation, status: &str, description: &str| {
+        if !op.responses.responses.contains_key(status) {
+            let mut response = error();
+            if let RefOr::T(r) = &mut response {
+                r.description = description.to_string();
+            }
+            op.responses.responses.insert(status.to_string(), response);
+        }
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            let params: Vec<(ParameterIn, bool)> = op
+                .parameters
+                .iter()
+                .flatten()
+                .filter_map(|p| match p {
+                    RefOr::T(p) => Some((
+                        p.parameter_in.clone(),
+                        matches!(p.required, utoipa::openapi::Required::True),
+                    )),
+                    RefOr::Ref(_) => None,
+                })
+                .collect();
+            let in_path = params.iter().any(|(at, _)| *at == ParameterIn::Path);
+            let in_query = params.iter().any(|(at, _)| *at == ParameterIn::Query);
+            let body_types: Vec<String> = match &op.request_body {
+                Some(RefOr::T(body)) => body.content.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            let security = serde_json::to_value(&op.security).unwrap_or_default();
+            let signed_in = security.as_array().is_some_and(|reqs| {
+                reqs.iter()
+                    .any(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+            });
+            if in_path || body_types.iter().any(|t| t.contains("json")) {
+                add(
+                    op,
+                    "400",
+                    "Malformed: an id in the path that is not one, or a body that is not JSON (`invalid_path`, `invalid_json`)",
+                );
+            }
+            if signed_in {
+                add(
+                    op,
+                    "401",
+                    "Missing, malformed, expired or revoked credentials",
+                );
+                add(
+                    op,
+                    "403",
+                    "Signed in, but not allowed: the role, membership or API-key scope does not admit this (`forbidden`, `insufficient_scope`, `api_key_not_allowed`)",
+                );
+            }
+            if in_path {
+                add(
+                    op,
+                    "404",
+                    "Nothing with that id (or nothing the caller may see)",
+                );
+            }
+            if !body_types.is_empty() {
+                add(op, "413", "The body is over the size limit");
+                add(op, "415", "The body is not of the declared content type");
+            }
+            if !body_types.is_empty() || in_query || in_path {
+                add(
+                    op,
+                    "422",
+                    "A field or parameter does not validate (`validation_failed`, `errors` names it)",
+                );
+            }
+            add(op, "408", "The request took longer than the time limit");
+            add(
+                op,
+                "429",
+                "Rate limited; `Retry-After` says when to try again",
+            );
+        }
+    }
+}

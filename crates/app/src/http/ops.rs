@@ -13,6 +13,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::json;
 
+use brigade_platform::redis_conn::RedisStatus;
+
 use crate::state::AppState;
 
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -67,21 +69,38 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         .await
         .map(|_| ())
         .map_err(|e| e.to_string());
+    // Redis down is degraded, not unavailable: requests are still served (the cache is bypassed,
+    // rate limits counted in process, live updates local to each process).
     let redis = match &state.redis {
-        Some(redis) => Some(redis.ping().await.map_err(|e| e.to_string())),
+        Some(redis) => {
+            let _ = redis.ping().await;
+            Some(match redis.status() {
+                RedisStatus::Up => json!("ok"),
+                RedisStatus::Down { for_ms, reason } => json!({
+                    "error": reason,
+                    "down_for_ms": for_ms,
+                    "effect": "degraded: cache bypassed, rate limits counted in each process, live updates local to each process",
+                }),
+            })
+        }
         None => None,
     };
+    let redis_down = state.redis.as_ref().is_some_and(|r| r.is_down());
     let queue = state.jobs.depth().await.map_err(|e| e.to_string());
-    let ok = db.is_ok() && redis.as_ref().is_none_or(|r| r.is_ok()) && queue.is_ok();
+    let ok = db.is_ok() && queue.is_ok();
     let describe = |r: &Result<(), String>| match r {
         Ok(()) => json!("ok"),
         Err(e) => json!({"error": e}),
     };
     let body = json!({
-        "status": if ok { "ready" } else { "unavailable" },
+        "status": match (ok, redis_down) {
+            (false, _) => "unavailable",
+            (true, true) => "degraded",
+            (true, false) => "ready",
+        },
         "checks": {
             "database": describe(&db),
-            "redis": match &redis { Some(r) => describe(r), None => json!("not configured") },
+            "redis": redis.unwrap_or_else(|| json!("not configured")),
             "job_queue": match &queue { Ok(depth) => json!({"backend": state.jobs.backend(), "depth": depth}),
                                           Err(e) => json!({"error": e}) },
         }

@@ -122,41 +122,48 @@ pub async fn load_menu_shared(
         return Ok(menu);
     }
     metrics::counter!("brigade_menu_cache_total", "result" => "miss").increment(1);
-    let currency = currency_of(venue);
-    let categories = menu_categories::Entity::find()
-        .filter(menu_categories::Column::RestaurantId.eq(venue.id))
-        .order_by_asc(menu_categories::Column::DisplayOrder)
-        .order_by_asc(menu_categories::Column::Name)
-        .all(&state.db)
-        .await?;
-    let items = menu_items::Entity::find()
-        .filter(menu_items::Column::RestaurantId.eq(venue.id))
-        .order_by_asc(menu_items::Column::DisplayOrder)
-        .order_by_asc(menu_items::Column::Name)
-        .all(&state.db)
-        .await?;
-    let mut sections: Vec<MenuSection> = categories
-        .into_iter()
-        .map(|c| MenuSection {
-            category: c.into(),
-            items: Vec::new(),
+    // Overlapping misses (a burst of orders, or Redis down) share one read.
+    state
+        .flights
+        .menus
+        .run(venue.id, || async {
+            let currency = currency_of(venue);
+            let categories = menu_categories::Entity::find()
+                .filter(menu_categories::Column::RestaurantId.eq(venue.id))
+                .order_by_asc(menu_categories::Column::DisplayOrder)
+                .order_by_asc(menu_categories::Column::Name)
+                .all(&state.db)
+                .await?;
+            let items = menu_items::Entity::find()
+                .filter(menu_items::Column::RestaurantId.eq(venue.id))
+                .order_by_asc(menu_items::Column::DisplayOrder)
+                .order_by_asc(menu_items::Column::Name)
+                .all(&state.db)
+                .await?;
+            let mut sections: Vec<MenuSection> = categories
+                .into_iter()
+                .map(|c| MenuSection {
+                    category: c.into(),
+                    items: Vec::new(),
+                })
+                .collect();
+            for item in items {
+                if let Some(section) = sections
+                    .iter_mut()
+                    .find(|s| s.category.id == item.category_id)
+                {
+                    section.items.push(item_view(item, currency));
+                }
+            }
+            let menu = MenuView {
+                venue_id: venue.id,
+                currency: currency.code.to_string(),
+                categories: sections,
+            };
+            cache::set_json(state.cache.as_ref(), &key, &menu, MENU_TTL).await;
+            Ok(std::sync::Arc::new(menu))
         })
-        .collect();
-    for item in items {
-        if let Some(section) = sections
-            .iter_mut()
-            .find(|s| s.category.id == item.category_id)
-        {
-            section.items.push(item_view(item, currency));
-        }
-    }
-    let menu = MenuView {
-        venue_id: venue.id,
-        currency: currency.code.to_string(),
-        categories: sections,
-    };
-    cache::set_json(state.cache.as_ref(), &key, &menu, MENU_TTL).await;
-    Ok(std::sync::Arc::new(menu))
+        .await
 }
 
 /// Forget the cached menu (after any change to it or to its venue).

@@ -170,7 +170,10 @@ pub struct StreamAuth {
     pub access_token: Option<String>,
 }
 
-/// Server-Sent Events from a pub/sub channel: each message becomes one event of type `kind`.
+/// Server-Sent Events from a pub/sub channel: each message becomes one event of type `kind`. When the
+/// shared bus is lost (Redis down) or back, an `event: connection` says so (`{"live": false}`: changes
+/// made through other processes are not heard; `{"live": true}`: they are again, and the client should
+/// read the state once, since it may have missed some).
 pub fn sse_from(
     state: &AppState,
     channel: &str,
@@ -178,13 +181,32 @@ pub fn sse_from(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
     let messages = state.pubsub.subscribe(channel);
     let mut stopping = state.stopping.subscribe();
-    let hello = futures::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
-    let events = messages
-        .map(move |payload| Ok(Event::default().event(kind).data(payload)))
-        .take_until(async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-        });
+    let live = state.pubsub.live();
+    let now_live = *live.borrow();
+    let hello = futures::stream::iter(
+        [Ok(Event::default().event("ready").data("{}"))]
+            .into_iter()
+            .chain((!now_live).then(|| Ok(connection_event(false)))),
+    );
+    let changes = futures::stream::unfold(live, |mut live| async move {
+        live.changed().await.ok()?;
+        let now = *live.borrow_and_update();
+        Some((Ok(connection_event(now)), live))
+    });
+    let events = futures::stream::select(
+        messages.map(move |payload| Ok(Event::default().event(kind).data(payload))),
+        changes,
+    )
+    .take_until(async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
     Sse::new(hello.chain(events)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn connection_event(live: bool) -> Event {
+    Event::default()
+        .event("connection")
+        .data(serde_json::json!({ "live": live }).to_string())
 }
 
 /// Live notifications of the caller as Server-Sent Events (`event: notification`, data: the

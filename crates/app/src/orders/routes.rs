@@ -220,7 +220,7 @@ async fn get_order(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusInput {
+pub struct OrderStatusInput {
     #[schema(value_type = String, example = "CONFIRMED")]
     pub status: OrderStatus,
     pub note: Option<String>,
@@ -231,7 +231,7 @@ pub struct StatusInput {
 /// `data.allowed_transitions`.
 #[utoipa::path(put, path = "/api/orders/{id}/status", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Order id")),
-    request_body(content = StatusInput, example = json!({"status": "PREPARING"})),
+    request_body(content = OrderStatusInput, example = json!({"status": "PREPARING"})),
     responses(
         (status = 200, description = "Moved", body = Envelope<OrderView>),
         (status = 404, description = "No such order of yours", body = ErrorBody),
@@ -241,7 +241,7 @@ async fn update_status(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(input): ApiJson<StatusInput>,
+    ApiJson(input): ApiJson<OrderStatusInput>,
 ) -> ApiResult<Reply<OrderView>> {
     let order = find(&state, id).await?;
     let access = access(&state, &me, &order).await?;

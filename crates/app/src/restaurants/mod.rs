@@ -174,22 +174,29 @@ pub async fn cached_with_hours(
     {
         return Ok(Some(found));
     }
-    let Some(model) = restaurants::Entity::find_by_id(id).one(&state.db).await? else {
-        return Ok(None);
-    };
-    let hours = hours_of(&state.db, &[id])
-        .await?
-        .remove(&id)
-        .unwrap_or_default();
-    let found = (model, hours);
-    brigade_platform::cache::set_json(
-        state.cache.as_ref(),
-        &key,
-        &found,
-        std::time::Duration::from_secs(300),
-    )
-    .await;
-    Ok(Some(std::sync::Arc::new(found)))
+    // Overlapping misses (a burst of orders, or Redis down) share one read.
+    state
+        .flights
+        .venues
+        .run(id, || async {
+            let Some(model) = restaurants::Entity::find_by_id(id).one(&state.db).await? else {
+                return Ok(None);
+            };
+            let hours = hours_of(&state.db, &[id])
+                .await?
+                .remove(&id)
+                .unwrap_or_default();
+            let found = (model, hours);
+            brigade_platform::cache::set_json(
+                state.cache.as_ref(),
+                &key,
+                &found,
+                std::time::Duration::from_secs(300),
+            )
+            .await;
+            Ok(Some(std::sync::Arc::new(found)))
+        })
+        .await
 }
 
 pub fn context_key(id: Uuid) -> String {

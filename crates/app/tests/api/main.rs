@@ -15,6 +15,7 @@ mod openapi;
 mod ops;
 mod orders;
 mod permissions;
+mod redis_outage;
 mod reservations;
 mod restaurants;
 mod scenario;

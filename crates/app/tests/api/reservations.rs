@@ -291,7 +291,8 @@ async fn simultaneous_cancels_of_one_reservation_release_its_places_once() {
     assert_eq!(cancelled, 1);
     assert_eq!(capacity(&app).await, vec![(2, 4)], "places released once");
 
-    // Moves of one reservation racing each other: one move, and the places follow it exactly.
+    // Moves of one reservation racing each other: each either moves it (a request that read it after
+    // the first move moves it from 20:00 to 20:00) or is refused, and the places follow it exactly.
     let (guest, id) = &guests[1];
     let one = format!("/api/reservations/{id}");
     let results = futures::future::join_all((0..8).map(|_| {
@@ -302,15 +303,14 @@ async fn simultaneous_cancels_of_one_reservation_release_its_places_once() {
         )
     }))
     .await;
-    assert_eq!(
-        results
-            .iter()
-            .filter(|r| r.status == StatusCode::OK)
-            .count(),
-        1,
-        "{:?}",
-        results.iter().map(|r| r.text.clone()).collect::<Vec<_>>()
-    );
+    for r in &results {
+        assert!(
+            r.status == StatusCode::OK || r.code() == "reservation_changed",
+            "{}",
+            r.text
+        );
+    }
+    assert!(results.iter().any(|r| r.status == StatusCode::OK));
     let mut rows = capacity(&app).await;
     rows.sort();
     assert_eq!(rows, vec![(1, 2), (1, 2)]);

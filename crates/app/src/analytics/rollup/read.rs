@@ -86,7 +86,7 @@ pub(super) async fn committed_horizon(db: &DatabaseConnection) -> Result<super::
     let under_way: Vec<String> = match db
         .query_one_raw(Statement::from_string(
             backend,
-            "SELECT COALESCE(array_agg(x::text), '{}') FROM unnest(pg_snapshot_xip(pg_current_snapshot())) AS x",
+            "SELECT COALESCE(array_agg(x::text), '{}') FROM pg_snapshot_xip(pg_current_snapshot()) AS x",
         ))
         .await?
     {
