@@ -61,6 +61,17 @@ pub fn registry(state: &AppState) -> JobRegistry {
         CronJob::new("housekeeping-hourly", "0 17 * * * *", HOUSEKEEPING)
             .expect("valid cron expression"),
     );
+    registry.register(
+        crate::backup::BACKUP_JOB,
+        Arc::new(crate::backup::BackupJob(state.clone())),
+    );
+    // PostgreSQL installations back up with PostgreSQL's tools.
+    if state.config.backup.daily && state.config.is_embedded() {
+        registry.schedule(
+            CronJob::new("backup-daily", "0 30 2 * * *", crate::backup::BACKUP_JOB)
+                .expect("valid cron expression"),
+        );
+    }
     registry
 }
 

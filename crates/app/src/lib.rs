@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod backup;
 pub mod crm;
 pub mod csv_lines;
 pub mod database;

@@ -74,6 +74,17 @@ enum Command {
     /// Orders: history imports and the analytics rollups.
     #[command(subcommand)]
     Orders(OrdersCommand),
+    /// Copy the embedded database to FILE while Brigade runs (a consistent copy; PostgreSQL: use pg_dump).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Put a backup in place as the embedded database (stop every Brigade process using it first; the
+    /// database it replaces is kept beside it).
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,7 +230,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         redis_url: cli.redis_url.clone(),
     };
     let mut config = Config::load(cli.config.as_deref(), &overrides)?;
-    telemetry::init(config.log_format, &config.log_level);
+    // Commands other than the long-running ones print their own results: they log warnings only,
+    // unless a level is asked for.
+    let long_running = matches!(cli.command, Command::Serve(_) | Command::Worker { .. });
+    let asked =
+        std::env::var_os("BRIGADE_LOG_LEVEL").is_some() || std::env::var_os("RUST_LOG").is_some();
+    let level = if long_running || asked {
+        config.log_level.clone()
+    } else {
+        "warn".to_string()
+    };
+    telemetry::init(config.log_format, &level);
     match cli.command {
         Command::Serve(args) => {
             if args.no_worker {
@@ -331,6 +352,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 println!("{}\n", m.body.trim_end());
             }
+        }
+        Command::Backup { out } => {
+            let state = AppState::build(config, StateOptions::default()).await?;
+            let started = std::time::Instant::now();
+            let backup = brigade_app::backup::backup_to(&state, &out).await?;
+            println!(
+                "backup of the database as of {} written to {} ({:.1} MB) in {:.2} s",
+                backup.taken_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                backup.path.display(),
+                backup.bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Restore { file } => {
+            let target = brigade_app::backup::embedded_path(&config)?;
+            let kept = brigade_app::backup::restore(&file, &target).await?;
+            println!("restored {} as {}", file.display(), target.display());
+            if let Some(kept) = kept {
+                println!("the database it replaced is kept as {}", kept.display());
+            }
+            println!(
+                "start Brigade as usual; it brings the schema up to date if the backup is older"
+            );
         }
         Command::Monitoring(command) => monitoring(config, command).await?,
         Command::Orders(command) => orders(config, command).await?,

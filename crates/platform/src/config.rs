@@ -67,6 +67,7 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub channels: ChannelsConfig,
     pub storage: StorageConfig,
+    pub backup: BackupConfig,
     /// Mark browser cookies `Secure`; defaults to true when `public_url` is https.
     pub cookie_secure: Option<bool>,
     /// Key prefix in Redis, so several installations can share one server.
@@ -154,6 +155,25 @@ pub struct PaymentsConfig {
     pub checkout_url: Option<String>,
 }
 
+/// Daily copies of the embedded database (SQLite only; PostgreSQL has its own tools).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BackupConfig {
+    /// Take one every day (job `platform.backup`, 02:30 UTC) into `<data_dir>/backups`.
+    pub daily: bool,
+    /// How many daily copies to keep (the oldest beyond that are deleted).
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            daily: true,
+            keep: 7,
+        }
+    }
+}
+
 /// Where uploaded files (venue logos, menu images) go: `<data_dir>/media` unless an S3-compatible
 /// bucket is configured.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -210,6 +230,7 @@ impl Default for Config {
             payments: PaymentsConfig::default(),
             channels: ChannelsConfig::default(),
             storage: StorageConfig::default(),
+            backup: BackupConfig::default(),
             cookie_secure: None,
             redis_prefix: "brigade".into(),
             cache_near_entries: 10_000,

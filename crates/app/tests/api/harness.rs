@@ -81,6 +81,25 @@ pub fn redis_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// An S3-compatible endpoint for uploads (`BRIGADE_TEST_S3_ENDPOINT`; `.ci/run` starts one), whose bucket
+/// `BRIGADE_TEST_S3_BUCKET` (default `brigade-test`) exists.
+pub fn s3_endpoint() -> Option<String> {
+    std::env::var("BRIGADE_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+pub fn s3_config(endpoint: &str) -> brigade_platform::config::S3Config {
+    brigade_platform::config::S3Config {
+        bucket: std::env::var("BRIGADE_TEST_S3_BUCKET").unwrap_or_else(|_| "brigade-test".into()),
+        endpoint: Some(endpoint.to_string()),
+        region: "us-east-1".into(),
+        access_key_id: Some("test".into()),
+        secret_access_key: Some(SecretString::from("test")),
+        allow_http: true,
+    }
+}
+
 /// A fresh PostgreSQL database on the test server; returns (server URL, database name, database URL).
 pub async fn create_pg_database(server: &str) -> (String, String, String) {
     use sea_orm::ConnectionTrait;
@@ -146,6 +165,9 @@ impl TestApp {
         if let Some(redis) = redis_url() {
             config.redis_url = Some(SecretString::from(redis));
             config.redis_prefix = format!("brigade-test-{}", uuid::Uuid::new_v4().simple());
+        }
+        if let Some(endpoint) = s3_endpoint() {
+            config.storage.s3 = Some(s3_config(&endpoint));
         }
         (config, postgres)
     }

@@ -4,6 +4,7 @@
 mod harness;
 
 mod auth;
+mod backup;
 mod channel_orders;
 mod conventions;
 mod crm;

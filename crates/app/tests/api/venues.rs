@@ -441,3 +441,35 @@ async fn deleting_a_restaurant_drops_its_cached_menu_whichever_api_deletes_it() 
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test]
+async fn uploads_live_in_the_configured_storage_and_are_served_from_it() {
+    use brigade_app::storage::Storage;
+    let app = TestApp::spawn().await;
+    let expected = if crate::harness::s3_endpoint().is_some() {
+        "s3"
+    } else {
+        "local"
+    };
+    assert_eq!(app.state.storage.backend, expected);
+    let key = format!("tests/{}/probe.png", uuid::Uuid::now_v7());
+    let png = brigade_app::venues::qr_png("probe", 64).unwrap();
+    app.state
+        .storage
+        .put(&key, bytes::Bytes::from(png.clone()))
+        .await
+        .expect("upload");
+    // Another client of the same storage (another process) reads what was written: it is really there.
+    let other = Storage::from_config(&app.state.config).unwrap();
+    assert_eq!(other.get(&key).await.unwrap().as_deref(), Some(&png[..]));
+    // Served at its public URL.
+    let url = brigade_app::storage::public_url(&key);
+    let (status, kind, bytes) = app.raw(&url, None).await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/png"));
+    assert_eq!(bytes, png);
+    other.delete(&key).await.expect("delete");
+    assert_eq!(app.state.storage.get(&key).await.unwrap(), None);
+    assert_eq!(app.raw(&url, None).await.0, StatusCode::NOT_FOUND);
+    // Deleting what is not there is fine.
+    app.state.storage.delete(&key).await.expect("delete again");
+}
