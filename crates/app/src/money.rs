@@ -59,6 +59,13 @@ const CURRENCIES: &[(&str, u32)] = &[
 ];
 
 impl Currency {
+    /// Every supported code.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        CURRENCIES.iter().map(|(code, _)| *code)
+    }
+
+    /// A supported code as stored (any case is read; clients should send the upper-case code the API
+    /// document lists).
     pub fn parse(code: &str) -> Result<Currency, String> {
         let upper = code.trim().to_ascii_uppercase();
         CURRENCIES
@@ -69,6 +76,15 @@ impl Currency {
     }
 
     /// Stored minor units for an amount; refuses negative amounts and more decimals than the currency has.
+    /// A code exactly as the API document lists it (upper case, nothing around it).
+    pub fn parse_exact(code: &str) -> Result<Currency, String> {
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|&(code, exponent)| Currency { code, exponent })
+            .ok_or_else(|| format!("{code:?} is not a supported ISO 4217 currency code"))
+    }
+
     pub fn to_minor(self, amount: Decimal) -> Result<i64, String> {
         if amount.is_sign_negative() && !amount.is_zero() {
             return Err("must not be negative".into());
@@ -88,6 +104,56 @@ impl Currency {
         Decimal::new(minor, self.exponent)
     }
 }
+
+/// An amount as the API takes it: a string of digits with up to three decimals ("12.50"), never a
+/// JSON number (binary floating point cannot hold most prices exactly). Whether the decimals suit a
+/// currency is the currency's to say ([`Currency::to_minor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(pub Decimal);
+
+/// The pattern of an [`Amount`].
+pub const AMOUNT_PATTERN: &str = r"^[0-9]{1,12}(\.[0-9]{1,3})?$";
+
+impl Amount {
+    pub fn parse(raw: &str) -> Result<Amount, String> {
+        let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let shaped = (1..=12).contains(&whole.len())
+            && digits(whole)
+            && (!raw.contains('.') || (1..=3).contains(&fraction.len()))
+            && digits(fraction);
+        if !shaped {
+            return Err(format!(
+                "{raw:?} is not an amount like 12.50 (digits, at most three decimals)"
+            ));
+        }
+        raw.parse::<Decimal>()
+            .map(Amount)
+            .map_err(|_| format!("{raw:?} is not an amount like 12.50"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <String as serde::Deserialize>::deserialize(d)?;
+        Amount::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(AMOUNT_PATTERN))
+            .description(Some(
+                "An amount as a string: digits with up to three decimals, as many as the currency has.",
+            ))
+            .examples(["12.50"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Amount {}
 
 #[cfg(test)]
 mod tests {

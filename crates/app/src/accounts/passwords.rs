@@ -19,7 +19,7 @@ impl Password {
         if chars > MAX_LEN {
             return Err(format!("must be at most {MAX_LEN} characters"));
         }
-        if raw.trim().is_empty() {
+        if crate::http::text::trimmed(raw).is_empty() {
             return Err("must not be only spaces".into());
         }
         Ok(Password(raw.to_string()))

@@ -33,15 +33,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(example = "ana@example.com")]
+    #[schema(example = "ana@example.com", format = Email, max_length = 254)]
     pub email: String,
-    #[schema(example = "correct horse battery")]
+    /// 8 to 128 characters, not all spaces.
+    #[schema(
+        example = "correct horse battery",
+        min_length = 8,
+        max_length = 128,
+        pattern = r"\S"
+    )]
     pub password: String,
-    #[schema(example = "Ana")]
+    #[schema(example = "Ana", min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: String,
-    #[schema(example = "Silva")]
+    #[schema(example = "Silva", min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: String,
-    #[schema(example = "+44 20 7946 0000")]
+    /// Empty or null: none.
+    #[schema(
+        example = "+44 20 7946 0000",
+        pattern = r"^$|^\+?[ ().-]*([0-9][ ().-]*){6,15}$"
+    )]
     pub phone: Option<String>,
 }
 
@@ -159,6 +169,8 @@ async fn password_reset(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordResetConfirm {
     pub token: String,
+    /// 8 to 128 characters, not all spaces.
+    #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
     pub new_password: String,
 }
 
@@ -166,7 +178,7 @@ pub struct PasswordResetConfirm {
 #[utoipa::path(post, path = "/api/auth/password-reset/confirm", tag = "auth", security(()), request_body = PasswordResetConfirm,
     responses(
         (status = 200, description = "Password changed", body = Envelope<Option<String>>),
-        (status = 400, description = "Invalid, used or expired token", body = ErrorBody),
+        (status = 401, description = "Invalid, used or expired token", body = ErrorBody),
         (status = 422, description = "Password too weak", body = ErrorBody),
     ))]
 async fn password_reset_confirm(
@@ -201,11 +213,15 @@ async fn get_me(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: Option<String>,
     /// Empty string clears it.
+    #[schema(pattern = r"^$|^\+?[ ().-]*([0-9][ ().-]*){6,15}$")]
     pub phone: Option<String>,
     /// IANA zone such as "Asia/Kolkata"; empty string clears it.
+    #[schema(value_type = Option<crate::http::openapi::TimeZoneOrNone>)]
     pub timezone: Option<String>,
 }
 
@@ -237,7 +253,7 @@ async fn update_me(
     {
         active.last_name = Set(name);
     }
-    match body.phone.as_deref().map(str::trim) {
+    match body.phone.as_deref() {
         Some("") => active.phone = Set(None),
         Some(p) => {
             if let Some(p) = errors.check("phone", service::parse_phone(p)) {
@@ -246,7 +262,7 @@ async fn update_me(
         }
         None => {}
     }
-    match body.timezone.as_deref().map(str::trim) {
+    match body.timezone.as_deref() {
         Some("") => active.timezone = Set(None),
         Some(tz) => {
             if let Some(tz) = errors.check("timezone", service::parse_timezone(tz)) {
@@ -264,6 +280,8 @@ async fn update_me(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePassword {
     pub current_password: String,
+    /// 8 to 128 characters, not all spaces.
+    #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
     pub new_password: String,
 }
 
@@ -271,7 +289,8 @@ pub struct ChangePassword {
 #[utoipa::path(put, path = "/api/auth/me/password", tag = "auth", security(("bearer" = [])), request_body = ChangePassword,
     responses(
         (status = 200, description = "Changed", body = Envelope<Option<String>>),
-        (status = 422, description = "Wrong current password or weak new one", body = ErrorBody),
+        (status = 403, description = "The current password is not right (`wrong_password`)", body = ErrorBody),
+        (status = 422, description = "The new password is too weak", body = ErrorBody),
     ))]
 async fn change_password(
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -318,10 +337,15 @@ pub struct CreatedApiKey {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateApiKey {
-    #[schema(example = "POS integration")]
+    #[schema(
+        example = "POS integration",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S"
+    )]
     pub name: String,
     /// What the key may do; each operation names the one scope it needs.
-    #[schema(value_type = Vec<Scope>, example = json!(["orders:write"]))]
+    #[schema(value_type = Vec<Scope>, min_items = 1, example = json!(["orders:write"]))]
     pub scopes: Vec<String>,
 }
 

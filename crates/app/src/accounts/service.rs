@@ -22,42 +22,39 @@ use crate::http::error::{ApiError, FieldErrors};
 use crate::notifications::mail;
 use crate::state::AppState;
 
+/// The pattern of a phone number as [`parse_phone`] takes it (the document gives it to clients).
+pub const PHONE_PATTERN: &str = r"^\+?[ ().-]*([0-9][ ().-]*){6,15}$";
+
 pub fn parse_email(raw: &str) -> Result<String, String> {
-    let email = raw.trim().to_lowercase();
+    let email = crate::http::text::trimmed(raw).to_lowercase();
     if email.len() > 254 || !email.validate_email() {
         return Err("must be a valid e-mail address".into());
     }
     Ok(email)
 }
 
+/// A person's or a place's name: not blank, at most 100 characters.
 pub fn parse_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if name.chars().count() > 100 {
-        return Err("must be at most 100 characters".into());
-    }
-    Ok(name.to_string())
+    crate::http::text::required_text(raw, 100)
 }
 
-/// Phone numbers: digits with an optional leading +, spaces, dashes, dots and brackets; 6 to 15 digits.
+/// Phone numbers: digits with an optional leading +, spaces, dashes, dots and brackets; 6 to 15 digits
+/// ([`PHONE_PATTERN`]).
 pub fn parse_phone(raw: &str) -> Result<String, String> {
-    let phone = raw.trim();
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    let allowed = phone
+    let digits = raw.chars().filter(char::is_ascii_digit).count();
+    let allowed = raw
         .chars()
         .enumerate()
         .all(|(i, c)| c.is_ascii_digit() || " -.()".contains(c) || (c == '+' && i == 0));
     if !allowed || !(6..=15).contains(&digits) {
         return Err("must be a phone number such as +44 20 7946 0000".into());
     }
-    Ok(phone.to_string())
+    Ok(raw.trim().to_string())
 }
 
+/// An IANA time zone name, exactly as the zone database spells it.
 pub fn parse_timezone(raw: &str) -> Result<String, String> {
-    raw.trim()
-        .parse::<chrono_tz::Tz>()
+    raw.parse::<chrono_tz::Tz>()
         .map(|tz| tz.name().to_string())
         .map_err(|_| format!("{raw:?} is not an IANA time zone such as Europe/London"))
 }
@@ -90,10 +87,10 @@ impl NewAccount {
         let first_name = errors.check("first_name", parse_name(first_name));
         let last_name = errors.check("last_name", parse_name(last_name));
         let phone = phone
-            .filter(|p| !p.trim().is_empty())
+            .filter(|p| !p.is_empty())
             .map(|p| errors.check("phone", parse_phone(p)));
         let timezone = timezone
-            .filter(|t| !t.trim().is_empty())
+            .filter(|t| !t.is_empty())
             .map(|t| errors.check("timezone", parse_timezone(t)));
         errors.into_result()?;
         Ok(NewAccount {
@@ -429,7 +426,7 @@ pub async fn confirm_password_reset(
 ) -> Result<(), ApiError> {
     let password = Password::parse(new_password).map_err(|e| ApiError::field("new_password", e))?;
     let invalid = || {
-        ApiError::bad_request(
+        ApiError::unauthorized(
             "invalid_reset_token",
             "the reset token is invalid, used or expired",
         )
@@ -472,10 +469,13 @@ pub async fn change_password(
 ) -> Result<(), ApiError> {
     let password = Password::parse(new).map_err(|e| ApiError::field("new_password", e))?;
     if !passwords::verify(current, Some(&user.password_hash)).await {
-        return Err(ApiError::field(
-            "current_password",
-            "is not your current password",
-        ));
+        // Not a malformed request: the caller may not change the password without knowing it.
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "wrong_password",
+            "the current password is not right",
+        )
+        .with_field("current_password", "is not your current password"));
     }
     let hash = passwords::hash(&password).await?;
     let txn = state.db.begin().await?;

@@ -87,12 +87,18 @@ async fn list_users(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUser {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
     pub password: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: String,
+    #[schema(pattern = r"^$|^\+?[ ().-]*([0-9][ ().-]*){6,15}$")]
     pub phone: Option<String>,
     pub role: Role,
+    #[schema(value_type = Option<crate::http::openapi::TimeZoneOrNone>)]
     pub timezone: Option<String>,
 }
 
@@ -149,8 +155,12 @@ async fn get_user(
 pub struct UpdateUser {
     pub role: Option<Role>,
     pub is_active: Option<bool>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: Option<String>,
+    /// Empty string clears it.
+    #[schema(value_type = Option<crate::http::openapi::TimeZoneOrNone>)]
     pub timezone: Option<String>,
 }
 
@@ -160,6 +170,7 @@ pub struct UpdateUser {
     responses(
         (status = 200, description = "Updated", body = Envelope<UserView>),
         (status = 404, description = "No such account", body = ErrorBody),
+        (status = 409, description = "You cannot disable or demote your own account", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
 async fn update_user(
@@ -203,12 +214,14 @@ async fn update_user(
     {
         active.last_name = Set(name);
     }
-    if let Some(tz) = body
-        .timezone
-        .as_deref()
-        .and_then(|t| errors.check("timezone", service::parse_timezone(t)))
-    {
-        active.timezone = Set(Some(tz));
+    match body.timezone.as_deref() {
+        Some("") => active.timezone = Set(None),
+        Some(tz) => {
+            if let Some(tz) = errors.check("timezone", service::parse_timezone(tz)) {
+                active.timezone = Set(Some(tz));
+            }
+        }
+        None => {}
     }
     errors.into_result()?;
     active.updated_at = Set(state.now());

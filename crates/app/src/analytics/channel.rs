@@ -81,11 +81,11 @@ pub async fn current_mapping<C: ConnectionTrait>(db: &C) -> Result<Mapping, DbEr
     Ok(Mapping { version, codes })
 }
 
-/// `+` and digits: separators dropped, `00` read as `+`. Six to fifteen digits.
+/// `+` and digits: separators dropped, `00` read as `+`. Six to fifteen digits. (The document's pattern
+/// for it is [`PHONE_PATTERN`].)
 pub fn normalise_phone(raw: &str) -> Result<String, &'static str> {
-    let trimmed = raw.trim();
-    let mut digits = String::with_capacity(trimmed.len());
-    for (i, c) in trimmed.chars().enumerate() {
+    let mut digits = String::with_capacity(raw.len());
+    for (i, c) in raw.chars().enumerate() {
         match c {
             '0'..='9' => digits.push(c),
             '+' if i == 0 => {}
@@ -103,24 +103,49 @@ pub fn normalise_phone(raw: &str) -> Result<String, &'static str> {
     Ok(format!("+{digits}"))
 }
 
+/// What a channel's text field may hold: 1 to 200 characters, no control characters, not blank.
+pub const TEXT_PATTERN: &str =
+    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// A channel phone number as [`normalise_phone`] reads it.
+pub const PHONE_PATTERN: &str = r"^\+?[ ().\/-]*(0[ ().\/-]*0[ ().\/-]*([0-9][ ().\/-]*){6,15}|[1-9][ ().\/-]*([0-9][ ().\/-]*){5,14}|0[ ().\/-]*[1-9][ ().\/-]*([0-9][ ().\/-]*){4,13})$";
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct CustomerInput {
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     #[serde(rename = "phoneNumber")]
+    #[schema(
+        pattern = r"^\+?[ ().\/-]*(0[ ().\/-]*0[ ().\/-]*([0-9][ ().\/-]*){6,15}|[1-9][ ().\/-]*([0-9][ ().\/-]*){5,14}|0[ ().\/-]*[1-9][ ().\/-]*([0-9][ ().\/-]*){4,13})$"
+    )]
     pub phone_number: Option<String>,
 }
 
+/// An item; it needs a `name` or a `plu` (or both).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ChannelItemInput {
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub plu: Option<String>,
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 999)]
     pub quantity: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct StatusEntryInput {
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 2147483647)]
     pub status: Option<i64>,
-    /// RFC 3339.
+    /// RFC 3339, in the years 1970 to 9999, not before the order's `created`.
+    #[schema(value_type = String, required = true, format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub timestamp: Option<String>,
 }
 
@@ -130,20 +155,37 @@ pub struct StatusEntryInput {
 pub struct ChannelOrderInput {
     /// The channel's order identity.
     #[serde(rename = "_id")]
+    #[schema(value_type = String, required = true, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub id: Option<String>,
+    /// RFC 3339, in the years 1970 to 9999.
+    #[schema(value_type = String, required = true, format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub created: Option<String>,
     /// The channel account (signatures are checked per account).
+    #[schema(value_type = String, required = true, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub account: Option<String>,
     /// The restaurant, by its external id.
+    #[schema(value_type = String, required = true, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub brand_id: Option<String>,
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub channel_order_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::extract::object_or_null")]
     pub customer: Option<CustomerInput>,
-    #[schema(value_type = Object)]
+    /// Any object (city, street, postalCode...), kept as sent.
+    #[schema(value_type = Option<Object>)]
     pub delivery_address: Option<serde_json::Value>,
+    #[schema(format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub pickup_time: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::extract::objects_or_null")]
     pub items: Option<Vec<ChannelItemInput>>,
-    /// The channel's current integer status code.
+    /// The channel's current integer status code: the code of the latest `statusHistory` entry when
+    /// there is a history.
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 2147483647)]
     pub status: Option<i64>,
+    /// Status changes: no two at one instant.
+    #[serde(default, deserialize_with = "crate::http::extract::objects_or_null")]
     pub status_history: Option<Vec<StatusEntryInput>>,
 }
 
@@ -168,14 +210,14 @@ pub struct ValidOrder {
 
 /// An RFC 3339 instant within the years 1970 to 9999.
 pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
-    let at = DateTime::parse_from_rfc3339(raw.trim())
-        .map(|d| d.with_timezone(&Utc))
+    let at = DateTime::parse_from_rfc3339(raw)
         .map_err(|_| format!("{raw:?} is not an RFC 3339 instant like 2021-07-22T20:08:02Z"))?;
+    // The year as written (what the document's pattern checks), not after moving to UTC.
     let year = chrono::Datelike::year(&at);
     if !(1970..=9999).contains(&year) {
         return Err("must lie between the years 1970 and 9999".into());
     }
-    Ok(at)
+    Ok(at.with_timezone(&Utc))
 }
 
 fn text_field(
@@ -184,16 +226,18 @@ fn text_field(
     value: Option<&String>,
     required: bool,
 ) -> Option<String> {
-    match value.map(|s| s.trim()) {
-        Some(s) if !s.is_empty() && s.len() <= 200 && !s.contains(char::is_control) => {
-            Some(s.to_string())
-        }
-        Some(_) => {
-            errors.add(
-                field,
-                "must be 1 to 200 characters, none of them control characters",
-            );
-            None
+    match value {
+        Some(raw) => {
+            let text = crate::http::text::trimmed(raw);
+            if raw.chars().count() <= 200 && !raw.contains(char::is_control) && !text.is_empty() {
+                Some(text.to_string())
+            } else {
+                errors.add(
+                    field,
+                    "must be 1 to 200 characters, none of them control characters",
+                );
+                None
+            }
         }
         None if required => {
             errors.add(field, "is required");
@@ -625,7 +669,12 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         }
     }
     if !errors.is_empty() {
-        return errors.into_result().map(|_| IngestOutcome::default());
+        return errors
+            .into_conflict(
+                "unknown_restaurant",
+                "no restaurant has that brandId, and this Brigade does not create restaurants from channel orders",
+            )
+            .map(|_| IngestOutcome::default());
     }
 
     // What is stored already.
@@ -786,7 +835,10 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             transitions,
         });
     }
-    errors.into_result()?;
+    errors.into_conflict(
+        "order_conflict",
+        "the orders contradict what is stored of them; nothing was stored",
+    )?;
 
     let people: Vec<(Option<String>, String)> =
         batch.iter().filter_map(|o| o.customer.clone()).collect();
@@ -1097,7 +1149,11 @@ pub async fn add_status(
         .await?
         .ok_or_else(|| ApiError::not_found("channel order"))?;
     if at < order.created_at {
-        return Err(ApiError::field(
+        return Err(ApiError::conflict(
+            "order_conflict",
+            "the event is before the order was created",
+        )
+        .with_field(
             "timestamp",
             format!("is before the order was created ({})", order.created_at),
         ));
@@ -1118,7 +1174,8 @@ pub async fn add_status(
     };
     let mut outcome = ingest(state, vec![update]).await.map_err(|mut err| {
         if let Some(problems) = err.errors.as_mut().and_then(|e| e.remove("statusHistory")) {
-            err = ApiError::field("timestamp", problems.join("; "));
+            err = ApiError::conflict("order_conflict", "the event contradicts the stored history")
+                .with_field("timestamp", problems.join("; "));
         }
         err
     })?;

@@ -146,10 +146,10 @@ async fn ingest_orders(
 #[serde(deny_unknown_fields)]
 pub struct ChannelStatusInput {
     /// The channel's integer code (unknown codes are stored and reported).
-    #[schema(example = 50)]
+    #[schema(example = 50, minimum = 0, maximum = 2147483647)]
     pub status: i64,
-    /// When it happened (RFC 3339).
-    #[schema(example = "2021-07-22T20:15:00Z")]
+    /// When it happened (RFC 3339, in the years 1970 to 9999).
+    #[schema(example = "2021-07-22T20:15:00Z", format = DateTime, pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub timestamp: String,
 }
 
@@ -174,7 +174,8 @@ pub struct StatusAdded {
         (status = 200, description = "Stored (or already stored)", body = Envelope<StatusAdded>),
         (status = 401, description = "Missing or wrong signature", body = ErrorBody),
         (status = 404, description = "No such channel order", body = ErrorBody),
-        (status = 422, description = "Invalid, or contradicts the stored history", body = ErrorBody),
+        (status = 409, description = "Contradicts the stored history (`order_conflict`)", body = ErrorBody),
+        (status = 422, description = "Invalid", body = ErrorBody),
     ))]
 async fn add_status(
     State(state): State<AppState>,
@@ -391,16 +392,19 @@ async fn status_codes(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMapping {
-    /// The complete list; codes left out become unknown for new events.
+    /// The complete list, each code once; codes left out become unknown for new events.
+    #[schema(min_items = 1)]
     pub codes: Vec<NewCode>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCode {
+    #[schema(minimum = 0)]
     pub code: i32,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub label: String,
-    #[schema(value_type = String, example = "PREPARING")]
+    #[schema(example = "PREPARING")]
     pub state: OrderStatus,
 }
 
@@ -434,9 +438,8 @@ async fn new_status_codes(
         if !seen.insert(c.code) {
             errors.add(&format!("codes[{i}].code"), "appears twice");
         }
-        let label = c.label.trim();
-        if label.is_empty() || label.len() > 100 {
-            errors.add(&format!("codes[{i}].label"), "must be 1 to 100 characters");
+        if let Err(problem) = crate::http::text::required_text(&c.label, 100) {
+            errors.add(&format!("codes[{i}].label"), problem);
         }
     }
     errors.into_result()?;
@@ -447,7 +450,7 @@ async fn new_status_codes(
         status_code_mappings::ActiveModel {
             version: Set(version),
             code: Set(c.code),
-            label: Set(c.label.trim().to_string()),
+            label: Set(crate::http::text::trimmed(&c.label).to_string()),
             state: Set(c.state.as_str().to_string()),
             created_at: Set(now),
         }
@@ -469,6 +472,7 @@ async fn new_status_codes(
 #[serde(deny_unknown_fields)]
 pub struct AccountInput {
     /// Requests for this account must then carry `X-Signature`; null stops checking.
+    #[schema(min_length = 16)]
     pub signing_secret: Option<String>,
 }
 
@@ -495,7 +499,7 @@ async fn set_account(
 ) -> ApiResult<Reply<AccountView>> {
     me.require_role(&[Role::Admin])?;
     if let Some(secret) = &input.signing_secret
-        && secret.len() < 16
+        && secret.chars().count() < 16
     {
         return Err(ApiError::field(
             "signing_secret",
@@ -525,53 +529,111 @@ async fn set_account(
     }))
 }
 
+/// Each restaurant's own clock, or UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TzChoice {
+    Local,
+    Restaurant,
+    Utc,
+}
+
+/// Time in status by Brigade's states or by the channel's own codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ByChoice {
+    State,
+    Code,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IntervalChoice {
+    Hour,
+    Day,
+}
+
+crate::bounded_parameter!(
+    TopCustomers,
+    0,
+    200,
+    "How many of the most frequent customers to list, 0 to 200."
+);
+
+/// An end of a range: a date (its midnight in the zone asked) or an instant (RFC 3339).
+#[derive(Debug, Clone, Copy)]
+pub struct RangeEnd(Bound);
+
+impl<'de> Deserialize<'de> for RangeEnd {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        bound(&raw).map(RangeEnd).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for RangeEnd {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+        };
+        let string = |format| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(format)))
+        };
+        OneOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .description(Some(
+                "A date (its midnight in the zone asked) or an instant (RFC 3339).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RangeEnd {}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsQuery {
-    /// One restaurant (required for restaurant staff; operations may leave it out for all).
+    /// One restaurant. Operations leave it out for all restaurants; venue managers for all of theirs.
     pub restaurant_id: Option<Uuid>,
     /// One restaurant by its external id (a channel's `brandId`).
     pub brand: Option<String>,
-    /// Start: an instant (RFC 3339) or a date (its midnight in the zone asked). Default: 7 days before `to`.
-    pub from: Option<String>,
+    /// Start: an instant (RFC 3339) or a date (its midnight in the zone asked). Default: 7 days before
+    /// `to`. A range whose start is not before its end is empty.
+    pub from: Option<RangeEnd>,
     /// End (exclusive): an instant or a date. Default: now.
-    pub to: Option<String>,
-    /// `local` (each restaurant's zone, the default) or `utc`.
-    pub tz: Option<String>,
+    pub to: Option<RangeEnd>,
+    /// `local` (each restaurant's zone, the default; `restaurant` says the same) or `utc`.
+    pub tz: Option<TzChoice>,
     /// Time in status: `state` (default) or `code` (the channel's codes).
-    pub by: Option<String>,
+    pub by: Option<ByChoice>,
     /// Throughput: `hour` (default) or `day`.
-    pub interval: Option<String>,
-    /// Customers: how many of the most frequent to list (default 20, at most 200).
-    pub top: Option<u64>,
+    pub interval: Option<IntervalChoice>,
+    /// Customers: how many of the most frequent to list (default 20).
+    pub top: Option<TopCustomers>,
 }
 
-fn bound(field: &str, raw: &str) -> ApiResult<Bound> {
-    let raw = raw.trim();
+fn bound(raw: &str) -> Result<Bound, String> {
     if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        if !(1970..=9999).contains(&chrono::Datelike::year(&date)) {
-            return Err(ApiError::field(
-                field,
-                "must lie between the years 1970 and 9999",
-            ));
-        }
         return Ok(Bound::Date(date));
     }
-    channel::parse_instant(raw).map(Bound::At).map_err(|_| {
-        ApiError::field(
-            field,
-            "must be an instant like 2021-07-22T20:00:00Z or a date like 2021-07-22",
-        )
-    })
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|at| Bound::At(at.with_timezone(&chrono::Utc)))
+        .map_err(|_| {
+            "must be an instant like 2021-07-22T20:00:00Z or a date like 2021-07-22".into()
+        })
 }
 
-fn range_of(state: &AppState, q: &AnalyticsQuery) -> ApiResult<Range> {
-    let to = match &q.to {
-        Some(raw) => bound("to", raw)?,
+/// The range asked for; `None` when it is empty (its start is not before its end).
+fn range_of(state: &AppState, q: &AnalyticsQuery) -> Option<Range> {
+    let to = match q.to {
+        Some(RangeEnd(end)) => end,
         None => Bound::At(state.now()),
     };
-    let from = match &q.from {
-        Some(raw) => bound("from", raw)?,
+    let from = match q.from {
+        Some(RangeEnd(start)) => start,
         None => match to {
             Bound::At(at) => Bound::At(at - chrono::Duration::days(7)),
             Bound::Date(d) => Bound::Date(d - chrono::Duration::days(7)),
@@ -586,24 +648,15 @@ fn range_of(state: &AppState, q: &AnalyticsQuery) -> ApiResult<Range> {
             .and_utc()
             .timestamp(),
     };
-    let span = approx(to) - approx(from);
-    if span <= 0 {
-        return Err(ApiError::field("to", "must come after from"));
-    }
-    if span > 400 * 86_400 {
-        return Err(ApiError::field(
-            "from",
-            "a range may cover at most 400 days",
-        ));
-    }
-    Ok(Range { from, to })
+    (approx(to) > approx(from)).then_some(Range { from, to })
 }
 
-fn clock_of(q: &AnalyticsQuery) -> ApiResult<Clock> {
-    match q.tz.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("local") | Some("restaurant") => Ok(Clock::Local),
-        Some("utc") => Ok(Clock::Utc),
-        Some(_) => Err(ApiError::field("tz", "must be local or utc")),
+const EMPTY_RANGE: &str = "the range is empty: from is not before to";
+
+fn clock_of(q: &AnalyticsQuery) -> Clock {
+    match q.tz {
+        None | Some(TzChoice::Local) | Some(TzChoice::Restaurant) => Clock::Local,
+        Some(TzChoice::Utc) => Clock::Utc,
     }
 }
 
@@ -635,10 +688,26 @@ async fn scope_of(state: &AppState, me: &Principal, q: &AnalyticsQuery) -> ApiRe
             crate::restaurants::find(state, id).await?;
             Ok(Restaurants::Some(vec![id]))
         }
-        (_, None) => Err(ApiError::field(
-            "restaurant_id",
-            "is required: name one of your restaurants",
-        )),
+        // Venue managers: all of their restaurants.
+        (_, None) => {
+            let managed: Vec<Uuid> = crate::entities::restaurant_members::Entity::find()
+                .select_only()
+                .column(crate::entities::restaurant_members::Column::RestaurantId)
+                .filter(crate::entities::restaurant_members::Column::UserId.eq(me.user_id))
+                .filter(
+                    crate::entities::restaurant_members::Column::Role
+                        .is_in([MemberRole::Manager.as_str(), MemberRole::Owner.as_str()]),
+                )
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+            if managed.is_empty() {
+                return Err(ApiError::forbidden(
+                    "analytics are for operations and the managers of a restaurant",
+                ));
+            }
+            Ok(Restaurants::Some(managed))
+        }
     }
 }
 
@@ -657,6 +726,7 @@ pub struct TimeInStatus {
             {"status": "PENDING", "code": null, "entered": 120, "timed": 118, "avg_seconds": 95.5, "median_seconds": 80.0, "p90_seconds": 170.0}
         ]}})),
         (status = 403, description = "Not allowed for this restaurant", body = ErrorBody),
+        (status = 404, description = "No such restaurant", body = ErrorBody),
         (status = 422, description = "Invalid range or option", body = ErrorBody),
     ))]
 async fn time_in_status(
@@ -665,14 +735,14 @@ async fn time_in_status(
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> ApiResult<Reply<TimeInStatus>> {
     let which = scope_of(&state, &me, &q).await?;
-    let range = range_of(&state, &q)?;
-    let clock = clock_of(&q)?;
-    let by_code = match q.by.as_deref() {
-        None | Some("state") => false,
-        Some("code") => true,
-        Some(_) => return Err(ApiError::field("by", "must be state or code")),
+    let Some(range) = range_of(&state, &q) else {
+        return Ok(ok(TimeInStatus {
+            statuses: Vec::new(),
+        })
+        .message(EMPTY_RANGE));
     };
-    let statuses = queries::time_in_status(&state.db, &which, range, clock, by_code).await?;
+    let by_code = q.by == Some(ByChoice::Code);
+    let statuses = queries::time_in_status(&state.db, &which, range, clock_of(&q), by_code).await?;
     Ok(ok(TimeInStatus { statuses }))
 }
 
@@ -689,6 +759,7 @@ pub struct ThroughputView {
     responses(
         (status = 200, description = "Per bucket", body = Envelope<ThroughputView>),
         (status = 403, description = "Not allowed for this restaurant", body = ErrorBody),
+        (status = 404, description = "No such restaurant", body = ErrorBody),
         (status = 422, description = "Invalid range or option", body = ErrorBody),
     ))]
 async fn throughput(
@@ -697,18 +768,17 @@ async fn throughput(
     ApiQuery(q): ApiQuery<AnalyticsQuery>,
 ) -> ApiResult<Reply<ThroughputView>> {
     let which = scope_of(&state, &me, &q).await?;
-    let range = range_of(&state, &q)?;
-    let clock = clock_of(&q)?;
-    let daily = match q.interval.as_deref() {
-        None | Some("hour") => false,
-        Some("day") => true,
-        Some(_) => return Err(ApiError::field("interval", "must be hour or day")),
+    let daily = q.interval == Some(IntervalChoice::Day);
+    let interval = if daily { "day" } else { "hour" }.to_string();
+    let Some(range) = range_of(&state, &q) else {
+        return Ok(ok(ThroughputView {
+            interval,
+            buckets: Vec::new(),
+        })
+        .message(EMPTY_RANGE));
     };
-    let buckets = queries::throughput(&state.db, &which, range, clock, daily).await?;
-    Ok(ok(ThroughputView {
-        interval: if daily { "day" } else { "hour" }.into(),
-        buckets,
-    }))
+    let buckets = queries::throughput(&state.db, &which, range, clock_of(&q), daily).await?;
+    Ok(ok(ThroughputView { interval, buckets }))
 }
 
 /// Orders per customer over their lifetime: how many customers placed how many orders, and the most
@@ -719,6 +789,7 @@ async fn throughput(
     responses(
         (status = 200, description = "Summary", body = Envelope<CustomerSummary>),
         (status = 403, description = "Not allowed for this restaurant", body = ErrorBody),
+        (status = 404, description = "No such restaurant", body = ErrorBody),
     ))]
 async fn customers_query(
     State(state): State<AppState>,
@@ -727,7 +798,6 @@ async fn customers_query(
 ) -> ApiResult<Reply<CustomerSummary>> {
     let which = scope_of(&state, &me, &q).await?;
     let cohort = if q.from.is_some() || q.to.is_some() {
-        let range = range_of(&state, &q)?;
         let ms = |b: Bound| match b {
             Bound::At(at) => at.timestamp_millis(),
             Bound::Date(d) => d
@@ -736,11 +806,15 @@ async fn customers_query(
                 .and_utc()
                 .timestamp_millis(),
         };
-        Some((ms(range.from), ms(range.to)))
+        // An empty range is a cohort of nobody.
+        Some(match range_of(&state, &q) {
+            Some(range) => (ms(range.from), ms(range.to)),
+            None => (0, 0),
+        })
     } else {
         None
     };
-    let top = q.top.unwrap_or(20).min(200);
+    let top = q.top.map_or(20, |t| t.get());
     Ok(ok(queries::customers(&state.db, &which, cohort, top).await?))
 }
 

@@ -258,11 +258,13 @@ pub async fn active_kam<C: ConnectionTrait>(
     let user = users::Entity::find_by_id(id).one(db).await?;
     match user {
         Some(u) if u.role == Role::Kam.as_str() && u.is_active => Ok(u),
-        Some(_) => Err(ApiError::field(
-            field,
-            "is not an active key account manager",
-        )),
-        None => Err(ApiError::field(field, "no such user")),
+        // Someone, but not someone restaurants can be given to now.
+        Some(_) => Err(ApiError::conflict(
+            "not_a_kam",
+            "that account is not an active key account manager",
+        )
+        .with_field(field, "is not an active key account manager")),
+        None => Err(ApiError::not_found("key account manager").with_field(field, "no such user")),
     }
 }
 
@@ -619,10 +621,8 @@ pub async fn reassign(
             .await?;
     }
     if found != ids.len() as u64 {
-        return Err(ApiError::field(
-            "restaurant_ids",
-            "names a restaurant that does not exist",
-        ));
+        return Err(ApiError::not_found("restaurant")
+            .with_field("restaurant_ids", "names a restaurant that does not exist"));
     }
     let mut made = Vec::new();
     for id in ids {

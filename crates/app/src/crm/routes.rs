@@ -77,16 +77,7 @@ fn crm_write(me: &Principal) -> ApiResult<()> {
 }
 
 fn text(value: &str, field: &str, max: usize, errors: &mut FieldErrors) -> Option<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        errors.add(field, "must not be empty");
-        None
-    } else if v.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
-        None
-    } else {
-        Some(v.to_string())
-    }
+    errors.check(field, crate::http::text::required_text(value, max))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -242,13 +233,20 @@ async fn get_kam(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KamProfileInput {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: Option<String>,
+    /// Blank removes it.
+    #[schema(pattern = r"^$|^\s*\+?[ ().-]*([0-9][ ().-]*){6,15}\s*$")]
     pub phone: Option<String>,
+    #[schema(max_length = 100)]
     pub region: Option<String>,
     /// IANA zone, e.g. Asia/Kolkata.
+    #[schema(value_type = Option<crate::http::openapi::TimeZoneName>)]
     pub timezone: Option<String>,
     /// Replaces the weekly working hours (local to `timezone`; split shifts and past-midnight allowed).
+    #[schema(min_items = 1, max_items = 70)]
     pub working_hours: Option<Vec<HoursInterval>>,
 }
 
@@ -272,7 +270,7 @@ pub async fn apply_profile(
         active.last_name = Set(v);
     }
     if let Some(v) = &input.phone {
-        let v = v.trim();
+        let v = crate::http::text::trimmed(v);
         if v.is_empty() {
             active.phone = Set(None);
         } else if let Some(p) = errors.check("phone", crate::accounts::service::parse_phone(v)) {
@@ -285,11 +283,9 @@ pub async fn apply_profile(
         active.timezone = Set(Some(tz));
     }
     let region = input.region.as_ref().map(|r| {
-        let r = r.trim();
-        if r.chars().count() > 100 {
-            errors.add("region", "must be at most 100 characters");
-        }
-        (!r.is_empty()).then(|| r.to_string())
+        errors
+            .check("region", crate::http::text::optional_text(r, 100))
+            .flatten()
     });
     if let Some(hours) = &input.working_hours {
         crate::restaurants::check_hours(hours, &mut errors);
@@ -568,16 +564,26 @@ async fn list_accounts(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadInput {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// IANA zone of the restaurant.
+    #[schema(value_type = crate::http::openapi::TimeZoneName)]
     pub timezone: String,
+    #[schema(max_length = 100)]
     pub region: Option<String>,
+    #[schema(max_length = 500)]
     pub address: Option<String>,
+    #[schema(
+        max_length = 40,
+        pattern = r"^\s*$|^\s*\+?[ ().-]*([0-9][ ().-]*){6,15}\s*$"
+    )]
     pub phone: Option<String>,
+    #[schema(value_type = Option<crate::http::openapi::EmailOrBlank>)]
     pub email: Option<String>,
     /// Opening hours (none: around the clock).
+    #[schema(max_items = 70)]
     pub hours: Option<Vec<HoursInterval>>,
-    /// Admins: the KAM to assign (a KAM's own leads are theirs).
+    /// Admins: the KAM to assign (a KAM's own leads are theirs; 404 for no such KAM).
     pub kam_id: Option<Uuid>,
 }
 
@@ -740,6 +746,7 @@ async fn get_account(
 #[serde(deny_unknown_fields)]
 pub struct LeadStatusInput {
     pub status: RestaurantStatus,
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -781,10 +788,11 @@ pub async fn set_status(
     status: RestaurantStatus,
     note: Option<String>,
 ) -> ApiResult<()> {
-    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(ApiError::field("note", "must be at most 2000 characters"));
-    }
+    let note = match note.as_deref() {
+        Some(raw) => crate::http::text::optional_text(raw, 2000)
+            .map_err(|problem| ApiError::field("note", problem))?,
+        None => None,
+    };
     let now = state.now();
     let from = restaurant.status.clone();
     let id = restaurant.id;
@@ -855,9 +863,9 @@ async fn status_history(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallPlanInput {
-    /// Days between calls, 1 to 365; `null` returns to the tier's default.
+    /// Days between calls; `null` returns to the tier's default.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 365)]
     pub call_frequency_days: Option<Option<i32>>,
     /// Move the next call (any instant; absent keeps it, or recomputes it from the last call when the
     /// frequency changes).
@@ -955,12 +963,32 @@ pub async fn contact_views(state: &AppState, id: Uuid) -> ApiResult<Vec<ContactV
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(pattern = r"^\+?[ ().-]*([0-9][ ().-]*){6,15}$")]
     pub phone: Option<String>,
-    /// Optional; an empty string removes it.
+    /// Optional; blank removes it.
+    #[schema(value_type = Option<crate::http::openapi::EmailOrBlank>)]
     pub email: Option<String>,
     pub role: Option<ContactRole>,
     /// Make this the lead contact (the previous lead stops being one).
+    pub is_lead: Option<bool>,
+}
+
+/// [`ContactInput`] when adding a contact: name, phone and role are required.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct NewContactInput {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: String,
+    #[schema(pattern = r"^\+?[ ().-]*([0-9][ ().-]*){6,15}$")]
+    pub phone: String,
+    /// Optional; blank for none.
+    #[schema(value_type = Option<crate::http::openapi::EmailOrBlank>)]
+    pub email: Option<String>,
+    pub role: ContactRole,
+    /// Make this the lead contact (the previous lead stops being one; the first contact is the lead).
     pub is_lead: Option<bool>,
 }
 
@@ -992,7 +1020,7 @@ pub fn check_contact(input: &ContactInput, creating: bool) -> ApiResult<CheckedC
         None => None,
     };
     let email = input.email.as_ref().map(|e| {
-        let e = e.trim();
+        let e = crate::http::text::trimmed(e);
         if e.is_empty() {
             None
         } else {
@@ -1069,7 +1097,7 @@ async fn list_contacts(
 /// Add a contact (the first one becomes the lead contact).
 #[utoipa::path(post, path = "/api/crm/restaurants/{id}/contacts", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
-    request_body(content = ContactInput, example = json!({"name": "Priya Shah", "phone": "+44 20 7946 0011", "role": "owner"})),
+    request_body(content = NewContactInput, example = json!({"name": "Priya Shah", "phone": "+44 20 7946 0011", "role": "owner"})),
     responses(
         (status = 201, description = "The contact", body = Envelope<ContactView>),
         (status = 404, description = "No such restaurant, or not yours", body = ErrorBody),
@@ -1271,15 +1299,19 @@ async fn list_interactions(
 #[serde(deny_unknown_fields)]
 pub struct InteractionInput {
     pub kind: InteractionKind,
-    /// When it happened (default now); not in the future.
+    /// When it happened (default now); not in the future (409 otherwise).
     pub occurred_at: Option<DateTime<Utc>>,
+    /// A contact of this restaurant (404 otherwise).
     pub contact_id: Option<Uuid>,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub notes: String,
     pub outcome: Outcome,
-    /// An order of this restaurant the interaction is about.
+    /// An order of this restaurant the interaction is about (404 otherwise).
     pub order_id: Option<Uuid>,
-    /// A date to call again (in your zone); opens a follow-up, with the order when one is linked.
+    /// A date to call again (in your zone), not before the interaction's day; opens a follow-up, with
+    /// the order when one is linked.
+    #[schema(value_type = Option<String>, format = Date)]
     pub follow_up_on: Option<NaiveDate>,
 }
 
@@ -1299,26 +1331,8 @@ pub async fn log_interaction(
     let zone = super::kam_zone(&author);
     let mut errors = FieldErrors::new();
     let occurred_at = input.occurred_at.unwrap_or(now);
-    if occurred_at > now + Duration::minutes(5) {
-        errors.add(
-            "occurred_at",
-            "is in the future: log what happened, and set follow_up_on for what is planned",
-        );
-    }
     if input.notes.chars().count() > 10_000 {
         errors.add("notes", "must be at most 10000 characters");
-    }
-    if let Some(contact) = input.contact_id {
-        let found = contacts::Entity::find_by_id(contact).one(&state.db).await?;
-        if found.is_none_or(|c| c.restaurant_id != restaurant_id) {
-            errors.add("contact_id", "is not a contact of this restaurant");
-        }
-    }
-    if let Some(order) = input.order_id {
-        let found = orders::Entity::find_by_id(order).one(&state.db).await?;
-        if found.is_none_or(|o| o.restaurant_id != restaurant_id) {
-            errors.add("order_id", "is not an order of this restaurant");
-        }
     }
     if let Some(day) = input.follow_up_on
         && day < planning::local_date(zone, occurred_at)
@@ -1326,6 +1340,30 @@ pub async fn log_interaction(
         errors.add("follow_up_on", "must not be before the interaction's day");
     }
     errors.into_result()?;
+    if occurred_at > now + Duration::minutes(5) {
+        return Err(ApiError::conflict(
+            "in_the_future",
+            "an interaction is logged once it happened",
+        )
+        .with_field(
+            "occurred_at",
+            "is in the future: log what happened, and set follow_up_on for what is planned",
+        ));
+    }
+    if let Some(contact) = input.contact_id {
+        let found = contacts::Entity::find_by_id(contact).one(&state.db).await?;
+        if found.is_none_or(|c| c.restaurant_id != restaurant_id) {
+            return Err(ApiError::not_found("contact")
+                .with_field("contact_id", "is not a contact of this restaurant"));
+        }
+    }
+    if let Some(order) = input.order_id {
+        let found = orders::Entity::find_by_id(order).one(&state.db).await?;
+        if found.is_none_or(|o| o.restaurant_id != restaurant_id) {
+            return Err(ApiError::not_found("order")
+                .with_field("order_id", "is not an order of this restaurant"));
+        }
+    }
     let txn = state.db.begin().await?;
     let row = interactions::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -1404,10 +1442,13 @@ pub async fn assignments_of(state: &AppState, id: Uuid) -> ApiResult<Vec<Assignm
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReassignInput {
-    /// One or many restaurants.
+    /// One or many restaurants (404 when one does not exist).
+    #[schema(min_items = 1, max_items = 10000)]
     pub restaurant_ids: Vec<Uuid>,
+    /// An active key account manager (404 for no such account, 409 for one that is not).
     pub to_kam_id: Uuid,
     /// Handover note for the new KAM.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -1436,15 +1477,11 @@ async fn reassign(
     if input.restaurant_ids.len() > 10_000 {
         return Err(ApiError::field("restaurant_ids", "at most 10000 at a time"));
     }
-    let note = input
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(ApiError::field("note", "must be at most 2000 characters"));
-    }
+    let note = match input.note.as_deref() {
+        Some(raw) => crate::http::text::optional_text(raw, 2000)
+            .map_err(|problem| ApiError::field("note", problem))?,
+        None => None,
+    };
     let made = super::reassign(
         &state,
         me.user_id,
@@ -1583,11 +1620,13 @@ async fn restaurant_orders(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CallsQuery {
-    /// Admins: whose calls (a KAM sees their own).
+    /// Whose calls: default the caller's own (a KAM sees only their own; administrators name the KAM).
     pub kam_id: Option<Uuid>,
-    /// At most this many (1–500, default 100); `total` counts them all.
-    pub limit: Option<usize>,
+    /// At most this many (default 100); `total` counts them all.
+    pub limit: Option<CallLimit>,
 }
+
+crate::bounded_parameter!(CallLimit, 1, 500, "How many calls to list, 1 to 500.");
 
 /// Calls due today for a KAM, in the KAM's zone: overdue ones flagged amber (1–3 days) or red (more) and
 /// ranked first, each with a suggested time inside both the KAM's working hours and the restaurant's
@@ -1596,7 +1635,8 @@ pub struct CallsQuery {
     responses(
         (status = 200, description = "Today's calls", body = Envelope<CallsToday>),
         (status = 403, description = "Not a KAM or admin", body = ErrorBody),
-        (status = 422, description = "An admin must name the KAM", body = ErrorBody),
+        (status = 404, description = "No such key account manager (an administrator who is not one names the KAM)", body = ErrorBody),
+        (status = 422, description = "Invalid parameter", body = ErrorBody),
     ))]
 async fn calls_today(
     State(state): State<AppState>,
@@ -1612,12 +1652,9 @@ async fn calls_today(
         }
         (Role::Kam, _) => me.user_id,
         (_, Some(id)) => id,
-        (_, None) => return Err(ApiError::field("kam_id", "is required for administrators")),
+        (_, None) => me.user_id,
     };
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::field("limit", "must be between 1 and 500"));
-    }
+    let limit = query.limit.map_or(100, |l| l.get() as usize);
     let kam = kam_user(&state, &me, kam_id).await?;
     Ok(ok(super::calls_today(&state, &kam, limit).await?))
 }

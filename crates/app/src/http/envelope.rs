@@ -74,10 +74,11 @@ pub const MAX_PAGE: u64 = 1_000_000;
 
 /// A bounded integer query parameter: refused at the extractor (422 naming it) when out of range, so no
 /// handler multiplies an unchecked number.
+#[macro_export]
 macro_rules! bounded_parameter {
     ($name:ident, $min:expr, $max:expr, $what:literal) => {
         #[doc = $what]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize)]
         #[serde(transparent)]
         pub struct $name(u64);
 
@@ -96,15 +97,15 @@ macro_rules! bounded_parameter {
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(d)?;
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <String as ::serde::Deserialize>::deserialize(d)?;
                 text.trim()
                     .parse::<u64>()
                     .ok()
                     .and_then($name::new)
                     .ok_or_else(|| {
-                        serde::de::Error::custom(format!(
+                        ::serde::de::Error::custom(format!(
                             "must be a whole number from {} to {}",
                             Self::MIN,
                             Self::MAX
@@ -126,7 +127,7 @@ macro_rules! bounded_parameter {
             }
         }
 
-        impl ToSchema for $name {}
+        impl utoipa::ToSchema for $name {}
     };
 }
 

@@ -248,6 +248,16 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// The problems as a 409: the request is well formed but contradicts what is stored.
+    pub fn into_conflict(self, code: &'static str, message: &str) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let mut err = ApiError::conflict(code, message);
+        err.errors = Some(self.0);
+        Err(err)
+    }
+
     pub fn into_result(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
             Ok(())

@@ -57,23 +57,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJsonDigest<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let ApiJson(value) = ApiJson::<serde_json::Value>::from_request(req, state).await?;
+        let ApiJson(mut value) = ApiJson::<serde_json::Value>::from_request(req, state).await?;
         let digest = json_digest(&value);
-        let parsed = serde_path_to_error::deserialize(value).map_err(|err| {
-            let path = err.path().to_string();
-            let message = strip_position(&err.into_inner().to_string());
-            let field = match message
-                .strip_prefix("missing field `")
-                .and_then(|m| m.split('`').next())
-            {
-                Some(missing) if path == "." => missing.to_string(),
-                Some(missing) => format!("{path}.{missing}"),
-                None if path == "." => "body".to_string(),
-                None => path,
-            };
-            ApiError::field(&field, message)
-        })?;
-        Ok(ApiJsonDigest(parsed, digest))
+        whole_numbers_as_integers(&mut value);
+        Ok(ApiJsonDigest(from_value(value)?, digest))
     }
 }
 
@@ -120,27 +107,80 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => Ok(value),
         Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
+            let inner = err.inner();
             if inner.is_syntax() || inner.is_eof() {
                 return Err(ApiError::bad_request(
                     "invalid_json",
                     format!("malformed JSON: {inner}"),
                 ));
             }
-            let message = strip_position(&inner.to_string());
-            // "missing field `x`" is reported at the parent; name the field itself.
-            let field = match message
-                .strip_prefix("missing field `")
-                .and_then(|m| m.split('`').next())
+            // JSON Schema counts 2.0 as an integer; serde does not. Read such bodies again with
+            // every whole number written as one.
+            if inner.to_string().contains("floating point")
+                && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes)
+                && whole_numbers_as_integers(&mut value)
             {
-                Some(missing) if path == "." => missing.to_string(),
-                Some(missing) => format!("{path}.{missing}"),
-                None if path == "." => "body".to_string(),
-                None => path,
-            };
-            Err(ApiError::field(&field, message))
+                return from_value(value);
+            }
+            Err(field_error(err))
         }
+    }
+}
+
+/// Deserialize an already parsed value, naming the field that failed.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(field_error)
+}
+
+/// The 422 naming the field a deserialization error is about.
+fn field_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiError {
+    let path = err.path().to_string();
+    let message = strip_position(&err.into_inner().to_string());
+    // "missing field `x`" is reported at the parent; name the field itself.
+    let field = match message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        Some(missing) if path == "." => missing.to_string(),
+        Some(missing) => format!("{path}.{missing}"),
+        None if path == "." => "body".to_string(),
+        None => path,
+    };
+    ApiError::field(&field, message)
+}
+
+/// Write numbers with a zero fraction (`2.0`) as integers; whether any was changed.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 {
+                *value = serde_json::Value::from(f as i64);
+                true
+            } else if f.fract() == 0.0 && f >= 0.0 && f < u64::MAX as f64 {
+                *value = serde_json::Value::from(f as u64);
+                true
+            } else {
+                false
+            }
+        }
+        // Every element is visited (no short circuit): each may need rewriting.
+        serde_json::Value::Array(items) => {
+            items
+                .iter_mut()
+                .map(whole_numbers_as_integers)
+                .filter(|changed| *changed)
+                .count()
+                > 0
+        }
+        serde_json::Value::Object(map) => {
+            map.values_mut()
+                .map(whole_numbers_as_integers)
+                .filter(|changed| *changed)
+                .count()
+                > 0
+        }
+        _ => false,
     }
 }
 
@@ -190,6 +230,46 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .await
             .map(|axum::extract::Path(value)| ApiPath(value))
             .map_err(|rejection| ApiError::bad_request("invalid_path", rejection.body_text()))
+    }
+}
+
+/// For a field holding an object: serde would also take an array of the struct's fields in order
+/// (`[null, null]`), which the document does not allow. `#[serde(default, deserialize_with = ...)]`.
+pub fn object_or_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        value @ serde_json::Value::Object(_) => serde_json::from_value(value)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        _ => Err(serde::de::Error::custom("must be an object")),
+    }
+}
+
+/// [`object_or_null`] for a list of objects.
+pub fn objects_or_null<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                value @ serde_json::Value::Object(_) => {
+                    serde_json::from_value(value).map_err(serde::de::Error::custom)
+                }
+                _ => Err(serde::de::Error::custom("must be a list of objects")),
+            })
+            .collect::<Result<Vec<T>, _>>()
+            .map(Some),
+        _ => Err(serde::de::Error::custom("must be a list")),
     }
 }
 
@@ -268,5 +348,24 @@ mod tests {
         let err = parse_json::<serde_json::Value>(br#"{"email":"a\u0000@x.io"}"#).unwrap_err();
         assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(err.errors.unwrap().contains_key("email"));
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Slot {
+            max: i32,
+            sizes: Vec<u8>,
+        }
+        let slot: Slot = parse_json(br#"{"max": 63.0, "sizes": [2.0, 4]}"#).unwrap();
+        assert_eq!(
+            slot,
+            Slot {
+                max: 63,
+                sizes: vec![2, 4]
+            }
+        );
+        let err = parse_json::<Slot>(br#"{"max": 63.5, "sizes": []}"#).unwrap_err();
+        assert!(err.errors.unwrap().contains_key("max"));
     }
 }

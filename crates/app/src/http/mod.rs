@@ -7,6 +7,7 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
+pub mod text;
 
 use std::time::Duration;
 

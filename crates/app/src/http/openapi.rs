@@ -27,9 +27,127 @@ use utoipa::{Modify, OpenApi};
         (name = "analytics", description = "Order analytics: time in status, throughput, orders per customer, rollups"),
         (name = "crm", description = "KAM CRM: leads, contacts, interactions, call planning, reassignment, performance, CSV import"),
     ),
-    components(schemas(super::error::ErrorBody, super::envelope::PageNumber, super::envelope::PerPage))
+    components(schemas(super::error::ErrorBody, super::envelope::PageNumber, super::envelope::PerPage,
+        TimeZoneName, TimeZoneOrNone, CurrencyCode, TimeOfDay, Weekday, WeekdayInput, EmailOrBlank))
 )]
 pub struct ApiDoc;
+
+/// The document's names for strings the server checks against a list or a shape, so clients (and the
+/// contract test) know exactly what is accepted. Fields keep their Rust type and say
+/// `#[schema(value_type = TimeZoneName)]`.
+macro_rules! string_schema {
+    ($name:ident, $doc:literal, $build:expr) => {
+        #[doc = $doc]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let build: fn() -> utoipa::openapi::schema::ObjectBuilder = $build;
+                build().description(Some($doc)).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+fn string() -> utoipa::openapi::schema::ObjectBuilder {
+    utoipa::openapi::schema::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String)
+}
+
+string_schema!(
+    TimeZoneName,
+    "An IANA time zone name, such as Europe/London.",
+    || {
+        string()
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+            .examples(["Europe/London"])
+    }
+);
+string_schema!(
+    TimeZoneOrNone,
+    "An IANA time zone name, or an empty string for none.",
+    || {
+        string()
+            .enum_values(Some(
+                std::iter::once("").chain(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())),
+            ))
+            .examples(["Asia/Kolkata"])
+    }
+);
+string_schema!(
+    CurrencyCode,
+    "An ISO 4217 currency code Brigade supports.",
+    || {
+        string()
+            .enum_values(Some(crate::money::Currency::codes()))
+            .examples(["GBP"])
+    }
+);
+string_schema!(TimeOfDay, "A local time of day, HH:MM or HH:MM:SS.", || {
+    string()
+        .pattern(Some(
+            r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?$",
+        ))
+        .examples(["18:30"])
+});
+
+/// An e-mail address, or blank text (which clears the field).
+pub struct EmailOrBlank;
+
+impl utoipa::PartialSchema for EmailOrBlank {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, SchemaFormat};
+        AnyOfBuilder::new()
+            .item(
+                string()
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+                    .max_length(Some(254)),
+            )
+            .item(string().pattern(Some(r"^\s*$")))
+            .description(Some("An e-mail address, or blank text (which clears it)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EmailOrBlank {}
+
+/// A day of the week as a time slot takes it: 0 = Monday to 6 = Sunday, or MON to SUN.
+pub struct WeekdayInput;
+
+impl utoipa::PartialSchema for WeekdayInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(6)),
+            )
+            .item(string().enum_values(Some(["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"])))
+            .description(Some("0 = Monday to 6 = Sunday, or MON to SUN."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WeekdayInput {}
+
+/// A day of the week, 0 = Monday to 6 = Sunday.
+pub struct Weekday;
+
+impl utoipa::PartialSchema for Weekday {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .minimum(Some(0))
+            .maximum(Some(6))
+            .description(Some("A day of the week, 0 = Monday to 6 = Sunday."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Weekday {}
 
 struct BearerAuth;
 
@@ -99,13 +217,14 @@ pub fn document_shared_refusals(doc: &mut utoipa::openapi::OpenApi) {
     };
     for item in doc.paths.paths.values_mut() {
         let ops = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (true, &mut item.get),
+            (false, &mut item.put),
+            (false, &mut item.post),
+            (false, &mut item.delete),
+            (false, &mut item.patch),
         ];
-        for op in ops.into_iter().flatten() {
+        for (is_read, op) in ops {
+            let Some(op) = op else { continue };
             let params: Vec<(ParameterIn, bool)> = op
                 .parameters
                 .iter()
@@ -148,11 +267,22 @@ pub fn document_shared_refusals(doc: &mut utoipa::openapi::OpenApi) {
                     "Signed in, but not allowed: the role, membership or API-key scope does not admit this (`forbidden`, `insufficient_scope`, `api_key_not_allowed`)",
                 );
             }
-            if in_path {
+            let names_an_id = op.parameters.iter().flatten().any(|p| match p {
+                RefOr::T(p) => p.parameter_in == ParameterIn::Query && p.name.ends_with("id"),
+                RefOr::Ref(_) => false,
+            });
+            if in_path || names_an_id || !body_types.is_empty() {
                 add(
                     op,
                     "404",
-                    "Nothing with that id (or nothing the caller may see)",
+                    "Something the request names does not exist (or the caller may not see it)",
+                );
+            }
+            if !is_read {
+                add(
+                    op,
+                    "409",
+                    "Conflicts with what is stored (a unique field already used, a state that does not allow it)",
                 );
             }
             if !body_types.is_empty() {

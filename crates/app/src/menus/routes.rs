@@ -4,7 +4,6 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
@@ -98,8 +97,22 @@ fn json_bytes(bytes: Vec<u8>) -> Response {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryInput {
-    #[schema(example = "Mains")]
+    #[schema(example = "Mains", min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
+    /// Lower numbers come first.
+    pub display_order: Option<i32>,
+}
+
+/// [`CategoryInput`] when creating: the name is required.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct NewCategoryInput {
+    #[schema(example = "Mains", min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: String,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Lower numbers come first.
     pub display_order: Option<i32>,
@@ -111,15 +124,19 @@ fn apply_category(
     creating: bool,
 ) -> ApiResult<()> {
     let mut errors = FieldErrors::new();
-    match input.name.as_deref().map(str::trim) {
-        Some("") => errors.add("name", "must not be empty"),
-        Some(n) if n.chars().count() > 100 => errors.add("name", "must be at most 100 characters"),
-        Some(n) => active.name = Set(n.to_string()),
+    match input.name.as_deref() {
+        Some(n) => {
+            if let Some(n) = errors.check("name", crate::http::text::required_text(n, 100)) {
+                active.name = Set(n);
+            }
+        }
         None if creating => errors.add("name", "is required"),
         None => {}
     }
-    if let Some(d) = &input.description {
-        active.description = Set(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
+    if let Some(d) = &input.description
+        && let Some(d) = errors.check("description", crate::http::text::optional_text(d, 1000))
+    {
+        active.description = Set(d);
     }
     match input.display_order {
         Some(o) => active.display_order = Set(o),
@@ -163,7 +180,7 @@ async fn list_categories(
 /// Add a category (venue manager or admin).
 #[utoipa::path(post, path = "/api/venues/{venue_id}/menu/categories", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
-    request_body(content = CategoryInput, example = json!({"name": "Mains", "display_order": 2})),
+    request_body(content = NewCategoryInput, example = json!({"name": "Mains", "display_order": 2})),
     responses(
         (status = 201, description = "Created", body = Envelope<CategoryView>),
         (status = 403, description = "Not the venue's manager", body = ErrorBody),
@@ -260,18 +277,61 @@ async fn delete_category(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
+    /// A category of this venue's menu (404 otherwise).
     pub category_id: Option<Uuid>,
-    #[schema(example = "Tonkotsu ramen")]
+    #[schema(
+        example = "Tonkotsu ramen",
+        min_length = 1,
+        max_length = 150,
+        pattern = r"\S"
+    )]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
-    /// In the venue's currency, with no more decimals than it has.
-    #[schema(value_type = Option<String>, example = "14.50")]
-    pub price: Option<Decimal>,
+    /// In the venue's currency, with no more decimals than it has (409 otherwise).
+    #[schema(example = "14.50")]
+    pub price: Option<crate::money::Amount>,
+    /// An http(s) URL or a path on this server; blank clears it.
+    #[schema(max_length = 2000, pattern = r"^\s*$|^\s*(https?://|/)")]
     pub image_url: Option<String>,
+    #[schema(max_length = 2000)]
     pub ingredients: Option<String>,
-    /// Minutes the kitchen needs (0 to 600).
+    /// Minutes the kitchen needs.
+    #[schema(minimum = 0, maximum = 600)]
     pub preparation_minutes: Option<i32>,
     /// False marks it sold out.
+    pub is_available: Option<bool>,
+    pub display_order: Option<i32>,
+}
+
+/// [`ItemInput`] when creating: the category, the name and the price are required.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct NewItemInput {
+    /// A category of this venue's menu (404 otherwise).
+    pub category_id: Uuid,
+    #[schema(
+        example = "Tonkotsu ramen",
+        min_length = 1,
+        max_length = 150,
+        pattern = r"\S"
+    )]
+    pub name: String,
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    /// In the venue's currency, with no more decimals than it has (409 otherwise).
+    #[schema(example = "14.50")]
+    pub price: crate::money::Amount,
+    /// An http(s) URL or a path on this server; blank for none.
+    #[schema(max_length = 2000, pattern = r"^\s*$|^\s*(https?://|/)")]
+    pub image_url: Option<String>,
+    #[schema(max_length = 2000)]
+    pub ingredients: Option<String>,
+    /// Minutes the kitchen needs.
+    #[schema(minimum = 0, maximum = 600)]
+    pub preparation_minutes: Option<i32>,
+    /// False marks it sold out (default true).
     pub is_available: Option<bool>,
     pub display_order: Option<i32>,
 }
@@ -298,50 +358,61 @@ async fn apply_item(
     creating: bool,
 ) -> ApiResult<()> {
     let mut errors = FieldErrors::new();
+    let mut unknown_category = false;
     match input.category_id {
         Some(category) => {
             if find_category(state, venue.id, category).await.is_ok() {
                 active.category_id = Set(category);
             } else {
-                errors.add("category_id", "is not a category of this venue's menu");
+                unknown_category = true;
             }
         }
         None if creating => errors.add("category_id", "is required"),
         None => {}
     }
-    match input.name.as_deref().map(str::trim) {
-        Some("") => errors.add("name", "must not be empty"),
-        Some(n) if n.chars().count() > 150 => errors.add("name", "must be at most 150 characters"),
-        Some(n) => active.name = Set(n.to_string()),
+    match input.name.as_deref() {
+        Some(n) => {
+            if let Some(n) = errors.check("name", crate::http::text::required_text(n, 150)) {
+                active.name = Set(n);
+            }
+        }
         None if creating => errors.add("name", "is required"),
         None => {}
     }
+    let mut precision = None;
     match input.price {
-        Some(price) => {
-            if let Some(minor) = errors.check("price", currency_of(venue).to_minor(price)) {
-                active.price_minor = Set(minor);
-            }
-        }
+        Some(crate::money::Amount(price)) => match currency_of(venue).to_minor(price) {
+            Ok(minor) => active.price_minor = Set(minor),
+            Err(problem) => precision = Some(problem),
+        },
         None if creating => errors.add("price", "is required"),
         None => {}
     }
-    if let Some(d) = &input.description {
-        active.description = Set(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
-    }
-    if let Some(i) = &input.ingredients {
-        active.ingredients = Set(Some(i.trim().to_string()).filter(|i| !i.is_empty()));
-    }
-    if let Some(url) = input.image_url.as_deref().map(str::trim) {
-        if url.is_empty() {
-            active.image_url = Set(None);
-        } else if url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')
+    for (field, value, target) in [
+        ("description", &input.description, &mut active.description),
+        ("ingredients", &input.ingredients, &mut active.ingredients),
+    ] {
+        if let Some(text) = value
+            && let Some(text) = errors.check(field, crate::http::text::optional_text(text, 2000))
         {
-            active.image_url = Set(Some(url.to_string()));
-        } else {
-            errors.add(
+            *target = Set(text);
+        }
+    }
+    if let Some(raw) = input.image_url.as_deref() {
+        match crate::http::text::optional_text(raw, 2000) {
+            Ok(None) => active.image_url = Set(None),
+            Ok(Some(url))
+                if url.starts_with("https://")
+                    || url.starts_with("http://")
+                    || url.starts_with('/') =>
+            {
+                active.image_url = Set(Some(url))
+            }
+            Ok(Some(_)) => errors.add(
                 "image_url",
                 "must be an http(s) URL or a path on this server",
-            );
+            ),
+            Err(problem) => errors.add("image_url", problem),
         }
     }
     match input.preparation_minutes {
@@ -361,7 +432,20 @@ async fn apply_item(
         None if creating => active.display_order = Set(0),
         None => {}
     }
-    errors.into_result()
+    errors.into_result()?;
+    if unknown_category {
+        return Err(ApiError::not_found("menu category")
+            .with_field("category_id", "is not a category of this venue's menu"));
+    }
+    // Well formed, but the venue's currency has fewer decimals.
+    match precision {
+        Some(problem) => Err(ApiError::conflict(
+            "currency_precision",
+            "the price has more decimals than the venue's currency",
+        )
+        .with_field("price", problem)),
+        None => Ok(()),
+    }
 }
 
 async fn find_item(state: &AppState, venue_id: Uuid, id: Uuid) -> ApiResult<menu_items::Model> {
@@ -414,7 +498,7 @@ async fn list_items(
 /// Add an item (venue manager or admin).
 #[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
-    request_body(content = ItemInput, example = json!({"category_id": "0190b9b4-5f7e-7c3a-9d2e-4c1f0a8b6d21",
+    request_body(content = NewItemInput, example = json!({"category_id": "0190b9b4-5f7e-7c3a-9d2e-4c1f0a8b6d21",
         "name": "Tonkotsu ramen", "price": "14.50", "preparation_minutes": 12, "ingredients": "pork broth, noodles, egg"})),
     responses(
         (status = 201, description = "Created", body = Envelope<ItemView>),

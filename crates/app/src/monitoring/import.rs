@@ -47,7 +47,7 @@ pub enum ImportError {
 /// `2023-01-22 12:09:39.388884 UTC`, also without the fraction, without ` UTC`, with `T` or a `Z`.
 pub fn parse_timestamp(raw: &str) -> Result<Micros, String> {
     let bad = || format!("{raw:?} is not a UTC timestamp like 2023-01-22 12:09:39.388884 UTC");
-    let s = raw.trim();
+    let s = raw;
     let s = s
         .strip_suffix(" UTC")
         .or_else(|| s.strip_suffix('Z'))
@@ -100,7 +100,7 @@ pub fn parse_timestamp(raw: &str) -> Result<Micros, String> {
 
 /// `active` or `inactive` (any case).
 pub fn parse_status(raw: &str) -> Result<bool, String> {
-    let s = raw.trim();
+    let s = crate::http::text::trimmed(raw);
     if s.eq_ignore_ascii_case("active") {
         Ok(false)
     } else if s.eq_ignore_ascii_case("inactive") {

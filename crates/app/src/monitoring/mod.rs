@@ -72,7 +72,7 @@ async fn end_of(
 /// An instant as reports take it: RFC 3339 (`2023-01-25T18:00:00Z`) or the poll files' shape
 /// (`2023-01-25 18:00:00 UTC`), within the years 1970 to 9999.
 pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
-    let at = DateTime::parse_from_rfc3339(raw.trim())
+    let at = DateTime::parse_from_rfc3339(raw)
         .map(|d| d.with_timezone(&Utc))
         .or_else(|_| import::parse_timestamp(raw).map(instant_of))
         .map_err(|_| {
@@ -122,8 +122,9 @@ pub async fn incidents(
     check_instant("to", to)?;
     let to = end_of(state, restaurant_id, to).await?;
     let from = from.map(micros_of).unwrap_or(to - 7 * DAY);
+    // An empty period has no outages.
     if from >= to {
-        return Err(ApiError::field("from", "must be before to"));
+        return Ok((instant_of(to), instant_of(to), Vec::new()));
     }
     if to - from > 93 * DAY {
         return Err(ApiError::field(

@@ -53,18 +53,22 @@ async fn require_store_access(state: &AppState, me: &Principal, id: Uuid) -> Api
 pub struct PollInput {
     /// The store's external id; an unknown one creates the restaurant (in America/Chicago until its zone
     /// is set).
-    #[schema(example = "8419537941919820732")]
+    #[schema(value_type = String, required = true, example = "8419537941919820732", max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub store_id: Option<String>,
-    #[schema(example = "2023-01-22 12:09:39.388884 UTC")]
+    #[schema(value_type = String, required = true, example = "2023-01-22 12:09:39.388884 UTC",
+        pattern = r"^(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?: UTC|Z|\+00:00)?$")]
     pub timestamp_utc: Option<String>,
-    /// active or inactive.
-    #[schema(example = "active")]
+    /// active or inactive (any case).
+    #[schema(value_type = String, required = true, example = "active",
+        pattern = r"^\s*([Aa][Cc][Tt][Ii][Vv][Ee]|[Ii][Nn][Aa][Cc][Tt][Ii][Vv][Ee])\s*$")]
     pub status: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PollBatch {
+    #[schema(min_items = 1, max_items = 50000)]
     pub polls: Vec<PollInput>,
 }
 
@@ -101,10 +105,17 @@ async fn add_polls(
         return Err(ApiError::field("polls", "at most 50000 polls a batch"));
     }
     let mut errors = FieldErrors::new();
+    let mut conflicts = FieldErrors::new();
     let mut parsed: Vec<(&str, Poll)> = Vec::with_capacity(batch.polls.len());
     for (i, p) in batch.polls.iter().enumerate() {
-        let store = match p.store_id.as_deref().map(str::trim) {
-            Some(s) if !s.is_empty() && s.len() <= 100 && !s.contains(char::is_control) => Some(s),
+        let store = match p.store_id.as_deref() {
+            Some(raw)
+                if raw.chars().count() <= 100
+                    && !raw.contains(char::is_control)
+                    && !crate::http::text::trimmed(raw).is_empty() =>
+            {
+                Some(crate::http::text::trimmed(raw))
+            }
             Some(_) => {
                 errors.add(
                     &format!("polls[{i}].store_id"),
@@ -139,7 +150,7 @@ async fn add_polls(
         };
         if let (Some(store), Some(at), Some(inactive)) = (store, at, inactive) {
             if at > report::micros_of(state.now() + chrono::Duration::days(1)) {
-                errors.add(
+                conflicts.add(
                     &format!("polls[{i}].timestamp_utc"),
                     "is more than a day in the future",
                 );
@@ -148,6 +159,10 @@ async fn add_polls(
         }
     }
     errors.into_result()?;
+    conflicts.into_conflict(
+        "poll_in_the_future",
+        "a poll is from more than a day ahead of this server's clock; nothing was stored",
+    )?;
     let mut ids: Vec<&str> = parsed.iter().map(|(s, _)| *s).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -208,8 +223,8 @@ fn report_view(m: monitoring_reports::Model, with_csv: bool) -> ReportView {
 #[into_params(parameter_in = Query)]
 pub struct ReportRequest {
     /// End the windows at this instant instead of the latest poll (polls after it are ignored).
-    #[schema(value_type = Option<String>, example = "2023-01-25T18:00:00Z")]
-    #[param(value_type = Option<String>, example = "2023-01-25T18:00:00Z")]
+    #[schema(value_type = Option<String>, example = "2023-01-25T18:00:00Z", pattern = r"^(?:(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29)[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?: UTC|Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$")]
+    #[param(value_type = Option<String>, example = "2023-01-25T18:00:00Z", pattern = r"^(?:(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29)[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?: UTC|Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$")]
     pub as_of: Option<String>,
 }
 
@@ -236,7 +251,7 @@ async fn create_report(
     let request: ReportRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ReportRequest::default()
     } else {
-        crate::http::extract::parse_json(&body)?
+        crate::http::extract::parse_json::<Option<ReportRequest>>(&body)?.unwrap_or_default()
     };
     let as_of = parse_as_of(request.as_of.as_deref())?;
     let model = report::start(&state, as_of, Some(me.user_id)).await?;
@@ -359,6 +374,8 @@ async fn trigger_report_seed(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeedReportQuery {
+    /// The id `/trigger_report` answered.
+    #[param(value_type = Uuid, required = true)]
     pub report_id: Option<String>,
 }
 
@@ -387,7 +404,6 @@ async fn get_report_seed(
         .report_id
         .as_deref()
         .ok_or_else(|| ApiError::field("report_id", "is required"))?
-        .trim()
         .parse::<Uuid>()
         .map_err(|_| ApiError::field("report_id", "is not a report id"))?;
     let m = find_report(&state, id).await?;
@@ -410,9 +426,11 @@ async fn get_report_seed(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
-    /// Start (default: 7 days before `to`).
+    /// Start (default: 7 days before `to`), in the years 1970 to 9999.
+    #[param(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub from: Option<DateTime<Utc>>,
-    /// End (default: the store's latest poll).
+    /// End (default: the store's latest poll), in the years 1970 to 9999.
+    #[param(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub to: Option<DateTime<Utc>>,
 }
 
@@ -451,11 +469,15 @@ async fn store_incidents(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UptimeQuery {
-    /// Local days (1 to 93, default 14).
-    pub days: Option<u32>,
-    /// The last day is the one holding this instant (default: the store's latest poll).
+    /// Local days (default 14).
+    pub days: Option<UptimeDays>,
+    /// The last day is the one holding this instant (default: the store's latest poll), in the years
+    /// 1970 to 9999.
+    #[param(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub at: Option<DateTime<Utc>>,
 }
+
+crate::bounded_parameter!(UptimeDays, 1, 93, "Local days of uptime, 1 to 93.");
 
 /// A store's uptime per local day (the store's managers, admins and KAMs).
 #[utoipa::path(get, path = "/api/monitoring/stores/{restaurant_id}/uptime", tag = "monitoring", security(("bearer" = []), ("api_key" = ["analytics:read"])),
@@ -471,7 +493,7 @@ async fn store_uptime(
     Ok(ok(super::daily_uptime(
         &state,
         id,
-        query.days.unwrap_or(14),
+        query.days.map_or(14, |d| d.get() as u32),
         query.at,
     )
     .await?))

@@ -31,11 +31,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_notification))
 }
 
+/// Whether a notification has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ReadState {
+    Unread,
+    Read,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NotificationFilter {
-    /// `UNREAD` or `READ`.
-    pub status: Option<String>,
+    pub status: Option<ReadState>,
     /// `ORDER_STATUS`, `RESERVATION` or `SYSTEM`.
     #[serde(rename = "type")]
     #[param(rename = "type")]
@@ -60,14 +67,11 @@ async fn list_notifications(
         .filter(notifications::Column::UserId.eq(me.user_id))
         .order_by_desc(notifications::Column::CreatedAt)
         .order_by_desc(notifications::Column::Id);
-    if let Some(status) = &filter.status {
-        let status = status.to_ascii_uppercase();
-        if status != "READ" && status != "UNREAD" {
-            return Err(
-                ApiError::bad_request("invalid_query", "status is READ or UNREAD")
-                    .with_field("status", "must be READ or UNREAD"),
-            );
-        }
+    if let Some(status) = filter.status {
+        let status = match status {
+            ReadState::Read => "READ",
+            ReadState::Unread => "UNREAD",
+        };
         select = select.filter(notifications::Column::Status.eq(status));
     }
     if let Some(kind) = filter.kind {
@@ -170,6 +174,19 @@ pub struct StreamAuth {
     pub access_token: Option<String>,
 }
 
+/// One Server-Sent Event of a live stream, as the document describes the stream (a client reads
+/// `event` and `data` lines).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct StreamEvent {
+    /// `ready` once when the stream opens, then one event per change (`order` or `notification`), and
+    /// `connection` when live updates from other processes pause or resume.
+    #[schema(pattern = "^(ready|order|notification|connection)$")]
+    pub event: String,
+    /// JSON text: `{}` for `ready`, the change for `order` and `notification`, `{"live": true|false}` for
+    /// `connection`.
+    pub data: String,
+}
+
 /// Server-Sent Events from a pub/sub channel: each message becomes one event of type `kind`. When the
 /// shared bus is lost (Redis down) or back, an `event: connection` says so (`{"live": false}`: changes
 /// made through other processes are not heard; `{"live": true}`: they are again, and the client should
@@ -214,7 +231,7 @@ fn connection_event(live: bool) -> Event {
 #[utoipa::path(get, path = "/api/notifications/stream", tag = "notifications", security(("bearer" = []), ("api_key" = ["notifications:read"])),
     params(StreamAuth),
     responses(
-        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = StreamEvent),
         (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
 async fn notification_stream(

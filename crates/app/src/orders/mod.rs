@@ -360,8 +360,9 @@ pub async fn events_of(state: &AppState, order_id: Uuid) -> Result<Vec<StatusEve
 #[serde(deny_unknown_fields)]
 pub struct OrderItemInput {
     pub menu_item_id: Uuid,
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 99)]
     pub quantity: i32,
+    #[schema(max_length = 500)]
     pub special_request: Option<String>,
 }
 
@@ -370,16 +371,19 @@ pub struct OrderItemInput {
 pub struct OrderInput {
     pub venue_id: Uuid,
     pub order_type: OrderType,
+    #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<OrderItemInput>,
-    /// For takeout: when the customer collects it (must fall inside opening hours). Without it the
-    /// venue must be open now.
+    /// Takeout only: when the customer collects it (in the next 7 days, inside opening hours; 409
+    /// otherwise). Without it the venue must be open now.
     pub pickup_time: Option<DateTime<Utc>>,
-    /// For dine-in: the table (as printed on its QR code).
+    /// Dine-in only: the table (as printed on its QR code).
+    #[schema(max_length = 40)]
     pub table: Option<String>,
-    /// For dine-in: the customer's reservation at this venue.
+    /// Dine-in only: the customer's reservation at this venue.
     pub reservation_id: Option<Uuid>,
     /// `CASH` (default, paid at the venue) or `ONLINE` (through the payment provider).
     pub payment_method: Option<PaymentMethod>,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -539,11 +543,14 @@ async fn prepare(
     ),
     ApiError,
 > {
+    // Problems with the request itself (422), and with what the venue can do now (409).
     let mut errors = FieldErrors::new();
+    let mut conflicts = FieldErrors::new();
     let found = crate::restaurants::cached_with_hours(state, input.venue_id).await?;
     let Some(found) = found.filter(|found| found.0.status != "inactive") else {
-        errors.add("venue_id", "no such venue is taking orders");
-        return Err(errors.into_result().unwrap_err());
+        return Err(
+            ApiError::not_found("venue").with_field("venue_id", "no such venue is taking orders")
+        );
     };
     let venue = found.0.clone();
     let hours = crate::restaurants::BusinessHours::new(
@@ -553,22 +560,22 @@ async fn prepare(
     let currency = crate::menus::currency_of(&venue);
 
     if input.order_type == OrderType::DineIn && !venue.enable_eat_in {
-        errors.add("order_type", "this venue does not serve eat-in orders");
+        conflicts.add("order_type", "this venue does not serve eat-in orders");
     }
     match (input.order_type, input.pickup_time) {
         (OrderType::Takeout, Some(at)) => {
             if at <= now {
-                errors.add("pickup_time", "must be in the future");
+                conflicts.add("pickup_time", "must be in the future");
             } else if at > now + Duration::days(MAX_PICKUP_AHEAD_DAYS) {
-                errors.add(
+                conflicts.add(
                     "pickup_time",
                     format!("must be within {MAX_PICKUP_AHEAD_DAYS} days"),
                 );
             } else if !hours.is_open_at(at) {
-                errors.add("pickup_time", "the venue is closed at that time");
+                conflicts.add("pickup_time", "the venue is closed at that time");
             }
         }
-        (OrderType::Takeout, None) if !hours.is_open_at(now) => errors.add(
+        (OrderType::Takeout, None) if !hours.is_open_at(now) => conflicts.add(
             "pickup_time",
             "the venue is closed now: choose a pickup time within its opening hours",
         ),
@@ -576,29 +583,33 @@ async fn prepare(
             errors.add("pickup_time", "only takeout orders have a pickup time")
         }
         (OrderType::DineIn, None) if !hours.is_open_at(now) => {
-            errors.add("order_type", "the venue is closed now")
+            conflicts.add("order_type", "the venue is closed now")
         }
         _ => {}
     }
-    let table = input
+    let table = match input
         .table
         .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    if let Some(table) = table {
-        if input.order_type != OrderType::DineIn {
-            errors.add("table", "only dine-in orders have a table");
-        } else if table.chars().count() > 40 {
-            errors.add("table", "must be at most 40 characters");
+        .map(|t| crate::http::text::optional_text(t, 40))
+    {
+        Some(Ok(table)) => table,
+        Some(Err(problem)) => {
+            errors.add("table", problem);
+            None
         }
+        None => None,
+    };
+    if table.is_some() && input.order_type != OrderType::DineIn {
+        errors.add("table", "only dine-in orders have a table");
     }
+    let table = table.as_deref();
     if let Some(reservation) = input.reservation_id {
         if input.order_type != OrderType::DineIn {
             errors.add("reservation_id", "only dine-in orders have a reservation");
         } else if let Err(problem) =
             crate::reservations::check_for_order(state, reservation, customer, venue.id).await?
         {
-            errors.add("reservation_id", problem);
+            conflicts.add("reservation_id", problem);
         }
     }
     if let Some(note) = &input.note
@@ -647,11 +658,11 @@ async fn prepare(
             );
         }
         match priced(&line.menu_item_id) {
-            None => errors.add(
+            None => conflicts.add(
                 &format!("items[{i}].menu_item_id"),
                 "is not on this venue's menu",
             ),
-            Some(item) if !item.is_available => errors.add(
+            Some(item) if !item.is_available => conflicts.add(
                 &format!("items[{i}].menu_item_id"),
                 format!("{} is sold out", item.name),
             ),
@@ -664,6 +675,10 @@ async fn prepare(
         }
     }
     errors.into_result()?;
+    conflicts.into_conflict(
+        "order_not_possible",
+        "the venue cannot take this order as it stands",
+    )?;
 
     let id = Uuid::now_v7();
     let order = orders::Model {

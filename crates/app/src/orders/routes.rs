@@ -81,7 +81,6 @@ pub struct OrderFilter {
     /// Orders of one venue (its people and admins).
     pub venue_id: Option<Uuid>,
     /// `PENDING`, `CONFIRMED`, `PREPARING`, `READY`, `COMPLETED` or `CANCELLED`.
-    #[param(value_type = Option<String>)]
     pub status: Option<OrderStatus>,
     /// Only orders created at or after this instant.
     pub from: Option<chrono::DateTime<chrono::Utc>>,
@@ -146,28 +145,33 @@ async fn list_orders(
     )))
 }
 
+/// The `Idempotency-Key` header: 1 to 255 printable ASCII characters, no space at either end.
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .map(str::trim)
-        .map_err(|_| ApiError::bad_request("invalid_header", "Idempotency-Key must be ASCII"))?;
-    if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::bad_request(
-            "invalid_header",
-            "Idempotency-Key must be 1 to 255 characters",
+    let bytes = value.as_bytes();
+    let printable = |b: &u8| (0x20..=0x7e).contains(b);
+    if bytes.is_empty()
+        || bytes.len() > 255
+        || !bytes.iter().all(printable)
+        || bytes[0] == b' '
+        || bytes[bytes.len() - 1] == b' '
+    {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 255 printable ASCII characters",
         ));
     }
-    Ok(Some(key.to_string()))
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 /// Place an order. The server prices it from the current menu and refuses sold-out items, closed venues
 /// and pickup times outside opening hours. With an `Idempotency-Key` header a retry returns the first
 /// order (200, `Idempotent-Replayed: true`) instead of placing a second one.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key returns the same order")),
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$",
+        description = "Makes retries safe: the same key (1 to 255 printable ASCII characters) with the same body returns the same order")),
     request_body(content = OrderInput, example = json!({
         "venue_id": "0192f0c4-6c1e-7a30-8d3e-4f5a6b7c8d9e",
         "order_type": "TAKEOUT",
@@ -221,7 +225,7 @@ async fn get_order(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderStatusInput {
-    #[schema(value_type = String, example = "CONFIRMED")]
+    #[schema(example = "CONFIRMED")]
     pub status: OrderStatus,
     pub note: Option<String>,
 }
@@ -293,7 +297,7 @@ async fn order_events(
 #[utoipa::path(get, path = "/api/orders/{id}/stream", tag = "orders", security(("bearer" = []), ("api_key" = ["orders:read"])),
     params(("id" = Uuid, Path, description = "Order id"), StreamAuth),
     responses(
-        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = crate::notifications::routes::StreamEvent),
         (status = 404, description = "No such order of yours", body = ErrorBody),
     ))]
 async fn order_stream(
@@ -311,8 +315,18 @@ async fn order_stream(
 #[serde(deny_unknown_fields)]
 pub struct PaymentInput {
     /// `PAID` (cash received) or `FAILED`.
-    #[schema(value_type = String, example = "PAID")]
+    #[schema(value_type = CashPaymentState, example = "PAID")]
     pub status: PaymentStatus,
+}
+
+/// What the venue records of a cash payment.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum CashPaymentState {
+    #[schema(rename = "PAID")]
+    Paid,
+    #[schema(rename = "FAILED")]
+    Failed,
 }
 
 async fn set_payment(

@@ -120,7 +120,7 @@ fn zone(venue: &restaurants::Model) -> Tz {
 }
 
 /// Problems with booking for `date` at all (past, or too far ahead).
-fn check_date(
+pub fn check_date(
     venue: &restaurants::Model,
     date: NaiveDate,
     now: DateTime<Utc>,
@@ -160,14 +160,16 @@ pub async fn availability(
     party_size: i32,
 ) -> Result<Vec<SlotAvailability>, ApiError> {
     let now = state.now();
-    let mut errors = FieldErrors::new();
-    if let Err(problem) = check_date(venue, date, now) {
-        errors.add("date", problem);
-    }
     if !(1..=MAX_PARTY).contains(&party_size) {
-        errors.add("party_size", format!("must be between 1 and {MAX_PARTY}"));
+        return Err(ApiError::field(
+            "party_size",
+            format!("must be between 1 and {MAX_PARTY}"),
+        ));
     }
-    errors.into_result()?;
+    // A date outside the booking window has no free starts.
+    if check_date(venue, date, now).is_err() {
+        return Ok(Vec::new());
+    }
     let tz = zone(venue);
     let earliest = now + Duration::minutes(i64::from(venue.reservation_min_notice_minutes));
     let slots = slots_for(&state.db, venue.id, date.weekday().num_days_from_monday()).await?;
@@ -325,14 +327,18 @@ fn full() -> ApiError {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReservationInput {
-    #[schema(value_type = String, example = "2026-06-20")]
+    /// A local date at the venue, within its booking window (409 otherwise).
+    #[schema(value_type = String, format = Date, example = "2026-06-20")]
     pub date: NaiveDate,
-    #[schema(value_type = String, example = "19:30")]
+    /// One of the venue's reservation start times that day (409 otherwise).
+    #[schema(value_type = crate::http::openapi::TimeOfDay, example = "19:30")]
     #[serde(deserialize_with = "de_time")]
     pub time: NaiveTime,
-    #[schema(example = 4)]
+    #[schema(example = 4, minimum = 1, maximum = 50)]
     pub party_size: i32,
+    #[schema(max_length = 200)]
     pub table_preference: Option<String>,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -347,11 +353,13 @@ fn clean(
     field: &str,
     errors: &mut FieldErrors,
 ) -> Option<String> {
-    let text = text.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
-    if text.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
+    match crate::http::text::optional_text(text.as_deref()?, max) {
+        Ok(text) => text,
+        Err(problem) => {
+            errors.add(field, problem);
+            None
+        }
     }
-    Some(text.to_string())
 }
 
 /// Check a requested time against the venue's rules; returns its slot and instant. (Reads happen
@@ -362,27 +370,28 @@ async fn checked_slot(
     venue: &restaurants::Model,
     input: &ReservationInput,
     errors: &mut FieldErrors,
+    conflicts: &mut FieldErrors,
 ) -> Result<Option<(time_slots::Model, DateTime<Utc>)>, ApiError> {
     let now = state.now();
     if !venue.enable_eat_in || venue.status == "inactive" {
-        errors.add("venue_id", "this venue does not take reservations");
+        conflicts.add("venue_id", "this venue does not take reservations");
     }
     if !(1..=MAX_PARTY).contains(&input.party_size) {
         errors.add("party_size", format!("must be between 1 and {MAX_PARTY}"));
     }
     if let Err(problem) = check_date(venue, input.date, now) {
-        errors.add("date", problem);
+        conflicts.add("date", problem);
         return Ok(None);
     }
     match resolve(&state.db, venue, input.date, input.time).await? {
         Err(problem) => {
-            errors.add("time", problem);
+            conflicts.add("time", problem);
             Ok(None)
         }
         Ok((slot, at)) => {
             let earliest = now + Duration::minutes(i64::from(venue.reservation_min_notice_minutes));
             if at < earliest {
-                errors.add(
+                conflicts.add(
                     "time",
                     format!(
                         "must be at least {} minutes from now",
@@ -393,11 +402,19 @@ async fn checked_slot(
             if let Some(max) = slot.max_covers
                 && input.party_size > max
             {
-                errors.add("party_size", format!("at most {max} guests at this time"));
+                conflicts.add("party_size", format!("at most {max} guests at this time"));
             }
             Ok(Some((slot, at)))
         }
     }
+}
+
+/// Refused because of the venue's reservation rules and what is free (409), not the request's form.
+fn not_bookable(conflicts: FieldErrors) -> Result<(), ApiError> {
+    conflicts.into_conflict(
+        "not_bookable",
+        "the venue does not take this reservation as it stands",
+    )
 }
 
 /// Book a table for `user` (confirmed at once when there is room).
@@ -415,10 +432,15 @@ pub async fn book(
         &mut errors,
     );
     let note = clean(&input.note, 1000, "note", &mut errors);
-    let found = checked_slot(state, venue, input, &mut errors).await?;
+    let mut conflicts = FieldErrors::new();
+    let found = checked_slot(state, venue, input, &mut errors, &mut conflicts).await?;
     errors.into_result()?;
+    not_bookable(conflicts)?;
     let Some((slot, at)) = found else {
-        return Err(ApiError::field("time", "is not available"));
+        return Err(ApiError::conflict(
+            "not_bookable",
+            "that time is not available",
+        ));
     };
     let txn = state.db.begin().await?;
     if !claim(&txn, &slot, at, input.party_size).await? {
@@ -452,16 +474,19 @@ pub async fn book(
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReservationChange {
-    #[schema(value_type = Option<String>, example = "2026-06-21")]
+    #[schema(value_type = Option<String>, format = Date, example = "2026-06-21")]
     pub date: Option<NaiveDate>,
-    #[schema(value_type = Option<String>, example = "20:00")]
+    #[schema(value_type = Option<crate::http::openapi::TimeOfDay>, example = "20:00")]
     #[serde(default, deserialize_with = "de_opt_time")]
     pub time: Option<NaiveTime>,
+    #[schema(minimum = 1, maximum = 50)]
     pub party_size: Option<i32>,
+    #[schema(max_length = 200)]
     pub table_preference: Option<String>,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
-    /// Venue people only: `CONFIRMED`, `COMPLETED` or `CANCELLED`.
-    #[schema(value_type = Option<String>, example = "COMPLETED")]
+    /// Venue people only (403 for the guest).
+    #[schema(example = "COMPLETED")]
     pub status: Option<ReservationStatus>,
 }
 
@@ -487,13 +512,13 @@ pub async fn change(
             format!("the reservation is {}; it cannot change", current.as_str()),
         ));
     }
-    let mut errors = FieldErrors::new();
     if change.status.is_some() && !by_venue {
-        errors.add(
-            "status",
-            "only the venue changes the status; cancel with DELETE",
+        return Err(
+            ApiError::forbidden("only the venue changes the status; cancel with DELETE")
+                .with_field("status", "is the venue's to change"),
         );
     }
+    let mut errors = FieldErrors::new();
     let moves = change.date.is_some() || change.time.is_some() || change.party_size.is_some();
     let new_status = change.status.unwrap_or(current);
     let table_preference = change.table_preference.as_ref().map(|_| {
@@ -518,10 +543,15 @@ pub async fn change(
             table_preference: None,
             note: None,
         };
-        let found = checked_slot(state, &venue, &input, &mut errors).await?;
+        let mut conflicts = FieldErrors::new();
+        let found = checked_slot(state, &venue, &input, &mut errors, &mut conflicts).await?;
         errors.into_result()?;
+        not_bookable(conflicts)?;
         let Some((slot, at)) = found else {
-            return Err(ApiError::field("time", "is not available"));
+            return Err(ApiError::conflict(
+                "not_bookable",
+                "that time is not available",
+            ));
         };
         active.time_slot_id = Set(Some(slot.id));
         active.date = Set(input.date);

@@ -68,21 +68,43 @@ impl From<time_slots::Model> for TimeSlotView {
 #[serde(deny_unknown_fields)]
 pub struct TimeSlotInput {
     /// 0 = Monday .. 6 = Sunday (or MON..SUN).
-    #[schema(value_type = Option<String>, example = "FRI")]
+    #[schema(value_type = Option<crate::http::openapi::WeekdayInput>, example = "FRI")]
     pub weekday: Option<serde_json::Value>,
-    #[schema(example = "18:00")]
+    #[schema(value_type = Option<crate::http::openapi::TimeOfDay>, example = "18:00")]
     pub start_time: Option<String>,
     /// At or before the start: the window runs past midnight.
-    #[schema(example = "23:00")]
+    #[schema(value_type = Option<crate::http::openapi::TimeOfDay>, example = "23:00")]
     pub end_time: Option<String>,
-    /// Minutes between bookable starts (5 to 240).
-    #[schema(example = 30)]
+    /// Minutes between bookable starts (default 30).
+    #[schema(example = 30, minimum = 5, maximum = 240)]
     pub interval_minutes: Option<i32>,
     /// Reservations per start.
-    #[schema(example = 6)]
+    #[schema(example = 6, minimum = 1, maximum = 1000)]
     pub max_reservations: Option<i32>,
-    /// Guests per start (unlimited when absent or null).
-    #[schema(example = 24)]
+    /// Guests per start (unlimited when absent).
+    #[schema(example = 24, minimum = 1, maximum = 10000)]
+    pub max_covers: Option<i32>,
+}
+
+/// [`TimeSlotInput`] when creating: the weekday, both times and the reservations per start are required.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct NewTimeSlotInput {
+    #[schema(value_type = crate::http::openapi::WeekdayInput, example = "FRI")]
+    pub weekday: serde_json::Value,
+    #[schema(value_type = crate::http::openapi::TimeOfDay, example = "18:00")]
+    pub start_time: String,
+    /// At or before the start: the window runs past midnight.
+    #[schema(value_type = crate::http::openapi::TimeOfDay, example = "23:00")]
+    pub end_time: String,
+    /// Minutes between bookable starts (default 30).
+    #[schema(example = 30, minimum = 5, maximum = 240)]
+    pub interval_minutes: Option<i32>,
+    #[schema(example = 6, minimum = 1, maximum = 1000)]
+    pub max_reservations: i32,
+    /// Guests per start (unlimited when absent).
+    #[schema(example = 24, minimum = 1, maximum = 10000)]
     pub max_covers: Option<i32>,
 }
 
@@ -96,7 +118,7 @@ fn weekday_of(value: &serde_json::Value) -> Result<i16, String> {
             .ok_or_else(|| "must be 0 (Monday) to 6 (Sunday)".to_string()),
         serde_json::Value::String(s) => NAMES
             .iter()
-            .position(|n| n.eq_ignore_ascii_case(s.get(..3).unwrap_or(s)))
+            .position(|n| n == s)
             .map(|d| d as i16)
             .ok_or_else(|| format!("{s:?} is not a weekday (MON..SUN)")),
         _ => Err("must be 0..6 or MON..SUN".into()),
@@ -172,10 +194,12 @@ async fn venue_model(state: &AppState, id: Uuid) -> ApiResult<crate::entities::r
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
-    /// Local date at the venue (default: today there).
-    #[param(value_type = Option<String>, example = "2026-06-20")]
+    /// Local date at the venue (default: today there). Outside the venue's booking window there are no
+    /// free starts.
+    #[param(value_type = Option<String>, format = Date, example = "2026-06-20")]
     pub date: Option<NaiveDate>,
     /// Guests (default 2).
+    #[param(minimum = 1, maximum = 50)]
     pub party_size: Option<i32>,
 }
 
@@ -185,7 +209,7 @@ pub struct AvailabilityQuery {
     params(("venue_id" = Uuid, Path, description = "Venue id"), AvailabilityQuery),
     responses(
         (status = 200, description = "Free starts, earliest first", body = Envelope<Vec<SlotAvailability>>),
-        (status = 422, description = "Date in the past or too far ahead", body = ErrorBody),
+        (status = 422, description = "Invalid parameter", body = ErrorBody),
     ))]
 async fn available_slots(
     State(state): State<AppState>,
@@ -202,13 +226,13 @@ async fn available_slots(
             .with_timezone(&crate::restaurants::zone_of(&venue))
             .date_naive()
     });
-    Ok(ok(availability(
-        &state,
-        &venue,
-        date,
-        query.party_size.unwrap_or(2),
+    let free = availability(&state, &venue, date, query.party_size.unwrap_or(2)).await?;
+    Ok(
+        match crate::reservations::check_date(&venue, date, state.now()) {
+            Err(problem) => ok(free).message(format!("no reservations: the date {problem}")),
+            Ok(()) => ok(free),
+        },
     )
-    .await?))
 }
 
 /// The venue's weekly reservation windows.
@@ -232,7 +256,7 @@ async fn weekly_slots(
 /// Add a weekly window (venue manager or admin).
 #[utoipa::path(post, path = "/api/venues/{venue_id}/time-slots", tag = "reservations", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
-    request_body(content = TimeSlotInput, example = json!({"weekday": "FRI", "start_time": "18:00", "end_time": "23:00", "interval_minutes": 30, "max_reservations": 6, "max_covers": 24})),
+    request_body(content = NewTimeSlotInput, example = json!({"weekday": "FRI", "start_time": "18:00", "end_time": "23:00", "interval_minutes": 30, "max_reservations": 6, "max_covers": 24})),
     responses(
         (status = 201, description = "Created", body = Envelope<TimeSlotView>),
         (status = 403, description = "Not the venue's manager", body = ErrorBody),
@@ -347,9 +371,8 @@ impl From<reservations::Model> for ReservationView {
 #[into_params(parameter_in = Query)]
 pub struct ReservationFilter {
     /// Local date.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = Date)]
     pub date: Option<NaiveDate>,
-    #[param(value_type = Option<String>)]
     pub status: Option<ReservationStatus>,
     pub page: Option<crate::http::envelope::PageNumber>,
     pub per_page: Option<crate::http::envelope::PerPage>,

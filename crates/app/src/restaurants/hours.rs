@@ -16,12 +16,13 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HoursInterval {
     /// 0 = Monday .. 6 = Sunday.
+    #[schema(value_type = crate::http::openapi::Weekday)]
     pub weekday: u8,
     /// Local opening time, "HH:MM" or "HH:MM:SS".
-    #[schema(value_type = String, example = "11:30")]
+    #[schema(value_type = crate::http::openapi::TimeOfDay, example = "11:30")]
     pub opens: NaiveTime,
     /// Local closing time; at or before `opens` means it runs past midnight.
-    #[schema(value_type = String, example = "23:00")]
+    #[schema(value_type = crate::http::openapi::TimeOfDay, example = "23:00")]
     pub closes: NaiveTime,
 }
 
@@ -50,7 +51,6 @@ impl HoursInterval {
 }
 
 pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
-    let raw = raw.trim();
     // The common "HH:MM:SS" without chrono's format machinery (a full report reads 86,000 of them).
     if let [h1, h2, b':', m1, m2, b':', s1, s2] = raw.as_bytes()
         && [h1, h2, m1, m2, s1, s2].iter().all(|d| d.is_ascii_digit())

@@ -56,8 +56,6 @@ pub struct RestaurantFilter {
     /// Text search in name and address.
     pub q: Option<String>,
     pub external_id: Option<String>,
-    /// `name`, `-name`, `created_at` or `-created_at`.
-    #[param(value_type = Option<String>)]
     pub sort: Option<RestaurantSort>,
     /// 1-based page number (default 1).
     pub page: Option<crate::http::envelope::PageNumber>,
@@ -122,7 +120,7 @@ async fn list_restaurants(
 
 /// Create a restaurant (admin).
 #[utoipa::path(post, path = "/api/restaurants", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
-    request_body(content = RestaurantInput, example = json!({"name": "Dishoom Shoreditch", "timezone": "Europe/London",
+    request_body(content = crate::restaurants::NewRestaurantInput, example = json!({"name": "Dishoom Shoreditch", "timezone": "Europe/London",
         "region": "London", "status": "active", "hours": [{"weekday": 0, "opens": "08:00", "closes": "23:00"},
         {"weekday": 4, "opens": "18:00", "closes": "02:00"}]})),
     responses(
@@ -249,6 +247,7 @@ async fn delete_restaurant(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HoursBody {
     /// Local intervals; empty means open around the clock.
+    #[schema(max_items = 70)]
     pub hours: Vec<HoursInterval>,
 }
 
@@ -341,7 +340,8 @@ async fn list_members(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AddMember {
-    /// The account's e-mail address.
+    /// The e-mail address of an account (404 when there is none).
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub role: MemberRole,
 }
@@ -351,8 +351,8 @@ pub struct AddMember {
     params(("id" = Uuid, Path, description = "Restaurant id")), request_body = AddMember,
     responses(
         (status = 201, description = "Added", body = Envelope<MemberView>),
-        (status = 404, description = "No such restaurant", body = ErrorBody),
-        (status = 422, description = "No account with that e-mail", body = ErrorBody),
+        (status = 404, description = "No such restaurant, or no account with that e-mail", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
 async fn add_member(
     State(state): State<AppState>,
@@ -367,7 +367,9 @@ async fn add_member(
         .filter(users::Column::Email.eq(&email))
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::field("email", "no account has this e-mail address"))?;
+        .ok_or_else(|| {
+            ApiError::not_found("account").with_field("email", "no account has this e-mail address")
+        })?;
     let existing = restaurant_members::Entity::find()
         .filter(restaurant_members::Column::RestaurantId.eq(id))
         .filter(restaurant_members::Column::UserId.eq(user.id))

@@ -20,7 +20,7 @@ use crate::entities::{qr_codes, restaurants, stocked_venues};
 use crate::http::envelope::{
     Envelope, Page, PageParams, Reply, contains_ci, created, ok, paginate,
 };
-use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::restaurants::{RestaurantInput, RestaurantView, find_view};
 use crate::state::AppState;
@@ -103,7 +103,7 @@ async fn get_venue(
 
 /// Create a venue (admin). The same record is the restaurant everywhere else in Brigade.
 #[utoipa::path(post, path = "/api/venues", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
-    request_body(content = RestaurantInput, example = json!({"name": "Omochi Ramen", "timezone": "Asia/Tokyo", "currency": "JPY",
+    request_body(content = crate::restaurants::NewRestaurantInput, example = json!({"name": "Omochi Ramen", "timezone": "Asia/Tokyo", "currency": "JPY",
         "address": "1-2-3 Shibuya, Tokyo", "status": "active", "enable_eat_in": true,
         "hours": [{"weekday": 0, "opens": "11:30", "closes": "15:00"}, {"weekday": 0, "opens": "17:30", "closes": "01:00"}]})),
     responses(
@@ -210,23 +210,17 @@ async fn manage(state: &AppState, me: &Principal, venue_id: Uuid) -> ApiResult<r
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QrInput {
-    /// A table's label as printed (none: the venue's own code, for takeout).
-    #[schema(example = "T4")]
+    /// A table's label as printed (none or blank: the venue's own code, for takeout).
+    #[schema(example = "T4", max_length = 40)]
     pub table: Option<String>,
 }
 
 fn table_label(input: &QrInput) -> ApiResult<Option<String>> {
-    let table = input
-        .table
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    if let Some(t) = table
-        && t.chars().count() > 40
-    {
-        return Err(ApiError::field("table", "must be at most 40 characters"));
+    match input.table.as_deref() {
+        Some(raw) => crate::http::text::optional_text(raw, 40)
+            .map_err(|problem| ApiError::field("table", problem)),
+        None => Ok(None),
     }
-    Ok(table.map(str::to_string))
 }
 
 async fn live_code(
@@ -624,22 +618,20 @@ pub struct StockInput {
     responses(
         (status = 201, description = "Saved", body = Envelope<StockedVenueView>),
         (status = 200, description = "Already saved", body = Envelope<StockedVenueView>),
-        (status = 422, description = "No such venue", body = ErrorBody),
+        (status = 404, description = "No such venue", body = ErrorBody),
     ))]
 async fn stock_venue(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
     ApiJson(input): ApiJson<StockInput>,
 ) -> ApiResult<Reply<StockedVenueView>> {
-    let mut errors = FieldErrors::new();
     let venue = restaurants::Entity::find_by_id(input.venue_id)
         .one(&state.db)
         .await?
         .filter(|v| v.status != "inactive");
     if venue.is_none() {
-        errors.add("venue_id", "no such venue");
+        return Err(ApiError::not_found("venue").with_field("venue_id", "no such venue"));
     }
-    errors.into_result()?;
     let existing = stocked_venues::Entity::find()
         .filter(stocked_venues::Column::UserId.eq(me.user_id))
         .filter(stocked_venues::Column::RestaurantId.eq(input.venue_id))

@@ -349,7 +349,7 @@ async fn password_reset_is_single_use_and_expires() {
         None,
     )
     .await
-    .assert_error(StatusCode::BAD_REQUEST, "invalid_reset_token");
+    .assert_error(StatusCode::UNAUTHORIZED, "invalid_reset_token");
     app.post(
         "/api/auth/login",
         json!({"email": "reset@example.com", "password": "brand new secret"}),
@@ -394,7 +394,7 @@ async fn password_reset_is_single_use_and_expires() {
         None,
     )
     .await
-    .assert_error(StatusCode::BAD_REQUEST, "invalid_reset_token");
+    .assert_error(StatusCode::UNAUTHORIZED, "invalid_reset_token");
 }
 
 #[tokio::test]
@@ -438,7 +438,7 @@ async fn changing_the_password_signs_out_other_sessions() {
         Some(&token),
     )
     .await
-    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    .assert_error(StatusCode::FORBIDDEN, "wrong_password");
     app.put(
         "/api/auth/me/password",
         json!({"current_password": "password-123", "new_password": "new-password-9"}),

@@ -224,9 +224,10 @@ async fn calls_due_today_are_planned_in_both_zones_across_dst() {
         .await;
     r.assert_status(StatusCode::OK);
     assert_eq!(r.data()["total"], 3);
+    // An administrator who names no KAM asks for their own calls, and is not a KAM.
     app.get("/api/crm/calls/today", Some(&admin))
         .await
-        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
 
     // A week earlier New York was still on EST: the same opening is 13:00 UTC = 18:30 IST.
     app.clock.set(utc(2026, 3, 2, 3, 30));
@@ -356,18 +357,36 @@ async fn a_logged_call_moves_the_plan_and_follow_ups_come_due_in_the_kams_zone()
     );
 
     // Bad input is named, and nothing is stored.
+    let interactions = format!("/api/crm/restaurants/{r}/interactions");
     let bad = app
         .post(
-            &format!("/api/crm/restaurants/{r}/interactions"),
-            json!({"kind": "call", "outcome": "positive", "occurred_at": "2026-07-01T00:00:00Z",
-                   "order_id": Uuid::now_v7(), "follow_up_on": "2026-06-01"}),
+            &interactions,
+            json!({"kind": "call", "outcome": "positive", "occurred_at": "2026-06-19T00:00:00Z",
+                   "follow_up_on": "2026-06-01"}),
             Some(&kam),
         )
         .await;
     bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    for field in ["occurred_at", "order_id", "follow_up_on"] {
-        assert!(!bad.field_errors(field).is_empty(), "{field}: {}", bad.text);
-    }
+    assert!(!bad.field_errors("follow_up_on").is_empty(), "{}", bad.text);
+    // Well-formed, but not something that can be recorded: the future, someone else's order.
+    let future = app
+        .post(
+            &interactions,
+            json!({"kind": "call", "outcome": "positive", "occurred_at": "2026-07-01T00:00:00Z"}),
+            Some(&kam),
+        )
+        .await;
+    future.assert_error(StatusCode::CONFLICT, "in_the_future");
+    assert!(!future.field_errors("occurred_at").is_empty());
+    let unknown = app
+        .post(
+            &interactions,
+            json!({"kind": "call", "outcome": "positive", "order_id": Uuid::now_v7()}),
+            Some(&kam),
+        )
+        .await;
+    unknown.assert_error(StatusCode::NOT_FOUND, "not_found");
+    assert!(!unknown.field_errors("order_id").is_empty());
     app.post(
         &format!("/api/crm/restaurants/{r}/interactions"),
         json!({"kind": "fax", "outcome": "positive"}),
@@ -482,7 +501,16 @@ async fn reassignment_keeps_history_authorship_and_gives_the_new_kam_everything(
             Some(&admin),
         )
         .await;
-    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    r.assert_error(StatusCode::CONFLICT, "not_a_kam");
+    assert!(!r.field_errors("to_kam_id").is_empty());
+    let r = app
+        .post(
+            "/api/crm/reassignments",
+            json!({"restaurant_ids": [r1], "to_kam_id": Uuid::now_v7()}),
+            Some(&admin),
+        )
+        .await;
+    r.assert_error(StatusCode::NOT_FOUND, "not_found");
     assert!(!r.field_errors("to_kam_id").is_empty());
     let r = app
         .post(
@@ -491,6 +519,7 @@ async fn reassignment_keeps_history_authorship_and_gives_the_new_kam_everything(
             Some(&admin),
         )
         .await;
+    r.assert_error(StatusCode::NOT_FOUND, "not_found");
     assert!(!r.field_errors("restaurant_ids").is_empty(), "{}", r.text);
 }
 

@@ -67,19 +67,51 @@ async fn managers_build_menus_that_everyone_can_read() {
     assert_eq!(ramen.data()["currency"], "GBP");
     app.post(
         &format!("{base}/items"),
-        json!({"category_id": starters, "name": "Gyoza", "price": 6.5}),
+        json!({"category_id": starters, "name": "Gyoza", "price": "6.50"}),
         Some(&v.owner),
     )
     .await
     .assert_status(StatusCode::CREATED);
+    // Money is a string: a JSON number would already have been rounded by whoever wrote it.
+    let number = app
+        .post(
+            &format!("{base}/items"),
+            json!({"category_id": starters, "name": "Edamame", "price": 4.5}),
+            Some(&v.owner),
+        )
+        .await;
+    number.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 
     let bad = app
         .post(&format!("{base}/items"), json!({"category_id": uuid::Uuid::new_v4(), "name": "", "price": "3.999", "preparation_minutes": 9000}), Some(&v.owner))
         .await;
     bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    for field in ["category_id", "name", "price", "preparation_minutes"] {
+    for field in ["name", "preparation_minutes"] {
         assert!(!bad.field_errors(field).is_empty(), "{field}: {}", bad.text);
     }
+    let shapeless = app
+        .post(
+            &format!("{base}/items"),
+            json!({"category_id": starters, "name": "Miso", "price": "3.9999"}),
+            Some(&v.owner),
+        )
+        .await;
+    shapeless.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(
+        !shapeless.field_errors("price").is_empty(),
+        "{}",
+        shapeless.text
+    );
+    // Well formed, but naming a category the venue does not have.
+    let unknown = app
+        .post(
+            &format!("{base}/items"),
+            json!({"category_id": uuid::Uuid::new_v4(), "name": "Udon", "price": "9.00"}),
+            Some(&v.owner),
+        )
+        .await;
+    unknown.assert_error(StatusCode::NOT_FOUND, "not_found");
+    assert!(!unknown.field_errors("category_id").is_empty());
     app.post(
         &format!("{base}/items"),
         json!({"category_id": mains, "name": "Refund", "price": "-1.00"}),
@@ -227,11 +259,11 @@ async fn prices_follow_the_currency_and_menus_are_cached() {
         Some(&v.owner),
     )
     .await
-    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    .assert_error(StatusCode::CONFLICT, "currency_precision");
     let item = app
         .post(
             &format!("{base}/items"),
-            json!({"category_id": cat, "name": "Katsu", "price": 1200}),
+            json!({"category_id": cat, "name": "Katsu", "price": "1200"}),
             Some(&v.owner),
         )
         .await;

@@ -246,7 +246,7 @@ async fn orders_are_checked_against_the_menu_and_the_opening_hours() {
     };
 
     let closed = order(json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [{"menu_item_id": s.ramen, "quantity": 1}]})).await;
-    closed.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    closed.assert_error(StatusCode::CONFLICT, "order_not_possible");
     assert!(closed.field_errors("pickup_time")[0].contains("closed now"));
 
     let bad = order(
@@ -257,11 +257,28 @@ async fn orders_are_checked_against_the_menu_and_the_opening_hours() {
         ]}),
     )
     .await;
+    // A malformed line is the request's fault (422) and is reported before what the venue can do.
     bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert!(bad.field_errors("items[0].menu_item_id")[0].contains("sold out"));
-    assert!(!bad.field_errors("items[1].menu_item_id").is_empty());
-    assert!(!bad.field_errors("items[2].quantity").is_empty());
-    assert!(!bad.field_errors("order_type").is_empty(), "{}", bad.text);
+    assert!(
+        !bad.field_errors("items[2].quantity").is_empty(),
+        "{}",
+        bad.text
+    );
+    let impossible = order(
+        json!({"venue_id": s.id, "order_type": "DINE_IN", "table": "T4", "items": [
+            {"menu_item_id": s.sold_out, "quantity": 1},
+            {"menu_item_id": uuid::Uuid::new_v4(), "quantity": 1}
+        ]}),
+    )
+    .await;
+    impossible.assert_error(StatusCode::CONFLICT, "order_not_possible");
+    assert!(impossible.field_errors("items[0].menu_item_id")[0].contains("sold out"));
+    assert!(!impossible.field_errors("items[1].menu_item_id").is_empty());
+    assert!(
+        !impossible.field_errors("order_type").is_empty(),
+        "{}",
+        impossible.text
+    );
 
     // 16:30 London is before opening; Tuesday 00:30 London is inside Monday's late shift.
     let early = order(json!({"venue_id": s.id, "order_type": "TAKEOUT", "pickup_time": "2026-06-15T15:30:00Z", "items": [{"menu_item_id": s.ramen, "quantity": 1}]})).await;
@@ -271,6 +288,7 @@ async fn orders_are_checked_against_the_menu_and_the_opening_hours() {
     let empty = order(json!({"venue_id": s.id, "order_type": "TAKEOUT", "pickup_time": "2026-06-15T23:30:00Z", "items": []})).await;
     assert!(!empty.field_errors("items").is_empty());
     let unknown_venue = order(json!({"venue_id": uuid::Uuid::new_v4(), "order_type": "TAKEOUT", "items": [{"menu_item_id": s.ramen, "quantity": 1}]})).await;
+    unknown_venue.assert_error(StatusCode::NOT_FOUND, "not_found");
     assert!(!unknown_venue.field_errors("venue_id").is_empty());
     order(json!({"venue_id": s.id, "order_type": "TAKEAWAY", "items": []}))
         .await
@@ -399,7 +417,7 @@ async fn a_retried_order_with_the_same_idempotency_key_is_placed_once() {
     retry.assert_status(StatusCode::OK);
     assert_eq!(retry.data()["id"], first.data()["id"]);
     let refused = send("checkout-6").await;
-    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_error(StatusCode::CONFLICT, "order_not_possible");
     assert!(refused.field_errors("items[0].menu_item_id")[0].contains("sold out"));
     assert_eq!(order_count(&app).await, 5);
 }

@@ -125,18 +125,51 @@ async fn availability_follows_the_zone_the_notice_and_the_capacity() {
     )
     .await;
     bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert!(!bad.field_errors("time").is_empty());
     assert!(!bad.field_errors("party_size").is_empty());
+    // Well formed, but not a start the venue offers: a conflict with its rules, not a bad request.
+    let off_slot = reserve(
+        &cy,
+        json!({"date": "2026-06-15", "time": "14:30", "party_size": 2}),
+    )
+    .await;
+    off_slot.assert_error(StatusCode::CONFLICT, "not_bookable");
+    assert!(!off_slot.field_errors("time").is_empty());
     let early = reserve(
         &cy,
         json!({"date": "2026-06-15", "time": "13:00", "party_size": 2}),
     )
     .await;
+    early.assert_error(StatusCode::CONFLICT, "not_bookable");
     assert!(early.field_errors("time")[0].contains("60 minutes"));
+    // Outside the booking window there is nothing free, and the answer says why.
     let far = app.get(&format!("{base}?date=2026-08-01"), None).await;
-    assert!(far.field_errors("date")[0].contains("30 days"));
+    far.assert_status(StatusCode::OK);
+    assert_eq!(far.data(), &json!([]));
+    assert!(
+        far.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("30 days"),
+        "{}",
+        far.text
+    );
     let past = app.get(&format!("{base}?date=2026-06-01"), None).await;
-    assert!(past.field_errors("date")[0].contains("past"));
+    assert_eq!(past.data(), &json!([]));
+    assert!(
+        past.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("past"),
+        "{}",
+        past.text
+    );
+    let far_booking = reserve(
+        &cy,
+        json!({"date": "2026-08-01", "time": "14:00", "party_size": 2}),
+    )
+    .await;
+    far_booking.assert_error(StatusCode::CONFLICT, "not_bookable");
+    assert!(far_booking.field_errors("date")[0].contains("30 days"));
     let words = app.get(&format!("{base}?date=tomorrow"), None).await;
     words.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert!(!words.field_errors("date").is_empty());
@@ -404,7 +437,7 @@ async fn guests_move_their_reservation_and_the_venue_closes_it() {
         Some(&ana),
     )
     .await
-    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
     app.get(&format!("/api/reservations/{mine}"), Some(&ben))
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");

@@ -107,7 +107,7 @@ async fn venue_people_manage_their_own_restaurant_only() {
         Some(&owner),
     )
     .await
-    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    .assert_error(StatusCode::NOT_FOUND, "not_found");
     app.post(
         &format!("/api/restaurants/{mine}/members"),
         json!({"email": "stranger@example.com", "role": "owner"}),
