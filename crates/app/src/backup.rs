@@ -149,11 +149,18 @@ pub async fn restore(backup: &Path, target: &Path) -> Result<Option<PathBuf>, Ba
         std::fs::rename(target, &aside).map_err(io(target))?;
         kept = Some(aside);
     }
-    // The old database's write-ahead log belongs to it, not to the restored one.
+    // The old database's write-ahead log belongs to it, not to the restored one: it moves with the kept
+    // copy (SQLite reads `<file>-wal` beside `<file>`), so nothing committed to it is lost.
     for side in ["-wal", "-shm"] {
         let path = dir.join(format!("{name}{side}"));
         if path.exists() {
-            std::fs::remove_file(&path).map_err(io(&path))?;
+            match &kept {
+                Some(aside) => {
+                    let moved = PathBuf::from(format!("{}{side}", aside.display()));
+                    std::fs::rename(&path, &moved).map_err(io(&path))?;
+                }
+                None => std::fs::remove_file(&path).map_err(io(&path))?,
+            }
         }
     }
     let partial = dir.join(format!("{name}.restoring"));

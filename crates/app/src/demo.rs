@@ -4,7 +4,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, Statement, TransactionTrait,
+    QueryFilter, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -453,7 +453,7 @@ const DEMO_LOCK: i64 = 0x0064_656d_6f64_6174; // "demodat" in ASCII
 /// advisory lock held by a transaction on its own connection), so each record is created once.
 pub async fn load(state: &AppState) -> Result<DemoSummary, ApiError> {
     let lock = if state.db.get_database_backend() == DbBackend::Postgres {
-        let txn = state.db.begin().await?;
+        let txn = crate::database::begin_write(&state.db).await?;
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_advisory_xact_lock($1)",
@@ -871,7 +871,7 @@ async fn ensure_crm(state: &AppState) -> Result<usize, ApiError> {
                 });
             }
         }
-        let txn = state.db.begin().await?;
+        let txn = crate::database::begin_write(&state.db).await?;
         for chunk in rows.chunks(200) {
             orders::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(&txn)

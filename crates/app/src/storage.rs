@@ -115,13 +115,22 @@ pub async fn read_image_upload(
         .await
         .map_err(|e| unreadable(e.status(), e.to_string()))?
     {
-        if field.name() == Some("file") {
-            file = Some(
-                field
-                    .bytes()
-                    .await
-                    .map_err(|e| unreadable(e.status(), e.to_string()))?,
-            );
+        match field.name() {
+            Some("file") => {
+                file = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| unreadable(e.status(), e.to_string()))?,
+                )
+            }
+            // As a JSON body with an unknown field: said, not silently dropped.
+            other => {
+                return Err(ApiError::field(
+                    other.unwrap_or("body"),
+                    "is not a field of this upload (send only `file`)",
+                ));
+            }
         }
     }
     let file = file.ok_or_else(|| ApiError::field("file", "is required"))?;

@@ -6,9 +6,7 @@ use std::time::Duration as StdDuration;
 use brigade_platform::ratelimit::Limit;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -312,7 +310,7 @@ pub async fn refresh(
             "this account is disabled",
         ));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     // Claim the token; of two concurrent refreshes only one gets a row.
     let claimed = refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
@@ -439,7 +437,7 @@ pub async fn confirm_password_reset(
         .filter(|r| r.used_at.is_none() && r.expires_at > now)
         .ok_or_else(invalid)?;
     let hash = passwords::hash(&password).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let claimed = password_resets::Entity::update_many()
         .col_expr(password_resets::Column::UsedAt, Expr::value(now))
         .filter(password_resets::Column::Id.eq(reset.id))
@@ -478,7 +476,7 @@ pub async fn change_password(
         .with_field("current_password", "is not your current password"));
     }
     let hash = passwords::hash(&password).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
         .col_expr(users::Column::UpdatedAt, Expr::value(state.now()))

@@ -15,7 +15,6 @@ use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -844,7 +843,7 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         batch.iter().filter_map(|o| o.customer.clone()).collect();
 
     let turn = state.write_turn().await;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let customer_of = customer_ids(&txn, &people, now).await?;
     let customer = |o: &ValidOrder| {
         o.customer

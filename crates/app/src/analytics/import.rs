@@ -24,7 +24,7 @@ use chrono_tz::Tz;
 use indicatif::ProgressBar;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 /// A line an import could not take (the same report as the monitoring import's).
@@ -439,7 +439,7 @@ pub async fn import(
             .map(|o| (Uuid::now_v7(), local_to_utc(tz, o.at), *o))
             .collect();
         let _turn = state.write_turn().await;
-        let txn = state.db.begin().await?;
+        let txn = crate::database::begin_write(&state.db).await?;
         orders::Entity::insert_many(rows.iter().map(|(id, at, o)| {
             let total: i64 = o
                 .items

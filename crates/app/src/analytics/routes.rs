@@ -77,7 +77,8 @@ const SIGNATURE_HEADER: &str = "x-signature";
         (status = 200, description = "Only updates (or repeats) of stored orders", body = Envelope<IngestOutcome>),
         (status = 401, description = "Missing or wrong signature", body = ErrorBody),
         (status = 403, description = "Not operations, or the key lacks orders:write", body = ErrorBody),
-        (status = 422, description = "An order is invalid or contradicts what is stored", body = ErrorBody),
+        (status = 409, description = "An order contradicts what is stored of it (`order_conflict`), or names an unknown brand where orders do not create restaurants (`unknown_restaurant`); nothing was stored", body = ErrorBody),
+        (status = 422, description = "An order is invalid", body = ErrorBody),
     ))]
 async fn ingest_orders(
     State(state): State<AppState>,
@@ -86,7 +87,9 @@ async fn ingest_orders(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Reply<IngestOutcome>)> {
     require_ingest(&me)?;
-    let value: serde_json::Value = crate::http::extract::parse_json(&body)?;
+    let mut value: serde_json::Value = crate::http::extract::parse_json(&body)?;
+    // JSON Schema counts 2.0 as an integer, as the document's clients may write it.
+    crate::http::extract::whole_numbers_as_integers(&mut value);
     let (inputs, batch) = match value {
         serde_json::Value::Array(items) => (items, true),
         v @ serde_json::Value::Object(_) => (vec![v], false),

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -275,7 +275,7 @@ pub async fn import_contacts_csv(
             role,
             is_lead,
         };
-        let txn = state.db.begin().await?;
+        let txn = crate::database::begin_write(&state.db).await?;
         match insert_contact(&txn, restaurant, &input, state.now()).await {
             Ok(contact) => {
                 txn.commit().await?;

@@ -12,7 +12,6 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -102,7 +101,7 @@ async fn score_chunk(state: &AppState, ids: &[Uuid], now: DateTime<Utc>) -> Resu
         .collect();
 
     let _turn = state.write_turn().await;
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     for (id, zone) in &zones {
         let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
         let orders = points.remove(id).unwrap_or_default();

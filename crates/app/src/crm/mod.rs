@@ -21,7 +21,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -608,7 +608,7 @@ pub async fn reassign(
     note: Option<String>,
 ) -> ApiResult<Vec<AssignmentView>> {
     let now = state.now();
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let kam = active_kam(&txn, to, "to_kam_id").await?;
     let mut ids = restaurant_ids.to_vec();
     ids.sort();

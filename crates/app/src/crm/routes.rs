@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, Set, TransactionTrait,
+    QuerySelect, RelationTrait, Set,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -295,7 +295,7 @@ pub async fn apply_profile(
     }
     errors.into_result()?;
     active.updated_at = Set(now);
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     active.update(&txn).await?;
     if let Some(region) = region {
         kam_profiles::Entity::insert(kam_profiles::ActiveModel {
@@ -639,7 +639,7 @@ pub async fn create_lead_for(
     )
     .await?;
     let now = state.now();
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     record_status_change(
         &txn,
         view.id,
@@ -796,7 +796,7 @@ pub async fn set_status(
     let now = state.now();
     let from = restaurant.status.clone();
     let id = restaurant.id;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let mut active: restaurants::ActiveModel = restaurant.into();
     active.status = Set(status.as_str().to_string());
     active.updated_at = Set(now);
@@ -898,7 +898,7 @@ async fn update_call_plan(
         ));
     }
     let now = state.now();
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let account = ensure_account(&txn, id, now).await?;
     let mut changed = account.clone();
     if let Some(days) = input.call_frequency_days {
@@ -1111,7 +1111,7 @@ async fn create_contact(
 ) -> ApiResult<Reply<ContactView>> {
     crm_write(&me)?;
     account_for(&state, &me, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let contact = insert_contact(&txn, id, &input, state.now()).await?;
     txn.commit().await?;
     Ok(created(contact_view(contact)))
@@ -1152,7 +1152,7 @@ async fn update_contact(
     crm_write(&me)?;
     let contact = contact_for(&state, &me, id).await?;
     let (name, phone, email, role) = check_contact(&input, false)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     if input.is_lead == Some(true) && !contact.is_lead {
         clear_lead(&txn, contact.restaurant_id).await?;
     }
@@ -1364,7 +1364,7 @@ pub async fn log_interaction(
                 .with_field("order_id", "is not an order of this restaurant"));
         }
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let row = interactions::ActiveModel {
         id: Set(Uuid::now_v7()),
         restaurant_id: Set(restaurant_id),

@@ -103,6 +103,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if let Some(field) = nul_field_in_json(bytes) {
         return Err(nul_error(&field));
     }
+    // serde fills a struct from an array of its fields in order too (`[null, null]`); the document
+    // says object, so an array is refused where an object is wanted.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') && wants_object::<T>() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => Ok(value),
@@ -127,8 +132,40 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
 }
 
+/// Whether `T` deserializes from a JSON object (a struct or a map) rather than from a list or any value:
+/// asks `T` which kind of input it wants from a deserializer that only records the question.
+fn wants_object<T: DeserializeOwned>() -> bool {
+    use serde::de::{Error as _, Visitor, value::Error};
+    struct Probe;
+    impl<'de> serde::Deserializer<'de> for Probe {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("other"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            _: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            Err(Error::custom("object"))
+        }
+        fn deserialize_map<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("object"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct enum identifier ignored_any
+        }
+    }
+    T::deserialize(Probe).is_err_and(|e| e.to_string() == "object")
+}
+
 /// Deserialize an already parsed value, naming the field that failed.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if value.is_array() && wants_object::<T>() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
     serde_path_to_error::deserialize(value).map_err(field_error)
 }
 
@@ -150,7 +187,7 @@ fn field_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiE
 }
 
 /// Write numbers with a zero fraction (`2.0`) as integers; whether any was changed.
-fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
+pub fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
     match value {
         serde_json::Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(f64::NAN);
@@ -329,6 +366,31 @@ pub fn nul_field_in_pairs(encoded: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_array_is_not_taken_for_an_object() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Plan {
+            days: Option<i32>,
+            next: Option<String>,
+        }
+        assert!(wants_object::<Plan>());
+        assert!(wants_object::<std::collections::HashMap<String, i32>>());
+        assert!(!wants_object::<Vec<Plan>>());
+        assert!(!wants_object::<serde_json::Value>());
+        let refused = parse_json::<Plan>(b"  [null, null]").unwrap_err();
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.errors.unwrap().contains_key("body"));
+        assert!(from_value::<Plan>(serde_json::json!([1, "x"])).is_err());
+        assert_eq!(parse_json::<Plan>(br#"{"days": 3}"#).unwrap().days, Some(3));
+        assert_eq!(parse_json::<Vec<Plan>>(b"[{}]").unwrap().len(), 1);
+        // A whole number written with a fraction is still an integer (JSON Schema's reading).
+        assert_eq!(
+            parse_json::<Plan>(br#"{"days": 3.0}"#).unwrap().days,
+            Some(3)
+        );
+    }
 
     #[test]
     fn nul_characters_are_found_and_named_wherever_they_are() {

@@ -28,7 +28,14 @@ use utoipa::{Modify, OpenApi};
         (name = "crm", description = "KAM CRM: leads, contacts, interactions, call planning, reassignment, performance, CSV import"),
     ),
     components(schemas(super::error::ErrorBody, super::envelope::PageNumber, super::envelope::PerPage,
-        TimeZoneName, TimeZoneOrNone, CurrencyCode, TimeOfDay, Weekday, WeekdayInput, EmailOrBlank))
+        TimeZoneName, TimeZoneOrNone, CurrencyCode, TimeOfDay, Weekday, WeekdayInput, EmailOrBlank,
+        // Types of query parameters: utoipa refers to them but collects only body and answer schemas.
+        crate::analytics::routes::TzChoice, crate::analytics::routes::ByChoice,
+        crate::analytics::routes::IntervalChoice, crate::analytics::routes::TopCustomers,
+        crate::analytics::routes::RangeEnd, crate::crm::routes::CallLimit,
+        crate::monitoring::routes::UptimeDays, crate::notifications::routes::ReadState,
+        crate::notifications::inbox::Kind, crate::restaurants::routes::RestaurantSort,
+        crate::venues::routes::ImageFormat, crate::venues::routes::QrSize))
 )]
 pub struct ApiDoc;
 

@@ -4,9 +4,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -263,7 +261,7 @@ async fn delete_category(
 ) -> ApiResult<Reply<Option<String>>> {
     venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
     find_category(&state, venue_id, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     menu_items::Entity::delete_many()
         .filter(menu_items::Column::CategoryId.eq(id))
         .exec(&txn)

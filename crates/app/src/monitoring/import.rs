@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, NaiveTime, Timelike};
 use chrono_tz::Tz;
 use indicatif::ProgressBar;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -314,7 +314,7 @@ pub async fn import_dir(
         .collect();
     if !zone_updates.is_empty() {
         let _turn = state.write_turn().await;
-        let txn = state.db.begin().await?;
+        let txn = crate::database::begin_write(&state.db).await?;
         for (id, zone) in &zone_updates {
             restaurants::Entity::update_many()
                 .col_expr(

@@ -13,7 +13,6 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -162,7 +161,7 @@ async fn store_once(
         }
         inserts.clear();
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let mut inserts = inserts
         .into_iter()
         .map(IntoActiveModel::into_active_model)

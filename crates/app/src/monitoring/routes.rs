@@ -426,7 +426,8 @@ async fn get_report_seed(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
-    /// Start (default: 7 days before `to`), in the years 1970 to 9999.
+    /// Start (default: 7 days before `to`), in the years 1970 to 9999; at most 93 days before `to`
+    /// (422 otherwise). A start not before the end is an empty period.
     #[param(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub from: Option<DateTime<Utc>>,
     /// End (default: the store's latest poll), in the years 1970 to 9999.

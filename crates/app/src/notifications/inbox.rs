@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(as = NotificationKind)]
 pub enum Kind {
     OrderStatus,
     Reservation,

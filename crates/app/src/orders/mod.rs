@@ -18,7 +18,6 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -800,7 +799,7 @@ pub async fn transition(
         .all(&state.db)
         .await?;
     let turn = state.write_turn().await;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     // Only move it if nobody else moved it since we read it.
     let moved = orders::Entity::update_many()
         .col_expr(orders::Column::Status, Expr::value(to.as_str()))

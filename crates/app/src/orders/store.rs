@@ -21,9 +21,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use sea_orm::sqlx;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -358,7 +356,7 @@ async fn insert_group_sqlite(
     sql.push("SELECT id FROM orders WHERE id IN (")
         .list(group.iter().map(|r| r.order.id.into()).collect())
         .push(")");
-    let txn = db.begin().await?;
+    let txn = crate::database::begin_write(db).await?;
     let found = txn.query_all_raw(sql.into_statement()).await?;
     txn.commit().await?;
     found

@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -442,7 +442,7 @@ pub async fn book(
             "that time is not available",
         ));
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     if !claim(&txn, &slot, at, input.party_size).await? {
         return Err(full());
     }
@@ -571,7 +571,7 @@ pub async fn change(
     }
     active.status = Set(new_status.as_str().to_string());
     active.updated_at = Set(state.now());
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     // One conditional write claims the change: it applies only while the row still holds the status,
     // slot, start and party it was read with. Of simultaneous changes (two cancels of one reservation)
     // exactly one gets the row, and only that one gives back or takes capacity below.

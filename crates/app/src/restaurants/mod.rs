@@ -12,7 +12,6 @@ use std::str::FromStr;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -531,7 +530,7 @@ pub async fn create(state: &AppState, input: &RestaurantInput) -> Result<Restaur
         ..Default::default()
     };
     apply(input, &mut active, true)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let model = active.insert(&txn).await.map_err(external_id_conflict)?;
     let hours = input.hours.clone().unwrap_or_default();
     replace_hours(&txn, id, &hours).await?;
@@ -700,7 +699,7 @@ pub async fn ensure_external(
         pg_insert_stores(&state.db, &stores, now).await?;
     } else {
         let _turn = state.write_turn().await;
-        let txn = state.db.begin().await?;
+        let txn = crate::database::begin_write(&state.db).await?;
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             // 18 columns a row; SQLite allows 32,766 parameters a statement.
@@ -746,7 +745,7 @@ pub async fn replace_hours_many(
     }
     use sea_orm::IntoActiveModel;
     let _turn = state.write_turn().await;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     for chunk in hours.chunks(500) {
         restaurant_hours::Entity::delete_many()
             .filter(restaurant_hours::Column::RestaurantId.is_in(chunk.iter().map(|(id, _)| *id)))

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -203,7 +202,7 @@ pub async fn update(
     let mut active: restaurants::ActiveModel = model.into();
     super::apply(input, &mut active, false)?;
     active.updated_at = Set(state.now());
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     let updated = active
         .update(&txn)
         .await
@@ -285,7 +284,7 @@ async fn put_hours(
     let mut errors = FieldErrors::new();
     check_hours(&body.hours, &mut errors);
     errors.into_result()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::database::begin_write(&state.db).await?;
     replace_hours(&txn, id, &body.hours).await?;
     txn.commit().await?;
     crate::menus::invalidate(&state, id).await;

@@ -159,7 +159,8 @@ async fn delete_venue(
     Ok(ok(None).message("venue deleted"))
 }
 
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct LogoUpload {
     /// PNG, JPEG, WebP or GIF, within the request size limit.
@@ -339,18 +340,34 @@ async fn find_qr(state: &AppState, venue_id: Uuid, id: Uuid) -> ApiResult<qr_cod
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImageQuery {
-    /// `png` (default) or `svg`.
-    pub format: Option<String>,
-    /// Minimum width in pixels (64 to 2048, default 512).
-    pub size: Option<u32>,
+    /// Default `png`.
+    pub format: Option<ImageFormat>,
+    /// Minimum width in pixels (default 512).
+    pub size: Option<QrSize>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    Png,
+    Svg,
+}
+
+crate::bounded_parameter!(
+    QrSize,
+    64,
+    2048,
+    "Minimum width of a QR image in pixels, 64 to 2048."
+);
 
 /// The QR code as an image to print (venue people and admins).
 #[utoipa::path(get, path = "/api/venues/{venue_id}/qr-codes/{id}/image", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "QR code id"), ImageQuery),
     responses(
-        (status = 200, description = "PNG or SVG", content_type = "image/png", body = Vec<u8>),
-        (status = 400, description = "Unknown format", body = ErrorBody),
+        (status = 200, description = "PNG (default) or SVG, as `format` asks", content(
+            (Vec<u8> = "image/png"),
+            (String = "image/svg+xml"),
+        )),
     ))]
 async fn qr_image(
     State(state): State<AppState>,
@@ -360,11 +377,7 @@ async fn qr_image(
 ) -> ApiResult<Response> {
     require_restaurant_role(&state, &me, venue_id, MemberRole::Staff).await?;
     let qr = find_qr(&state, venue_id, id).await?;
-    let size = query.size.unwrap_or(512);
-    if !(64..=2048).contains(&size) {
-        return Err(ApiError::bad_request("invalid_query", "size is 64 to 2048")
-            .with_field("size", "must be between 64 and 2048"));
-    }
+    let size = query.size.map_or(512, |s| s.get() as u32);
     let url = qr_url(&state, &qr.code);
     let name = format!(
         "qr-{}{}",
@@ -374,8 +387,8 @@ async fn qr_image(
             .map(|t| format!("-{}", t.replace(|c: char| !c.is_ascii_alphanumeric(), "_")))
             .unwrap_or_default()
     );
-    match query.format.as_deref().unwrap_or("png") {
-        "png" => Ok((
+    match query.format.unwrap_or(ImageFormat::Png) {
+        ImageFormat::Png => Ok((
             [
                 (header::CONTENT_TYPE, "image/png".to_string()),
                 (
@@ -386,7 +399,7 @@ async fn qr_image(
             qr_png(&url, size)?,
         )
             .into_response()),
-        "svg" => Ok((
+        ImageFormat::Svg => Ok((
             [
                 (header::CONTENT_TYPE, "image/svg+xml".to_string()),
                 (
@@ -397,10 +410,6 @@ async fn qr_image(
             qr_svg(&url, size)?,
         )
             .into_response()),
-        _ => Err(
-            ApiError::bad_request("invalid_query", "format is png or svg")
-                .with_field("format", "must be png or svg"),
-        ),
     }
 }
 

@@ -710,7 +710,7 @@ pub async fn add_contact(
             ),
             is_lead: form.is_lead.map(|_| true),
         };
-        let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+        let txn = crate::database::begin_write(&state.db).await?;
         crate::crm::routes::insert_contact(&txn, id, &input, state.now()).await?;
         txn.commit().await?;
         Ok::<_, ApiError>(())

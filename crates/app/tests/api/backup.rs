@@ -154,6 +154,58 @@ async fn a_backup_taken_under_order_load_restores_every_order_acknowledged_befor
 }
 
 #[tokio::test]
+async fn restoring_over_a_crashed_database_keeps_what_only_its_log_holds() {
+    use sea_orm::{ConnectionTrait, Database};
+    let app = TestApp::spawn().await;
+    if app.postgres.is_some() {
+        return; // backups are of the embedded database
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("backup.db");
+    backup::backup_to(&app.state, &out).await.expect("backup");
+
+    // A database as a crash leaves it: a commit that is only in its write-ahead log.
+    let live = dir.path().join("live.db");
+    let image = tempfile::tempdir().unwrap();
+    let target = image.path().join("brigade.db");
+    let writer = Database::connect(format!("sqlite://{}?mode=rwc", live.display()))
+        .await
+        .unwrap();
+    for sql in [
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA wal_autocheckpoint = 0",
+        "CREATE TABLE marker (x INTEGER)",
+        "INSERT INTO marker VALUES (42)",
+    ] {
+        writer.execute_unprepared(sql).await.unwrap();
+    }
+    std::fs::copy(&live, &target).unwrap();
+    std::fs::copy(
+        dir.path().join("live.db-wal"),
+        image.path().join("brigade.db-wal"),
+    )
+    .unwrap();
+    drop(writer);
+
+    let kept = backup::restore(&out, &target)
+        .await
+        .expect("restore")
+        .expect("the crashed database is kept");
+    let old = Database::connect(format!("sqlite://{}?mode=rw", kept.display()))
+        .await
+        .unwrap();
+    let row = old
+        .query_one_raw(sea_orm::Statement::from_string(
+            old.get_database_backend(),
+            "SELECT x FROM marker",
+        ))
+        .await
+        .expect("the kept copy has the commit its log held")
+        .unwrap();
+    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 42);
+}
+
+#[tokio::test]
 async fn daily_backups_keep_the_newest_copies() {
     let app = TestApp::spawn_with(|config| config.backup.keep = 2).await;
     if app.postgres.is_some() {

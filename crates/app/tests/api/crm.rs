@@ -406,6 +406,64 @@ async fn a_logged_call_moves_the_plan_and_follow_ups_come_due_in_the_kams_zone()
 }
 
 #[tokio::test]
+async fn simultaneous_reassignments_of_one_restaurant_all_answer_and_agree() {
+    // Each reassignment reads the current KAM, then writes: on SQLite a deferred transaction doing that
+    // while another wrote in between failed at once with "database is locked" (a 500).
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (a_id, _) = kam(&app, "a@example.com", "Europe/London", "09:00", "17:00").await;
+    let (b_id, _) = kam(&app, "b@example.com", "America/New_York", "09:00", "17:00").await;
+    let r = app
+        .restaurant(
+            &admin,
+            json!({"name": "Contested", "timezone": "Europe/London"}),
+        )
+        .await;
+    let answers = futures::future::join_all((0..12).map(|i| {
+        let to = if i % 2 == 0 { a_id } else { b_id };
+        let (app, admin, r) = (&app, &admin, &r);
+        async move {
+            app.post(
+                "/api/crm/reassignments",
+                json!({"restaurant_ids": [r], "to_kam_id": to}),
+                Some(admin),
+            )
+            .await
+        }
+    }))
+    .await;
+    for answer in &answers {
+        answer.assert_status(StatusCode::OK);
+    }
+    // The history is a chain: each assignment starts from the KAM the previous one ended with.
+    let history = app
+        .get(
+            &format!("/api/crm/restaurants/{r}/assignments"),
+            Some(&admin),
+        )
+        .await;
+    let rows = history.data().as_array().unwrap().clone();
+    let made: usize = answers
+        .iter()
+        .map(|a| a.data().as_array().unwrap().len())
+        .sum();
+    assert_eq!(rows.len(), made, "{}", history.text);
+    assert!(made >= 1);
+    for row in &rows {
+        assert_ne!(
+            row["from_kam"], row["to_kam"],
+            "a reassignment to the KAM it already had: {row}"
+        );
+    }
+    // From no KAM, alternating between the two: the moves to each differ by at most one.
+    let to_a = rows
+        .iter()
+        .filter(|row| row["to_kam"] == a_id.to_string())
+        .count();
+    assert!(to_a.abs_diff(rows.len() - to_a) <= 1, "{}", history.text);
+}
+
+#[tokio::test]
 async fn reassignment_keeps_history_authorship_and_gives_the_new_kam_everything() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;

@@ -15,6 +15,17 @@ async fn the_spec_is_served_and_pinned() {
     assert_eq!(served.body, generated);
     insta::assert_json_snapshot!("openapi", generated);
 
+    // Every reference resolves: a dangling one leaves clients (and the contract test) guessing.
+    let text = generated.to_string();
+    let schemas = generated["components"]["schemas"].as_object().unwrap();
+    for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &piece[..piece.find('"').unwrap()];
+        assert!(
+            schemas.contains_key(name),
+            "{name} is referred to but not defined"
+        );
+    }
+
     // Every operation documents its error answers in the envelope.
     for (path, item) in generated["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {

@@ -119,6 +119,19 @@ async fn venues_are_the_shared_restaurants_managed_by_admins_and_managers() {
     let refused = upload(text.into_bytes(), &manager).await;
     refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert!(!refused.field_errors("file").is_empty());
+    // A field the upload does not have is named, not dropped.
+    let mut extra = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\nhello\r\n"
+    )
+    .into_bytes();
+    extra.extend_from_slice(&body);
+    let refused = upload(extra, &manager).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(
+        !refused.field_errors("caption").is_empty(),
+        "{}",
+        refused.text
+    );
     upload(body, &customer)
         .await
         .assert_error(StatusCode::FORBIDDEN, "forbidden");
@@ -196,7 +209,15 @@ async fn qr_codes_resolve_render_and_can_be_revoked_and_regenerated() {
         Some(&s.staff),
     )
     .await
-    .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let huge = app
+        .get(
+            &format!("{base}/qr-codes/{qr_id}/image?size=445055"),
+            Some(&s.staff),
+        )
+        .await;
+    huge.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(!huge.field_errors("size").is_empty());
 
     // The customer page the code opens.
     let (status, kind, page) = app.raw(&format!("/q/{code}"), None).await;

@@ -90,8 +90,7 @@ impl Tx {
         Ok(match db.get_database_backend() {
             DbBackend::Postgres => Tx::Postgres(super::pg_begin(db, false, &[]).await?),
             _ => Tx::Sqlite(
-                db.get_sqlite_connection_pool()
-                    .begin()
+                crate::database::sqlite_begin_write(db.get_sqlite_connection_pool())
                     .await
                     .map_err(db_err)?,
             ),
