@@ -29,6 +29,7 @@ start_redis() {
   redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
     >"$work/redis.log" 2>&1 &
   redis_pid=$!
+  disown "$redis_pid"  # killed on purpose below: no job-control notice
   for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return; sleep 0.05; done
   echo "redis-server did not start" >&2; exit 1
 }
