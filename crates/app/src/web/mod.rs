@@ -44,6 +44,11 @@ pub fn router() -> Router<AppState> {
         .route("/monitoring/stores/{id}", get(monitoring::store))
         .route("/q/{code}", get(pages::order_page))
         .route("/static/{file}", get(static_file))
+        // Browsers ask for /favicon.ico whatever the page says.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::response::Redirect::permanent("/static/favicon.svg") }),
+        )
         .route("/media/{*key}", get(media_file))
 }
 
@@ -170,6 +175,7 @@ const BOOTSTRAP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.
 const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
 const ORDER_JS: &[u8] = include_bytes!("../../assets/order.js");
 const CRM_JS: &[u8] = include_bytes!("../../assets/crm.js");
+const FAVICON: &[u8] = include_bytes!("../../assets/favicon.svg");
 
 /// Uploaded files (logos, menu images), from whichever storage holds them.
 async fn media_file(
@@ -211,6 +217,7 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "order.js" => (ORDER_JS, "text/javascript; charset=utf-8"),
         "crm.js" => (CRM_JS, "text/javascript; charset=utf-8"),
+        "favicon.svg" => (FAVICON, "image/svg+xml"),
         _ => return not_found_page(),
     };
     (

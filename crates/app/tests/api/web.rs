@@ -98,6 +98,12 @@ async fn sign_in_show_the_landing_page_and_sign_out() {
         "admin navigation"
     );
     assert!(home.text.contains("/static/bootstrap.min.css"));
+    // The icon browsers ask for exists (a 404 would be an error in every page's console).
+    assert!(home.text.contains("/static/favicon.svg"));
+    let (status, kind, icon) = app.raw("/static/favicon.svg", None).await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/svg+xml"));
+    assert!(String::from_utf8(icon).unwrap().starts_with("<svg"));
+    assert!(app.get("/favicon.ico", None).await.status.is_redirection());
     let users = page(&app, "/admin/users", &cookies).await;
     users.assert_status(StatusCode::OK);
     assert!(users.text.contains("kam@demo.brigade"));
