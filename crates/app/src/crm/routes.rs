@@ -967,28 +967,12 @@ pub struct ContactInput {
     pub name: Option<String>,
     #[schema(pattern = r"^\+?[ ().-]*([0-9][ ().-]*){6,15}$")]
     pub phone: Option<String>,
-    /// Optional; blank removes it.
+    /// Optional; blank for none (or to remove it).
     #[schema(value_type = Option<crate::http::openapi::EmailOrBlank>)]
     pub email: Option<String>,
     pub role: Option<ContactRole>,
-    /// Make this the lead contact (the previous lead stops being one).
-    pub is_lead: Option<bool>,
-}
-
-/// [`ContactInput`] when adding a contact: name, phone and role are required.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct NewContactInput {
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
-    #[schema(pattern = r"^\+?[ ().-]*([0-9][ ().-]*){6,15}$")]
-    pub phone: String,
-    /// Optional; blank for none.
-    #[schema(value_type = Option<crate::http::openapi::EmailOrBlank>)]
-    pub email: Option<String>,
-    pub role: ContactRole,
-    /// Make this the lead contact (the previous lead stops being one; the first contact is the lead).
+    /// Make this the lead contact (the previous lead stops being one; a restaurant's first contact is its
+    /// lead).
     pub is_lead: Option<bool>,
 }
 
@@ -1097,7 +1081,7 @@ async fn list_contacts(
 /// Add a contact (the first one becomes the lead contact).
 #[utoipa::path(post, path = "/api/crm/restaurants/{id}/contacts", tag = "crm", security(("bearer" = []), ("api_key" = ["crm:write"])),
     params(("id" = Uuid, Path, description = "Restaurant id")),
-    request_body(content = NewContactInput, example = json!({"name": "Priya Shah", "phone": "+44 20 7946 0011", "role": "owner"})),
+    request_body(content = ContactInput, example = json!({"name": "Priya Shah", "phone": "+44 20 7946 0011", "role": "owner"})),
     responses(
         (status = 201, description = "The contact", body = Envelope<ContactView>),
         (status = 404, description = "No such restaurant, or not yours", body = ErrorBody),

@@ -43,6 +43,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let mut spec = spec;
     openapi::document_shared_refusals(&mut spec);
+    openapi::derive_create_bodies(&mut spec);
     (router, spec)
 }
 

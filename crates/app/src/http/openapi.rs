@@ -312,3 +312,92 @@ pub fn document_shared_refusals(doc: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+/// Creating a record takes the body of changing it, with some fields required: (the create operation's
+/// path, the change schema, the name of the create schema, the required fields). The create schemas are
+/// derived from the change schemas by [`derive_create_bodies`], so the two cannot drift apart.
+const CREATE_BODIES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "/api/restaurants",
+        "RestaurantInput",
+        "NewRestaurantInput",
+        &["name", "timezone"],
+    ),
+    (
+        "/api/venues",
+        "RestaurantInput",
+        "NewRestaurantInput",
+        &["name", "timezone"],
+    ),
+    (
+        "/api/venues/{venue_id}/menu/categories",
+        "CategoryInput",
+        "NewCategoryInput",
+        &["name"],
+    ),
+    (
+        "/api/venues/{venue_id}/menu/items",
+        "ItemInput",
+        "NewItemInput",
+        &["category_id", "name", "price"],
+    ),
+    (
+        "/api/venues/{venue_id}/time-slots",
+        "TimeSlotInput",
+        "NewTimeSlotInput",
+        &["weekday", "start_time", "end_time", "max_reservations"],
+    ),
+    (
+        "/api/crm/restaurants/{id}/contacts",
+        "ContactInput",
+        "NewContactInput",
+        &["name", "phone", "role"],
+    ),
+];
+
+/// For each entry of [`CREATE_BODIES`]: the change schema copied under the create name with its required
+/// fields no longer nullable, and the create operation's JSON body pointed at it.
+pub fn derive_create_bodies(doc: &mut utoipa::openapi::OpenApi) {
+    let mut value = serde_json::to_value(&*doc).expect("the document serializes");
+    for (path, source, name, required) in CREATE_BODIES {
+        let mut schema = value["components"]["schemas"][source].clone();
+        assert!(schema.is_object(), "{source} is not in the document");
+        for field in *required {
+            let property = &mut schema["properties"][field];
+            assert!(property.is_object(), "{source} has no field {field}");
+            *property = not_null(property.take());
+        }
+        schema["required"] = serde_json::json!(required);
+        value["components"]["schemas"][name] = schema;
+        let body = &mut value["paths"][path]["post"]["requestBody"]["content"]["application/json"];
+        assert!(body.is_object(), "POST {path} takes no JSON body");
+        body["schema"] = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+    }
+    *doc = serde_json::from_value(value).expect("the document reads back");
+}
+
+/// A property schema without its `null` alternative: `"type": ["string", "null"]` becomes `"string"`,
+/// `"oneOf": [{"$ref": ...}, {"type": "null"}]` the reference itself.
+fn not_null(mut property: serde_json::Value) -> serde_json::Value {
+    let null = serde_json::json!("null");
+    if let Some(types) = property["type"].as_array() {
+        let kept: Vec<_> = types.iter().filter(|t| **t != null).cloned().collect();
+        property["type"] = match kept.as_slice() {
+            [one] => one.clone(),
+            _ => serde_json::Value::Array(kept),
+        };
+        return property;
+    }
+    if let Some(choices) = property["oneOf"].as_array() {
+        let kept: Vec<_> = choices
+            .iter()
+            .filter(|c| c["type"] != null)
+            .cloned()
+            .collect();
+        if let [one] = kept.as_slice() {
+            return one.clone();
+        }
+        property["oneOf"] = serde_json::Value::Array(kept);
+    }
+    property
+}

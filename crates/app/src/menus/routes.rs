@@ -103,19 +103,6 @@ pub struct CategoryInput {
     pub display_order: Option<i32>,
 }
 
-/// [`CategoryInput`] when creating: the name is required.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct NewCategoryInput {
-    #[schema(example = "Mains", min_length = 1, max_length = 100, pattern = r"\S")]
-    pub name: String,
-    #[schema(max_length = 1000)]
-    pub description: Option<String>,
-    /// Lower numbers come first.
-    pub display_order: Option<i32>,
-}
-
 fn apply_category(
     input: &CategoryInput,
     active: &mut menu_categories::ActiveModel,
@@ -178,7 +165,7 @@ async fn list_categories(
 /// Add a category (venue manager or admin).
 #[utoipa::path(post, path = "/api/venues/{venue_id}/menu/categories", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
-    request_body(content = NewCategoryInput, example = json!({"name": "Mains", "display_order": 2})),
+    request_body(content = CategoryInput, example = json!({"name": "Mains", "display_order": 2})),
     responses(
         (status = 201, description = "Created", body = Envelope<CategoryView>),
         (status = 403, description = "Not the venue's manager", body = ErrorBody),
@@ -289,39 +276,7 @@ pub struct ItemInput {
     /// In the venue's currency, with no more decimals than it has (409 otherwise).
     #[schema(example = "14.50")]
     pub price: Option<crate::money::Amount>,
-    /// An http(s) URL or a path on this server; blank clears it.
-    #[schema(max_length = 2000, pattern = r"^\s*$|^\s*(https?://|/)")]
-    pub image_url: Option<String>,
-    #[schema(max_length = 2000)]
-    pub ingredients: Option<String>,
-    /// Minutes the kitchen needs.
-    #[schema(minimum = 0, maximum = 600)]
-    pub preparation_minutes: Option<i32>,
-    /// False marks it sold out.
-    pub is_available: Option<bool>,
-    pub display_order: Option<i32>,
-}
-
-/// [`ItemInput`] when creating: the category, the name and the price are required.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct NewItemInput {
-    /// A category of this venue's menu (404 otherwise).
-    pub category_id: Uuid,
-    #[schema(
-        example = "Tonkotsu ramen",
-        min_length = 1,
-        max_length = 150,
-        pattern = r"\S"
-    )]
-    pub name: String,
-    #[schema(max_length = 2000)]
-    pub description: Option<String>,
-    /// In the venue's currency, with no more decimals than it has (409 otherwise).
-    #[schema(example = "14.50")]
-    pub price: crate::money::Amount,
-    /// An http(s) URL or a path on this server; blank for none.
+    /// An http(s) URL or a path on this server; blank for none (or to clear it).
     #[schema(max_length = 2000, pattern = r"^\s*$|^\s*(https?://|/)")]
     pub image_url: Option<String>,
     #[schema(max_length = 2000)]
@@ -496,7 +451,7 @@ async fn list_items(
 /// Add an item (venue manager or admin).
 #[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
-    request_body(content = NewItemInput, example = json!({"category_id": "0190b9b4-5f7e-7c3a-9d2e-4c1f0a8b6d21",
+    request_body(content = ItemInput, example = json!({"category_id": "0190b9b4-5f7e-7c3a-9d2e-4c1f0a8b6d21",
         "name": "Tonkotsu ramen", "price": "14.50", "preparation_minutes": 12, "ingredients": "pork broth, noodles, egg"})),
     responses(
         (status = 201, description = "Created", body = Envelope<ItemView>),

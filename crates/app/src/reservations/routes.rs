@@ -86,28 +86,6 @@ pub struct TimeSlotInput {
     pub max_covers: Option<i32>,
 }
 
-/// [`TimeSlotInput`] when creating: the weekday, both times and the reservations per start are required.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct NewTimeSlotInput {
-    #[schema(value_type = crate::http::openapi::WeekdayInput, example = "FRI")]
-    pub weekday: serde_json::Value,
-    #[schema(value_type = crate::http::openapi::TimeOfDay, example = "18:00")]
-    pub start_time: String,
-    /// At or before the start: the window runs past midnight.
-    #[schema(value_type = crate::http::openapi::TimeOfDay, example = "23:00")]
-    pub end_time: String,
-    /// Minutes between bookable starts (default 30).
-    #[schema(example = 30, minimum = 5, maximum = 240)]
-    pub interval_minutes: Option<i32>,
-    #[schema(example = 6, minimum = 1, maximum = 1000)]
-    pub max_reservations: i32,
-    /// Guests per start (unlimited when absent).
-    #[schema(example = 24, minimum = 1, maximum = 10000)]
-    pub max_covers: Option<i32>,
-}
-
 fn weekday_of(value: &serde_json::Value) -> Result<i16, String> {
     const NAMES: [&str; 7] = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
     match value {
@@ -256,7 +234,7 @@ async fn weekly_slots(
 /// Add a weekly window (venue manager or admin).
 #[utoipa::path(post, path = "/api/venues/{venue_id}/time-slots", tag = "reservations", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
-    request_body(content = NewTimeSlotInput, example = json!({"weekday": "FRI", "start_time": "18:00", "end_time": "23:00", "interval_minutes": 30, "max_reservations": 6, "max_covers": 24})),
+    request_body(content = TimeSlotInput, example = json!({"weekday": "FRI", "start_time": "18:00", "end_time": "23:00", "interval_minutes": 30, "max_reservations": 6, "max_covers": 24})),
     responses(
         (status = 201, description = "Created", body = Envelope<TimeSlotView>),
         (status = 403, description = "Not the venue's manager", body = ErrorBody),

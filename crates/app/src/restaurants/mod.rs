@@ -304,51 +304,7 @@ pub struct RestaurantInput {
     /// How many days ahead reservations may be made (default 30).
     #[schema(minimum = 1, maximum = 365)]
     pub reservation_max_days_ahead: Option<i32>,
-    /// Replaces the weekly hours when given.
-    #[schema(max_items = 70)]
-    pub hours: Option<Vec<HoursInterval>>,
-}
-
-/// [`RestaurantInput`] when creating: the name and the time zone are required. (The document's shape;
-/// the handler reads a `RestaurantInput` and says which is missing.)
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct NewRestaurantInput {
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
-    #[schema(max_length = 100)]
-    pub external_id: Option<String>,
-    #[schema(max_length = 500)]
-    pub address: Option<String>,
-    #[schema(max_length = 100)]
-    pub region: Option<String>,
-    #[schema(value_type = crate::http::openapi::TimeZoneName, example = "Europe/London")]
-    pub timezone: String,
-    pub status: Option<RestaurantStatus>,
-    #[schema(
-        max_length = 40,
-        pattern = r"^\s*$|^\s*\+?[ ().-]*([0-9][ ().-]*){6,15}\s*$"
-    )]
-    pub phone: Option<String>,
-    #[schema(value_type = Option<crate::http::openapi::EmailOrBlank>)]
-    pub email: Option<String>,
-    #[schema(max_length = 300, pattern = r"^\s*(https?://[\s\S]*)?$")]
-    pub website: Option<String>,
-    #[schema(max_length = 4000)]
-    pub description: Option<String>,
-    /// ISO 4217 code (default EUR).
-    #[schema(value_type = Option<crate::http::openapi::CurrencyCode>, example = "GBP")]
-    pub currency: Option<String>,
-    /// Whether customers may order to eat in and reserve tables (default true).
-    pub enable_eat_in: Option<bool>,
-    /// Minimum notice for reservations, in minutes (default 60).
-    #[schema(minimum = 0, maximum = 10080)]
-    pub reservation_min_notice_minutes: Option<i32>,
-    /// How many days ahead reservations may be made (default 30).
-    #[schema(minimum = 1, maximum = 365)]
-    pub reservation_max_days_ahead: Option<i32>,
-    /// The weekly hours (none: always open).
+    /// The weekly opening hours, replacing the old ones (none when creating: open around the clock).
     #[schema(max_items = 70)]
     pub hours: Option<Vec<HoursInterval>>,
 }

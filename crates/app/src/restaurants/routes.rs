@@ -119,7 +119,7 @@ async fn list_restaurants(
 
 /// Create a restaurant (admin).
 #[utoipa::path(post, path = "/api/restaurants", tag = "restaurants", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
-    request_body(content = crate::restaurants::NewRestaurantInput, example = json!({"name": "Dishoom Shoreditch", "timezone": "Europe/London",
+    request_body(content = crate::restaurants::RestaurantInput, example = json!({"name": "Dishoom Shoreditch", "timezone": "Europe/London",
         "region": "London", "status": "active", "hours": [{"weekday": 0, "opens": "08:00", "closes": "23:00"},
         {"weekday": 4, "opens": "18:00", "closes": "02:00"}]})),
     responses(

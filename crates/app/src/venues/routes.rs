@@ -103,7 +103,7 @@ async fn get_venue(
 
 /// Create a venue (admin). The same record is the restaurant everywhere else in Brigade.
 #[utoipa::path(post, path = "/api/venues", tag = "venues", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
-    request_body(content = crate::restaurants::NewRestaurantInput, example = json!({"name": "Omochi Ramen", "timezone": "Asia/Tokyo", "currency": "JPY",
+    request_body(content = crate::restaurants::RestaurantInput, example = json!({"name": "Omochi Ramen", "timezone": "Asia/Tokyo", "currency": "JPY",
         "address": "1-2-3 Shibuya, Tokyo", "status": "active", "enable_eat_in": true,
         "hours": [{"weekday": 0, "opens": "11:30", "closes": "15:00"}, {"weekday": 0, "opens": "17:30", "closes": "01:00"}]})),
     responses(

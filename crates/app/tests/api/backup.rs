@@ -77,11 +77,25 @@ async fn a_backup_taken_under_order_load_restores_every_order_acknowledged_befor
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Wait for the load to be under way (by what it did, not by a fixed time: machines differ).
+    let count_after = |since: Option<Instant>| {
+        acknowledged
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, at)| since.is_none_or(|s| *at > s))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count_after(None) < 10 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let out = dir.path().join("under-load.db");
     let began = Instant::now();
     let taken = backup::backup_to(&app.state, &out).await.expect("backup");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    while count_after(Some(began)) < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     for client in clients {
         client.await.unwrap();
