@@ -81,6 +81,21 @@ def _keeps_rules(case):
                 return True
             # Not before the interaction's day in the author's zone (a day either side of UTC).
             return day >= occurred.date() + timedelta(days=1)
+    if method == "POST" and path.startswith("/api/predictions/demand") and isinstance(body, dict):
+        # A daily forecast reaches 28 days (an hourly one 168 hours); `as_of` is not in the future
+        # and not before 1970.
+        if body.get("granularity") == "daily" and isinstance(body.get("horizon"), int) and body["horizon"] > 28:
+            return False
+        if "as_of" in body and body["as_of"] is not None:
+            at = _instant(body["as_of"])
+            if at is None:
+                return True
+            try:
+                if at > datetime.now().astimezone() or at.year < 1970:
+                    return False
+            except TypeError:
+                return True
+        return True
     if method == "GET" and path.endswith("/incidents") and isinstance(case.query, dict):
         # A period spans at most 93 days; `to` defaults to the latest poll (at most now).
         start = _instant(case.query.get("from")) if "from" in case.query else None
@@ -121,6 +136,8 @@ PATH_KINDS = [
     ("/api/venues/{venue_id}", {"venue_id": "venue"}),
     ("/api/venues/{id}", {"id": "venue"}),
     ("/api/restaurants/{id}/members/{user_id}", {"id": "venue", "user_id": "member"}),
+    ("/api/restaurants/{id}/closures", {"id": "restaurant"}),
+    ("/api/models/{id}", {"id": "model"}),
     ("/api/restaurants/{id}", {"id": "restaurant"}),
     ("/api/crm/restaurants/{id}", {"id": "restaurant"}),
     ("/api/crm/contacts/{id}", {"id": "contact"}),

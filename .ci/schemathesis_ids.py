@@ -55,5 +55,6 @@ found = {
     "kam": ids(get("/api/users?role=kam&per_page=100")),
     "member": ids(get(f"/api/restaurants/{home}/members"), "user_id"),
     "report": ids(get("/api/monitoring/reports?per_page=100")),
+    "model": ids(get("/api/models?per_page=100")),
 }
 json.dump(found, sys.stdout)

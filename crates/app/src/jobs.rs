@@ -62,6 +62,22 @@ pub fn registry(state: &AppState) -> JobRegistry {
             .expect("valid cron expression"),
     );
     registry.register(
+        crate::forecasting::jobs::TRAIN_JOB,
+        Arc::new(crate::forecasting::jobs::TrainJob(state.clone())),
+    );
+    registry.register(
+        crate::forecasting::jobs::TRAIN_ALL_JOB,
+        Arc::new(crate::forecasting::jobs::TrainAllJob(state.clone())),
+    );
+    registry.schedule(
+        CronJob::new(
+            "forecast-training-daily",
+            "0 20 3 * * *",
+            crate::forecasting::jobs::TRAIN_ALL_JOB,
+        )
+        .expect("valid cron expression"),
+    );
+    registry.register(
         crate::backup::BACKUP_JOB,
         Arc::new(crate::backup::BackupJob(state.clone())),
     );

@@ -13,6 +13,7 @@ pub mod csv_lines;
 pub mod database;
 pub mod demo;
 pub mod entities;
+pub mod forecasting;
 pub mod http;
 pub mod jobs;
 pub mod menus;

@@ -20,6 +20,8 @@ use crate::notifications::mail::Mailer;
 pub struct Inner {
     pub config: Config,
     pub db: DatabaseConnection,
+    /// What forecasting extracts and trains from: the read replica of `forecast.database_url`, or `db`.
+    pub forecast_db: DatabaseConnection,
     pub clock: SharedClock,
     pub cache: SharedCache,
     pub pubsub: SharedPubSub,
@@ -97,6 +99,10 @@ impl AppState {
     /// Connect to everything the configuration names and migrate the database.
     pub async fn build(config: Config, options: StateOptions) -> Result<AppState, StartupError> {
         let db = crate::database::connect_and_migrate(&config).await?;
+        let forecast_db = match &config.forecast.database_url {
+            Some(url) => brigade_platform::db::connect(url.expose_secret(), 4).await?,
+            None => db.clone(),
+        };
         let clock: SharedClock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let redis = match &config.redis_url {
             Some(url) => Some(
@@ -156,6 +162,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             config,
             db,
+            forecast_db,
             clock,
             cache,
             pubsub,

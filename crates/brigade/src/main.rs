@@ -74,6 +74,9 @@ enum Command {
     /// Orders: history imports and the analytics rollups.
     #[command(subcommand)]
     Orders(OrdersCommand),
+    /// Forecasting: train demand models, backtest the candidates.
+    #[command(subcommand)]
+    Forecast(ForecastCommand),
     /// Copy the embedded database to FILE while Brigade runs (a consistent copy; PostgreSQL: use pg_dump).
     Backup {
         #[arg(long, value_name = "FILE")]
@@ -84,6 +87,38 @@ enum Command {
     Restore {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ForecastCommand {
+    /// Train demand models now (daily and hourly per restaurant), store them as new versions and promote
+    /// those whose backtest beats the latest.
+    Train {
+        /// One restaurant (id or external id); default every restaurant with orders.
+        #[arg(long, value_name = "RESTAURANT")]
+        restaurant: Option<String>,
+        /// What to train: demand.
+        #[arg(long, default_value = "demand")]
+        kind: String,
+        /// Train on the orders before this instant only (RFC 3339), e.g. the end of an imported log.
+        #[arg(long, value_name = "INSTANT")]
+        as_of: Option<String>,
+    },
+    /// Backtest every candidate on a restaurant's history and print how each did.
+    Backtest {
+        /// Restaurant id or external id.
+        #[arg(long, value_name = "RESTAURANT")]
+        restaurant: String,
+        /// Backtest windows (each 28 days, or 168 hours).
+        #[arg(long, default_value_t = 4)]
+        windows: usize,
+        /// daily or hourly.
+        #[arg(long, default_value = "daily")]
+        granularity: String,
+        /// Backtest on the orders before this instant only (RFC 3339), e.g. the end of an imported log.
+        #[arg(long, value_name = "INSTANT")]
+        as_of: Option<String>,
     },
 }
 
@@ -378,6 +413,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Monitoring(command) => monitoring(config, command).await?,
         Command::Orders(command) => orders(config, command).await?,
+        Command::Forecast(command) => forecast(config, command).await?,
         Command::Jobs(JobsCommand::Status) => {
             let state = AppState::build(config, StateOptions::default()).await?;
             let depth = state.jobs.depth().await?;
@@ -548,6 +584,147 @@ async fn orders(config: Config, command: OrdersCommand) -> anyhow::Result<()> {
                 run.batches,
                 run.watermark
             );
+        }
+    }
+    Ok(())
+}
+
+fn parse_as_of_arg(raw: Option<&str>) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    raw.map(|raw| {
+        chrono::DateTime::parse_from_rfc3339(raw)
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .map_err(|_| {
+                anyhow::anyhow!("--as-of {raw:?} is not an instant like 2016-01-01T00:00:00Z")
+            })
+    })
+    .transpose()
+}
+
+async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()> {
+    use brigade_app::forecasting;
+    let state = AppState::build(config, StateOptions::default()).await?;
+    match command {
+        ForecastCommand::Train {
+            restaurant,
+            kind,
+            as_of,
+        } => {
+            let as_of = parse_as_of_arg(as_of.as_deref())?;
+            if kind != "demand" {
+                anyhow::bail!("--kind {kind:?}: demand is the kind there is to train");
+            }
+            let ids = match restaurant {
+                Some(name) => vec![
+                    forecasting::resolve_restaurant(&state, &name)
+                        .await
+                        .map_err(describe)?,
+                ],
+                None => forecasting::series::restaurants_with_orders(&state)
+                    .await
+                    .map_err(describe)?,
+            };
+            if ids.is_empty() {
+                anyhow::bail!(
+                    "no restaurant has orders yet: import some with `brigade orders import`"
+                );
+            }
+            let progress = progress_bar();
+            progress.set_length(ids.len() as u64);
+            progress.set_message("training");
+            let started = std::time::Instant::now();
+            let mut trained = 0;
+            for id in &ids {
+                let outcomes = forecasting::jobs::train_restaurant(&state, *id, as_of)
+                    .await
+                    .map_err(describe)?;
+                progress.inc(1);
+                for o in outcomes {
+                    match o.version {
+                        Some(v) => {
+                            trained += 1;
+                            progress.println(format!(
+                                "{id} {:<6} version {v}: {} (MASE {:.3}) {}",
+                                o.series,
+                                o.method.unwrap_or_default(),
+                                o.score.unwrap_or(f64::NAN),
+                                if o.promoted {
+                                    "-> latest"
+                                } else {
+                                    "(candidate)"
+                                },
+                            ));
+                            progress.println(format!("  {}", o.outcome));
+                        }
+                        None => progress
+                            .println(format!("{id} {:<6} not trained: {}", o.series, o.outcome)),
+                    }
+                }
+            }
+            progress.finish_and_clear();
+            println!(
+                "{trained} model(s) trained for {} restaurant(s) in {:.2} s",
+                ids.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        ForecastCommand::Backtest {
+            restaurant,
+            windows,
+            granularity,
+            as_of,
+        } => {
+            let as_of = parse_as_of_arg(as_of.as_deref())?;
+            let g = match granularity.as_str() {
+                "daily" => brigade_forecast::Granularity::Daily,
+                "hourly" => brigade_forecast::Granularity::Hourly,
+                other => anyhow::bail!("--granularity {other:?}: daily or hourly"),
+            };
+            if windows == 0 || windows > 52 {
+                anyhow::bail!("--windows {windows}: 1 to 52");
+            }
+            let id = forecasting::resolve_restaurant(&state, &restaurant)
+                .await
+                .map_err(describe)?;
+            let (backtest, ex) = forecasting::backtest(&state, id, g, windows, as_of)
+                .await
+                .map_err(describe)?;
+            println!(
+                "restaurant {id} ({}), {} history: {} steps, {} orders; {} window(s) of {} steps",
+                ex.tz.name(),
+                granularity,
+                ex.values.len(),
+                ex.orders,
+                backtest.windows,
+                backtest.horizon
+            );
+            println!(
+                "{:<16} {:>8} {:>8} {:>9} {:>9} {:>10}",
+                "candidate", "MASE", "sMAPE%", "cover80%", "cover95%", "fit ms"
+            );
+            for c in &backtest.candidates {
+                println!(
+                    "{:<16} {:>8.3} {:>8.1} {:>9.1} {:>9.1} {:>10.2}{}",
+                    c.method.name(),
+                    c.mase,
+                    c.smape,
+                    c.coverage_80 * 100.0,
+                    c.coverage_95 * 100.0,
+                    c.fit_ms,
+                    if c.method == backtest.chosen {
+                        "  <- chosen"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            if let Some(naive) = backtest.score(brigade_forecast::Method::SeasonalNaive) {
+                let chosen = backtest.chosen_score();
+                println!(
+                    "chosen: {} ({:.1}% better than seasonal naive by MASE)",
+                    chosen.method.name(),
+                    (1.0 - chosen.mase / naive.mase) * 100.0
+                );
+            }
         }
     }
     Ok(())

@@ -17,6 +17,7 @@ mod m20261125_000009_crm;
 mod m20261125_000010_restaurant_search;
 mod m20261205_000011_rollup_reads;
 mod m20261206_000012_hardening;
+mod m20261206_000013_forecasting;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_restaurant_search::Migration),
             Box::new(m20261205_000011_rollup_reads::Migration),
             Box::new(m20261206_000012_hardening::Migration),
+            Box::new(m20261206_000013_forecasting::Migration),
         ]
     }
 }

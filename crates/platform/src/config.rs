@@ -68,6 +68,7 @@ pub struct Config {
     pub channels: ChannelsConfig,
     pub storage: StorageConfig,
     pub backup: BackupConfig,
+    pub forecast: ForecastConfig,
     /// Mark browser cookies `Secure`; defaults to true when `public_url` is https.
     pub cookie_secure: Option<bool>,
     /// Key prefix in Redis, so several installations can share one server.
@@ -174,6 +175,15 @@ impl Default for BackupConfig {
     }
 }
 
+/// Forecasting (`BRIGADE_FORECAST__DATABASE_URL`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ForecastConfig {
+    /// A read replica that data extraction and training read through; without it they read the main
+    /// database (read-only: forecasting writes only its registry, through the main connection).
+    pub database_url: Option<SecretString>,
+}
+
 /// Where uploaded files (venue logos, menu images) go: `<data_dir>/media` unless an S3-compatible
 /// bucket is configured.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -231,6 +241,7 @@ impl Default for Config {
             channels: ChannelsConfig::default(),
             storage: StorageConfig::default(),
             backup: BackupConfig::default(),
+            forecast: ForecastConfig::default(),
             cookie_secure: None,
             redis_prefix: "brigade".into(),
             cache_near_entries: 10_000,

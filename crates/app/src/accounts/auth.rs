@@ -38,6 +38,20 @@ pub fn credential(headers: &HeaderMap, query: Option<&str>) -> Result<Option<Str
         }
         return Ok(Some(token.trim().to_string()));
     }
+    // The seed's header for API keys.
+    if let Some(value) = headers.get("x-api-key") {
+        let key = value
+            .to_str()
+            .map(str::trim)
+            .map_err(|_| ApiError::unauthorized("invalid_token", "malformed X-API-Key header"))?;
+        if !key.starts_with(API_KEY_PREFIX) {
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "X-API-Key takes an API key (brg_...); send access tokens as Authorization: Bearer",
+            ));
+        }
+        return Ok(Some(key.to_string()));
+    }
     Ok(query.and_then(|query| {
         form_urlencoded::parse(query.as_bytes())
             .find(|(name, _)| name == "access_token")

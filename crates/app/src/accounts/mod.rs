@@ -144,10 +144,16 @@ pub enum Scope {
     /// Read accounts (administrators).
     #[serde(rename = "users:read")]
     UsersRead,
+    /// Demand and customer predictions, model versions.
+    #[serde(rename = "forecasts:read")]
+    ForecastsRead,
+    /// Train, promote and roll back models.
+    #[serde(rename = "forecasts:train")]
+    ForecastsTrain,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 13] = [
+    pub const ALL: [Scope; 15] = [
         Scope::RestaurantsRead,
         Scope::RestaurantsWrite,
         Scope::OrdersRead,
@@ -161,6 +167,8 @@ impl Scope {
         Scope::CrmRead,
         Scope::CrmWrite,
         Scope::UsersRead,
+        Scope::ForecastsRead,
+        Scope::ForecastsTrain,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -178,6 +186,8 @@ impl Scope {
             Scope::CrmRead => "crm:read",
             Scope::CrmWrite => "crm:write",
             Scope::UsersRead => "users:read",
+            Scope::ForecastsRead => "forecasts:read",
+            Scope::ForecastsTrain => "forecasts:train",
         }
     }
 

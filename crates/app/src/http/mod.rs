@@ -40,6 +40,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::monitoring::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::crm::routes::router())
+        .merge(crate::forecasting::routes::router())
         .split_for_parts();
     let mut spec = spec;
     openapi::document_shared_refusals(&mut spec);

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "channel-orders", description = "Orders from delivery channels: ingest, status updates, the status-code mapping, signatures"),
         (name = "analytics", description = "Order analytics: time in status, throughput, orders per customer, rollups"),
         (name = "crm", description = "KAM CRM: leads, contacts, interactions, call planning, reassignment, performance, CSV import"),
+        (name = "forecasting", description = "Demand forecasts from backtested, versioned models with fallbacks; the model registry; closure calendars"),
     ),
     components(schemas(super::error::ErrorBody, super::envelope::PageNumber, super::envelope::PerPage,
         TimeZoneName, TimeZoneOrNone, CurrencyCode, TimeOfDay, Weekday, WeekdayInput, EmailOrBlank,
@@ -180,7 +181,8 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("brg_ API key")
                     .description(Some(
-                        "An API key from /api/auth/api-keys, sent as `Authorization: Bearer brg_...`. \
+                        "An API key from /api/auth/api-keys, sent as `Authorization: Bearer brg_...` (or in the \
+                         `X-API-Key` header). \
                          An operation that lists this scheme names the one scope a key needs; an \
                          operation that does not list it refuses keys (403 `api_key_not_allowed`).",
                     ))

@@ -8,6 +8,7 @@ mod backup;
 mod channel_orders;
 mod conventions;
 mod crm;
+mod forecasting;
 mod jobs;
 mod mail;
 mod menus;

@@ -1,0 +1,130 @@
+//! Training as jobs: `forecast.train-all` (cron, daily) puts one `forecast.train` job per restaurant
+//! with orders on the queue, so every worker process takes a share (more workers, more training
+//! capacity); `forecast.train` trains one restaurant's daily and hourly demand models.
+
+use async_trait::async_trait;
+use brigade_forecast::Granularity;
+use brigade_forecast::backtest::DEFAULT_WINDOWS;
+use brigade_platform::jobs::{JobFailure, JobHandler, NewJob};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+pub const TRAIN_JOB: &str = "forecast.train";
+pub const TRAIN_ALL_JOB: &str = "forecast.train-all";
+
+/// What training one restaurant did, per series.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TrainedSeries {
+    pub series: String,
+    /// trained (promoted or kept as a candidate), or skipped with the reason.
+    pub outcome: String,
+    pub model_id: Option<Uuid>,
+    pub version: Option<i32>,
+    pub method: Option<String>,
+    pub score: Option<f64>,
+    pub promoted: bool,
+}
+
+/// Trains a restaurant's daily and hourly demand models. Too little history is an outcome, not an error.
+pub async fn train_restaurant(
+    state: &AppState,
+    restaurant_id: Uuid,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<TrainedSeries>, ApiError> {
+    let mut out = Vec::new();
+    for g in [Granularity::Daily, Granularity::Hourly] {
+        let series = super::predict::series_key(g).to_string();
+        match super::train_demand(state, restaurant_id, g, DEFAULT_WINDOWS, as_of).await {
+            Ok(stored) => out.push(TrainedSeries {
+                series,
+                outcome: stored.reason,
+                model_id: Some(stored.model.id),
+                version: Some(stored.model.version),
+                method: Some(stored.model.method),
+                score: stored.model.score,
+                promoted: stored.promoted,
+            }),
+            Err(e) if e.code == "not_enough_history" || e.code == "training_failed" => {
+                out.push(TrainedSeries {
+                    series,
+                    outcome: e.message.clone(),
+                    model_id: None,
+                    version: None,
+                    method: None,
+                    score: None,
+                    promoted: false,
+                })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Puts one training job per restaurant (or for the one given) on the queue; returns how many.
+pub async fn enqueue_training(
+    state: &AppState,
+    restaurant: Option<Uuid>,
+) -> Result<usize, ApiError> {
+    let ids = match restaurant {
+        Some(id) => vec![id],
+        None => super::series::restaurants_with_orders(state).await?,
+    };
+    let stamp = state.now().format("%Y%m%dT%H%M%S%.3f");
+    for id in &ids {
+        state
+            .jobs
+            .enqueue(
+                NewJob::new(
+                    TRAIN_JOB,
+                    json!({ "restaurant_id": id, "kind": super::DEMAND }),
+                )
+                .dedup_key(format!("forecast-train:{id}:{stamp}"))
+                .max_attempts(3),
+            )
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    Ok(ids.len())
+}
+
+pub struct TrainJob(pub AppState);
+
+#[async_trait]
+impl JobHandler for TrainJob {
+    async fn run(&self, payload: serde_json::Value) -> Result<(), JobFailure> {
+        let id = payload
+            .get("restaurant_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| JobFailure::Fatal("payload without a restaurant_id".into()))?;
+        match train_restaurant(&self.0, id, None).await {
+            Ok(outcomes) => {
+                for o in outcomes {
+                    tracing::info!(restaurant = %id, series = o.series, version = ?o.version, method = ?o.method, promoted = o.promoted, outcome = o.outcome, "forecast trained");
+                }
+                Ok(())
+            }
+            Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
+                Err(JobFailure::Fatal(format!("restaurant {id} is gone")))
+            }
+            Err(e) => Err(JobFailure::Retry(e.message)),
+        }
+    }
+}
+
+pub struct TrainAllJob(pub AppState);
+
+#[async_trait]
+impl JobHandler for TrainAllJob {
+    async fn run(&self, _payload: serde_json::Value) -> Result<(), JobFailure> {
+        let n = enqueue_training(&self.0, None)
+            .await
+            .map_err(|e| JobFailure::Retry(e.message))?;
+        tracing::info!(restaurants = n, "forecast training queued");
+        Ok(())
+    }
+}

@@ -1,0 +1,439 @@
+//! `/api/predictions/...` (the seed's prediction endpoints), `/api/models/...` (the registry) and
+//! `/api/restaurants/{id}/closures` (the closure calendar).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use brigade_forecast::Granularity;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::closures::{self, ClosureKind, ClosureView};
+use super::predict::{self, DemandAnswer, PeakHours};
+use super::registry::{self, ModelView};
+use crate::accounts::{AuthUser, MemberRole, Principal, Role};
+use crate::entities::{crm_accounts, forecast_models, restaurant_members};
+use crate::http::envelope::{Envelope, Page, PageParams, Reply, created, ok, paginate};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(predict_demand))
+        .routes(routes!(predict_peak_hours))
+        .routes(routes!(list_models))
+        .routes(routes!(get_model))
+        .routes(routes!(train_models))
+        .routes(routes!(promote_model))
+        .routes(routes!(rollback_model))
+        .routes(routes!(list_closures, add_closure))
+        .routes(routes!(delete_closure))
+}
+
+/// What a demand forecast is of: the restaurant's orders (menu items and categories come next).
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DemandLevel {
+    #[default]
+    Restaurant,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GranularityInput {
+    Daily,
+    Hourly,
+}
+
+impl From<GranularityInput> for Granularity {
+    fn from(g: GranularityInput) -> Self {
+        match g {
+            GranularityInput::Daily => Granularity::Daily,
+            GranularityInput::Hourly => Granularity::Hourly,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DemandRequest {
+    pub restaurant_id: Uuid,
+    pub granularity: GranularityInput,
+    /// Steps ahead: 1 to 28 days, or 1 to 168 hours.
+    #[schema(minimum = 1, maximum = 168)]
+    pub horizon: u32,
+    #[serde(default)]
+    pub level: DemandLevel,
+    /// Forecast as if it were this instant: the model is chosen, fitted and applied on data before it
+    /// only, so a past forecast can be reproduced and scored against what happened.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// Expected orders per local day (up to 28) or local hour (up to 168) from the step containing now (or
+/// `as_of`), with 80% and 95% intervals, zero while the restaurant is closed. Names the model version
+/// and fallback level that answered and whether the answer was cached (1 hour). Administrators, the
+/// restaurant's KAM and its staff; API keys need `forecasts:read`. A horizon over the granularity's
+/// limit is refused (422).
+#[utoipa::path(post, path = "/api/predictions/demand", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:read"])),
+    request_body(content = DemandRequest, example = json!({"restaurant_id": "0190f2a4-3b7c-7d7e-8a9b-0c1d2e3f4a5b", "granularity": "daily", "horizon": 7})),
+    responses(
+        (status = 200, description = "The forecast", body = Envelope<DemandAnswer>),
+        (status = 404, description = "No such restaurant (or not yours)", body = ErrorBody),
+        (status = 422, description = "A horizon beyond the granularity's limit, or another invalid field", body = ErrorBody),
+    ))]
+async fn predict_demand(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiJson(body): ApiJson<DemandRequest>,
+) -> ApiResult<Reply<DemandAnswer>> {
+    let g: Granularity = body.granularity.into();
+    predict::check_horizon(g, body.horizon as usize)?;
+    check_as_of(&state, body.as_of)?;
+    super::require_access(&state, &me, body.restaurant_id).await?;
+    Ok(ok(predict::demand(
+        &state,
+        body.restaurant_id,
+        g,
+        body.horizon as usize,
+        body.as_of,
+    )
+    .await?))
+}
+
+fn check_as_of(state: &AppState, as_of: Option<DateTime<Utc>>) -> ApiResult<()> {
+    if let Some(at) = as_of {
+        if at > state.now() {
+            return Err(ApiError::field("as_of", "must not be in the future"));
+        }
+        if at.timestamp() < 0 {
+            return Err(ApiError::field("as_of", "must be after 1970"));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeakHoursRequest {
+    pub restaurant_id: Uuid,
+    /// How many of the busiest hours to list (1 to 50, default 5).
+    #[schema(minimum = 1, maximum = 50)]
+    pub top: Option<u32>,
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// The busiest hours of the coming week by the hourly forecast: the top hours overall and each local
+/// day's busiest hour.
+#[utoipa::path(post, path = "/api/predictions/demand/peak-hours", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:read"])),
+    request_body = PeakHoursRequest,
+    responses(
+        (status = 200, description = "The peak hours", body = Envelope<PeakHours>),
+        (status = 404, description = "No such restaurant (or not yours)", body = ErrorBody),
+    ))]
+async fn predict_peak_hours(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiJson(body): ApiJson<PeakHoursRequest>,
+) -> ApiResult<Reply<PeakHours>> {
+    let top = body.top.unwrap_or(5);
+    if !(1..=50).contains(&top) {
+        return Err(ApiError::field("top", "must be 1 to 50"));
+    }
+    check_as_of(&state, body.as_of)?;
+    super::require_access(&state, &me, body.restaurant_id).await?;
+    Ok(ok(predict::peak_hours(
+        &state,
+        body.restaurant_id,
+        top as usize,
+        body.as_of,
+    )
+    .await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct ModelFilter {
+    /// Only this restaurant's versions.
+    pub restaurant_id: Option<Uuid>,
+    /// demand or customer.
+    pub kind: Option<ModelKind>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    Demand,
+}
+
+/// The restaurants a caller may see models of (None: all).
+async fn visible_restaurants(state: &AppState, me: &Principal) -> ApiResult<Option<Vec<Uuid>>> {
+    match me.role {
+        Role::Admin => Ok(None),
+        Role::Kam => Ok(Some(
+            crm_accounts::Entity::find()
+                .filter(crm_accounts::Column::KamId.eq(me.user_id))
+                .all(&state.db)
+                .await?
+                .into_iter()
+                .map(|a| a.restaurant_id)
+                .collect(),
+        )),
+        Role::Customer => Ok(Some(
+            restaurant_members::Entity::find()
+                .filter(restaurant_members::Column::UserId.eq(me.user_id))
+                .all(&state.db)
+                .await?
+                .into_iter()
+                .filter(|m| m.role.parse::<MemberRole>().is_ok())
+                .map(|m| m.restaurant_id)
+                .collect(),
+        )),
+    }
+}
+
+/// Model versions, newest first (the seed's models/info): each with its training window, data
+/// fingerprint, features, parameters, backtest metrics and status (latest, previous, candidate,
+/// retired, rolled_back). Without the fitted artifact.
+#[utoipa::path(get, path = "/api/models", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:read"])),
+    params(ModelFilter, PageParams),
+    responses((status = 200, description = "Versions", body = Envelope<Page<ModelView>>)))]
+async fn list_models(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiQuery(filter): ApiQuery<ModelFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Reply<Page<ModelView>>> {
+    let mut q = forecast_models::Entity::find()
+        .order_by_desc(forecast_models::Column::TrainedAt)
+        .order_by_desc(forecast_models::Column::Version);
+    if let Some(ids) = visible_restaurants(&state, &me).await? {
+        q = q.filter(forecast_models::Column::RestaurantId.is_in(ids));
+    }
+    if let Some(id) = filter.restaurant_id {
+        q = q.filter(forecast_models::Column::RestaurantId.eq(id));
+    }
+    if let Some(ModelKind::Demand) = filter.kind {
+        q = q.filter(forecast_models::Column::Kind.eq(super::DEMAND));
+    }
+    let (items, index, per_page, total) = paginate(q, &state.db, &page).await?;
+    Ok(ok(Page::new(
+        items.into_iter().map(ModelView::from).collect(),
+        index,
+        per_page,
+        total,
+    )))
+}
+
+async fn visible_model(
+    state: &AppState,
+    me: &Principal,
+    id: Uuid,
+) -> ApiResult<forecast_models::Model> {
+    let model = registry::find(state, id).await?;
+    match model.restaurant_id {
+        Some(r) => super::require_access(state, me, r)
+            .await
+            .map_err(|_| ApiError::not_found("model"))?,
+        None => me
+            .require_admin()
+            .map_err(|_| ApiError::not_found("model"))?,
+    }
+    Ok(model)
+}
+
+/// One version.
+#[utoipa::path(get, path = "/api/models/{id}", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:read"])),
+    params(("id" = Uuid, Path, description = "Model version id")),
+    responses(
+        (status = 200, description = "The version", body = Envelope<ModelView>),
+        (status = 404, description = "No such version (or not yours)", body = ErrorBody),
+    ))]
+async fn get_model(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Reply<ModelView>> {
+    Ok(ok(visible_model(&state, &me, id).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainRequest {
+    /// One restaurant; without it, every restaurant with orders (administrators only).
+    pub restaurant_id: Option<Uuid>,
+    pub kind: Option<ModelKind>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainQueued {
+    /// Training jobs queued (one per restaurant; the workers take them).
+    pub queued: usize,
+}
+
+/// Queue training: one job per restaurant, run by the worker processes. Each trains the daily and the
+/// hourly model, stores them as new versions and promotes those whose backtest beats the latest.
+/// Administrators (any or every restaurant), KAMs and managers (their own); keys need `forecasts:train`.
+#[utoipa::path(post, path = "/api/models/train", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:train"])),
+    request_body = TrainRequest,
+    responses(
+        (status = 202, description = "Queued", body = Envelope<TrainQueued>),
+        (status = 404, description = "No such restaurant (or not yours)", body = ErrorBody),
+    ))]
+async fn train_models(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiJson(body): ApiJson<TrainRequest>,
+) -> ApiResult<Reply<TrainQueued>> {
+    match body.restaurant_id {
+        Some(id) => super::require_train_access(&state, &me, id).await?,
+        None => me.require_admin()?,
+    }
+    let queued = super::jobs::enqueue_training(&state, body.restaurant_id).await?;
+    Ok(created(TrainQueued { queued })
+        .status(StatusCode::ACCEPTED)
+        .message("training queued"))
+}
+
+/// Make this version the latest, whatever its score (the one before becomes `previous`); cached
+/// answers are dropped.
+#[utoipa::path(post, path = "/api/models/{id}/promote", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:train"])),
+    params(("id" = Uuid, Path, description = "Model version id")),
+    responses(
+        (status = 200, description = "Promoted", body = Envelope<ModelView>),
+        (status = 404, description = "No such version (or not yours)", body = ErrorBody),
+        (status = 409, description = "Already the latest", body = ErrorBody),
+    ))]
+async fn promote_model(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Reply<ModelView>> {
+    let model = visible_model(&state, &me, id).await?;
+    if let Some(r) = model.restaurant_id {
+        super::require_train_access(&state, &me, r).await?;
+    }
+    Ok(ok(registry::promote(&state, id).await?))
+}
+
+/// Take back the latest version `id`: the previous one answers again (and is returned); cached answers
+/// are dropped.
+#[utoipa::path(post, path = "/api/models/{id}/rollback", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:train"])),
+    params(("id" = Uuid, Path, description = "The latest version's id")),
+    responses(
+        (status = 200, description = "The version answering now", body = Envelope<ModelView>),
+        (status = 404, description = "No such version (or not yours)", body = ErrorBody),
+        (status = 409, description = "Not the latest, or nothing to go back to", body = ErrorBody),
+    ))]
+async fn rollback_model(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Reply<ModelView>> {
+    let model = visible_model(&state, &me, id).await?;
+    if let Some(r) = model.restaurant_id {
+        super::require_train_access(&state, &me, r).await?;
+    }
+    Ok(ok(registry::rollback(&state, id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct ClosureRange {
+    /// First local day (inclusive).
+    pub from: Option<NaiveDate>,
+    /// Last local day (inclusive).
+    pub to: Option<NaiveDate>,
+}
+
+/// The restaurant's closure calendar (local days it is closed), by day.
+#[utoipa::path(get, path = "/api/restaurants/{id}/closures", tag = "forecasting", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
+    params(("id" = Uuid, Path, description = "Restaurant id"), ClosureRange),
+    responses(
+        (status = 200, description = "Closed days", body = Envelope<Vec<ClosureView>>),
+        (status = 404, description = "No such restaurant (or not yours)", body = ErrorBody),
+    ))]
+async fn list_closures(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(range): ApiQuery<ClosureRange>,
+) -> ApiResult<Reply<Vec<ClosureView>>> {
+    super::require_access(&state, &me, id).await?;
+    Ok(ok(closures::list(&state, id, range.from, range.to).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureInput {
+    /// The restaurant's local day.
+    pub day: NaiveDate,
+    pub kind: ClosureKind,
+    #[schema(max_length = 200)]
+    pub note: Option<String>,
+}
+
+/// Mark a local day closed (a holiday or a one-off closure): its forecasts become zero. Administrators,
+/// the restaurant's KAM and its managers; keys need `restaurants:write`.
+#[utoipa::path(post, path = "/api/restaurants/{id}/closures", tag = "forecasting", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("id" = Uuid, Path, description = "Restaurant id")),
+    request_body(content = ClosureInput, example = json!({"day": "2026-12-25", "kind": "holiday", "note": "Christmas Day"})),
+    responses(
+        (status = 201, description = "Added", body = Envelope<ClosureView>),
+        (status = 404, description = "No such restaurant (or not yours)", body = ErrorBody),
+        (status = 409, description = "The day is already closed", body = ErrorBody),
+    ))]
+async fn add_closure(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ClosureInput>,
+) -> ApiResult<Reply<ClosureView>> {
+    let note = match body.note.as_deref().map(crate::http::text::trimmed) {
+        Some(n) if n.chars().count() > 200 => {
+            return Err(ApiError::field("note", "at most 200 characters"));
+        }
+        Some("") | None => None,
+        Some(n) => Some(n.to_string()),
+    };
+    super::require_train_access(&state, &me, id).await?;
+    Ok(created(
+        closures::add(&state, id, body.day, body.kind, note).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ClosurePath {
+    /// Restaurant id
+    pub id: Uuid,
+    /// Closure id
+    pub closure_id: Uuid,
+}
+
+/// Open a closed day again.
+#[utoipa::path(delete, path = "/api/restaurants/{id}/closures/{closure_id}", tag = "forecasting", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(ClosurePath),
+    responses(
+        (status = 200, description = "Removed", body = Envelope<ClosureRemoved>),
+        (status = 404, description = "No such closure (or restaurant)", body = ErrorBody),
+    ))]
+async fn delete_closure(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(path): ApiPath<ClosurePath>,
+) -> ApiResult<Reply<ClosureRemoved>> {
+    super::require_train_access(&state, &me, path.id).await?;
+    closures::remove(&state, path.id, path.closure_id).await?;
+    Ok(ok(ClosureRemoved {
+        deleted: path.closure_id,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClosureRemoved {
+    pub deleted: Uuid,
+}
