@@ -103,13 +103,8 @@ impl Forecast {
     fn from_raw(raw: &[f64], series: &Series, intervals: &Intervals) -> Forecast {
         let n = series.len();
         let mut out = Forecast::default();
-        for (k, &v) in raw.iter().enumerate() {
+        for (k, m) in clean(raw, series).into_iter().enumerate() {
             let open = series.steps[n + k].open;
-            let m = if open && v.is_finite() {
-                v.max(0.0)
-            } else {
-                0.0
-            };
             let band = |q: f64| {
                 if open {
                     (m + q * scale(m)).max(0.0)

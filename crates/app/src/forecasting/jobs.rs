@@ -73,7 +73,6 @@ pub async fn enqueue_training(
         Some(id) => vec![id],
         None => super::series::restaurants_with_orders(state).await?,
     };
-    let stamp = state.now().format("%Y%m%dT%H%M%S%.3f");
     for id in &ids {
         state
             .jobs
@@ -82,7 +81,6 @@ pub async fn enqueue_training(
                     TRAIN_JOB,
                     json!({ "restaurant_id": id, "kind": super::DEMAND }),
                 )
-                .dedup_key(format!("forecast-train:{id}:{stamp}"))
                 .max_attempts(3),
             )
             .await

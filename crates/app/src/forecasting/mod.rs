@@ -22,7 +22,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::accounts::{MemberRole, Principal, Role};
-use crate::entities::crm_accounts;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -56,20 +55,13 @@ pub async fn backtest(
         granularity.max_horizon(),
     )
     .await?;
-    let values = ex.values.clone();
-    let steps = ex.steps.clone();
-    let backtest = tokio::task::spawn_blocking(move || {
-        let series = brigade_forecast::Series {
-            granularity,
-            values: &values,
-            steps: &steps,
-        };
-        brigade_forecast::backtest::backtest(&series, &brigade_forecast::Method::ALL, windows)
-            .map(|(b, _)| b)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(forecast_error)?;
+    let backtest = ex
+        .on_blocking_pool(move |series| {
+            brigade_forecast::backtest::backtest(series, &brigade_forecast::Method::ALL, windows)
+                .map(|(b, _)| b)
+        })
+        .await?
+        .map_err(forecast_error)?;
     Ok((backtest, ex))
 }
 
@@ -92,19 +84,10 @@ pub async fn train_demand(
     )
     .await?;
     let started = Instant::now();
-    let values = ex.values.clone();
-    let steps = ex.steps.clone();
-    let (model, backtest) = tokio::task::spawn_blocking(move || {
-        let series = brigade_forecast::Series {
-            granularity,
-            values: &values,
-            steps: &steps,
-        };
-        brigade_forecast::train(&series, windows)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(forecast_error)?;
+    let (model, backtest) = ex
+        .on_blocking_pool(move |series| brigade_forecast::train(series, windows))
+        .await?
+        .map_err(forecast_error)?;
     let training_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
     let artifact = serde_json::to_string(&model).map_err(ApiError::internal)?;
     let chosen = backtest.chosen_score().clone();
@@ -149,23 +132,17 @@ pub async fn require_access(
     me: &Principal,
     restaurant_id: Uuid,
 ) -> Result<(), ApiError> {
-    use sea_orm::EntityTrait;
-    crate::restaurants::find(state, restaurant_id).await?;
     match me.role {
-        Role::Admin => Ok(()),
-        Role::Kam => {
-            let account = crm_accounts::Entity::find_by_id(restaurant_id)
-                .one(&state.db)
-                .await?;
-            match account {
-                Some(a) if a.kam_id == Some(me.user_id) => Ok(()),
+        Role::Admin | Role::Kam => crate::crm::account_for(state, me, restaurant_id)
+            .await
+            .map(|_| ()),
+        Role::Customer => {
+            crate::restaurants::find(state, restaurant_id).await?;
+            match crate::accounts::membership_role(state, me.user_id, restaurant_id).await? {
+                Some(role) if role >= MemberRole::Staff => Ok(()),
                 _ => Err(ApiError::not_found("restaurant")),
             }
         }
-        _ => match crate::accounts::membership_role(state, me.user_id, restaurant_id).await? {
-            Some(role) if role >= MemberRole::Staff => Ok(()),
-            _ => Err(ApiError::not_found("restaurant")),
-        },
     }
 }
 

@@ -147,26 +147,13 @@ async fn with_version(
         .ok_or("the version has no artifact")?;
     let model: Model =
         serde_json::from_str(artifact).map_err(|e| format!("unreadable artifact: {e}"))?;
-    let series = ex.series();
-    let forecast = tokio::task::spawn_blocking({
-        let values = ex.values.clone();
-        let steps = ex.steps.clone();
-        let g = series.granularity;
-        move || {
-            let series = brigade_forecast::Series {
-                granularity: g,
-                values: &values,
-                steps: &steps,
-            };
-            model
-                .forecast(&series, horizon)
-                .map(|f| (f, model.method().name().to_string()))
-        }
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    Ok((forecast.0, row.version, forecast.1))
+    let method = model.method().name().to_string();
+    let forecast = ex
+        .on_blocking_pool(move |series| model.forecast(series, horizon))
+        .await
+        .map_err(|e| e.message)?
+        .map_err(|e| e.to_string())?;
+    Ok((forecast, row.version, method))
 }
 
 /// The demand forecast of a restaurant, `horizon` steps from the step containing `as_of` (now when
@@ -213,24 +200,16 @@ pub async fn demand(
     let ex = series::extract(state, restaurant_id, granularity, at, horizon).await?;
     let mut answer = None;
     if as_of.is_some() {
-        let values = ex.values.clone();
-        let steps = ex.steps.clone();
-        let trained = tokio::task::spawn_blocking(move || {
-            let series = brigade_forecast::Series {
-                granularity,
-                values: &values,
-                steps: &steps,
-            };
-            brigade_forecast::train(&series, brigade_forecast::backtest::DEFAULT_WINDOWS).and_then(
-                |(model, _)| {
-                    model
-                        .forecast(&series, horizon)
-                        .map(|f| (f, model.method().name()))
-                },
-            )
-        })
-        .await
-        .map_err(ApiError::internal)?;
+        let trained = ex
+            .on_blocking_pool(move |series| {
+                brigade_forecast::train(series, brigade_forecast::backtest::DEFAULT_WINDOWS)
+                    .and_then(|(model, _)| {
+                        model
+                            .forecast(series, horizon)
+                            .map(|f| (f, model.method().name()))
+                    })
+            })
+            .await?;
         match trained {
             Ok((f, method)) => {
                 answer = Some((f, None, None, method.to_string(), FallbackLevel::AsOf))

@@ -45,6 +45,57 @@ fn pointer_key(kind: &str, restaurant: Option<Uuid>, series: &str) -> String {
     format!("forecast:v1:pointer:{kind}:{scope}:{series}")
 }
 
+/// Narrows a query of versions to one (kind, restaurant, series).
+fn in_series<Q: QueryFilter>(q: Q, kind: &str, restaurant: Option<Uuid>, series: &str) -> Q {
+    let q = q
+        .filter(forecast_models::Column::Kind.eq(kind))
+        .filter(forecast_models::Column::Series.eq(series));
+    match restaurant {
+        Some(id) => q.filter(forecast_models::Column::RestaurantId.eq(id)),
+        None => q.filter(forecast_models::Column::RestaurantId.is_null()),
+    }
+}
+
+fn same_series(model: &forecast_models::Model) -> sea_orm::Select<forecast_models::Entity> {
+    in_series(
+        forecast_models::Entity::find(),
+        &model.kind,
+        model.restaurant_id,
+        &model.series,
+    )
+}
+
+/// Sets a version's status (and, when it becomes latest, when).
+async fn set_status<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    status: &'static str,
+    promoted_at: Option<DateTime<Utc>>,
+) -> Result<(), ApiError> {
+    let mut q = forecast_models::Entity::update_many()
+        .col_expr(forecast_models::Column::Status, Expr::value(status))
+        .filter(forecast_models::Column::Id.eq(id));
+    if let Some(at) = promoted_at {
+        q = q.col_expr(forecast_models::Column::PromotedAt, Expr::value(at));
+    }
+    q.exec(db).await?;
+    Ok(())
+}
+
+/// Versions without their fitted artifact (which may be hundreds of kilobytes): for listings.
+pub fn without_artifact(
+    select: sea_orm::Select<forecast_models::Entity>,
+) -> sea_orm::Select<forecast_models::Entity> {
+    use sea_orm::Iterable;
+    select
+        .select_only()
+        .columns(
+            forecast_models::Column::iter()
+                .filter(|c| !matches!(c, forecast_models::Column::Artifact)),
+        )
+        .column_as(Expr::value(Option::<String>::None), "artifact")
+}
+
 /// A version as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ModelView {
@@ -131,15 +182,7 @@ pub struct Stored {
 /// Stores a version, promoting it when it beats the current latest (or there is none).
 pub async fn store(state: &AppState, new: NewVersion) -> Result<Stored, ApiError> {
     let txn = crate::database::begin_write(&state.db).await?;
-    let scope = |q: sea_orm::Select<forecast_models::Entity>| {
-        let q = q
-            .filter(forecast_models::Column::Kind.eq(new.kind))
-            .filter(forecast_models::Column::Series.eq(new.series.clone()));
-        match new.restaurant_id {
-            Some(id) => q.filter(forecast_models::Column::RestaurantId.eq(id)),
-            None => q.filter(forecast_models::Column::RestaurantId.is_null()),
-        }
-    };
+    let scope = |q| in_series(q, new.kind, new.restaurant_id, &new.series);
     let last_version: Option<i32> = scope(forecast_models::Entity::find())
         .select_only()
         .column_as(forecast_models::Column::Version.max(), "v")
@@ -199,7 +242,7 @@ pub async fn store(state: &AppState, new: NewVersion) -> Result<Stored, ApiError
         promoted_at: Set(promote.then_some(now)),
     };
     if promote && let Some(current) = &current {
-        demote(&txn, current, now).await?;
+        demote(&txn, current).await?;
     }
     let model = model.insert(&txn).await?;
     txn.commit().await?;
@@ -217,24 +260,18 @@ pub async fn store(state: &AppState, new: NewVersion) -> Result<Stored, ApiError
 async fn demote<C: sea_orm::ConnectionTrait>(
     db: &C,
     current: &forecast_models::Model,
-    _now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let mut q = forecast_models::Entity::update_many()
-        .col_expr(forecast_models::Column::Status, Expr::value(RETIRED))
-        .filter(forecast_models::Column::Kind.eq(current.kind.clone()))
-        .filter(forecast_models::Column::Series.eq(current.series.clone()))
-        .filter(forecast_models::Column::Status.eq(PREVIOUS));
-    q = match current.restaurant_id {
-        Some(id) => q.filter(forecast_models::Column::RestaurantId.eq(id)),
-        None => q.filter(forecast_models::Column::RestaurantId.is_null()),
-    };
-    q.exec(db).await?;
-    forecast_models::Entity::update_many()
-        .col_expr(forecast_models::Column::Status, Expr::value(PREVIOUS))
-        .filter(forecast_models::Column::Id.eq(current.id))
-        .exec(db)
-        .await?;
-    Ok(())
+    in_series(
+        forecast_models::Entity::update_many(),
+        &current.kind,
+        current.restaurant_id,
+        &current.series,
+    )
+    .col_expr(forecast_models::Column::Status, Expr::value(RETIRED))
+    .filter(forecast_models::Column::Status.eq(PREVIOUS))
+    .exec(db)
+    .await?;
+    set_status(db, current.id, PREVIOUS, None).await
 }
 
 pub async fn forget(state: &AppState, kind: &str, restaurant: Option<Uuid>, series: &str) {
@@ -271,22 +308,11 @@ pub async fn promote(state: &AppState, id: Uuid) -> Result<ModelView, ApiError> 
         .one(&txn)
         .await?;
     if let Some(current) = &current {
-        demote(&txn, current, now).await?;
+        demote(&txn, current).await?;
     }
-    forecast_models::Entity::update_many()
-        .col_expr(forecast_models::Column::Status, Expr::value(LATEST))
-        .col_expr(forecast_models::Column::PromotedAt, Expr::value(now))
-        .filter(forecast_models::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
+    set_status(&txn, id, LATEST, Some(now)).await?;
     txn.commit().await?;
-    forget(
-        state,
-        &kind_of(&model.kind),
-        model.restaurant_id,
-        &model.series,
-    )
-    .await;
+    forget(state, &model.kind, model.restaurant_id, &model.series).await;
     Ok(find(state, id).await?.into())
 }
 
@@ -317,19 +343,8 @@ pub async fn rollback(state: &AppState, id: Uuid) -> Result<ModelView, ApiError>
                 "there is no previous version to go back to",
             )
         })?;
-    let now = state.now();
-    let set = |status: &'static str, id: Uuid| {
-        forecast_models::Entity::update_many()
-            .col_expr(forecast_models::Column::Status, Expr::value(status))
-            .filter(forecast_models::Column::Id.eq(id))
-    };
-    set(ROLLED_BACK, model.id).exec(&txn).await?;
-    forecast_models::Entity::update_many()
-        .col_expr(forecast_models::Column::Status, Expr::value(LATEST))
-        .col_expr(forecast_models::Column::PromotedAt, Expr::value(now))
-        .filter(forecast_models::Column::Id.eq(previous.id))
-        .exec(&txn)
-        .await?;
+    set_status(&txn, model.id, ROLLED_BACK, None).await?;
+    set_status(&txn, previous.id, LATEST, Some(state.now())).await?;
     if let Some(retired) = same_series(&model)
         .filter(forecast_models::Column::Status.eq(RETIRED))
         .filter(forecast_models::Column::PromotedAt.is_not_null())
@@ -337,31 +352,11 @@ pub async fn rollback(state: &AppState, id: Uuid) -> Result<ModelView, ApiError>
         .one(&txn)
         .await?
     {
-        set(PREVIOUS, retired.id).exec(&txn).await?;
+        set_status(&txn, retired.id, PREVIOUS, None).await?;
     }
     txn.commit().await?;
-    forget(
-        state,
-        &kind_of(&model.kind),
-        model.restaurant_id,
-        &model.series,
-    )
-    .await;
+    forget(state, &model.kind, model.restaurant_id, &model.series).await;
     Ok(find(state, previous.id).await?.into())
-}
-
-fn kind_of(kind: &str) -> String {
-    kind.to_string()
-}
-
-fn same_series(model: &forecast_models::Model) -> sea_orm::Select<forecast_models::Entity> {
-    let q = forecast_models::Entity::find()
-        .filter(forecast_models::Column::Kind.eq(model.kind.clone()))
-        .filter(forecast_models::Column::Series.eq(model.series.clone()));
-    match model.restaurant_id {
-        Some(id) => q.filter(forecast_models::Column::RestaurantId.eq(id)),
-        None => q.filter(forecast_models::Column::RestaurantId.is_null()),
-    }
 }
 
 /// The versions answering for a series now (cached).
@@ -376,17 +371,14 @@ pub async fn pointer(
     {
         return Ok(p);
     }
-    let mut q = forecast_models::Entity::find()
-        .select_only()
-        .columns([forecast_models::Column::Id, forecast_models::Column::Status])
-        .filter(forecast_models::Column::Kind.eq(kind))
-        .filter(forecast_models::Column::Series.eq(series))
-        .filter(forecast_models::Column::Status.is_in([LATEST, PREVIOUS]));
-    q = match restaurant {
-        Some(id) => q.filter(forecast_models::Column::RestaurantId.eq(id)),
-        None => q.filter(forecast_models::Column::RestaurantId.is_null()),
-    };
-    let rows: Vec<(Uuid, String)> = q.into_tuple().all(&state.db).await?;
+    let rows: Vec<(Uuid, String)> =
+        in_series(forecast_models::Entity::find(), kind, restaurant, series)
+            .select_only()
+            .columns([forecast_models::Column::Id, forecast_models::Column::Status])
+            .filter(forecast_models::Column::Status.is_in([LATEST, PREVIOUS]))
+            .into_tuple()
+            .all(&state.db)
+            .await?;
     let mut p = Pointer {
         epoch: Uuid::new_v4(),
         ..Pointer::default()
@@ -400,31 +392,4 @@ pub async fn pointer(
     }
     brigade_platform::cache::set_json(state.cache.as_ref(), &key, &p, POINTER_TTL).await;
     Ok(p)
-}
-
-/// Versions, newest first, optionally of one restaurant or kind.
-pub async fn list(
-    state: &AppState,
-    restaurants: Option<&[Uuid]>,
-    kind: Option<&str>,
-    offset: u64,
-    limit: u64,
-) -> Result<(Vec<ModelView>, u64), ApiError> {
-    use sea_orm::PaginatorTrait;
-    let mut q = forecast_models::Entity::find();
-    if let Some(ids) = restaurants {
-        q = q.filter(forecast_models::Column::RestaurantId.is_in(ids.to_vec()));
-    }
-    if let Some(kind) = kind {
-        q = q.filter(forecast_models::Column::Kind.eq(kind));
-    }
-    let total = q.clone().count(&state.db).await?;
-    let rows = q
-        .order_by_desc(forecast_models::Column::TrainedAt)
-        .order_by_desc(forecast_models::Column::Version)
-        .offset(offset)
-        .limit(limit)
-        .all(&state.db)
-        .await?;
-    Ok((rows.into_iter().map(ModelView::from).collect(), total))
 }

@@ -208,7 +208,7 @@ async fn list_models(
     ApiQuery(filter): ApiQuery<ModelFilter>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Reply<Page<ModelView>>> {
-    let mut q = forecast_models::Entity::find()
+    let mut q = registry::without_artifact(forecast_models::Entity::find())
         .order_by_desc(forecast_models::Column::TrainedAt)
         .order_by_desc(forecast_models::Column::Version);
     if let Some(ids) = visible_restaurants(&state, &me).await? {
@@ -244,6 +244,14 @@ async fn visible_model(
             .map_err(|_| ApiError::not_found("model"))?,
     }
     Ok(model)
+}
+
+/// Promoting and rolling back take the right to train the version's restaurant.
+async fn may_change_model(state: &AppState, me: &Principal, id: Uuid) -> ApiResult<()> {
+    if let Some(r) = visible_model(state, me, id).await?.restaurant_id {
+        super::require_train_access(state, me, r).await?;
+    }
+    Ok(())
 }
 
 /// One version.
@@ -313,10 +321,7 @@ async fn promote_model(
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<ModelView>> {
-    let model = visible_model(&state, &me, id).await?;
-    if let Some(r) = model.restaurant_id {
-        super::require_train_access(&state, &me, r).await?;
-    }
+    may_change_model(&state, &me, id).await?;
     Ok(ok(registry::promote(&state, id).await?))
 }
 
@@ -334,10 +339,7 @@ async fn rollback_model(
     AuthUser(me): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<ModelView>> {
-    let model = visible_model(&state, &me, id).await?;
-    if let Some(r) = model.restaurant_id {
-        super::require_train_access(&state, &me, r).await?;
-    }
+    may_change_model(&state, &me, id).await?;
     Ok(ok(registry::rollback(&state, id).await?))
 }
 

@@ -5,12 +5,12 @@
 //! its one slot; in a 23-hour day the missing hour is closed. Extraction reads `forecast_db` (the read
 //! replica when one is configured).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use brigade_forecast::{Granularity, Step};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -47,6 +47,24 @@ impl Extracted {
             values: &self.values,
             steps: &self.steps,
         }
+    }
+
+    /// Runs `f` on the series on the blocking pool (choosing and fitting take milliseconds of CPU).
+    pub async fn on_blocking_pool<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&brigade_forecast::Series) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let (granularity, values, steps) =
+            (self.granularity, self.values.clone(), self.steps.clone());
+        tokio::task::spawn_blocking(move || {
+            f(&brigade_forecast::Series {
+                granularity,
+                values: &values,
+                steps: &steps,
+            })
+        })
+        .await
+        .map_err(ApiError::internal)
     }
 
     /// The local label of step `i` (`2024-03-31` or `2024-03-31T02:00`).
@@ -262,15 +280,12 @@ pub async fn extract(
 
 /// The restaurants with orders before `as_of` (what a training run covers).
 pub async fn restaurants_with_orders(state: &AppState) -> Result<Vec<Uuid>, ApiError> {
-    let ids: Vec<Uuid> = orders::Entity::find()
+    Ok(orders::Entity::find()
         .select_only()
         .column(orders::Column::RestaurantId)
         .distinct()
+        .order_by_asc(orders::Column::RestaurantId)
         .into_tuple()
         .all(&state.forecast_db)
-        .await?;
-    let unique: HashSet<Uuid> = ids.into_iter().collect();
-    let mut ids: Vec<Uuid> = unique.into_iter().collect();
-    ids.sort();
-    Ok(ids)
+        .await?)
 }
