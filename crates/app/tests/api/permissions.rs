@@ -321,6 +321,45 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         .await;
     let report = report.data()["report_id"].as_str().unwrap().to_string();
     const OPERATIONS: &[R] = &[R::Kam, R::Admin];
+    // Forecasting: two stored versions of the venue's daily model (the second a candidate) and a closure.
+    const FORECAST_READERS: &[R] = &[R::Staff, R::Owner, R::Kam, R::Admin];
+    const FORECAST_TRAINERS: &[R] = &[R::Owner, R::Kam, R::Admin];
+    let mut versions = Vec::new();
+    for _ in 0..2 {
+        let stored = brigade_app::forecasting::registry::store(
+            &app.state,
+            brigade_app::forecasting::registry::NewVersion {
+                kind: brigade_app::forecasting::DEMAND,
+                restaurant_id: Some(v.parse().unwrap()),
+                series: "daily".into(),
+                method: "weekday_mean".into(),
+                training_from: None,
+                training_to: app.state.now(),
+                data_fingerprint: "walk".into(),
+                features: json!({}),
+                parameters: json!({}),
+                metrics: json!({}),
+                score: None,
+                artifact: serde_json::to_string(&brigade_forecast::Model::rule_based(
+                    brigade_forecast::Granularity::Daily,
+                ))
+                .unwrap(),
+                training_ms: 0,
+            },
+        )
+        .await
+        .unwrap();
+        versions.push(stored.model.id);
+    }
+    let (model_latest, model_candidate) = (versions[0], versions[1]);
+    let doomed_closure = id_of(
+        &app.post(
+            &format!("/api/restaurants/{v}/closures"),
+            json!({"day": "2026-07-01", "kind": "closure"}),
+            Some(&admin),
+        )
+        .await,
+    );
     const STORE_READERS: &[R] = &[R::Owner, R::Kam, R::Admin];
 
     // The CRM: the venue is the KAM's, with two contacts (one to delete).
@@ -538,6 +577,21 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
             .csv("name,timezone\nWalk Import,UTC\n"),
         op(M::POST, "/api/crm/import/contacts", "/api/crm/import/contacts".into(), Allow(OPERATIONS))
             .csv("restaurant,name,phone,role\nwalk-brand,Walk Import,+44 20 7946 0998,staff\n"),
+        // Forecasting.
+        op(M::POST, "/api/predictions/demand", "/api/predictions/demand".into(), Allow(FORECAST_READERS))
+            .json(json!({"restaurant_id": v, "granularity": "daily", "horizon": 3})),
+        op(M::POST, "/api/predictions/demand/peak-hours", "/api/predictions/demand/peak-hours".into(), Allow(FORECAST_READERS))
+            .json(json!({"restaurant_id": v})),
+        op(M::GET, "/api/models", "/api/models".into(), Signed),
+        op(M::GET, "/api/models/{id}", format!("/api/models/{model_latest}"), Allow(FORECAST_READERS)),
+        op(M::POST, "/api/models/train", "/api/models/train".into(), Allow(FORECAST_TRAINERS))
+            .json(json!({"restaurant_id": v})),
+        op(M::POST, "/api/models/{id}/promote", format!("/api/models/{model_candidate}/promote"), Allow(FORECAST_TRAINERS)),
+        op(M::POST, "/api/models/{id}/rollback", format!("/api/models/{model_latest}/rollback"), Allow(FORECAST_TRAINERS)),
+        op(M::GET, "/api/restaurants/{id}/closures", format!("/api/restaurants/{v}/closures"), Allow(FORECAST_READERS)),
+        op(M::POST, "/api/restaurants/{id}/closures", format!("/api/restaurants/{v}/closures"), Allow(FORECAST_TRAINERS))
+            .json(json!({"day": "2026-12-25", "kind": "holiday"})),
+        op(M::DELETE, "/api/restaurants/{id}/closures/{closure_id}", format!("/api/restaurants/{v}/closures/{doomed_closure}"), Allow(FORECAST_TRAINERS)).once(),
         // Deleting whole venues last.
         op(M::DELETE, "/api/venues/{id}", format!("/api/venues/{}", doomed_venue.id), Allow(ADMIN)).once(),
         op(M::DELETE, "/api/restaurants/{id}", format!("/api/restaurants/{}", spare_venue.id), Allow(ADMIN)).once(),
