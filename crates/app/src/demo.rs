@@ -4,7 +4,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, Statement,
+    QueryFilter, QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -74,6 +74,9 @@ pub struct DemoSummary {
     pub polls_created: u64,
     pub channel_orders_created: usize,
     pub crm_restaurants_assigned: usize,
+    /// Demand-model training jobs queued for demo restaurants with orders and no model yet (the
+    /// workers train them within seconds of `serve --demo` starting).
+    pub forecast_trainings_queued: usize,
 }
 
 /// (category, [(item, price in minor units, preparation minutes, description)]) per demo restaurant.
@@ -514,7 +517,27 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
         ensure_member(state, manager.id, noodle, MemberRole::Manager).await?;
     }
     summary.crm_restaurants_assigned = ensure_crm(state).await?;
+    summary.forecast_trainings_queued = ensure_forecasts(state).await?;
     Ok(summary)
+}
+
+/// Training jobs for the restaurants with orders but no demand model yet.
+async fn ensure_forecasts(state: &AppState) -> Result<usize, ApiError> {
+    use crate::entities::forecast_models;
+    let trained: Vec<Option<Uuid>> = forecast_models::Entity::find()
+        .select_only()
+        .column(forecast_models::Column::RestaurantId)
+        .distinct()
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut queued = 0;
+    for id in crate::forecasting::series::restaurants_with_orders(state).await? {
+        if !trained.contains(&Some(id)) {
+            queued += crate::forecasting::jobs::enqueue_training(state, Some(id)).await?;
+        }
+    }
+    Ok(queued)
 }
 
 /// Extra CRM leads: (slug, name, zone, region, KAM e-mail, weekday hours, weekend hours, orders per

@@ -336,6 +336,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 summary.polls_created,
                 demo::PASSWORD
             );
+            if summary.forecast_trainings_queued > 0 {
+                println!(
+                    "{} forecast training job(s) queued: `brigade serve` or `brigade worker` trains them",
+                    summary.forecast_trainings_queued
+                );
+            }
             println!(
                 "customer page of table T1 at Ember & Oak: {}/q/EMBER-T1",
                 state.config.public_url.trim_end_matches('/')

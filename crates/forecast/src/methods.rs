@@ -261,7 +261,7 @@ fn mstl_forecast(series: &Series, h: usize) -> Result<Vec<f64>> {
 
 /// Features of step `t`, using only values at least `max_horizon` steps before it, so one model
 /// forecasts every step of the horizon from what is known at the origin.
-const FEATURES: usize = 11;
+const FEATURES: usize = 10;
 
 fn features(values: &[f64], steps: &[Step], g: Granularity, t: usize, out: &mut [f64; FEATURES]) {
     let s = g.season();
@@ -287,15 +287,16 @@ fn features(values: &[f64], steps: &[Step], g: Granularity, t: usize, out: &mut 
     let step = steps[t];
     out[5] = step.weekday as f64;
     out[6] = step.hour as f64;
-    out[7] = step.day_of_year as f64;
-    out[8] = if step.holiday { 1.0 } else { 0.0 };
+    // No day-of-year: with a year or less of history the trees would read a date they never saw as
+    // the nearest one they did (the year-ago lag carries the yearly pattern instead).
+    out[7] = if step.holiday { 1.0 } else { 0.0 };
     // A year ago (days), or a day before the horizon (hours).
-    out[9] = match g {
+    out[8] = match g {
         Granularity::Daily => lag(364),
         Granularity::Hourly => lag(w + g.day()),
     };
     // The same step's ratio to its level four weeks before: the shape of the week.
-    out[10] = if out[4].is_finite() && out[4] > 0.0 {
+    out[9] = if out[4].is_finite() && out[4] > 0.0 {
         out[0] / out[4]
     } else {
         f64::NAN

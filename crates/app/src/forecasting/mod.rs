@@ -173,3 +173,33 @@ pub async fn resolve_restaurant(state: &AppState, name: &str) -> Result<Uuid, Ap
         .map(|r| r.id)
         .ok_or_else(|| ApiError::not_found(&format!("restaurant {name:?}")))
 }
+
+/// The restaurants a caller may forecast (None: all of them): a KAM's accounts, a venue member's venues.
+pub async fn visible_restaurants(
+    state: &AppState,
+    me: &Principal,
+) -> Result<Option<Vec<Uuid>>, ApiError> {
+    use crate::entities::{crm_accounts, restaurant_members};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    match me.role {
+        Role::Admin => Ok(None),
+        Role::Kam => Ok(Some(
+            crm_accounts::Entity::find()
+                .select_only()
+                .column(crm_accounts::Column::RestaurantId)
+                .filter(crm_accounts::Column::KamId.eq(me.user_id))
+                .into_tuple()
+                .all(&state.db)
+                .await?,
+        )),
+        Role::Customer => Ok(Some(
+            restaurant_members::Entity::find()
+                .select_only()
+                .column(restaurant_members::Column::RestaurantId)
+                .filter(restaurant_members::Column::UserId.eq(me.user_id))
+                .into_tuple()
+                .all(&state.db)
+                .await?,
+        )),
+    }
+}

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::closures::{self, ClosureKind, ClosureView};
 use super::predict::{self, DemandAnswer, PeakHours};
 use super::registry::{self, ModelView};
-use crate::accounts::{AuthUser, MemberRole, Principal, Role};
-use crate::entities::{crm_accounts, forecast_models, restaurant_members};
+use crate::accounts::{AuthUser, Principal};
+use crate::entities::forecast_models;
 use crate::http::envelope::{Envelope, Page, PageParams, Reply, created, ok, paginate};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -170,32 +170,6 @@ pub enum ModelKind {
     Demand,
 }
 
-/// The restaurants a caller may see models of (None: all).
-async fn visible_restaurants(state: &AppState, me: &Principal) -> ApiResult<Option<Vec<Uuid>>> {
-    match me.role {
-        Role::Admin => Ok(None),
-        Role::Kam => Ok(Some(
-            crm_accounts::Entity::find()
-                .filter(crm_accounts::Column::KamId.eq(me.user_id))
-                .all(&state.db)
-                .await?
-                .into_iter()
-                .map(|a| a.restaurant_id)
-                .collect(),
-        )),
-        Role::Customer => Ok(Some(
-            restaurant_members::Entity::find()
-                .filter(restaurant_members::Column::UserId.eq(me.user_id))
-                .all(&state.db)
-                .await?
-                .into_iter()
-                .filter(|m| m.role.parse::<MemberRole>().is_ok())
-                .map(|m| m.restaurant_id)
-                .collect(),
-        )),
-    }
-}
-
 /// Model versions, newest first (the seed's models/info): each with its training window, data
 /// fingerprint, features, parameters, backtest metrics and status (latest, previous, candidate,
 /// retired, rolled_back). Without the fitted artifact.
@@ -211,7 +185,7 @@ async fn list_models(
     let mut q = registry::without_artifact(forecast_models::Entity::find())
         .order_by_desc(forecast_models::Column::TrainedAt)
         .order_by_desc(forecast_models::Column::Version);
-    if let Some(ids) = visible_restaurants(&state, &me).await? {
+    if let Some(ids) = super::visible_restaurants(&state, &me).await? {
         q = q.filter(forecast_models::Column::RestaurantId.is_in(ids));
     }
     if let Some(id) = filter.restaurant_id {

@@ -3,6 +3,7 @@
 
 mod analytics;
 mod crm;
+mod forecast;
 mod form;
 mod monitoring;
 mod pages;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/restaurants", get(pages::restaurants))
         .route("/admin/users", get(pages::users))
         .route("/analytics", get(analytics::page))
+        .route("/forecasts", get(forecast::page))
         .route("/crm", get(crm::dashboard))
         .route("/crm/restaurants", get(crm::list))
         .route("/crm/restaurants/{id}", get(crm::detail))
@@ -119,6 +121,7 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             links.push(("/restaurants", "Restaurants"));
             links.push(("/monitoring", "Monitoring"));
             links.push(("/analytics", "Analytics"));
+            links.push(("/forecasts", "Forecasts"));
             links.push(("/admin/users", "Users"));
             links.push(("/api/docs/", "API"));
         }
@@ -128,6 +131,7 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             links.push(("/crm/settings", "Settings"));
             links.push(("/monitoring", "Monitoring"));
             links.push(("/analytics", "Analytics"));
+            links.push(("/forecasts", "Forecasts"));
             links.push(("/api/docs/", "API"));
         }
         Role::Customer => {}
@@ -175,6 +179,8 @@ const BOOTSTRAP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.
 const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
 const ORDER_JS: &[u8] = include_bytes!("../../assets/order.js");
 const CRM_JS: &[u8] = include_bytes!("../../assets/crm.js");
+const CHART_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chart.umd.min.js"));
+const FORECAST_JS: &[u8] = include_bytes!("../../assets/forecast.js");
 const FAVICON: &[u8] = include_bytes!("../../assets/favicon.svg");
 
 /// Uploaded files (logos, menu images), from whichever storage holds them.
@@ -217,6 +223,8 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "order.js" => (ORDER_JS, "text/javascript; charset=utf-8"),
         "crm.js" => (CRM_JS, "text/javascript; charset=utf-8"),
+        "chart.umd.min.js" => (CHART_JS, "text/javascript; charset=utf-8"),
+        "forecast.js" => (FORECAST_JS, "text/javascript; charset=utf-8"),
         "favicon.svg" => (FAVICON, "image/svg+xml"),
         _ => return not_found_page(),
     };

@@ -340,6 +340,8 @@ async fn demo_data_loads_once_with_an_account_per_role() {
         4 * 7 * 14,
         "a week of channel orders per venue"
     );
+    // Every demo restaurant with orders gets its demand models trained by the workers.
+    assert_eq!(first.forecast_trainings_queued, 16, "{first:?}");
     // The README's link works: the code resolves to its venue and table.
     let resolved = app.get("/api/venues/qr/EMBER-T1", None).await;
     assert_eq!(resolved.data()["table"], "T1");
@@ -353,6 +355,17 @@ async fn demo_data_loads_once_with_an_account_per_role() {
             again.qr_codes_created + again.time_slots_created + again.channel_orders_created
         ),
         (0, 0, 0, 0)
+    );
+    // Trained once, the demo's models are not queued again.
+    for result in brigade_app::jobs::run_inline(&app.state).await {
+        result.unwrap();
+    }
+    assert_eq!(
+        brigade_app::demo::load(&app.state)
+            .await
+            .unwrap()
+            .forecast_trainings_queued,
+        0
     );
     for (email, role) in [
         ("admin@demo.brigade", "admin"),
