@@ -105,6 +105,22 @@ enum ForecastCommand {
         #[arg(long, value_name = "INSTANT")]
         as_of: Option<String>,
     },
+    /// Write a restaurant's demand series as CSV (`start,value,open`: local step, orders, open by its
+    /// hours and closure calendar), e.g. for the Python anchors in benches/forecast.
+    Export {
+        /// Restaurant id or external id.
+        #[arg(long, value_name = "RESTAURANT")]
+        restaurant: String,
+        /// daily or hourly.
+        #[arg(long, default_value = "daily")]
+        granularity: String,
+        /// The series up to this instant (RFC 3339); default now.
+        #[arg(long, value_name = "INSTANT")]
+        as_of: Option<String>,
+        /// Where to write it (default standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Backtest every candidate on a restaurant's history and print how each did.
     Backtest {
         /// Restaurant id or external id.
@@ -595,6 +611,14 @@ async fn orders(config: Config, command: OrdersCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn parse_granularity(raw: &str) -> anyhow::Result<brigade_forecast::Granularity> {
+    match raw {
+        "daily" => Ok(brigade_forecast::Granularity::Daily),
+        "hourly" => Ok(brigade_forecast::Granularity::Hourly),
+        other => anyhow::bail!("--granularity {other:?}: daily or hourly"),
+    }
+}
+
 fn parse_as_of_arg(raw: Option<&str>) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
     raw.map(|raw| {
         chrono::DateTime::parse_from_rfc3339(raw)
@@ -673,6 +697,37 @@ async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()
                 started.elapsed().as_secs_f64()
             );
         }
+        ForecastCommand::Export {
+            restaurant,
+            granularity,
+            as_of,
+            out,
+        } => {
+            let g = parse_granularity(&granularity)?;
+            let at = parse_as_of_arg(as_of.as_deref())?.unwrap_or_else(|| state.now());
+            let id = forecasting::resolve_restaurant(&state, &restaurant)
+                .await
+                .map_err(describe)?;
+            let ex = forecasting::series::extract(&state, id, g, at, 0)
+                .await
+                .map_err(describe)?;
+            let mut csv = String::from("start,value,open\n");
+            for (i, v) in ex.values.iter().enumerate() {
+                csv.push_str(&format!(
+                    "{},{v},{}\n",
+                    ex.label(i),
+                    u8::from(ex.steps[i].open)
+                ));
+            }
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, csv)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("{} steps written to {}", ex.values.len(), path.display());
+                }
+                None => print!("{csv}"),
+            }
+        }
         ForecastCommand::Backtest {
             restaurant,
             windows,
@@ -680,11 +735,7 @@ async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()
             as_of,
         } => {
             let as_of = parse_as_of_arg(as_of.as_deref())?;
-            let g = match granularity.as_str() {
-                "daily" => brigade_forecast::Granularity::Daily,
-                "hourly" => brigade_forecast::Granularity::Hourly,
-                other => anyhow::bail!("--granularity {other:?}: daily or hourly"),
-            };
+            let g = parse_granularity(&granularity)?;
             if windows == 0 || windows > 52 {
                 anyhow::bail!("--windows {windows}: 1 to 52");
             }

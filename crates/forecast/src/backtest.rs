@@ -40,6 +40,9 @@ pub struct Backtest {
     /// Every candidate that could forecast every window, in [`Method::ALL`] order.
     pub candidates: Vec<CandidateScore>,
     pub chosen: Method,
+    /// The methods the ensemble averaged (those that forecast every window).
+    #[serde(default)]
+    pub ensemble_members: Vec<Method>,
 }
 
 impl Backtest {
@@ -239,29 +242,29 @@ pub fn backtest(
             run.forecasts.push(forecast);
         }
     }
-    if candidates.contains(&Method::Ensemble) {
-        let members: Vec<&Run> = runs
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.method,
-                    Method::WeekdayMean | Method::Ets | Method::Boosted
-                )
-            })
-            .collect();
+    // The ensemble averages the members that forecast every window (at least two of them).
+    let members: Vec<&Run> = runs
+        .iter()
+        .filter(|r| methods::ENSEMBLE_MEMBERS.contains(&r.method))
+        .filter(|r| r.forecasts.iter().all(Option::is_some))
+        .collect();
+    let ensemble_members: Vec<Method> = members.iter().map(|r| r.method).collect();
+    if candidates.contains(&Method::Ensemble) && members.len() >= 2 {
         let mut ensemble = Run {
             method: Method::Ensemble,
             forecasts: Vec::new(),
             millis: Vec::new(),
         };
         for w in 0..windows {
-            let parts: Option<Vec<&Vec<f64>>> =
-                members.iter().map(|r| r.forecasts[w].as_ref()).collect();
-            ensemble.forecasts.push(parts.map(|parts| {
+            let parts: Vec<&Vec<f64>> = members
+                .iter()
+                .filter_map(|r| r.forecasts[w].as_ref())
+                .collect();
+            ensemble.forecasts.push(Some(
                 (0..h)
                     .map(|k| parts.iter().map(|p| p[k]).sum::<f64>() / parts.len() as f64)
-                    .collect()
-            }));
+                    .collect(),
+            ));
             ensemble
                 .millis
                 .push(members.iter().map(|r| r.millis[w]).sum());
@@ -342,6 +345,7 @@ pub fn backtest(
             horizon: h,
             candidates: scores,
             chosen,
+            ensemble_members,
         },
         residuals_of,
     ))
@@ -423,7 +427,10 @@ pub fn train(series: &Series, windows: usize) -> Result<(Model, Backtest)> {
         .iter()
         .position(|c| c.method == backtest.chosen)
         .expect("chosen among the candidates");
-    let fitted = methods::fit(backtest.chosen, series)?;
+    let fitted = match backtest.chosen {
+        Method::Ensemble => methods::fit_ensemble(series, &backtest.ensemble_members)?,
+        other => methods::fit(other, series)?,
+    };
     Ok((
         Model {
             granularity: series.granularity,

@@ -250,7 +250,7 @@ impl<F: Fn(&[f64]) -> f64> CostFunction for Objective<F> {
 }
 
 /// Nelder-Mead from `start`, with a simplex of unit steps in each log-parameter.
-fn minimise(f: impl Fn(&[f64]) -> f64, start: Vec<f64>) -> Result<Vec<f64>> {
+pub(crate) fn minimise(f: impl Fn(&[f64]) -> f64, start: Vec<f64>) -> Result<Vec<f64>> {
     let mut simplex = vec![start.clone()];
     for i in 0..start.len() {
         let mut p = start.clone();

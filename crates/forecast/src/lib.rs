@@ -10,7 +10,9 @@
 pub mod backtest;
 pub mod calendar;
 pub mod customers;
+pub mod holt_winters;
 pub mod methods;
+pub mod theta;
 
 pub use backtest::{Backtest, CandidateScore, Forecast, Model, train};
 pub use calendar::{Granularity, Series, Step};

@@ -24,18 +24,24 @@ pub enum Method {
     /// Exponential smoothing: MSTL (weekly season for days; daily and weekly for hours) with an ETS
     /// trend (augurs).
     Ets,
+    /// Additive Holt-Winters (ETS(A,N,A) or ETS(A,Ad,A) by AICc; `holt_winters`).
+    HoltWinters,
+    /// The standard Theta method (`theta`): deseasonalised exponential smoothing with half the trend.
+    Theta,
     /// Gradient-boosted trees (forust) on calendar, closure and lag features.
     Boosted,
-    /// The mean of the weekday mean, ETS and boosted forecasts.
+    /// The mean of the weekday mean, ETS, Theta and boosted forecasts.
     Ensemble,
 }
 
 impl Method {
     /// Every candidate, in the order backtests report them.
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 7] = [
         Method::SeasonalNaive,
         Method::WeekdayMean,
         Method::Ets,
+        Method::HoltWinters,
+        Method::Theta,
         Method::Boosted,
         Method::Ensemble,
     ];
@@ -45,6 +51,8 @@ impl Method {
             Method::SeasonalNaive => "seasonal_naive",
             Method::WeekdayMean => "weekday_mean",
             Method::Ets => "ets",
+            Method::Theta => "theta",
+            Method::HoltWinters => "holt_winters",
             Method::Boosted => "boosted",
             Method::Ensemble => "ensemble",
         }
@@ -59,11 +67,15 @@ impl Method {
         let s = g.season();
         match self {
             Method::SeasonalNaive | Method::WeekdayMean => s,
+            Method::Theta => 2 * s,
+            Method::HoltWinters => 3 * s,
             Method::Ets => match g {
                 Granularity::Daily => 3 * s,
                 Granularity::Hourly => 2 * s,
             },
-            Method::Boosted | Method::Ensemble => g.max_horizon() + 4 * s + s,
+            Method::Boosted => g.max_horizon() + 4 * s + s,
+            // Two members at least: the weekday mean and Theta.
+            Method::Ensemble => 2 * s,
         }
     }
 }
@@ -76,6 +88,10 @@ pub enum Fitted {
     WeekdayMean,
     /// MSTL with an ETS trend, estimated again on the newest history at each forecast.
     Ets,
+    /// Its smoothing parameter and seasons are estimated again at each forecast (microseconds).
+    Theta,
+    /// Its form and parameters are estimated again at each forecast (a millisecond).
+    HoltWinters,
     Boosted {
         booster: Box<GradientBooster>,
     },
@@ -88,6 +104,8 @@ impl std::fmt::Debug for Fitted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Fitted::Ets => f.write_str("Ets"),
+            Fitted::Theta => f.write_str("Theta"),
+            Fitted::HoltWinters => f.write_str("HoltWinters"),
             Fitted::Boosted { booster } => {
                 write!(f, "Boosted {{ trees: {} }}", booster.trees.len())
             }
@@ -104,10 +122,36 @@ impl Fitted {
             Fitted::SeasonalNaive => Method::SeasonalNaive,
             Fitted::WeekdayMean => Method::WeekdayMean,
             Fitted::Ets => Method::Ets,
+            Fitted::Theta => Method::Theta,
+            Fitted::HoltWinters => Method::HoltWinters,
             Fitted::Boosted { .. } => Method::Boosted,
             Fitted::Ensemble { .. } => Method::Ensemble,
         }
     }
+}
+
+/// The methods an ensemble may average.
+pub const ENSEMBLE_MEMBERS: [Method; 5] = [
+    Method::WeekdayMean,
+    Method::Ets,
+    Method::HoltWinters,
+    Method::Theta,
+    Method::Boosted,
+];
+
+/// An ensemble of these members (at least two).
+pub fn fit_ensemble(series: &Series, members: &[Method]) -> Result<Fitted> {
+    if members.len() < 2 || members.iter().any(|m| !ENSEMBLE_MEMBERS.contains(m)) {
+        return Err(ForecastError::Model(format!(
+            "an ensemble of {members:?} cannot be made"
+        )));
+    }
+    Ok(Fitted::Ensemble {
+        members: members
+            .iter()
+            .map(|m| fit(*m, series))
+            .collect::<Result<_>>()?,
+    })
 }
 
 /// The training part of a history: its last `max_training` steps.
@@ -130,16 +174,18 @@ pub fn fit(method: Method, series: &Series) -> Result<Fitted> {
         Method::SeasonalNaive => Fitted::SeasonalNaive,
         Method::WeekdayMean => Fitted::WeekdayMean,
         Method::Ets => fit_ets(series)?,
+        Method::Theta => Fitted::Theta,
+        Method::HoltWinters => Fitted::HoltWinters,
         Method::Boosted => Fitted::Boosted {
             booster: Box::new(fit_boosted(series)?),
         },
-        Method::Ensemble => Fitted::Ensemble {
-            members: vec![
-                Fitted::WeekdayMean,
-                fit_ets(series)?,
-                fit(Method::Boosted, series)?,
-            ],
-        },
+        Method::Ensemble => {
+            let able: Vec<Method> = ENSEMBLE_MEMBERS
+                .into_iter()
+                .filter(|m| series.len() >= m.min_history(series.granularity))
+                .collect();
+            fit_ensemble(series, &able)?
+        }
     })
 }
 
@@ -167,6 +213,19 @@ pub fn forecast(fitted: &Fitted, series: &Series, h: usize) -> Result<Vec<f64>> 
         Fitted::SeasonalNaive => Ok(same_step_mean(series, h, 1)),
         Fitted::WeekdayMean => Ok(same_step_mean(series, h, 4)),
         Fitted::Ets => mstl_forecast(series, h),
+        Fitted::HoltWinters => {
+            crate::holt_winters::forecast(&ets_input(series), series.granularity.season(), h).ok_or(
+                ForecastError::NotEnoughHistory {
+                    needed: 3 * series.granularity.season(),
+                    have: series.len(),
+                },
+            )
+        }
+        Fitted::Theta => Ok(crate::theta::forecast(
+            &ets_input(series),
+            series.granularity.season(),
+            h,
+        )),
         Fitted::Boosted { booster } => Ok(forecast_boosted(booster, series, h)),
         Fitted::Ensemble { members } => {
             let mut sum = vec![0.0; h];

@@ -30,6 +30,8 @@ pub const HOURLY_HISTORY_HOURS: i64 = 16 * 168;
 pub struct Extracted {
     pub granularity: Granularity,
     pub tz: Tz,
+    /// The local day of the first step.
+    pub first_day: NaiveDate,
     /// The local start of each step, history and future (`steps.len()` entries).
     pub starts: Vec<DateTime<Utc>>,
     pub values: Vec<f64>,
@@ -67,12 +69,16 @@ impl Extracted {
         .map_err(ApiError::internal)
     }
 
-    /// The local label of step `i` (`2024-03-31` or `2024-03-31T02:00`).
+    /// The local label of step `i` on the grid (`2024-03-31`, or `2024-03-31T02:00` even when that
+    /// hour does not exist on the clock: it is the closed slot of a 23-hour day).
     pub fn label(&self, i: usize) -> String {
-        let local = self.starts[i].with_timezone(&self.tz);
         match self.granularity {
-            Granularity::Daily => local.format("%Y-%m-%d").to_string(),
-            Granularity::Hourly => local.format("%Y-%m-%dT%H:00").to_string(),
+            Granularity::Daily => (self.first_day + Duration::days(i as i64)).to_string(),
+            Granularity::Hourly => format!(
+                "{}T{:02}:00",
+                self.first_day + Duration::days((i / 24) as i64),
+                i % 24
+            ),
         }
     }
 }
@@ -270,6 +276,7 @@ pub async fn extract(
     Ok(Extracted {
         granularity,
         tz,
+        first_day,
         starts,
         values,
         steps,
