@@ -42,6 +42,9 @@ try {
   // 2. Open the first due restaurant and log a call with the form.
   await kam.getByTestId("call-row").first().locator("a").click();
   const name = (await kam.locator("h1").textContent()).trim();
+  // The forecast's outlook for the next 7 days beside the last 7.
+  const outlook = await kam.getByTestId("crm-outlook").textContent();
+  if (!outlook.includes("orders expected") || !outlook.includes("in the last 7 days")) throw new Error(`outlook: ${outlook}`);
   const before = await kam.getByTestId("timeline-item").count();
   const note = `Browser check ${Date.now()}`;
   await kam.locator("#kind").selectOption("call");

@@ -132,12 +132,21 @@ pub async fn require_access(
     me: &Principal,
     restaurant_id: Uuid,
 ) -> Result<(), ApiError> {
+    // Administrators and venue members are checked against the cached restaurant (a cached answer
+    // costs no database read); a KAM's ownership is the CRM's rule.
+    let exists = || async {
+        crate::restaurants::cached_with_hours(state, restaurant_id)
+            .await?
+            .map(|_| ())
+            .ok_or_else(|| ApiError::not_found("restaurant"))
+    };
     match me.role {
-        Role::Admin | Role::Kam => crate::crm::account_for(state, me, restaurant_id)
+        Role::Admin => exists().await,
+        Role::Kam => crate::crm::account_for(state, me, restaurant_id)
             .await
             .map(|_| ()),
         Role::Customer => {
-            crate::restaurants::find(state, restaurant_id).await?;
+            exists().await?;
             match crate::accounts::membership_role(state, me.user_id, restaurant_id).await? {
                 Some(role) if role >= MemberRole::Staff => Ok(()),
                 _ => Err(ApiError::not_found("restaurant")),

@@ -189,9 +189,10 @@ pub async fn demand(
         if as_of.is_some() { "as_of:" } else { "" },
         at.format("%Y%m%dT%H"),
     );
-    if let Some(mut hit) =
-        brigade_platform::cache::get_json::<DemandAnswer>(state.cache.as_ref(), &key).await
+    if let Some(shared) =
+        brigade_platform::cache::get_json_shared::<DemandAnswer>(state.cache.as_ref(), &key).await
     {
+        let mut hit = DemandAnswer::clone(&shared);
         hit.cached = true;
         hit.prediction_time_ms = started.elapsed().as_secs_f64() * 1000.0;
         metrics::counter!("brigade_forecast_predictions_total", "kind" => DEMAND, "cached" => "true").increment(1);
@@ -347,5 +348,27 @@ pub async fn peak_hours(
         cached: answer.cached,
         generated_at: answer.generated_at,
         prediction_time_ms: answer.prediction_time_ms,
+    })
+}
+
+/// Expected orders over the next 7 local days beside the orders of the last 7 (the CRM's outlook).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WeekOutlook {
+    pub next_7_days: f64,
+    pub last_7_days: f64,
+    pub method: String,
+    pub fallback_level: FallbackLevel,
+}
+
+pub async fn week_outlook(state: &AppState, restaurant_id: Uuid) -> Result<WeekOutlook, ApiError> {
+    let (ahead, history) = tokio::try_join!(
+        demand(state, restaurant_id, Granularity::Daily, 7, None),
+        series::extract(state, restaurant_id, Granularity::Daily, state.now(), 0),
+    )?;
+    Ok(WeekOutlook {
+        next_7_days: round2(ahead.points.iter().map(|p| p.predicted).sum()),
+        last_7_days: history.values.iter().rev().take(7).sum(),
+        method: ahead.method,
+        fallback_level: ahead.fallback_level,
     })
 }

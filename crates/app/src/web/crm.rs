@@ -401,6 +401,7 @@ struct DetailPage {
     d: crate::crm::routes::AccountDetail,
     breakdown: Option<Breakdown>,
     patterns: Option<Patterns>,
+    outlook: Option<crate::forecasting::predict::WeekOutlook>,
     timeline: Vec<InteractionView>,
     timeline_total: u64,
     orders: Vec<OrderBrief>,
@@ -488,6 +489,14 @@ pub async fn detail(
         Ok(r) => r,
         Err(e) => return api_error_page(e),
     };
+    // The forecast's outlook is a side panel: when it cannot be had, the page says so and goes on.
+    let outlook = match crate::forecasting::predict::week_outlook(&state, id).await {
+        Ok(o) => Some(o),
+        Err(e) => {
+            tracing::warn!(restaurant = %id, error = %e.message, "no forecast outlook for the CRM page");
+            None
+        }
+    };
     let now = state.now();
     let my_zone = crate::crm::kam_zone(&user.user);
     let rtz = crate::restaurants::zone_of(&restaurant);
@@ -518,6 +527,7 @@ pub async fn detail(
         breakdown: perf.breakdown.clone(),
         chart: history_chart(&perf),
         patterns,
+        outlook,
         timeline_total: timeline.pagination.total,
         timeline: timeline.items,
         orders: orders.items,
