@@ -10,7 +10,9 @@ use brigade_forecast::{Granularity, Method, Series, Step, train};
 fn restaurant(seed: u64) -> (Vec<f64>, Vec<Step>) {
     let mut state = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
     let mut noise = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
     };
     let level = 20.0 + 80.0 * (noise() + 0.5);
@@ -41,9 +43,14 @@ fn restaurant(seed: u64) -> (Vec<f64>, Vec<Step>) {
 }
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let series: Vec<(Vec<f64>, Vec<Step>)> = (0..n as u64).map(restaurant).collect();
-    let threads = std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(1);
     let started = Instant::now();
     let chosen: Vec<Method> = std::thread::scope(|scope| {
         let chunks: Vec<_> = series
