@@ -84,7 +84,8 @@ def _keeps_rules(case):
     if method == "POST" and path.startswith("/api/predictions/demand") and isinstance(body, dict):
         # A daily forecast reaches 28 days (an hourly one 168 hours); `as_of` is not in the future
         # and not before 1970.
-        if body.get("granularity") == "daily" and isinstance(body.get("horizon"), int) and body["horizon"] > 28:
+        horizon = body.get("horizon")
+        if body.get("granularity") == "daily" and isinstance(horizon, (int, float)) and not isinstance(horizon, bool) and horizon > 28:
             return False
         if "as_of" in body and body["as_of"] is not None:
             at = _instant(body["as_of"])
