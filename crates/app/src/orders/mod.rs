@@ -769,10 +769,18 @@ pub async fn transition(
     note: Option<String>,
 ) -> Result<OrderView, ApiError> {
     let order = find(state, order_id).await?;
-    let from: OrderStatus = order
-        .status
-        .parse()
-        .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
+    // A channel order may be in a state of its channel's own (UNKNOWN: a code no mapping names); the
+    // order status machine does not move it, its channel's status events do.
+    let from: OrderStatus = order.status.parse().map_err(|_| {
+        ApiError::conflict(
+            "invalid_transition",
+            format!(
+                "the order is {}, a state its channel set; send its status through the channel",
+                order.status
+            ),
+        )
+        .with_data(serde_json::json!({"status": order.status, "allowed_transitions": []}))
+    })?;
     let allowed = from.allowed_for(actor.kind);
     if !allowed.contains(&to) {
         let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
