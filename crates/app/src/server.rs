@@ -68,17 +68,36 @@ impl Application {
             // End the event streams, or open browser tabs would keep the server from stopping.
             state.stopping.send_replace(true);
         });
+        let mut deadline = stop_tx.subscribe();
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(());
         });
-        let result = server.await;
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        let finish = async move {
+            let result = server.await;
+            if let Some(worker) = worker {
+                let _ = worker.await;
+            }
+            result
+        };
+        // A request or job that does not finish within the grace period does not keep the process
+        // alive: jobs are durable (their lease runs out and another worker retries them), and a client
+        // whose request is cut off was never sent an answer it could rely on.
+        tokio::select! {
+            result = finish => result,
+            () = async move {
+                let _ = deadline.recv().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "stopping with requests or jobs still running after the grace period");
+                Ok(())
+            }
         }
-        result
     }
 }
+
+/// How long a stopping `serve` waits for in-flight requests and jobs.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The job worker and cron ticker, until `shutdown` resolves.
 pub async fn run_jobs<F>(state: AppState, shutdown: F)

@@ -198,6 +198,15 @@ impl IntoResponse for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
+        // An update whose row another request deleted after this one read it: the row is gone, so
+        // the answer is the same 404 a request arriving a moment later gets.
+        if matches!(err, sea_orm::DbErr::RecordNotUpdated) {
+            return ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "the record was deleted while this request changed it",
+            );
+        }
         match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
                 "already_exists",
@@ -264,5 +273,19 @@ impl FieldErrors {
         } else {
             Err(ApiError::validation(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_of_a_row_deleted_meanwhile_is_a_404_not_a_500() {
+        let err = ApiError::from(sea_orm::DbErr::RecordNotUpdated);
+        assert_eq!(err.status, StatusCode::NOT_FOUND);
+        assert_eq!(err.code, "not_found");
+        let other = ApiError::from(sea_orm::DbErr::Custom("boom".into()));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

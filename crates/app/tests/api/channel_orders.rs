@@ -270,6 +270,23 @@ async fn late_duplicate_and_out_of_order_events_are_stored_once_in_time_order() 
         .await;
     assert_eq!(r.data()["stored"], true);
     assert_eq!(r.data()["status"], "UNKNOWN");
+    // The order status machine does not move an order out of its channel's own state: a clear 409.
+    let order_id = app
+        .get("/api/channel-orders/o-1", Some(&admin))
+        .await
+        .data()["order"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moved = app
+        .put(
+            &format!("/api/orders/{order_id}/status"),
+            json!({"status": "completed"}),
+            Some(&admin),
+        )
+        .await;
+    moved.assert_error(StatusCode::CONFLICT, "invalid_transition");
+    assert_eq!(moved.body["data"]["status"], "UNKNOWN");
     let r = app
         .post(path, status(90, "2024-03-01T12:20:00Z"), Some(&admin))
         .await;
