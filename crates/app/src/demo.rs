@@ -2,6 +2,8 @@
 //! and one account per role, all with the password `brigade-demo`. Loading is idempotent: existing demo
 //! records are left as they are. Later capabilities add their own demo data here.
 
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
     QueryFilter, QuerySelect, Set, Statement,
@@ -74,8 +76,8 @@ pub struct DemoSummary {
     pub polls_created: u64,
     pub channel_orders_created: usize,
     pub crm_restaurants_assigned: usize,
-    /// Demand-model training jobs queued for demo restaurants with orders and no model yet (the
-    /// workers train them within seconds of `serve --demo` starting).
+    /// Training jobs (demand and customer models) queued for demo restaurants with orders and no model
+    /// of that kind yet (the workers train them within seconds of `serve --demo` starting).
     pub forecast_trainings_queued: usize,
 }
 
@@ -521,20 +523,28 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
     Ok(summary)
 }
 
-/// Training jobs for the restaurants with orders but no demand model yet.
+/// Training jobs (demand and customers) for the restaurants with orders but no model of that kind yet.
 async fn ensure_forecasts(state: &AppState) -> Result<usize, ApiError> {
     use crate::entities::forecast_models;
-    let trained: Vec<Option<Uuid>> = forecast_models::Entity::find()
+    let trained: Vec<(String, Option<Uuid>)> = forecast_models::Entity::find()
         .select_only()
-        .column(forecast_models::Column::RestaurantId)
+        .columns([
+            forecast_models::Column::Kind,
+            forecast_models::Column::RestaurantId,
+        ])
         .distinct()
         .into_tuple()
         .all(&state.db)
         .await?;
     let mut queued = 0;
     for id in crate::forecasting::series::restaurants_with_orders(state).await? {
-        if !trained.contains(&Some(id)) {
-            queued += crate::forecasting::jobs::enqueue_training(state, Some(id)).await?;
+        for kind in [
+            crate::forecasting::DEMAND,
+            crate::forecasting::customers::CUSTOMER,
+        ] {
+            if !trained.contains(&(kind.to_string(), Some(id))) {
+                queued += crate::forecasting::jobs::enqueue_training(state, Some(id), kind).await?;
+            }
         }
     }
     Ok(queued)
@@ -826,6 +836,7 @@ async fn ensure_crm(state: &AppState) -> Result<usize, ApiError> {
         "Left a voicemail, will try again.",
         "Visited the kitchen; packaging upgrade agreed.",
     ];
+    let guests = ensure_guests(state, GUESTS).await?;
     for (id, email, recent, before, i) in plan {
         let owner = kam(email).await?;
         crate::crm::reassign(
@@ -856,10 +867,21 @@ async fn ensure_crm(state: &AppState) -> Result<usize, ApiError> {
                     continue;
                 }
                 let order_id = Uuid::now_v7();
+                // A third are walk-ins; the rest come from the restaurant's 30 regulars, a few of them
+                // much more often than the others. Two of the most frequent stopped coming 75 days ago
+                // (the customer predictions list them at risk).
+                let customer = if rand(3) == 0 || guests.is_empty() {
+                    None
+                } else {
+                    let u = rand(10_000) as f64 / 10_000.0;
+                    let k = (30.0 * u.powf(1.7)) as usize;
+                    let churned = (k == 1 || k == 4) && day < 75;
+                    (!churned).then(|| guests[(i as usize * 7 + k) % guests.len()])
+                };
                 rows.push(orders::ActiveModel {
                     id: Set(order_id),
                     restaurant_id: Set(id),
-                    customer_id: Set(None),
+                    customer_id: Set(customer),
                     source: Set("import".into()),
                     order_type: Set("takeout".into()),
                     status: Set("completed".into()),
@@ -958,6 +980,61 @@ async fn ensure_crm(state: &AppState) -> Result<usize, ApiError> {
     }
     crate::crm::jobs::score_all(state).await?;
     Ok(assigned)
+}
+
+/// Demo guests with QR ordering accounts (`guest01@demo.brigade`...), regulars of the CRM restaurants.
+const GUESTS: usize = 48;
+
+/// The demo guests' ids (created when missing), in the order of their e-mail addresses.
+async fn ensure_guests(state: &AppState, n: usize) -> Result<Vec<Uuid>, ApiError> {
+    const FIRST: [&str; 12] = [
+        "Alex", "Bea", "Chen", "Dara", "Eli", "Farah", "Gus", "Hana", "Ivo", "Jade", "Kofi", "Lena",
+    ];
+    const LAST: [&str; 4] = ["Moreau", "Osei", "Patel", "Quinn"];
+    let emails: Vec<String> = (1..=n)
+        .map(|k| format!("guest{k:02}@demo.brigade"))
+        .collect();
+    let existing: Vec<(Uuid, String)> = users::Entity::find()
+        .select_only()
+        .columns([users::Column::Id, users::Column::Email])
+        .filter(users::Column::Email.is_in(emails.clone()))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut ids: HashMap<String, Uuid> = existing.into_iter().map(|(id, e)| (e, id)).collect();
+    if ids.len() < n {
+        // One hash for all of them: hashing is deliberately slow.
+        let password = crate::accounts::passwords::Password::parse(PASSWORD)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+        let hash = crate::accounts::passwords::hash(&password).await?;
+        let now = state.now();
+        let mut rows = Vec::new();
+        for (k, email) in emails.iter().enumerate() {
+            if ids.contains_key(email) {
+                continue;
+            }
+            let id = Uuid::now_v7();
+            ids.insert(email.clone(), id);
+            rows.push(users::ActiveModel {
+                id: Set(id),
+                email: Set(email.clone()),
+                password_hash: Set(hash.clone()),
+                first_name: Set(FIRST[k % FIRST.len()].into()),
+                last_name: Set(LAST[(k / FIRST.len()) % LAST.len()].into()),
+                phone: Set(None),
+                role: Set("customer".into()),
+                timezone: Set(None),
+                is_active: Set(true),
+                last_login_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        }
+        users::Entity::insert_many(rows)
+            .exec_without_returning(&state.db)
+            .await?;
+    }
+    Ok(emails.iter().filter_map(|e| ids.get(e).copied()).collect())
 }
 
 /// A week of delivery-channel orders for each demo restaurant with their status histories (most finished,

@@ -77,6 +77,16 @@ pub fn registry(state: &AppState) -> JobRegistry {
         )
         .expect("valid cron expression"),
     );
+    // Customer models weekly (the seed's schedule): Mondays.
+    registry.schedule(CronJob {
+        payload: serde_json::json!({ "kind": crate::forecasting::customers::CUSTOMER }),
+        ..CronJob::new(
+            "forecast-customers-weekly",
+            "0 50 3 * * Mon",
+            crate::forecasting::jobs::TRAIN_ALL_JOB,
+        )
+        .expect("valid cron expression")
+    });
     registry.register(
         crate::backup::BACKUP_JOB,
         Arc::new(crate::backup::BackupJob(state.clone())),

@@ -92,13 +92,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ForecastCommand {
-    /// Train demand models now (daily and hourly per restaurant), store them as new versions and promote
-    /// those whose backtest beats the latest.
+    /// Train models now (demand: daily and hourly per restaurant; customer: churn and lifetime value),
+    /// store them as new versions and promote those whose backtest beats the latest.
     Train {
         /// One restaurant (id or external id); default every restaurant with orders.
         #[arg(long, value_name = "RESTAURANT")]
         restaurant: Option<String>,
-        /// What to train: demand.
+        /// What to train: demand or customer.
         #[arg(long, default_value = "demand")]
         kind: String,
         /// Train on the orders before this instant only (RFC 3339), e.g. the end of an imported log.
@@ -640,9 +640,11 @@ async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()
             as_of,
         } => {
             let as_of = parse_as_of_arg(as_of.as_deref())?;
-            if kind != "demand" {
-                anyhow::bail!("--kind {kind:?}: demand is the kind there is to train");
-            }
+            let kind = match kind.as_str() {
+                "demand" => forecasting::DEMAND,
+                "customer" | "customers" => forecasting::customers::CUSTOMER,
+                other => anyhow::bail!("--kind {other:?}: demand or customer"),
+            };
             let ids = match restaurant {
                 Some(name) => vec![
                     forecasting::resolve_restaurant(&state, &name)
@@ -664,7 +666,7 @@ async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()
             let started = std::time::Instant::now();
             let mut trained = 0;
             for id in &ids {
-                let outcomes = forecasting::jobs::train_restaurant(&state, *id, as_of)
+                let outcomes = forecasting::jobs::train_kind(&state, *id, kind, as_of)
                     .await
                     .map_err(describe)?;
                 progress.inc(1);
@@ -673,10 +675,17 @@ async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()
                         Some(v) => {
                             trained += 1;
                             progress.println(format!(
-                                "{id} {:<6} version {v}: {} (MASE {:.3}) {}",
+                                "{id} {:<6} version {v}: {} ({} {}) {}",
                                 o.series,
                                 o.method.unwrap_or_default(),
-                                o.score.unwrap_or(f64::NAN),
+                                if kind == forecasting::DEMAND {
+                                    "MASE"
+                                } else {
+                                    "holdout Brier"
+                                },
+                                o.score
+                                    .map(|s| format!("{s:.3}"))
+                                    .unwrap_or_else(|| "-".into()),
                                 if o.promoted {
                                     "-> latest"
                                 } else {
@@ -820,7 +829,8 @@ async fn monitoring(config: Config, command: MonitoringCommand) -> anyhow::Resul
                 .transpose()
                 .map_err(|problem| anyhow::anyhow!("--as-of: {problem}"))?;
             let started = std::time::Instant::now();
-            let computed = report::compute(&state.db, as_of).await?;
+            let mut computed = report::compute(&state.db, as_of).await?;
+            report::add_orders_at_risk(&state, &mut computed.rows).await;
             let csv = computed.to_csv();
             if out.as_os_str() == "-" {
                 print!("{csv}");

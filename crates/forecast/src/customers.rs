@@ -23,7 +23,8 @@ pub struct Summary {
     pub monetary: f64,
 }
 
-/// Builds a summary from purchase instants (days, any origin) and values, observed until `end`.
+/// Builds a summary from purchase instants (days, any origin) and values (NaN: not known), observed
+/// until `end`.
 pub fn summarise(purchases: &[(f64, f64)], end: f64) -> Option<Summary> {
     let mut sorted: Vec<(f64, f64)> = purchases
         .iter()
@@ -34,14 +35,20 @@ pub fn summarise(purchases: &[(f64, f64)], end: f64) -> Option<Summary> {
     let (first, _) = *sorted.first()?;
     let repeat = &sorted[1..];
     let last = sorted.last().map(|p| p.0).unwrap_or(first);
+    // A purchase whose value is not known (NaN) counts as a purchase, not towards the spend.
+    let valued: Vec<f64> = repeat
+        .iter()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .collect();
     Some(Summary {
         frequency: repeat.len() as f64,
         recency: last - first,
         age: end - first,
-        monetary: if repeat.is_empty() {
+        monetary: if valued.is_empty() {
             0.0
         } else {
-            repeat.iter().map(|p| p.1).sum::<f64>() / repeat.len() as f64
+            valued.iter().sum::<f64>() / valued.len() as f64
         },
     })
 }
@@ -365,6 +372,241 @@ pub fn rfm(customers: &[(f64, f64, f64)]) -> Vec<Rfm> {
         .collect()
 }
 
+/// One customer's purchases: (day, value), in any order; a value that is not known is NaN.
+pub type Purchases = Vec<(f64, f64)>;
+
+/// Customers in a holdout needed before its Brier score means anything.
+pub const MIN_HOLDOUT_CUSTOMERS: usize = 20;
+
+/// How churn probabilities did on the last `horizon` days: the model fitted on the history before
+/// them, each customer known by then scored, and compared with whether they ordered in those days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Holdout {
+    /// Customers who had ordered before the cut.
+    pub customers: usize,
+    /// Of them, those who did not order within the horizon after it.
+    pub churned: usize,
+    /// Brier score of the model's churn probabilities (lower is better).
+    pub brier: f64,
+    /// The share that churned, and the Brier score of predicting it for everyone: the bar to beat.
+    pub base_rate: f64,
+    pub base_rate_brier: f64,
+}
+
+/// A restaurant's fitted customer model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerModel {
+    pub bgnbd: BgNbd,
+    /// None when too few customers came back with known spend to fit it.
+    pub gamma_gamma: Option<GammaGamma>,
+    /// Days without an order that count as churn.
+    pub churn_horizon: f64,
+    /// Days ahead the expected orders and value are for.
+    pub value_horizon: f64,
+    pub holdout: Option<Holdout>,
+    /// Customers fitted on, and those among them with repeat purchases.
+    pub customers: usize,
+    pub repeaters: usize,
+}
+
+/// What a model (or the base rate) says about one customer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerScore {
+    pub orders: usize,
+    pub first_day: f64,
+    pub last_day: f64,
+    pub days_since_last: f64,
+    /// The total of the purchases whose value is known.
+    pub spend: f64,
+    pub rfm: Rfm,
+    pub segment: Segment,
+    /// The probability the customer is still a customer (None without a model).
+    pub p_alive: Option<f64>,
+    /// The probability of no order within the churn horizon.
+    pub churn_probability: f64,
+    /// Expected orders within the value horizon.
+    pub expected_orders: Option<f64>,
+    /// Expected value of one future order.
+    pub expected_order_value: Option<f64>,
+    /// Expected orders times expected value: the value expected within the horizon.
+    pub expected_value: Option<f64>,
+}
+
+fn summaries(customers: &[Purchases], end: f64) -> Vec<Option<Summary>> {
+    customers.iter().map(|p| summarise(p, end)).collect()
+}
+
+/// Fits BG/NBD on the history before `end - horizon` and scores the churn probabilities of the
+/// customers known by then against what they did in the horizon.
+pub fn holdout(customers: &[Purchases], end: f64, horizon: f64) -> Result<Holdout> {
+    let cut = end - horizon;
+    let known: Vec<(Summary, bool)> = customers
+        .iter()
+        .filter_map(|p| {
+            let s = summarise(p, cut)?;
+            let returned = p.iter().any(|(t, _)| *t > cut && *t <= end);
+            Some((s, !returned))
+        })
+        .collect();
+    if known.len() < MIN_HOLDOUT_CUSTOMERS {
+        return Err(ForecastError::NotEnoughHistory {
+            needed: MIN_HOLDOUT_CUSTOMERS,
+            have: known.len(),
+        });
+    }
+    let fitted: Vec<Summary> = known.iter().map(|k| k.0).collect();
+    let model = BgNbd::fit(&fitted)?;
+    let probabilities: Vec<f64> = fitted
+        .iter()
+        .map(|s| model.p_no_purchase(s, horizon))
+        .collect();
+    let outcomes: Vec<bool> = known.iter().map(|k| k.1).collect();
+    let churned = outcomes.iter().filter(|o| **o).count();
+    Ok(Holdout {
+        customers: known.len(),
+        churned,
+        brier: brier(&probabilities, &outcomes),
+        base_rate: churned as f64 / known.len() as f64,
+        base_rate_brier: base_rate_brier(&outcomes),
+    })
+}
+
+/// Fits a restaurant's customer model on the purchases up to `end`, with its holdout when there is
+/// enough history for one.
+pub fn fit_customers(
+    customers: &[Purchases],
+    end: f64,
+    churn_horizon: f64,
+    value_horizon: f64,
+) -> Result<CustomerModel> {
+    if !(churn_horizon > 0.0 && value_horizon > 0.0) {
+        return Err(ForecastError::Shape("horizons must be positive".into()));
+    }
+    let fitted: Vec<Summary> = summaries(customers, end).into_iter().flatten().collect();
+    let bgnbd = BgNbd::fit(&fitted)?;
+    Ok(CustomerModel {
+        bgnbd,
+        gamma_gamma: GammaGamma::fit(&fitted).ok(),
+        churn_horizon,
+        value_horizon,
+        holdout: holdout(customers, end, churn_horizon).ok(),
+        customers: fitted.len(),
+        repeaters: fitted.iter().filter(|s| s.frequency > 0.0).count(),
+    })
+}
+
+/// The facts of each customer at `end` (None for one with no purchase by then) and their RFM scores.
+fn facts(customers: &[Purchases], end: f64) -> Vec<Option<(Summary, usize, f64, f64, f64, Rfm)>> {
+    let rows: Vec<Option<(Summary, usize, f64, f64, f64)>> = customers
+        .iter()
+        .map(|p| {
+            let s = summarise(p, end)?;
+            let seen: Vec<&(f64, f64)> = p.iter().filter(|(t, _)| *t <= end).collect();
+            let first = seen.iter().map(|x| x.0).fold(f64::INFINITY, f64::min);
+            let last = seen.iter().map(|x| x.0).fold(f64::NEG_INFINITY, f64::max);
+            let spend: f64 = seen.iter().map(|x| x.1).filter(|v| v.is_finite()).sum();
+            Some((s, seen.len(), first, last, spend))
+        })
+        .collect();
+    let present: Vec<(f64, f64, f64)> = rows
+        .iter()
+        .flatten()
+        .map(|(_, n, _, last, spend)| (end - last, *n as f64, *spend))
+        .collect();
+    let mut scores = rfm(&present).into_iter();
+    rows.into_iter()
+        .map(|row| {
+            let (s, n, first, last, spend) = row?;
+            Some((s, n, first, last, spend, scores.next()?))
+        })
+        .collect()
+}
+
+/// The mean known value of a customer's purchases.
+fn own_mean_value(p: &Purchases, end: f64) -> Option<f64> {
+    let values: Vec<f64> = p
+        .iter()
+        .filter(|(t, v)| *t <= end && v.is_finite())
+        .map(|x| x.1)
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+impl CustomerModel {
+    /// Scores each customer at `end` (None for one who had not ordered by then).
+    pub fn score(&self, customers: &[Purchases], end: f64) -> Vec<Option<CustomerScore>> {
+        facts(customers, end)
+            .into_iter()
+            .zip(customers)
+            .map(|(row, p)| {
+                let (s, orders, first, last, spend, rfm) = row?;
+                let expected_orders = self.bgnbd.expected_purchases(&s, self.value_horizon);
+                let expected_order_value = match &self.gamma_gamma {
+                    Some(gg) if s.frequency > 0.0 && s.monetary > 0.0 => {
+                        Some(gg.expected_value(&s))
+                    }
+                    Some(gg) if gg.q > 1.0 => Some(gg.expected_value(&s)),
+                    _ => own_mean_value(p, end),
+                };
+                Some(CustomerScore {
+                    orders,
+                    first_day: first,
+                    last_day: last,
+                    days_since_last: end - last,
+                    spend,
+                    rfm,
+                    segment: rfm.segment(),
+                    p_alive: Some(self.bgnbd.p_alive(&s)),
+                    churn_probability: self.bgnbd.p_no_purchase(&s, self.churn_horizon),
+                    expected_orders: Some(expected_orders),
+                    expected_order_value,
+                    expected_value: expected_order_value.map(|v| v * expected_orders),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Scores without a model: every customer's churn probability is the share of customers who did not
+/// come back within `horizon` days the last time that could be seen (the fallback when no model is
+/// trained). Returns that base rate (None with no customers before the cut) and the scores.
+pub fn base_rate_scores(
+    customers: &[Purchases],
+    end: f64,
+    horizon: f64,
+) -> (Option<f64>, Vec<Option<CustomerScore>>) {
+    let cut = end - horizon;
+    let outcomes: Vec<bool> = customers
+        .iter()
+        .filter(|p| p.iter().any(|(t, _)| *t <= cut))
+        .map(|p| !p.iter().any(|(t, _)| *t > cut && *t <= end))
+        .collect();
+    let rate = (!outcomes.is_empty())
+        .then(|| outcomes.iter().filter(|o| **o).count() as f64 / outcomes.len() as f64);
+    let scores = facts(customers, end)
+        .into_iter()
+        .zip(customers)
+        .map(|(row, p)| {
+            let (_, orders, first, last, spend, rfm) = row?;
+            Some(CustomerScore {
+                orders,
+                first_day: first,
+                last_day: last,
+                days_since_last: end - last,
+                spend,
+                rfm,
+                segment: rfm.segment(),
+                p_alive: None,
+                churn_probability: rate.unwrap_or(0.5),
+                expected_orders: None,
+                expected_order_value: own_mean_value(p, end),
+                expected_value: None,
+            })
+        })
+        .collect();
+    (rate, scores)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,6 +799,69 @@ mod tests {
         // Ties share a score.
         let tied = rfm(&[(5.0, 1.0, 1.0), (5.0, 1.0, 1.0), (5.0, 1.0, 1.0)]);
         assert!(tied.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    #[test]
+    fn a_fitted_customer_model_scores_everyone_and_its_holdout_beats_the_base_rate() {
+        let (histories, _) = simulate(1500, 400.0, 7);
+        let model = fit_customers(&histories, 400.0, 60.0, 365.0).unwrap();
+        let holdout = model
+            .holdout
+            .clone()
+            .expect("enough customers for a holdout");
+        assert!(holdout.customers > 1000, "{holdout:?}");
+        assert!(holdout.brier < holdout.base_rate_brier, "{holdout:?}");
+        assert!(model.gamma_gamma.is_some());
+        let scores = model.score(&histories, 400.0);
+        assert_eq!(scores.len(), histories.len());
+        let scored: Vec<&CustomerScore> = scores.iter().flatten().collect();
+        assert_eq!(scored.len(), histories.len());
+        for s in &scored {
+            assert!((0.0..=1.0).contains(&s.churn_probability));
+            assert!(s.expected_orders.unwrap() >= 0.0);
+            assert!(s.expected_value.unwrap() >= 0.0);
+            assert_eq!(s.segment, s.rfm.segment());
+        }
+        // A customer who has not been seen for a long time is likelier to have churned than one who
+        // ordered yesterday with the same number of orders.
+        let regular: Purchases = (0..10).map(|k| (300.0 + k as f64 * 10.0, 20.0)).collect();
+        let gone: Purchases = (0..10).map(|k| (10.0 + k as f64 * 10.0, 20.0)).collect();
+        let both = model.score(&[regular, gone], 400.0);
+        let (regular, gone) = (both[0].as_ref().unwrap(), both[1].as_ref().unwrap());
+        assert!(gone.churn_probability > regular.churn_probability + 0.3);
+        assert!(gone.expected_value.unwrap() < regular.expected_value.unwrap());
+        // Purchases after `end` do not exist yet.
+        assert!(model.score(&[vec![(450.0, 10.0)]], 400.0)[0].is_none());
+    }
+
+    #[test]
+    fn unknown_values_count_as_orders_not_as_spend() {
+        let s = summarise(&[(0.0, 10.0), (5.0, f64::NAN), (9.0, 30.0)], 20.0).unwrap();
+        assert_eq!(s.frequency, 2.0);
+        assert_eq!(s.monetary, 30.0);
+        let (_, scores) = base_rate_scores(&[vec![(0.0, 10.0), (5.0, f64::NAN)]], 20.0, 10.0);
+        assert_eq!(scores[0].as_ref().unwrap().spend, 10.0);
+        assert_eq!(scores[0].as_ref().unwrap().orders, 2);
+    }
+
+    #[test]
+    fn without_a_model_churn_is_the_base_rate_of_the_last_horizon() {
+        // Four customers before the cut at day 50; one comes back after it.
+        let customers: Vec<Purchases> = vec![
+            vec![(1.0, 10.0), (60.0, 10.0)],
+            vec![(2.0, 10.0)],
+            vec![(3.0, 10.0)],
+            vec![(4.0, 10.0)],
+            vec![(70.0, 10.0)],
+        ];
+        let (rate, scores) = base_rate_scores(&customers, 100.0, 50.0);
+        assert_eq!(rate, Some(0.75));
+        assert!(scores.iter().flatten().all(|s| s.churn_probability == 0.75));
+        assert!(
+            holdout(&customers, 100.0, 50.0).is_err(),
+            "too few for a holdout"
+        );
+        assert!(fit_customers(&customers, 100.0, 50.0, 365.0).is_err());
     }
 
     #[test]

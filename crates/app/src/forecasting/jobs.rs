@@ -1,6 +1,7 @@
-//! Training as jobs: `forecast.train-all` (cron, daily) puts one `forecast.train` job per restaurant
-//! with orders on the queue, so every worker process takes a share (more workers, more training
-//! capacity); `forecast.train` trains one restaurant's daily and hourly demand models.
+//! Training as jobs: `forecast.train-all` (cron: demand daily, customers weekly) puts one
+//! `forecast.train` job per restaurant with orders on the queue, so every worker process takes a share
+//! (more workers, more training capacity); `forecast.train` trains one restaurant's daily and hourly
+//! demand models, or its customer model.
 
 use async_trait::async_trait;
 use brigade_forecast::Granularity;
@@ -64,10 +65,57 @@ pub async fn train_restaurant(
     Ok(out)
 }
 
+/// Trains a restaurant's customer model. Too few customers is an outcome, not an error.
+pub async fn train_customers(
+    state: &AppState,
+    restaurant_id: Uuid,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<TrainedSeries, ApiError> {
+    let series = super::customers::SERIES.to_string();
+    match super::customers::train(state, restaurant_id, as_of).await {
+        Ok(stored) => Ok(TrainedSeries {
+            series,
+            outcome: stored.reason,
+            model_id: Some(stored.model.id),
+            version: Some(stored.model.version),
+            method: Some(stored.model.method),
+            score: stored.model.score,
+            promoted: stored.promoted,
+        }),
+        Err(e) if e.code == "not_enough_history" || e.code == "training_failed" => {
+            Ok(TrainedSeries {
+                series,
+                outcome: e.message.clone(),
+                model_id: None,
+                version: None,
+                method: None,
+                score: None,
+                promoted: false,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Trains one kind of model of a restaurant (`demand` or `customer`).
+pub async fn train_kind(
+    state: &AppState,
+    restaurant_id: Uuid,
+    kind: &str,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<TrainedSeries>, ApiError> {
+    if kind == super::customers::CUSTOMER {
+        Ok(vec![train_customers(state, restaurant_id, as_of).await?])
+    } else {
+        train_restaurant(state, restaurant_id, as_of).await
+    }
+}
+
 /// Puts one training job per restaurant (or for the one given) on the queue; returns how many.
 pub async fn enqueue_training(
     state: &AppState,
     restaurant: Option<Uuid>,
+    kind: &str,
 ) -> Result<usize, ApiError> {
     let ids = match restaurant {
         Some(id) => vec![id],
@@ -77,11 +125,8 @@ pub async fn enqueue_training(
         state
             .jobs
             .enqueue(
-                NewJob::new(
-                    TRAIN_JOB,
-                    json!({ "restaurant_id": id, "kind": super::DEMAND }),
-                )
-                .max_attempts(3),
+                NewJob::new(TRAIN_JOB, json!({ "restaurant_id": id, "kind": kind }))
+                    .max_attempts(3),
             )
             .await
             .map_err(ApiError::internal)?;
@@ -99,10 +144,14 @@ impl JobHandler for TrainJob {
             .and_then(|v| v.as_str())
             .and_then(|s| s.parse::<Uuid>().ok())
             .ok_or_else(|| JobFailure::Fatal("payload without a restaurant_id".into()))?;
-        match train_restaurant(&self.0, id, None).await {
+        let kind = payload
+            .get("kind")
+            .and_then(|v| v.as_str())
+            .unwrap_or(super::DEMAND);
+        match train_kind(&self.0, id, kind, None).await {
             Ok(outcomes) => {
                 for o in outcomes {
-                    tracing::info!(restaurant = %id, series = o.series, version = ?o.version, method = ?o.method, promoted = o.promoted, outcome = o.outcome, "forecast trained");
+                    tracing::info!(restaurant = %id, kind, series = o.series, version = ?o.version, method = ?o.method, promoted = o.promoted, outcome = o.outcome, "forecast trained");
                 }
                 Ok(())
             }
@@ -118,11 +167,15 @@ pub struct TrainAllJob(pub AppState);
 
 #[async_trait]
 impl JobHandler for TrainAllJob {
-    async fn run(&self, _payload: serde_json::Value) -> Result<(), JobFailure> {
-        let n = enqueue_training(&self.0, None)
+    async fn run(&self, payload: serde_json::Value) -> Result<(), JobFailure> {
+        let kind = match payload.get("kind").and_then(|v| v.as_str()) {
+            Some(k) if k == super::customers::CUSTOMER => super::customers::CUSTOMER,
+            _ => super::DEMAND,
+        };
+        let n = enqueue_training(&self.0, None, kind)
             .await
             .map_err(|e| JobFailure::Retry(e.message))?;
-        tracing::info!(restaurants = n, "forecast training queued");
+        tracing::info!(restaurants = n, kind, "forecast training queued");
         Ok(())
     }
 }

@@ -4,10 +4,16 @@
 //! served with the seed's fallbacks and cache. Closure calendars (holidays, one-off closures) live here
 //! too: they decide which days forecast zero.
 //!
+//! Customers (RFM, churn, expected value) are the other kind of model: [`customers`].
+//!
 //! Facade: [`train_demand`], [`backtest`], [`predict::demand`], [`predict::peak_hours`],
-//! [`registry::promote`], [`registry::rollback`], [`closures`].
+//! [`customers::restaurant_customers`], [`customers::train`], [`registry::promote`],
+//! [`registry::rollback`], [`closures`].
 
+pub mod at_risk;
+pub mod breakdown;
 pub mod closures;
+pub mod customers;
 pub mod jobs;
 pub mod predict;
 pub mod registry;

@@ -81,6 +81,10 @@ pub struct DemandAnswer {
     pub cached: bool,
     pub generated_at: DateTime<Utc>,
     pub prediction_time_ms: f64,
+    /// With `level` item or category: the forecast of each menu item (category), top-down from the
+    /// restaurant's by their share of the same weekday's (hour's) orders over the last 8 weeks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Vec<super::breakdown::BreakdownSeries>>,
 }
 
 fn round2(v: f64) -> f64 {
@@ -269,6 +273,7 @@ pub async fn demand(
         cached: false,
         generated_at: now,
         prediction_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+        breakdown: None,
     };
     metrics::counter!("brigade_forecast_predictions_total", "kind" => DEMAND, "cached" => "false")
         .increment(1);

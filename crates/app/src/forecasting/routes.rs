@@ -13,6 +13,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::closures::{self, ClosureKind, ClosureView};
+use super::customers::{
+    self as customer_predictions, CustomerPrediction, HoldoutView, SegmentFilter,
+};
 use super::predict::{self, DemandAnswer, PeakHours};
 use super::registry::{self, ModelView};
 use crate::accounts::{AuthUser, Principal};
@@ -26,6 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(predict_demand))
         .routes(routes!(predict_peak_hours))
+        .routes(routes!(predict_customer))
+        .routes(routes!(list_customer_predictions))
         .routes(routes!(list_models))
         .routes(routes!(get_model))
         .routes(routes!(train_models))
@@ -35,12 +40,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_closure))
 }
 
-/// What a demand forecast is of: the restaurant's orders (menu items and categories come next).
-#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+/// What a demand forecast is of: the restaurant's orders, or (top-down from them) the quantity of each
+/// menu item or category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DemandLevel {
     #[default]
     Restaurant,
+    Item,
+    Category,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -75,7 +83,9 @@ pub struct DemandRequest {
 }
 
 /// Expected orders per local day (up to 28) or local hour (up to 168) from the step containing now (or
-/// `as_of`), with 80% and 95% intervals, zero while the restaurant is closed. Names the model version
+/// `as_of`), with 80% and 95% intervals, zero while the restaurant is closed. With `level` item or
+/// category, also each menu item's (category's) expected quantity, split top-down from the restaurant's
+/// forecast by its share of the same weekday's (hour's) orders over the last 8 weeks. Names the model version
 /// and fallback level that answered and whether the answer was cached (1 hour). Administrators, the
 /// restaurant's KAM and its staff; API keys need `forecasts:read`. A horizon over the granularity's
 /// limit is refused (422).
@@ -95,14 +105,24 @@ async fn predict_demand(
     predict::check_horizon(g, body.horizon as usize)?;
     check_as_of(&state, body.as_of)?;
     super::require_access(&state, &me, body.restaurant_id).await?;
-    Ok(ok(predict::demand(
+    let mut answer = predict::demand(
         &state,
         body.restaurant_id,
         g,
         body.horizon as usize,
         body.as_of,
     )
-    .await?))
+    .await?;
+    let level = match body.level {
+        DemandLevel::Restaurant => None,
+        DemandLevel::Item => Some(super::breakdown::Level::Item),
+        DemandLevel::Category => Some(super::breakdown::Level::Category),
+    };
+    if let Some(level) = level {
+        let before = body.as_of.unwrap_or_else(|| state.now());
+        answer.breakdown = Some(super::breakdown::breakdown(&state, &answer, level, before).await?);
+    }
+    Ok(ok(answer))
 }
 
 fn check_as_of(state: &AppState, as_of: Option<DateTime<Utc>>) -> ApiResult<()> {
@@ -155,6 +175,171 @@ async fn predict_peak_hours(
     .await?))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRequest {
+    /// A QR ordering account's id, or a delivery-channel customer's id.
+    pub customer_id: Uuid,
+    /// Only at this restaurant; default every restaurant of yours the customer ordered from.
+    pub restaurant_id: Option<Uuid>,
+}
+
+/// A customer at one restaurant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerAtRestaurant {
+    pub restaurant_id: Uuid,
+    pub currency: String,
+    pub prediction: CustomerPrediction,
+    /// The registry version that answered (none at the `average` level).
+    pub model_version: Option<i32>,
+    pub fallback_level: predict::FallbackLevel,
+    pub cached: bool,
+}
+
+/// What Brigade expects of a customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerAnswer {
+    pub customer_id: Uuid,
+    /// One entry per restaurant the customer ordered from in the last two years (that you see).
+    pub restaurants: Vec<CustomerAtRestaurant>,
+    pub generated_at: DateTime<Utc>,
+    pub prediction_time_ms: f64,
+}
+
+/// A customer's RFM segment, churn probability (no order within 60 days), and the orders and value
+/// expected within a year, at each restaurant they ordered from in the last two years. Customers are QR
+/// ordering accounts and delivery-channel customers (by phone) alike. Answers come from the latest
+/// customer model, else the previous one, else the restaurant's base rate (`average`), cached 24 hours.
+/// Administrators, the restaurant's KAM and its staff; keys need `forecasts:read`.
+#[utoipa::path(post, path = "/api/predictions/customer", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:read"])),
+    request_body(content = CustomerRequest, example = json!({"customer_id": "0190f2a4-3b7c-7d7e-8a9b-0c1d2e3f4a5b"})),
+    responses(
+        (status = 200, description = "The customer's predictions", body = Envelope<CustomerAnswer>),
+        (status = 404, description = "No such customer at a restaurant of yours", body = ErrorBody),
+    ))]
+async fn predict_customer(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiJson(body): ApiJson<CustomerRequest>,
+) -> ApiResult<Reply<CustomerAnswer>> {
+    let started = std::time::Instant::now();
+    let mut restaurants = customer_predictions::restaurants_of(&state, body.customer_id).await?;
+    if let Some(only) = body.restaurant_id {
+        restaurants.retain(|r| *r == only);
+    }
+    let mut answers = Vec::new();
+    for restaurant_id in restaurants {
+        if super::require_access(&state, &me, restaurant_id)
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        let (all, cached) =
+            customer_predictions::restaurant_customers(&state, restaurant_id).await?;
+        if let Some(prediction) = all
+            .customers
+            .iter()
+            .find(|c| c.customer_id == body.customer_id)
+        {
+            answers.push(CustomerAtRestaurant {
+                restaurant_id,
+                currency: all.currency.clone(),
+                prediction: prediction.clone(),
+                model_version: all.model_version,
+                fallback_level: all.fallback_level,
+                cached,
+            });
+        }
+    }
+    if answers.is_empty() {
+        return Err(ApiError::not_found("customer"));
+    }
+    Ok(ok(CustomerAnswer {
+        customer_id: body.customer_id,
+        restaurants: answers,
+        generated_at: state.now(),
+        prediction_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerListQuery {
+    pub restaurant_id: Uuid,
+    /// at_risk, high_value, an RFM segment (champions, loyal, new, promising, hibernating) or all;
+    /// default all.
+    pub segment: Option<SegmentFilter>,
+    /// At most this many (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// A list of a restaurant's customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerList {
+    pub restaurant_id: Uuid,
+    pub segment: SegmentFilter,
+    pub currency: String,
+    /// Customers in the list before `limit`.
+    pub total: usize,
+    /// The restaurant's customers known in the last two years.
+    pub restaurant_customers: usize,
+    pub customers: Vec<CustomerPrediction>,
+    pub model_version: Option<i32>,
+    pub fallback_level: predict::FallbackLevel,
+    /// How the model's churn probabilities did on held-out days, against the base rate.
+    pub holdout: Option<HoldoutView>,
+    /// The share of customers who did not come back within 60 days, the last time that could be seen.
+    pub base_rate: Option<f64>,
+    pub cached: bool,
+    pub generated_at: DateTime<Utc>,
+    pub prediction_time_ms: f64,
+}
+
+/// A restaurant's customers at risk (ordered more than once and probably stopped, biggest spenders
+/// first), of high value (the fifth expected to spend most within a year), in an RFM segment, or all.
+/// Administrators, the restaurant's KAM and its staff; keys need `forecasts:read`.
+#[utoipa::path(get, path = "/api/predictions/customers", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:read"])),
+    params(CustomerListQuery),
+    responses(
+        (status = 200, description = "The list", body = Envelope<CustomerList>),
+        (status = 404, description = "No such restaurant (or not yours)", body = ErrorBody),
+        (status = 422, description = "An unknown segment or a limit out of range", body = ErrorBody),
+    ))]
+async fn list_customer_predictions(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiQuery(query): ApiQuery<CustomerListQuery>,
+) -> ApiResult<Reply<CustomerList>> {
+    let started = std::time::Instant::now();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field("limit", "must be 1 to 500"));
+    }
+    super::require_access(&state, &me, query.restaurant_id).await?;
+    let segment = query.segment.unwrap_or(SegmentFilter::All);
+    let (all, cached) =
+        customer_predictions::restaurant_customers(&state, query.restaurant_id).await?;
+    let list = customer_predictions::select(&all.customers, segment);
+    Ok(ok(CustomerList {
+        restaurant_id: query.restaurant_id,
+        segment,
+        currency: all.currency.clone(),
+        total: list.len(),
+        restaurant_customers: all.customers.len(),
+        customers: list.into_iter().take(limit as usize).collect(),
+        model_version: all.model_version,
+        fallback_level: all.fallback_level,
+        holdout: all.holdout.clone(),
+        base_rate: all.base_rate,
+        cached,
+        generated_at: all.generated_at,
+        prediction_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }))
+}
+
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct ModelFilter {
@@ -168,6 +353,16 @@ pub struct ModelFilter {
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     Demand,
+    Customer,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Demand => super::DEMAND,
+            ModelKind::Customer => super::customers::CUSTOMER,
+        }
+    }
 }
 
 /// Model versions, newest first (the seed's models/info): each with its training window, data
@@ -191,8 +386,8 @@ async fn list_models(
     if let Some(id) = filter.restaurant_id {
         q = q.filter(forecast_models::Column::RestaurantId.eq(id));
     }
-    if let Some(ModelKind::Demand) = filter.kind {
-        q = q.filter(forecast_models::Column::Kind.eq(super::DEMAND));
+    if let Some(kind) = filter.kind {
+        q = q.filter(forecast_models::Column::Kind.eq(kind.as_str()));
     }
     let (items, index, per_page, total) = paginate(q, &state.db, &page).await?;
     Ok(ok(Page::new(
@@ -248,6 +443,7 @@ async fn get_model(
 pub struct TrainRequest {
     /// One restaurant; without it, every restaurant with orders (administrators only).
     pub restaurant_id: Option<Uuid>,
+    /// demand (default) or customer.
     pub kind: Option<ModelKind>,
 }
 
@@ -257,8 +453,10 @@ pub struct TrainQueued {
     pub queued: usize,
 }
 
-/// Queue training: one job per restaurant, run by the worker processes. Each trains the daily and the
-/// hourly model, stores them as new versions and promotes those whose backtest beats the latest.
+/// Queue training: one job per restaurant, run by the worker processes. For demand (the default) each
+/// trains the daily and the hourly model; for customers, the BG/NBD + Gamma-Gamma model. Each version is
+/// stored and promoted when its backtest (demand: MASE; customers: Brier score on held-out days) beats
+/// the latest.
 /// Administrators (any or every restaurant), KAMs and managers (their own); keys need `forecasts:train`.
 #[utoipa::path(post, path = "/api/models/train", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:train"])),
     request_body = TrainRequest,
@@ -275,7 +473,8 @@ async fn train_models(
         Some(id) => super::require_train_access(&state, &me, id).await?,
         None => me.require_admin()?,
     }
-    let queued = super::jobs::enqueue_training(&state, body.restaurant_id).await?;
+    let kind = body.kind.unwrap_or(ModelKind::Demand).as_str();
+    let queued = super::jobs::enqueue_training(&state, body.restaurant_id, kind).await?;
     Ok(created(TrainQueued { queued })
         .status(StatusCode::ACCEPTED)
         .message("training queued"))

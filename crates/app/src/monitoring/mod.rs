@@ -109,6 +109,12 @@ pub struct Incident {
     pub inactive_polls: usize,
     /// Still down at the end of the period.
     pub ongoing: bool,
+    /// Orders the hourly demand forecast (made as of the outage's start) expected during the outage:
+    /// the orders at risk. None when no forecast could be made.
+    pub expected_orders: Option<f64>,
+    /// Their value at the restaurant's average order value over the 90 days before.
+    #[schema(value_type = Option<String>, example = "42.50")]
+    pub value_at_risk: Option<rust_decimal::Decimal>,
 }
 
 /// Outages of a store in `[from, to)` (default: the 7 days before its latest poll).
@@ -147,9 +153,37 @@ pub async fn incidents(
             // The latest outage is still on when the latest poll is inactive (even if the store has
             // closed since).
             ongoing: i == last && polls.last().is_some_and(|p| p.inactive && p.at >= o.start),
+            expected_orders: None,
+            value_at_risk: None,
         })
         .collect();
-    Ok((instant_of(from), instant_of(to), list))
+    Ok((
+        instant_of(from),
+        instant_of(to),
+        with_orders_at_risk(state, restaurant_id, list).await,
+    ))
+}
+
+/// Fills in each outage's orders at risk from the demand forecast; a forecast that cannot be made
+/// leaves them empty rather than failing the list.
+async fn with_orders_at_risk(
+    state: &AppState,
+    restaurant_id: Uuid,
+    mut list: Vec<Incident>,
+) -> Vec<Incident> {
+    let spans: Vec<_> = list.iter().map(|i| (i.started_at, i.ended_at)).collect();
+    match crate::forecasting::at_risk::expected_during(state, restaurant_id, &spans).await {
+        Ok(risk) => {
+            for (i, incident) in list.iter_mut().enumerate() {
+                incident.expected_orders = risk.expected_orders.get(i).copied();
+                incident.value_at_risk = risk.values.get(i).copied().flatten();
+            }
+        }
+        Err(err) => {
+            tracing::warn!(restaurant = %restaurant_id, error = %err.message, "orders at risk not computed")
+        }
+    }
+    list
 }
 
 fn round2(x: f64) -> f64 {

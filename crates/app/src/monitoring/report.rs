@@ -18,13 +18,21 @@ use crate::state::AppState;
 
 pub const REPORT_JOB: &str = "monitoring.report";
 
-pub const CSV_HEADER: &str = "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week";
+/// The seed's columns, then the orders the demand forecast expected during the week's outages and their
+/// value in the restaurant's currency (empty for stores without order history).
+pub const CSV_HEADER: &str = "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week,orders_at_risk_last_week,value_at_risk_last_week";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportRow {
     pub store_id: String,
     pub restaurant_id: Uuid,
     pub figures: Figures,
+    /// The outages of the week (start, end).
+    pub outages: Vec<(Micros, Micros)>,
+    /// Orders the demand forecast expected during those outages, and their value (restaurants with
+    /// orders only).
+    pub orders_at_risk: Option<f64>,
+    pub value_at_risk: Option<rust_decimal::Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +228,12 @@ fn figures_of_all(
                 store_id: store.store_id.clone(),
                 restaurant_id: *id,
                 figures: timeline::figures(&polls, &business, now),
+                outages: timeline::outages(&polls, &business)
+                    .into_iter()
+                    .map(|o| (o.start, o.end))
+                    .collect(),
+                orders_at_risk: None,
+                value_at_risk: None,
             });
         }
         rows
@@ -260,7 +274,7 @@ impl ComputedReport {
             let f = &row.figures;
             let _ = writeln!(
                 out,
-                "{},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2}",
+                "{},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2},{},{}",
                 csv_field(&row.store_id),
                 minutes(f.uptime_hour),
                 hours(f.uptime_day),
@@ -268,6 +282,10 @@ impl ComputedReport {
                 minutes(f.downtime_hour),
                 hours(f.downtime_day),
                 hours(f.downtime_week),
+                row.orders_at_risk
+                    .map(|o| format!("{o:.1}"))
+                    .unwrap_or_default(),
+                row.value_at_risk.map(|v| v.to_string()).unwrap_or_default(),
             );
         }
         out
@@ -355,7 +373,10 @@ pub async fn run(state: &AppState, id: Uuid) -> Result<(), DbErr> {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let outcome = compute(&state.db, report.as_of).await;
+    let mut outcome = compute(&state.db, report.as_of).await;
+    if let Ok(computed) = &mut outcome {
+        add_orders_at_risk(state, &mut computed.rows).await;
+    }
     let elapsed = started.elapsed();
     metrics::histogram!("brigade_monitoring_report_seconds").record(elapsed.as_secs_f64());
     let mut active: monitoring_reports::ActiveModel = report.into();
@@ -377,6 +398,41 @@ pub async fn run(state: &AppState, id: Uuid) -> Result<(), DbErr> {
     }
     active.update(&state.db).await?;
     Ok(())
+}
+
+/// Orders at risk for the stores with order history and outages in the week.
+pub async fn add_orders_at_risk(state: &AppState, rows: &mut [ReportRow]) {
+    let with_orders: std::collections::HashSet<Uuid> =
+        match crate::forecasting::series::restaurants_with_orders(state).await {
+            Ok(ids) => ids.into_iter().collect(),
+            Err(err) => {
+                tracing::warn!(error = %err.message, "orders at risk left out of the report");
+                return;
+            }
+        };
+    for row in rows.iter_mut() {
+        if !with_orders.contains(&row.restaurant_id) {
+            continue;
+        }
+        let spans: Vec<_> = row
+            .outages
+            .iter()
+            .map(|&(a, b)| (instant_of(a), instant_of(b)))
+            .collect();
+        match crate::forecasting::at_risk::expected_during(state, row.restaurant_id, &spans).await {
+            Ok(risk) => {
+                row.orders_at_risk = Some(risk.total_orders());
+                row.value_at_risk = if spans.is_empty() {
+                    Some(rust_decimal::Decimal::ZERO)
+                } else {
+                    risk.total_value()
+                };
+            }
+            Err(err) => {
+                tracing::warn!(store = row.store_id, error = %err.message, "orders at risk not computed")
+            }
+        }
+    }
 }
 
 pub struct ReportJob(pub AppState);

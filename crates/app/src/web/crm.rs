@@ -173,6 +173,8 @@ struct Dashboard {
     kam_name: String,
     overview: crate::crm::routes::PerformanceOverview,
     bars: Vec<TierBar>,
+    /// The KAM's accounts whose outages cost the most orders (None: no KAM chosen).
+    outages: Option<Vec<crate::forecasting::at_risk::AccountOutages>>,
 }
 
 impl Dashboard {
@@ -219,10 +221,21 @@ pub async fn dashboard(
         } else {
             Vec::new()
         };
-        Ok::<_, ApiError>((kam, calls, overview, kams))
+        // What outages cost is a side panel: when it cannot be had, the dashboard goes on without it.
+        let outages = match &kam {
+            Some(k) => match crate::forecasting::at_risk::accounts_at_risk(&state, k.id).await {
+                Ok(list) => Some(list),
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "no orders-at-risk panel on the CRM dashboard");
+                    None
+                }
+            },
+            None => None,
+        };
+        Ok::<_, ApiError>((kam, calls, overview, kams, outages))
     }
     .await;
-    let (kam, calls, overview, kams) = match result {
+    let (kam, calls, overview, kams, outages) = match result {
         Ok(r) => r,
         Err(e) => return api_error_page(e),
     };
@@ -237,6 +250,7 @@ pub async fn dashboard(
         bars: tier_chart(&overview),
         calls,
         overview,
+        outages,
     };
     (jar, render(&page)).into_response()
 }

@@ -241,6 +241,9 @@ struct StorePage {
     bars: Vec<Bar>,
     days: Vec<DayUptime>,
     incidents: Vec<(String, String, Incident)>,
+    currency: String,
+    at_risk_orders: f64,
+    at_risk_value: Option<rust_decimal::Decimal>,
 }
 
 const CHART_HEIGHT: u32 = 160;
@@ -300,6 +303,17 @@ pub async fn store(
     let local = |d: chrono::DateTime<chrono::Utc>| {
         d.with_timezone(&tz).format("%a %d %b %H:%M").to_string()
     };
+    let at_risk_orders = (incidents
+        .iter()
+        .filter_map(|i| i.expected_orders)
+        .sum::<f64>()
+        * 10.0)
+        .round()
+        / 10.0;
+    let at_risk_value = incidents
+        .iter()
+        .filter_map(|i| i.value_at_risk)
+        .reduce(|a, b| a + b);
     let incidents = incidents
         .into_iter()
         .rev()
@@ -314,6 +328,9 @@ pub async fn store(
         bars: bars(&days),
         days,
         incidents,
+        currency: restaurant.currency,
+        at_risk_orders,
+        at_risk_value,
     };
     (jar, render(&page)).into_response()
 }

@@ -281,7 +281,7 @@ async fn late_duplicate_and_out_of_order_events_are_stored_once_in_time_order() 
     let moved = app
         .put(
             &format!("/api/orders/{order_id}/status"),
-            json!({"status": "completed"}),
+            json!({"status": "COMPLETED"}),
             Some(&admin),
         )
         .await;

@@ -380,3 +380,436 @@ async fn bad_requests_are_refused_and_strangers_see_nothing() {
     response.assert_status(StatusCode::OK);
     assert_eq!(response.data()["fallback_level"], "average");
 }
+
+/// An order of a customer `days_ago` days before the test clock: a QR account's, or (with `phone`) a
+/// delivery-channel customer's, whose value may be unknown.
+async fn customer_order(
+    app: &TestApp,
+    restaurant: Uuid,
+    account: Option<Uuid>,
+    phone: Option<(Uuid, bool)>,
+    days_ago: i64,
+    total_minor: i64,
+) {
+    use brigade_app::entities::channel_orders;
+    let at = app.state.now() - Duration::days(days_ago) - Duration::hours(3);
+    let id = Uuid::now_v7();
+    orders::Entity::insert(orders::ActiveModel {
+        id: Set(id),
+        restaurant_id: Set(restaurant),
+        customer_id: Set(account),
+        source: Set(if phone.is_some() { "channel" } else { "qr" }.into()),
+        order_type: Set("TAKEOUT".into()),
+        status: Set("COMPLETED".into()),
+        status_changed_at: Set(at),
+        total_minor: Set(total_minor),
+        currency: Set("EUR".into()),
+        payment_status: Set("PAID".into()),
+        payment_method: Set(None),
+        payment_reference: Set(None),
+        pickup_time: Set(None),
+        table_label: Set(None),
+        reservation_id: Set(None),
+        note: Set(None),
+        idempotency_key: Set(None),
+        idempotency_fingerprint: Set(None),
+        external_ref: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .exec(&app.state.db)
+    .await
+    .unwrap();
+    if let Some((customer, value_known)) = phone {
+        channel_orders::Entity::insert(channel_orders::ActiveModel {
+            order_id: Set(id),
+            external_id: Set(format!("c-{id}")),
+            account: Set("test".into()),
+            brand_id: Set("customers-test".into()),
+            channel_order_id: Set(None),
+            customer_id: Set(Some(customer)),
+            delivery_address: Set(None),
+            status_code: Set(90),
+            mapping_version: Set(1),
+            value_known: Set(value_known),
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn customer_predictions_learn_who_is_slipping_away_from_accounts_and_phones() {
+    use brigade_app::entities::{customers, users};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let r = app
+        .restaurant(
+            &admin,
+            json!({"name": "Regulars", "timezone": "Europe/Berlin", "currency": "EUR"}),
+        )
+        .await;
+    let restaurant: Uuid = r.parse().unwrap();
+    let now = app.state.now();
+    // 60 QR accounts ordering every 5 to 23 days for the last 300 days; every fourth stopped 100
+    // days ago.
+    let mut accounts = Vec::new();
+    for j in 0..60i64 {
+        let id = Uuid::now_v7();
+        users::Entity::insert(users::ActiveModel {
+            id: Set(id),
+            email: Set(format!("regular{j}@example.com")),
+            password_hash: Set("not a hash".into()),
+            first_name: Set(format!("Regular{j}")),
+            last_name: Set("Guest".into()),
+            phone: Set(None),
+            role: Set("customer".into()),
+            timezone: Set(None),
+            is_active: Set(true),
+            last_login_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+        accounts.push(id);
+        let every = 5 + (j % 7) * 3;
+        let stop = if j % 4 == 0 { 100 } else { 1 };
+        let mut back = 300 - (j * 3) % 100;
+        while back >= stop {
+            customer_order(&app, restaurant, Some(id), None, back, 1000 + j * 50).await;
+            back -= every;
+        }
+    }
+    // 15 delivery-channel customers known by phone, some orders without a known value.
+    let mut phones = Vec::new();
+    for j in 0..15i64 {
+        let id = Uuid::now_v7();
+        customers::Entity::insert(customers::ActiveModel {
+            id: Set(id),
+            phone: Set(format!("+3584000{j:04}")),
+            name: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+        phones.push(id);
+        for k in 0..(3 + j % 4) {
+            customer_order(
+                &app,
+                restaurant,
+                None,
+                Some((id, k % 3 != 2)),
+                10 + k * 20 + j,
+                2500,
+            )
+            .await;
+        }
+    }
+    let list = |segment: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        let r = r.clone();
+        async move {
+            let response = app
+                .get(
+                    &format!(
+                        "/api/predictions/customers?restaurant_id={r}&segment={segment}&limit=500"
+                    ),
+                    Some(&admin),
+                )
+                .await;
+            response.assert_status(StatusCode::OK);
+            response.data().clone()
+        }
+    };
+
+    // No model yet: churn is the restaurant's base rate, and the answer says so.
+    let all = list("all").await;
+    assert_eq!(all["fallback_level"], "average");
+    assert_eq!(all["model_version"], Value::Null);
+    assert_eq!(all["restaurant_customers"], 75);
+    assert_eq!(all["cached"], false);
+    let base_rate = all["base_rate"].as_f64().unwrap();
+    assert!(base_rate > 0.1 && base_rate < 0.5, "{base_rate}");
+    assert_eq!(list("all").await["cached"], true);
+
+    // Trained as a job; its holdout beats the base rate, so the churn probabilities mean something.
+    app.post(
+        "/api/models/train",
+        json!({"restaurant_id": r, "kind": "customer"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::ACCEPTED);
+    for result in brigade_app::jobs::run_inline(&app.state).await {
+        result.unwrap();
+    }
+    let models = app
+        .get(
+            &format!("/api/models?restaurant_id={r}&kind=customer"),
+            Some(&admin),
+        )
+        .await;
+    let model = &models.data()["items"][0];
+    assert_eq!(model["kind"], "customer", "{}", models.data());
+    assert_eq!(model["status"], "latest");
+    let holdout = &model["metrics"]["holdout"];
+    assert!(
+        holdout["brier"].as_f64().unwrap() < holdout["base_rate_brier"].as_f64().unwrap(),
+        "{holdout}"
+    );
+    assert_eq!(model["score"], holdout["brier"]);
+
+    // At risk: the frequent regulars who stopped coming, biggest spenders first; no one who ordered
+    // this week.
+    let at_risk = list("at_risk").await;
+    assert_eq!(at_risk["fallback_level"], "latest");
+    assert_eq!(at_risk["model_version"], 1);
+    assert_eq!(at_risk["cached"], false, "a new version is a new answer");
+    let listed: Vec<&Value> = at_risk["customers"].as_array().unwrap().iter().collect();
+    let ids: Vec<&str> = listed
+        .iter()
+        .map(|c| c["customer_id"].as_str().unwrap())
+        .collect();
+    for j in [0usize, 4, 8, 12] {
+        assert!(
+            ids.contains(&accounts[j].to_string().as_str()),
+            "regular {j} stopped 100 days ago: {at_risk}"
+        );
+    }
+    for j in [1usize, 2, 5] {
+        assert!(
+            !ids.contains(&accounts[j].to_string().as_str()),
+            "regular {j} still comes: {at_risk}"
+        );
+    }
+    for c in &listed {
+        assert!(
+            c["churn_probability"].as_f64().unwrap() >= 0.5 || c["segment"] == "at_risk",
+            "{c}"
+        );
+    }
+    let spent: Vec<f64> = listed
+        .iter()
+        .map(|c| c["total_spent"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(spent.windows(2).all(|w| w[0] >= w[1]), "{spent:?}");
+
+    // High value: the fifth with the most expected value within a year.
+    let high = list("high_value").await;
+    let high: Vec<&Value> = high["customers"].as_array().unwrap().iter().collect();
+    assert_eq!(high.len(), 15);
+    let values: Vec<f64> = high
+        .iter()
+        .map(|c| c["expected_value_365d"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+    assert!(values[0] > 100.0, "{values:?}");
+
+    // One customer: a phone customer's number is masked, their unknown-value orders still count.
+    let one = app
+        .post(
+            "/api/predictions/customer",
+            json!({"customer_id": phones[14]}),
+            Some(&admin),
+        )
+        .await;
+    one.assert_status(StatusCode::OK);
+    let at = &one.data()["restaurants"][0];
+    assert_eq!(at["restaurant_id"], r);
+    assert_eq!(at["fallback_level"], "latest");
+    assert_eq!(at["prediction"]["customer_kind"], "phone");
+    assert_eq!(at["prediction"]["label"], "phone ...0014");
+    assert_eq!(at["prediction"]["orders"], 5);
+    assert_eq!(at["prediction"]["total_spent"], "100.00");
+    let regular = app
+        .post(
+            "/api/predictions/customer",
+            json!({"customer_id": accounts[1], "restaurant_id": r}),
+            Some(&admin),
+        )
+        .await;
+    regular.assert_status(StatusCode::OK);
+    let p = &regular.data()["restaurants"][0]["prediction"];
+    assert_eq!(p["customer_kind"], "account");
+    assert_eq!(p["label"], "Regular1 Guest");
+    assert!(p["churn_probability"].as_f64().unwrap() < 0.5, "{p}");
+    assert!(p["p_alive"].as_f64().unwrap() > 0.5, "{p}");
+
+    // Nobody and strangers: 404; a made-up segment or limit: 422.
+    app.post(
+        "/api/predictions/customer",
+        json!({"customer_id": Uuid::now_v7()}),
+        Some(&admin),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "not_found");
+    let (_, stranger, _) = app
+        .user("nosy@example.com", brigade_app::accounts::Role::Kam)
+        .await;
+    app.post(
+        "/api/predictions/customer",
+        json!({"customer_id": accounts[1]}),
+        Some(&stranger),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "not_found");
+    app.get(
+        &format!("/api/predictions/customers?restaurant_id={r}"),
+        Some(&stranger),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "not_found");
+    for bad in ["segment=vip", "limit=0", "limit=501"] {
+        let refused = app
+            .get(
+                &format!("/api/predictions/customers?restaurant_id={r}&{bad}"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn items_and_categories_split_the_restaurant_forecast_by_their_weekday_shares() {
+    use brigade_app::entities::order_items;
+    use sea_orm::QuerySelect;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let r = app
+        .restaurant(&admin, json!({"name": "Trattoria", "timezone": "UTC"}))
+        .await;
+    history(&app, &r, 70).await;
+    let placed: Vec<(Uuid, chrono::DateTime<Utc>)> = orders::Entity::find()
+        .select_only()
+        .columns([orders::Column::Id, orders::Column::CreatedAt])
+        .filter(orders::Column::RestaurantId.eq(r.parse::<Uuid>().unwrap()))
+        .into_tuple()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    // One pizza in every order; two tiramisu with every Friday order.
+    let mut lines = Vec::new();
+    for (order, at) in placed {
+        let friday = chrono::Datelike::weekday(&at) == chrono::Weekday::Fri;
+        for (name, quantity) in [("Margherita", 1), ("Tiramisu", 2)] {
+            if name == "Tiramisu" && !friday {
+                continue;
+            }
+            lines.push(order_items::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                order_id: Set(order),
+                menu_item_id: Set(None),
+                name: Set(name.into()),
+                plu: Set(None),
+                unit_price_minor: Set(900),
+                quantity: Set(quantity),
+                subtotal_minor: Set(900 * i64::from(quantity)),
+                special_request: Set(None),
+            });
+        }
+    }
+    for chunk in lines.chunks(500) {
+        order_items::Entity::insert_many(chunk.to_vec())
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    let items = predict(&app, &admin, &r, json!({"horizon": 7, "level": "item"})).await;
+    let breakdown = items["breakdown"].as_array().unwrap();
+    assert_eq!(breakdown.len(), 2, "{items}");
+    let by_name = |name: &str| {
+        breakdown
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {items}"))
+    };
+    let (pizza, tiramisu) = (by_name("Margherita"), by_name("Tiramisu"));
+    for (k, point) in items["points"].as_array().unwrap().iter().enumerate() {
+        let orders = point["predicted"].as_f64().unwrap();
+        let start: chrono::DateTime<Utc> = point["start"].as_str().unwrap().parse().unwrap();
+        let friday = chrono::Datelike::weekday(&start) == chrono::Weekday::Fri;
+        let p = pizza["points"][k]["predicted"].as_f64().unwrap();
+        let t = tiramisu["points"][k]["predicted"].as_f64().unwrap();
+        assert!(
+            (p - orders).abs() < 0.02,
+            "a pizza per order: {p} vs {orders}"
+        );
+        let expected = if friday { 2.0 * orders } else { 0.0 };
+        assert!((t - expected).abs() < 0.03, "{start}: {t} vs {expected}");
+    }
+    // Categories: the order lines name no menu item, so one "Uncategorised" with all of it.
+    let categories = predict(&app, &admin, &r, json!({"horizon": 7, "level": "category"})).await;
+    let only = &categories["breakdown"].as_array().unwrap()[..];
+    assert_eq!(only.len(), 1, "{categories}");
+    assert_eq!(only[0]["name"], "Uncategorised");
+    let total = |s: &Value| s["total_predicted"].as_f64().unwrap();
+    assert!((total(&only[0]) - total(pizza) - total(tiramisu)).abs() < 0.1);
+    // The restaurant level has no breakdown.
+    assert!(
+        predict(&app, &admin, &r, json!({"horizon": 7}))
+            .await
+            .get("breakdown")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_outage_puts_at_risk_the_orders_the_forecast_expected_during_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let r = app
+        .restaurant(
+            &admin,
+            json!({"name": "Down Again", "timezone": "UTC", "currency": "EUR"}),
+        )
+        .await;
+    let id: Uuid = r.parse().unwrap();
+    history(&app, &r, 120).await;
+    let today = app.state.now().date_naive();
+    let day = |back: i64, hour: u32| {
+        Utc.from_utc_datetime(
+            &(today - Duration::days(back))
+                .and_hms_opt(hour, 0, 0)
+                .unwrap(),
+        )
+    };
+    // A whole business day down 7 days ago (orders come 11:00-21:00), and a night hour (none come).
+    let outages = [(day(7, 10), day(7, 22)), (day(7, 3), day(7, 4))];
+    let risk = brigade_app::forecasting::at_risk::expected_during(&app.state, id, &outages)
+        .await
+        .unwrap();
+    let weekday = chrono::Datelike::weekday(&(today - Duration::days(7))).num_days_from_monday();
+    let typical = [0.0, 7.0, 8.0, 9.0, 11.0, 15.0, 13.0][weekday as usize];
+    let day_risk = risk.expected_orders[0];
+    assert!(
+        (day_risk - typical).abs() <= 3.0,
+        "{day_risk} expected on a day that usually has about {typical}: {risk:?}"
+    );
+    assert!(risk.expected_orders[1] < 0.5, "{risk:?}");
+    // Valued at the average order (15.00 EUR here).
+    let value = risk.values[0].unwrap();
+    let expected = rust_decimal::Decimal::try_from(day_risk * 15.0)
+        .unwrap()
+        .round_dp(2);
+    assert!(
+        (value - expected).abs() <= rust_decimal::Decimal::new(1, 1),
+        "{value} vs {expected}"
+    );
+    assert_eq!(risk.currency, "EUR");
+    // No outages, nothing at risk; asked again, the same answer (cached).
+    let none = brigade_app::forecasting::at_risk::expected_during(&app.state, id, &[])
+        .await
+        .unwrap();
+    assert!(none.expected_orders.is_empty());
+    let again = brigade_app::forecasting::at_risk::expected_during(&app.state, id, &outages)
+        .await
+        .unwrap();
+    assert_eq!(again.expected_orders, risk.expected_orders);
+}

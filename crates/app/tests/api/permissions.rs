@@ -582,6 +582,9 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
             .json(json!({"restaurant_id": v, "granularity": "daily", "horizon": 3})),
         op(M::POST, "/api/predictions/demand/peak-hours", "/api/predictions/demand/peak-hours".into(), Allow(FORECAST_READERS))
             .json(json!({"restaurant_id": v})),
+        op(M::POST, "/api/predictions/customer", "/api/predictions/customer".into(), Allow(FORECAST_READERS))
+            .json(json!({"customer_id": guest_id})),
+        op(M::GET, "/api/predictions/customers", format!("/api/predictions/customers?restaurant_id={v}&segment=at_risk"), Allow(FORECAST_READERS)),
         op(M::GET, "/api/models", "/api/models".into(), Signed),
         op(M::GET, "/api/models/{id}", format!("/api/models/{model_latest}"), Allow(FORECAST_READERS)),
         op(M::POST, "/api/models/train", "/api/models/train".into(), Allow(FORECAST_TRAINERS))

@@ -340,8 +340,8 @@ async fn demo_data_loads_once_with_an_account_per_role() {
         4 * 7 * 14,
         "a week of channel orders per venue"
     );
-    // Every demo restaurant with orders gets its demand models trained by the workers.
-    assert_eq!(first.forecast_trainings_queued, 16, "{first:?}");
+    // Every demo restaurant with orders gets its demand and customer models trained by the workers.
+    assert_eq!(first.forecast_trainings_queued, 2 * 16, "{first:?}");
     // The README's link works: the code resolves to its venue and table.
     let resolved = app.get("/api/venues/qr/EMBER-T1", None).await;
     assert_eq!(resolved.data()["table"], "T1");
