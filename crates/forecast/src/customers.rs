@@ -495,31 +495,46 @@ pub fn fit_customers(
     })
 }
 
-/// The facts of each customer at `end` (None for one with no purchase by then) and their RFM scores.
-fn facts(customers: &[Purchases], end: f64) -> Vec<Option<(Summary, usize, f64, f64, f64, Rfm)>> {
-    let rows: Vec<Option<(Summary, usize, f64, f64, f64)>> = customers
+/// What is known of one customer at the end of an observation.
+struct Facts {
+    summary: Summary,
+    orders: usize,
+    first: f64,
+    last: f64,
+    spend: f64,
+    rfm: Rfm,
+}
+
+/// The facts of each customer at `end` (None for one with no purchase by then), with RFM scores.
+fn facts(customers: &[Purchases], end: f64) -> Vec<Option<Facts>> {
+    let mut rows: Vec<Option<Facts>> = customers
         .iter()
         .map(|p| {
-            let s = summarise(p, end)?;
+            let summary = summarise(p, end)?;
             let seen: Vec<&(f64, f64)> = p.iter().filter(|(t, _)| *t <= end).collect();
-            let first = seen.iter().map(|x| x.0).fold(f64::INFINITY, f64::min);
-            let last = seen.iter().map(|x| x.0).fold(f64::NEG_INFINITY, f64::max);
-            let spend: f64 = seen.iter().map(|x| x.1).filter(|v| v.is_finite()).sum();
-            Some((s, seen.len(), first, last, spend))
+            Some(Facts {
+                summary,
+                orders: seen.len(),
+                first: seen.iter().map(|x| x.0).fold(f64::INFINITY, f64::min),
+                last: seen.iter().map(|x| x.0).fold(f64::NEG_INFINITY, f64::max),
+                spend: seen.iter().map(|x| x.1).filter(|v| v.is_finite()).sum(),
+                rfm: Rfm {
+                    recency: 0,
+                    frequency: 0,
+                    monetary: 0,
+                },
+            })
         })
         .collect();
     let present: Vec<(f64, f64, f64)> = rows
         .iter()
         .flatten()
-        .map(|(_, n, _, last, spend)| (end - last, *n as f64, *spend))
+        .map(|f| (end - f.last, f.orders as f64, f.spend))
         .collect();
-    let mut scores = rfm(&present).into_iter();
-    rows.into_iter()
-        .map(|row| {
-            let (s, n, first, last, spend) = row?;
-            Some((s, n, first, last, spend, scores.next()?))
-        })
-        .collect()
+    for (row, score) in rows.iter_mut().flatten().zip(rfm(&present)) {
+        row.rfm = score;
+    }
+    rows
 }
 
 /// The mean known value of a customer's purchases.
@@ -539,7 +554,14 @@ impl CustomerModel {
             .into_iter()
             .zip(customers)
             .map(|(row, p)| {
-                let (s, orders, first, last, spend, rfm) = row?;
+                let Facts {
+                    summary: s,
+                    orders,
+                    first,
+                    last,
+                    spend,
+                    rfm,
+                } = row?;
                 let expected_orders = self.bgnbd.expected_purchases(&s, self.value_horizon);
                 let expected_order_value = match &self.gamma_gamma {
                     Some(gg) if s.frequency > 0.0 && s.monetary > 0.0 => {
@@ -587,7 +609,14 @@ pub fn base_rate_scores(
         .into_iter()
         .zip(customers)
         .map(|(row, p)| {
-            let (_, orders, first, last, spend, rfm) = row?;
+            let Facts {
+                orders,
+                first,
+                last,
+                spend,
+                rfm,
+                ..
+            } = row?;
             Some(CustomerScore {
                 orders,
                 first_day: first,

@@ -49,6 +49,9 @@ pub struct BreakdownSeries {
     pub points: Vec<BreakdownPoint>,
 }
 
+/// A menu item or category: its id when the order lines name one, and its name.
+type SeriesKey = (Option<Uuid>, String);
+
 /// Which level the breakdown is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -130,7 +133,7 @@ pub async fn breakdown(
         HashMap::new()
     };
     // Quantity per series and slot.
-    let mut series: HashMap<(Option<Uuid>, String), Vec<f64>> = HashMap::new();
+    let mut series: HashMap<SeriesKey, Vec<f64>> = HashMap::new();
     for (at, item, name, quantity) in lines {
         let key = match level {
             Level::Item => (item, name),
@@ -142,7 +145,7 @@ pub async fn breakdown(
         series.entry(key).or_insert_with(|| vec![0.0; slots])
             [slot(g, at.with_timezone(&tz).naive_local())] += f64::from(quantity.max(0));
     }
-    let mut ranked: Vec<((Option<Uuid>, String), Vec<f64>)> = series.into_iter().collect();
+    let mut ranked: Vec<(SeriesKey, Vec<f64>)> = series.into_iter().collect();
     ranked.sort_by(|a, b| {
         let (ta, tb): (f64, f64) = (a.1.iter().sum(), b.1.iter().sum());
         tb.total_cmp(&ta).then(a.0.1.cmp(&b.0.1))

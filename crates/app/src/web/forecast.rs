@@ -49,6 +49,28 @@ pub struct PeakRow {
     pub predicted: String,
 }
 
+/// A customer in the at-risk or high-value list.
+pub struct CustomerRow {
+    pub label: String,
+    pub orders: usize,
+    pub last_order: String,
+    pub spent: String,
+    pub churn: String,
+    pub expected_value: String,
+    pub segment: String,
+}
+
+/// The customers card: who is slipping away, who is worth most.
+#[derive(Default)]
+pub struct CustomersCard {
+    pub known: usize,
+    pub answered_by: String,
+    pub holdout: String,
+    pub at_risk: Vec<CustomerRow>,
+    pub at_risk_total: usize,
+    pub high_value: Vec<CustomerRow>,
+}
+
 #[derive(Template)]
 #[template(path = "forecasts.html")]
 struct ForecastPage {
@@ -65,6 +87,7 @@ struct ForecastPage {
     week_total: String,
     last_week_total: String,
     peaks: Vec<PeakRow>,
+    customers: CustomersCard,
 }
 
 fn f1(v: f64) -> String {
@@ -147,6 +170,7 @@ pub async fn page(
         week_total: String::new(),
         last_week_total: String::new(),
         peaks: Vec::new(),
+        customers: CustomersCard::default(),
     };
     let Some(id) = selected else {
         return (jar, render(&page)).into_response();
@@ -278,5 +302,50 @@ pub async fn page(
             predicted: f1(p.predicted),
         })
         .collect();
+    // Customers are a side card: when they cannot be had, the page says nothing of them.
+    match forecasting::customers::restaurant_customers(&state, id).await {
+        Ok((all, _)) => page.customers = customers_card(&all),
+        Err(err) => {
+            tracing::warn!(restaurant = %id, error = %err.message, "no customer card on the forecast page")
+        }
+    }
     (jar, render(&page)).into_response()
+}
+
+fn customers_card(all: &forecasting::customers::RestaurantCustomers) -> CustomersCard {
+    use forecasting::customers::{SegmentFilter, select};
+    let row = |c: &forecasting::customers::CustomerPrediction| CustomerRow {
+        label: c.label.clone(),
+        orders: c.orders,
+        last_order: format!("{:.0} days ago", c.days_since_last_order),
+        spent: format!("{} {}", c.total_spent, all.currency),
+        churn: format!("{:.0}%", c.churn_probability * 100.0),
+        expected_value: c
+            .expected_value_365d
+            .map(|v| format!("{v} {}", all.currency))
+            .unwrap_or_else(|| "–".into()),
+        segment: c.segment.replace('_', " "),
+    };
+    let at_risk = select(&all.customers, SegmentFilter::AtRisk);
+    let high_value = select(&all.customers, SegmentFilter::HighValue);
+    CustomersCard {
+        known: all.customers.len(),
+        answered_by: match all.model_version {
+            Some(v) => format!("customer model version {v}"),
+            None => "the restaurant's base rate (no customer model yet)".into(),
+        },
+        holdout: all
+            .holdout
+            .as_ref()
+            .map(|h| {
+                format!(
+                    "On the last 60 days held out, its churn probabilities scored a Brier score of {:.3} against {:.3} for the base rate ({} customers).",
+                    h.brier, h.base_rate_brier, h.customers
+                )
+            })
+            .unwrap_or_default(),
+        at_risk_total: at_risk.len(),
+        at_risk: at_risk.iter().take(8).map(row).collect(),
+        high_value: high_value.iter().take(8).map(row).collect(),
+    }
 }
