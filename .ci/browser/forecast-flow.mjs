@@ -1,7 +1,8 @@
 // The forecast page in headless Chromium against a real `brigade serve --demo`: the demo KAM signs in,
 // opens /forecasts and, once the workers have trained the demo's models (seconds after start), sees the
 // chart drawn by Chart.js with history, forecast and interval bands, the backtest table that chose the
-// model, next week's days and peak hours; then the hourly view; at desktop and phone width.
+// model, next week's days and peak hours, the customers card; then the hourly view; then the CRM
+// dashboard's outage costs and a store page's orders at risk; at desktop and phone width.
 //
 // Usage: BRIGADE_URL=http://127.0.0.1:PORT node forecast-flow.mjs [screenshot-prefix]
 import { chromium } from "playwright-core";
@@ -59,6 +60,11 @@ try {
     if (chart.actual < 28 || chart.forecast < 28 || chart.band !== 28) throw new Error(`daily chart data: ${JSON.stringify(chart)}`);
     const days = await page.getByTestId("forecast-week").locator("tbody tr").count();
     if (days !== 7) throw new Error(`next week has ${days} rows`);
+    // The demo's regulars: a customer model answers, with the lists beside it.
+    const customers = await page.getByTestId("forecast-customers").textContent();
+    if (!customers.includes("customer model version")) throw new Error(`customers card: ${customers.slice(0, 300)}`);
+    const valuable = await page.getByTestId("customers-high-value").locator("tbody tr").count();
+    if (valuable < 1) throw new Error("no high-value customers listed");
     if (shots) await page.screenshot({ path: `${shots}-forecast-daily-${name}.png`, fullPage: true });
     await page.locator("#granularity").selectOption("hourly");
     await page.getByRole("button", { name: "Show" }).click();
@@ -66,10 +72,25 @@ try {
     const hourly = await chartOf(page);
     if (!hourly || hourly.band !== 168) throw new Error(`hourly chart data: ${JSON.stringify(hourly)}`);
     if (shots) await page.screenshot({ path: `${shots}-forecast-hourly-${name}.png`, fullPage: true });
+    // Orders at risk: the KAM's dashboard ranks accounts by what their outages cost; the store page
+    // shows each outage's expected orders.
+    await page.goto(`${base}/crm`);
+    const costs = page.getByTestId("outage-costs");
+    await costs.waitFor();
+    const costly = costs.locator("tbody tr a");
+    if ((await costly.count()) < 1) throw new Error(`no account with outages: ${await costs.textContent()}`);
+    if (shots) await page.screenshot({ path: `${shots}-crm-dashboard-${name}.png`, fullPage: true });
+    await costly.first().click();
+    await page.getByTestId("incidents").waitFor();
+    const head = await page.getByTestId("incidents").locator("thead").textContent();
+    if (!head.includes("Orders at risk")) throw new Error(`incidents table: ${head}`);
+    const risk = await page.getByTestId("orders-at-risk").textContent();
+    if (!/\d/.test(risk)) throw new Error(`orders at risk: ${risk}`);
+    if (shots) await page.screenshot({ path: `${shots}-store-${name}.png`, fullPage: true });
     await context.close();
   }
   if (failures.length) throw new Error(failures.join("\n"));
-  console.log("forecast page: chart drawn with history, forecast and bands, backtest table, daily and hourly, desktop and phone");
+  console.log("forecast page: chart drawn with history, forecast and bands, backtest table, customers, daily and hourly; outage costs on the CRM dashboard and store page; desktop and phone");
 } finally {
   await browser.close();
 }

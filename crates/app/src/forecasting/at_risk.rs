@@ -232,8 +232,8 @@ pub struct AccountOutages {
     pub currency: String,
 }
 
-/// A KAM's accounts with outages in their last 7 days, those that cost the most first (value, then
-/// orders). Accounts without polls or outages are left out.
+/// A KAM's accounts with outages in their last 7 days, those that cost the most orders first (values
+/// may be in different currencies). Accounts without polls or outages are left out.
 pub async fn accounts_at_risk(
     state: &AppState,
     kam_id: Uuid,
@@ -281,10 +281,11 @@ pub async fn accounts_at_risk(
             currency,
         });
     }
+    // Orders, not value: accounts may count in different currencies.
     out.sort_by(|a, b| {
-        b.value
-            .cmp(&a.value)
-            .then(b.expected_orders.total_cmp(&a.expected_orders))
+        b.expected_orders
+            .total_cmp(&a.expected_orders)
+            .then(b.downtime_minutes.total_cmp(&a.downtime_minutes))
             .then(a.name.cmp(&b.name))
     });
     Ok(out)

@@ -482,7 +482,7 @@ pub async fn restaurant_customers(
 #[serde(rename_all = "snake_case")]
 pub enum SegmentFilter {
     /// Customers who ordered more than once and have probably stopped (churn probability at least
-    /// 0.5), or whom RFM calls at risk; the biggest spenders first.
+    /// 0.5 by the customer model; without one, those RFM calls at risk); the biggest spenders first.
     AtRisk,
     /// The fifth of customers with the highest expected value within a year (highest spend without a
     /// model).
@@ -496,8 +496,13 @@ pub enum SegmentFilter {
     All,
 }
 
-/// Picks a list out of a restaurant's customers.
-pub fn select(all: &[CustomerPrediction], segment: SegmentFilter) -> Vec<CustomerPrediction> {
+/// Picks a list out of a restaurant's customers (`modelled`: a customer model answered, so churn
+/// probabilities are each customer's own rather than the base rate).
+pub fn select(
+    all: &[CustomerPrediction],
+    segment: SegmentFilter,
+    modelled: bool,
+) -> Vec<CustomerPrediction> {
     let by_name = |name: &str| -> Vec<CustomerPrediction> {
         all.iter().filter(|c| c.segment == name).cloned().collect()
     };
@@ -506,8 +511,12 @@ pub fn select(all: &[CustomerPrediction], segment: SegmentFilter) -> Vec<Custome
             let mut list: Vec<CustomerPrediction> = all
                 .iter()
                 .filter(|c| {
-                    (c.orders > 1 && c.churn_probability >= 0.5)
-                        || c.segment == cm::Segment::AtRisk.name()
+                    c.orders > 1
+                        && if modelled {
+                            c.churn_probability >= 0.5
+                        } else {
+                            c.segment == cm::Segment::AtRisk.name()
+                        }
                 })
                 .cloned()
                 .collect();

@@ -298,8 +298,8 @@ pub struct CustomerList {
     pub prediction_time_ms: f64,
 }
 
-/// A restaurant's customers at risk (ordered more than once and probably stopped, biggest spenders
-/// first), of high value (the fifth expected to spend most within a year), in an RFM segment, or all.
+/// A restaurant's customers at risk (ordered more than once and probably stopped by the customer model,
+/// or by RFM without one; biggest spenders first), of high value (the fifth expected to spend most within a year), in an RFM segment, or all.
 /// Administrators, the restaurant's KAM and its staff; keys need `forecasts:read`.
 #[utoipa::path(get, path = "/api/predictions/customers", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:read"])),
     params(CustomerListQuery),
@@ -322,7 +322,7 @@ async fn list_customer_predictions(
     let segment = query.segment.unwrap_or(SegmentFilter::All);
     let (all, cached) =
         customer_predictions::restaurant_customers(&state, query.restaurant_id).await?;
-    let list = customer_predictions::select(&all.customers, segment);
+    let list = customer_predictions::select(&all.customers, segment, all.model_version.is_some());
     Ok(ok(CustomerList {
         restaurant_id: query.restaurant_id,
         segment,

@@ -326,8 +326,9 @@ fn customers_card(all: &forecasting::customers::RestaurantCustomers) -> Customer
             .unwrap_or_else(|| "–".into()),
         segment: c.segment.replace('_', " "),
     };
-    let at_risk = select(&all.customers, SegmentFilter::AtRisk);
-    let high_value = select(&all.customers, SegmentFilter::HighValue);
+    let modelled = all.model_version.is_some();
+    let at_risk = select(&all.customers, SegmentFilter::AtRisk, modelled);
+    let high_value = select(&all.customers, SegmentFilter::HighValue, modelled);
     CustomersCard {
         known: all.customers.len(),
         answered_by: match all.model_version {
