@@ -33,12 +33,12 @@ export TOKEN=$(curl -s -X POST "127.0.0.1:$port/api/auth/login" -H 'content-type
 # Wait for the worker to train the demo's daily and hourly models.
 for _ in $(seq 1 120); do
   latest=$(curl -s "127.0.0.1:$port/api/models?per_page=100" -H "authorization: Bearer $TOKEN" \
-    | json 'sum(1 for m in d["data"]["items"] if m["status"] == "latest")')
+    | json 'sum(1 for m in d["data"]["items"] if m["status"] == "latest" and m["kind"] == "demand")')
   [ "$latest" -ge 32 ] && break
   sleep 1
 done
 echo "latest versions: $latest"
-restaurants=$(curl -s "127.0.0.1:$port/api/models?per_page=100" -H "authorization: Bearer $TOKEN" \
+restaurants=$(curl -s "127.0.0.1:$port/api/models?kind=demand&per_page=100" -H "authorization: Bearer $TOKEN" \
   | json '" ".join(sorted({m["restaurant_id"] for m in d["data"]["items"]}))')
 export RESTAURANT=${restaurants%% *}
 echo "== $backend: uncached predictions with trained models"

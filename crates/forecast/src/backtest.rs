@@ -132,6 +132,20 @@ pub struct Model {
     pub granularity: Granularity,
     pub fitted: Fitted,
     pub intervals: Intervals,
+    /// The forecast made when the model was trained, kept with it (see [`Model::with_path`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Path>,
+}
+
+/// A forecast from the end of the training history, a day longer than the longest horizon, with the
+/// calendar it was made on: an answer from an origin within that day is a slice of it, with no fitting.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Path {
+    /// The start of each step, in whatever unit the caller keys steps by (seconds since 1970 in Brigade).
+    pub starts: Vec<i64>,
+    /// Open or closed, as the calendar said when the path was made.
+    pub open: Vec<bool>,
+    pub forecast: Forecast,
 }
 
 impl Model {
@@ -141,7 +155,77 @@ impl Model {
             granularity,
             fitted: Fitted::WeekdayMean,
             intervals: Intervals::POISSON,
+            path: None,
         }
+    }
+
+    /// Keeps the forecast from the end of `series`' history for the longest horizon and a day more
+    /// (`starts`: each future step's key, as many as the calendar has). Past the longest horizon, lag
+    /// features would read the future: an ensemble averages its other members there, and the boosted
+    /// model alone gets no path.
+    pub fn with_path(mut self, series: &Series, starts: &[i64]) -> Model {
+        let g = series.granularity;
+        let n = series.len();
+        let h = (g.max_horizon() + g.day()).min(series.steps.len().saturating_sub(n));
+        if h < g.max_horizon() || starts.len() < h {
+            self.path = None;
+            return self;
+        }
+        let raw = match &self.fitted {
+            Fitted::Ensemble { members } if self.fitted.uses_lags() => {
+                let mut sum = vec![0.0; h];
+                let mut count = vec![0usize; h];
+                let mut ok = true;
+                for member in members {
+                    let len = if member.uses_lags() {
+                        g.max_horizon()
+                    } else {
+                        h
+                    };
+                    match methods::forecast(member, series, len) {
+                        Ok(f) => {
+                            for (k, v) in f.into_iter().enumerate() {
+                                sum[k] += v.max(0.0);
+                                count[k] += 1;
+                            }
+                        }
+                        Err(_) => ok = false,
+                    }
+                }
+                ok.then(|| {
+                    sum.iter()
+                        .zip(&count)
+                        .map(|(s, c)| s / (*c).max(1) as f64)
+                        .collect::<Vec<f64>>()
+                })
+            }
+            fitted if fitted.uses_lags() => None,
+            fitted => methods::forecast(fitted, series, h).ok(),
+        };
+        self.path = raw.map(|raw| Path {
+            starts: starts[..h].to_vec(),
+            open: series.steps[n..n + h].iter().map(|s| s.open).collect(),
+            forecast: Forecast::from_raw(&raw, series, &self.intervals),
+        });
+        self
+    }
+
+    /// The `h` steps from the step keyed `first` out of the stored path, when it covers them and the
+    /// calendar (`open`, from that step on) is still the one it was made on.
+    pub fn from_path(&self, first: i64, open: &[bool], h: usize) -> Option<Forecast> {
+        let path = self.path.as_ref()?;
+        let i = path.starts.iter().position(|s| *s == first)?;
+        if i + h > path.starts.len() || open.len() < h || path.open[i..i + h] != open[..h] {
+            return None;
+        }
+        let f = &path.forecast;
+        Some(Forecast {
+            mean: f.mean[i..i + h].to_vec(),
+            lower_80: f.lower_80[i..i + h].to_vec(),
+            upper_80: f.upper_80[i..i + h].to_vec(),
+            lower_95: f.lower_95[i..i + h].to_vec(),
+            upper_95: f.upper_95[i..i + h].to_vec(),
+        })
     }
 
     pub fn method(&self) -> Method {
@@ -436,6 +520,7 @@ pub fn train(series: &Series, windows: usize) -> Result<(Model, Backtest)> {
             granularity: series.granularity,
             fitted,
             intervals: Intervals::from_residuals(&mut residuals[index]),
+            path: None,
         },
         backtest,
     ))
@@ -476,6 +561,53 @@ mod tests {
             })
             .collect();
         (values, steps)
+    }
+
+    #[test]
+    fn a_stored_path_answers_later_origins_exactly_as_a_fresh_forecast_then_and_not_past_its_day() {
+        let (values, mut steps) = restaurant(400, 3);
+        // The calendar a day past the longest horizon, as Brigade extracts it for training.
+        steps.push(Step {
+            open: true,
+            weekday: (428 % 7) as u8,
+            hour: 0,
+            day_of_year: (428 % 365 + 1) as u16,
+            holiday: false,
+        });
+        let series = Series::new(Granularity::Daily, &values, &steps).unwrap();
+        let starts: Vec<i64> = (0..29).map(|k| 1000 + k).collect();
+        for fitted in [Fitted::Theta, Fitted::Ets, Fitted::WeekdayMean] {
+            let model = Model {
+                granularity: Granularity::Daily,
+                fitted,
+                intervals: Intervals::POISSON,
+                path: None,
+            }
+            .with_path(&series, &starts);
+            let path = model.path.clone().expect("a path");
+            assert_eq!(path.starts.len(), 29, "28 days and one more");
+            // From the training origin, the path is the forecast.
+            let fresh = model.forecast(&series, 28).unwrap();
+            let open: Vec<bool> = steps[400..].iter().map(|s| s.open).collect();
+            assert_eq!(model.from_path(1000, &open, 28).unwrap(), fresh);
+            // A day later, the 28 days from then.
+            let later = model.from_path(1001, &open[1..], 28).unwrap();
+            assert_eq!(later.mean[..27], fresh.mean[1..]);
+            // Beyond its day, or on a calendar that changed since: no answer from the path.
+            assert!(model.from_path(1002, &open[2..], 28).is_none());
+            let mut changed = open.clone();
+            changed[3] = !changed[3];
+            assert!(model.from_path(1000, &changed, 28).is_none());
+            assert!(model.from_path(999, &open, 28).is_none());
+        }
+        // Lag features cannot look past the longest horizon: no path for the boosted model alone.
+        let (model, _) = train(&series, 2).unwrap();
+        let boosted = Model {
+            fitted: crate::methods::fit(Method::Boosted, &series).unwrap(),
+            ..model
+        }
+        .with_path(&series, &starts);
+        assert!(boosted.path.is_none());
     }
 
     #[test]

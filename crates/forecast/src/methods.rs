@@ -117,6 +117,15 @@ impl std::fmt::Debug for Fitted {
 }
 
 impl Fitted {
+    /// Whether its forecasts read lagged values (so cannot run past the longest horizon).
+    pub fn uses_lags(&self) -> bool {
+        match self {
+            Fitted::Boosted { .. } => true,
+            Fitted::Ensemble { members } => members.iter().any(Fitted::uses_lags),
+            _ => false,
+        }
+    }
+
     pub fn method(&self) -> Method {
         match self {
             Fitted::SeasonalNaive => Method::SeasonalNaive,

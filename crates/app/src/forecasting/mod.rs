@@ -81,17 +81,26 @@ pub async fn train_demand(
     as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<registry::Stored, ApiError> {
     let as_of = as_of.unwrap_or_else(|| state.now());
+    // The calendar runs a day past the longest horizon: the version keeps its forecast that far, so
+    // answers for the day after training slice it instead of fitting again.
     let ex = series::extract(
         state,
         restaurant_id,
         granularity,
         as_of,
-        granularity.max_horizon(),
+        granularity.max_horizon() + granularity.day(),
     )
     .await?;
+    let starts: Vec<i64> = ex.starts[ex.values.len()..]
+        .iter()
+        .map(|s| s.timestamp())
+        .collect();
     let started = Instant::now();
     let (model, backtest) = ex
-        .on_blocking_pool(move |series| brigade_forecast::train(series, windows))
+        .on_blocking_pool(move |series| {
+            brigade_forecast::train(series, windows)
+                .map(|(model, backtest)| (model.with_path(series, &starts), backtest))
+        })
         .await?
         .map_err(forecast_error)?;
     let training_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
