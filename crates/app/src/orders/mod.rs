@@ -439,8 +439,10 @@ async fn replay_for(
         .as_deref()
         .is_some_and(|stored| stored != idempotency.fingerprint)
     {
+        // The key and body are each well formed; together with the stored order they conflict: 409,
+        // like every refusal that depends on what is already stored.
         return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            axum::http::StatusCode::CONFLICT,
             "idempotency_key_reused",
             "this Idempotency-Key was used for a different request; use a new key for a new order",
         )

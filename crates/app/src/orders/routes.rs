@@ -182,7 +182,8 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     responses(
         (status = 201, description = "Placed", body = Envelope<OrderView>),
         (status = 200, description = "The order an earlier request with this Idempotency-Key placed", body = Envelope<OrderView>),
-        (status = 422, description = "Invalid order; `errors` names the fields (for example `items[0].menu_item_id`); `idempotency_key_reused` when the Idempotency-Key was used for a different request", body = ErrorBody),
+        (status = 409, description = "`idempotency_key_reused`: the Idempotency-Key was used for a different request (the first order's id is in `data`)", body = ErrorBody),
+        (status = 422, description = "Invalid order; `errors` names the fields (for example `items[0].menu_item_id`)", body = ErrorBody),
     ))]
 async fn create_order(
     State(state): State<AppState>,

@@ -394,7 +394,7 @@ async fn a_retried_order_with_the_same_idempotency_key_is_placed_once() {
     };
     let other = json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [{"menu_item_id": s.gyoza, "quantity": 3}]});
     let reused = send_body("checkout-1", other.to_string()).await;
-    reused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    reused.assert_error(StatusCode::CONFLICT, "idempotency_key_reused");
     assert_eq!(reused.data()["order_id"], first.data()["id"]);
     assert_eq!(order_count(&app).await, 5);
     let respaced = format!(
