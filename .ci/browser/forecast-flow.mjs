@@ -45,14 +45,17 @@ try {
     await page.locator("#password").fill("brigade-demo");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByTestId("signed-in-as").waitFor({ state: "attached" });
-    // The demo's models are trained by the server's worker right after start.
+    // The demo's models (demand and customers) are trained by the server's worker right after start.
     let trained = false;
-    for (let i = 0; i < 60 && !trained; i++) {
+    for (let i = 0; i < 90 && !trained; i++) {
       await page.goto(`${base}/forecasts`);
-      trained = (await page.getByTestId("backtest-table").count()) > 0;
+      const card = page.getByTestId("forecast-customers");
+      trained = (await page.getByTestId("backtest-table").count()) > 0
+        && (await card.count()) > 0
+        && (await card.textContent()).includes("customer model version");
       if (!trained) await page.waitForTimeout(1000);
     }
-    if (!trained) throw new Error("no trained model reached the forecast page within a minute");
+    if (!trained) throw new Error("no trained demand and customer models reached the forecast page within 90 s");
     const model = await page.getByTestId("forecast-model").textContent();
     if (!model.includes("version") || !model.includes("latest")) throw new Error(`model line: ${model}`);
     const chart = await chartOf(page);
