@@ -63,12 +63,7 @@ async fn hourly_model(state: &AppState, restaurant_id: Uuid) -> Result<Model, Ap
     )
     .await?;
     for id in [pointer.latest, pointer.previous].into_iter().flatten() {
-        if let Ok(row) = registry::find(state, id).await
-            && let Some(model) = row
-                .artifact
-                .as_deref()
-                .and_then(|a| serde_json::from_str::<Model>(a).ok())
-        {
+        if let Ok((model, _)) = registry::load::<Model>(state, id).await {
             return Ok(model);
         }
     }

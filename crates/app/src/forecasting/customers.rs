@@ -337,20 +337,6 @@ async fn labels(
     Ok(out)
 }
 
-/// A stored version's model, or why it cannot answer.
-async fn load(state: &AppState, id: Uuid) -> Result<(CustomerModel, i32), String> {
-    let row = registry::find(state, id)
-        .await
-        .map_err(|e| e.message.clone())?;
-    let artifact = row
-        .artifact
-        .as_deref()
-        .ok_or("the version has no artifact")?;
-    let model: CustomerModel =
-        serde_json::from_str(artifact).map_err(|e| format!("unreadable artifact: {e}"))?;
-    Ok((model, row.version))
-}
-
 /// Scores every customer of a restaurant now with the fallback chain (not cached).
 async fn compute(
     state: &AppState,
@@ -370,7 +356,7 @@ async fn compute(
             }
             continue;
         };
-        match load(state, id).await {
+        match registry::load::<CustomerModel>(state, id).await {
             Ok((model, version)) => {
                 chosen = Some((model, version, id, level));
                 break;

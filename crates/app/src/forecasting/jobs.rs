@@ -29,50 +29,13 @@ pub struct TrainedSeries {
     pub promoted: bool,
 }
 
-/// Trains a restaurant's daily and hourly demand models. Too little history is an outcome, not an error.
-pub async fn train_restaurant(
-    state: &AppState,
-    restaurant_id: Uuid,
-    as_of: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<Vec<TrainedSeries>, ApiError> {
-    let mut out = Vec::new();
-    for g in [Granularity::Daily, Granularity::Hourly] {
-        let series = super::predict::series_key(g).to_string();
-        match super::train_demand(state, restaurant_id, g, DEFAULT_WINDOWS, as_of).await {
-            Ok(stored) => out.push(TrainedSeries {
-                series,
-                outcome: stored.reason,
-                model_id: Some(stored.model.id),
-                version: Some(stored.model.version),
-                method: Some(stored.model.method),
-                score: stored.model.score,
-                promoted: stored.promoted,
-            }),
-            Err(e) if e.code == "not_enough_history" || e.code == "training_failed" => {
-                out.push(TrainedSeries {
-                    series,
-                    outcome: e.message.clone(),
-                    model_id: None,
-                    version: None,
-                    method: None,
-                    score: None,
-                    promoted: false,
-                })
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
-}
-
-/// Trains a restaurant's customer model. Too few customers is an outcome, not an error.
-pub async fn train_customers(
-    state: &AppState,
-    restaurant_id: Uuid,
-    as_of: Option<chrono::DateTime<chrono::Utc>>,
+/// What a training run came to: a stored version, or (too little history, a fit that failed) the
+/// reason there is none, which is an outcome, not an error.
+fn outcome(
+    series: String,
+    result: Result<super::registry::Stored, ApiError>,
 ) -> Result<TrainedSeries, ApiError> {
-    let series = super::customers::SERIES.to_string();
-    match super::customers::train(state, restaurant_id, as_of).await {
+    match result {
         Ok(stored) => Ok(TrainedSeries {
             series,
             outcome: stored.reason,
@@ -85,7 +48,7 @@ pub async fn train_customers(
         Err(e) if e.code == "not_enough_history" || e.code == "training_failed" => {
             Ok(TrainedSeries {
                 series,
-                outcome: e.message.clone(),
+                outcome: e.message,
                 model_id: None,
                 version: None,
                 method: None,
@@ -95,6 +58,30 @@ pub async fn train_customers(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Trains a restaurant's daily and hourly demand models.
+pub async fn train_restaurant(
+    state: &AppState,
+    restaurant_id: Uuid,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<TrainedSeries>, ApiError> {
+    let mut out = Vec::new();
+    for g in [Granularity::Daily, Granularity::Hourly] {
+        let result = super::train_demand(state, restaurant_id, g, DEFAULT_WINDOWS, as_of).await;
+        out.push(outcome(super::predict::series_key(g).to_string(), result)?);
+    }
+    Ok(out)
+}
+
+/// Trains a restaurant's customer model.
+pub async fn train_customers(
+    state: &AppState,
+    restaurant_id: Uuid,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<TrainedSeries, ApiError> {
+    let result = super::customers::train(state, restaurant_id, as_of).await;
+    outcome(super::customers::SERIES.to_string(), result)
 }
 
 /// Trains one kind of model of a restaurant (`demand` or `customer`).

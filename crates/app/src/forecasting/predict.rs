@@ -142,15 +142,7 @@ async fn with_version(
     ex: &Extracted,
     horizon: usize,
 ) -> Result<(Forecast, i32, String), String> {
-    let row = registry::find(state, id)
-        .await
-        .map_err(|e| e.message.clone())?;
-    let artifact = row
-        .artifact
-        .as_deref()
-        .ok_or("the version has no artifact")?;
-    let model: Model =
-        serde_json::from_str(artifact).map_err(|e| format!("unreadable artifact: {e}"))?;
+    let (model, version) = registry::load::<Model>(state, id).await?;
     let method = model.method().name().to_string();
     // Within a day of training, the forecast the version made then answers (no fitting).
     let n = ex.values.len();
@@ -158,14 +150,14 @@ async fn with_version(
     if let Some(first) = ex.starts.get(n)
         && let Some(forecast) = model.from_path(first.timestamp(), &open, horizon)
     {
-        return Ok((forecast, row.version, method));
+        return Ok((forecast, version, method));
     }
     let forecast = ex
         .on_blocking_pool(move |series| model.forecast(series, horizon))
         .await
         .map_err(|e| e.message)?
         .map_err(|e| e.to_string())?;
-    Ok((forecast, row.version, method))
+    Ok((forecast, version, method))
 }
 
 /// The demand forecast of a restaurant, `horizon` steps from the step containing `as_of` (now when

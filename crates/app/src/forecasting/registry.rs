@@ -289,6 +289,21 @@ pub async fn find(state: &AppState, id: Uuid) -> Result<forecast_models::Model, 
         .ok_or_else(|| ApiError::not_found("model"))
 }
 
+/// A stored version's fitted model and its number, or why it cannot answer (gone, no artifact, an
+/// artifact that does not read as `T`).
+pub async fn load<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    id: Uuid,
+) -> Result<(T, i32), String> {
+    let row = find(state, id).await.map_err(|e| e.message)?;
+    let artifact = row
+        .artifact
+        .as_deref()
+        .ok_or("the version has no artifact")?;
+    let model = serde_json::from_str(artifact).map_err(|e| format!("unreadable artifact: {e}"))?;
+    Ok((model, row.version))
+}
+
 /// Makes a version `latest` whatever its score (an operator's decision).
 pub async fn promote(state: &AppState, id: Uuid) -> Result<ModelView, ApiError> {
     let txn = crate::database::begin_write(&state.db).await?;
