@@ -12,6 +12,40 @@ use uuid::Uuid;
 
 use crate::harness::TestApp;
 
+/// A completed order of a restaurant at `at` (15.00 EUR unless told), as imported history or a
+/// customer's order.
+fn completed_order(
+    restaurant: Uuid,
+    at: chrono::DateTime<Utc>,
+    customer: Option<Uuid>,
+    source: &str,
+    total_minor: i64,
+) -> orders::ActiveModel {
+    orders::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(restaurant),
+        customer_id: Set(customer),
+        source: Set(source.into()),
+        order_type: Set("TAKEOUT".into()),
+        status: Set("COMPLETED".into()),
+        status_changed_at: Set(at),
+        total_minor: Set(total_minor),
+        currency: Set("EUR".into()),
+        payment_status: Set("PAID".into()),
+        payment_method: Set(None),
+        payment_reference: Set(None),
+        pickup_time: Set(None),
+        table_label: Set(None),
+        reservation_id: Set(None),
+        note: Set(None),
+        idempotency_key: Set(None),
+        idempotency_fingerprint: Set(None),
+        external_ref: Set(Some(format!("test:{}", Uuid::new_v4()))),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+}
+
 /// `days` days of completed orders before the test clock's day: a weekly pattern, none on Mondays.
 async fn history(app: &TestApp, restaurant: &str, days: i64) {
     let id: Uuid = restaurant.parse().unwrap();
@@ -26,29 +60,7 @@ async fn history(app: &TestApp, restaurant: &str, days: i64) {
                 &day.and_hms_opt(11 + (k % 10) as u32, (k * 7 % 60) as u32, 0)
                     .unwrap(),
             );
-            rows.push(orders::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                restaurant_id: Set(id),
-                customer_id: Set(None),
-                source: Set("import".into()),
-                order_type: Set("TAKEOUT".into()),
-                status: Set("COMPLETED".into()),
-                status_changed_at: Set(at),
-                total_minor: Set(1500),
-                currency: Set("EUR".into()),
-                payment_status: Set("PAID".into()),
-                payment_method: Set(None),
-                payment_reference: Set(None),
-                pickup_time: Set(None),
-                table_label: Set(None),
-                reservation_id: Set(None),
-                note: Set(None),
-                idempotency_key: Set(None),
-                idempotency_fingerprint: Set(None),
-                external_ref: Set(Some(format!("test:{}", Uuid::new_v4()))),
-                created_at: Set(at),
-                updated_at: Set(at),
-            });
+            rows.push(completed_order(id, at, None, "import", 1500));
         }
     }
     for chunk in rows.chunks(500) {
@@ -393,33 +405,18 @@ async fn customer_order(
 ) {
     use brigade_app::entities::channel_orders;
     let at = app.state.now() - Duration::days(days_ago) - Duration::hours(3);
-    let id = Uuid::now_v7();
-    orders::Entity::insert(orders::ActiveModel {
-        id: Set(id),
-        restaurant_id: Set(restaurant),
-        customer_id: Set(account),
-        source: Set(if phone.is_some() { "channel" } else { "qr" }.into()),
-        order_type: Set("TAKEOUT".into()),
-        status: Set("COMPLETED".into()),
-        status_changed_at: Set(at),
-        total_minor: Set(total_minor),
-        currency: Set("EUR".into()),
-        payment_status: Set("PAID".into()),
-        payment_method: Set(None),
-        payment_reference: Set(None),
-        pickup_time: Set(None),
-        table_label: Set(None),
-        reservation_id: Set(None),
-        note: Set(None),
-        idempotency_key: Set(None),
-        idempotency_fingerprint: Set(None),
-        external_ref: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    })
-    .exec(&app.state.db)
-    .await
-    .unwrap();
+    let row = completed_order(
+        restaurant,
+        at,
+        account,
+        if phone.is_some() { "channel" } else { "qr" },
+        total_minor,
+    );
+    let id = *row.id.as_ref();
+    orders::Entity::insert(row)
+        .exec(&app.state.db)
+        .await
+        .unwrap();
     if let Some((customer, value_known)) = phone {
         channel_orders::Entity::insert(channel_orders::ActiveModel {
             order_id: Set(id),
