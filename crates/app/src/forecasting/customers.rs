@@ -86,17 +86,6 @@ async fn history(
             .filter(orders::Column::CreatedAt.lte(before))
             .filter(orders::Column::Status.ne("CANCELLED"))
     };
-    let accounts: Vec<(Uuid, DateTime<Utc>, i64)> = in_window(orders::Entity::find())
-        .select_only()
-        .columns([
-            orders::Column::CustomerId,
-            orders::Column::CreatedAt,
-            orders::Column::TotalMinor,
-        ])
-        .filter(orders::Column::CustomerId.is_not_null())
-        .into_tuple()
-        .all(&state.forecast_db)
-        .await?;
     let channel_ids = Query::select()
         .column(orders::Column::Id)
         .from(orders::Entity)
@@ -120,21 +109,23 @@ async fn history(
         .into_iter()
         .map(|(order, customer, known)| (order, (customer, known)))
         .collect();
-    let channel_orders: Vec<(Uuid, DateTime<Utc>, i64)> = if channel.is_empty() {
-        Vec::new()
-    } else {
-        in_window(orders::Entity::find())
-            .select_only()
-            .columns([
-                orders::Column::Id,
-                orders::Column::CreatedAt,
-                orders::Column::TotalMinor,
-            ])
-            .filter(orders::Column::Source.eq("channel"))
-            .into_tuple()
-            .all(&state.forecast_db)
-            .await?
-    };
+    // One read of the window's orders: an account's, or a channel order whose phone customer is known.
+    let placed: Vec<(Uuid, Option<Uuid>, DateTime<Utc>, i64)> = in_window(orders::Entity::find())
+        .select_only()
+        .columns([
+            orders::Column::Id,
+            orders::Column::CustomerId,
+            orders::Column::CreatedAt,
+            orders::Column::TotalMinor,
+        ])
+        .filter(
+            sea_orm::Condition::any()
+                .add(orders::Column::CustomerId.is_not_null())
+                .add(orders::Column::Source.eq("channel")),
+        )
+        .into_tuple()
+        .all(&state.forecast_db)
+        .await?;
     let day =
         |at: DateTime<Utc>| (at - origin).num_milliseconds() as f64 / 1000.0 / SECONDS_PER_DAY;
     let mut index: HashMap<(Uuid, CustomerKind), usize> = HashMap::new();
@@ -150,11 +141,10 @@ async fn history(
         purchases[i].push((day(at), value));
         first = Some(first.map_or(at, |f| f.min(at)));
     };
-    for (customer, at, total) in accounts {
-        add((customer, CustomerKind::Account), at, total as f64);
-    }
-    for (order, at, total) in channel_orders {
-        if let Some((customer, known)) = channel.get(&order) {
+    for (order, account, at, total) in placed {
+        if let Some(account) = account {
+            add((account, CustomerKind::Account), at, total as f64);
+        } else if let Some((customer, known)) = channel.get(&order) {
             let value = if *known { total as f64 } else { f64::NAN };
             add((*customer, CustomerKind::Phone), at, value);
         }
