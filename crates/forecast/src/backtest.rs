@@ -14,6 +14,9 @@ use crate::{ForecastError, Result};
 /// Backtest windows when the caller does not say.
 pub const DEFAULT_WINDOWS: usize = 4;
 
+/// The most members an ensemble averages: the best of the candidates that forecast every window.
+pub const ENSEMBLE_SIZE: usize = 3;
+
 /// How one candidate did over the backtest windows.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CandidateScore {
@@ -326,12 +329,40 @@ pub fn backtest(
             run.forecasts.push(forecast);
         }
     }
-    // The ensemble averages the members that forecast every window (at least two of them).
-    let members: Vec<&Run> = runs
+    let scales: Vec<f64> = origins
+        .iter()
+        .map(|&o| mase_scale(&series.until(o)))
+        .collect();
+    let mase_of = |forecasts: &[Vec<f64>]| {
+        forecasts
+            .iter()
+            .enumerate()
+            .map(|(w, f)| {
+                let actual = &series.values[origins[w]..origins[w] + h];
+                actual
+                    .iter()
+                    .zip(f)
+                    .map(|(y, f)| (y - f).abs())
+                    .sum::<f64>()
+                    / h as f64
+                    / scales[w]
+            })
+            .sum::<f64>()
+            / forecasts.len() as f64
+    };
+    // The ensemble averages the best members (by their own backtest) among those that forecast every
+    // window: at least two, at most ENSEMBLE_SIZE.
+    let mut members: Vec<(&Run, f64)> = runs
         .iter()
         .filter(|r| methods::ENSEMBLE_MEMBERS.contains(&r.method))
-        .filter(|r| r.forecasts.iter().all(Option::is_some))
+        .filter_map(|r| {
+            let forecasts = r.forecasts.iter().cloned().collect::<Option<Vec<_>>>()?;
+            Some((r, mase_of(&forecasts)))
+        })
         .collect();
+    members.sort_by(|a, b| a.1.total_cmp(&b.1));
+    members.truncate(ENSEMBLE_SIZE);
+    let members: Vec<&Run> = members.into_iter().map(|(r, _)| r).collect();
     let ensemble_members: Vec<Method> = members.iter().map(|r| r.method).collect();
     if candidates.contains(&Method::Ensemble) && members.len() >= 2 {
         let mut ensemble = Run {
@@ -357,10 +388,6 @@ pub fn backtest(
     }
     runs.retain(|r| candidates.contains(&r.method));
 
-    let scales: Vec<f64> = origins
-        .iter()
-        .map(|&o| mase_scale(&series.until(o)))
-        .collect();
     let mut scores = Vec::new();
     let mut residuals_of = Vec::new();
     for run in &runs {

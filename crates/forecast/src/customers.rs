@@ -258,6 +258,17 @@ impl<F: Fn(&[f64]) -> f64> CostFunction for Objective<F> {
 
 /// Nelder-Mead from `start`, with a simplex of unit steps in each log-parameter.
 pub(crate) fn minimise(f: impl Fn(&[f64]) -> f64, start: Vec<f64>) -> Result<Vec<f64>> {
+    minimise_within(f, start, 1e-9, 3000)
+}
+
+/// [`minimise`], stopping when the simplex's costs differ by less than `tolerance` (standard deviation)
+/// or after `max_iters` iterations.
+pub(crate) fn minimise_within(
+    f: impl Fn(&[f64]) -> f64,
+    start: Vec<f64>,
+    tolerance: f64,
+    max_iters: u64,
+) -> Result<Vec<f64>> {
     let mut simplex = vec![start.clone()];
     for i in 0..start.len() {
         let mut p = start.clone();
@@ -265,10 +276,10 @@ pub(crate) fn minimise(f: impl Fn(&[f64]) -> f64, start: Vec<f64>) -> Result<Vec
         simplex.push(p);
     }
     let solver = NelderMead::new(simplex)
-        .with_sd_tolerance(1e-9)
+        .with_sd_tolerance(tolerance)
         .map_err(|e| ForecastError::Model(e.to_string()))?;
     let result = Executor::new(Objective(f), solver)
-        .configure(|state| state.max_iters(3000))
+        .configure(|state| state.max_iters(max_iters))
         .run()
         .map_err(|e| ForecastError::Model(e.to_string()))?;
     result

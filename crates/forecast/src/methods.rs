@@ -30,7 +30,8 @@ pub enum Method {
     Theta,
     /// Gradient-boosted trees (forust) on calendar, closure and lag features.
     Boosted,
-    /// The mean of the weekday mean, ETS, Theta and boosted forecasts.
+    /// The mean of the best members (by their own backtest, at most three) of the weekday mean, ETS,
+    /// Holt-Winters, Theta and boosted forecasts.
     Ensemble,
 }
 
