@@ -16,6 +16,7 @@ pub mod entities;
 pub mod forecasting;
 pub mod http;
 pub mod jobs;
+pub mod kitchen;
 pub mod menus;
 pub mod money;
 pub mod monitoring;

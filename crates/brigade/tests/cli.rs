@@ -26,7 +26,13 @@ fn an_import_of_a_missing_directory_fails_with_a_readable_message() {
     let dir = tempfile::tempdir().unwrap();
     let out = brigade(
         dir.path(),
-        &["orders", "import", "--format", "pizza-sales", "/nonexistent/brigade-logs"],
+        &[
+            "orders",
+            "import",
+            "--format",
+            "pizza-sales",
+            "/nonexistent/brigade-logs",
+        ],
     );
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
@@ -41,11 +47,16 @@ fn pizza_log(dir: &Path, days: usize) {
     let mut details = String::from("order_details_id,order_id,pizza_id,quantity\n");
     let mut id = 0;
     for day in 0..days {
-        let date = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap() + chrono::Days::new(day as u64);
+        let date =
+            chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap() + chrono::Days::new(day as u64);
         let count = [12, 14, 13, 16, 25, 30, 18][day % 7] + (day * 7) % 5;
         for k in 0..count {
             id += 1;
-            orders.push_str(&format!("{id},{date},{}:{:02}:00\n", 11 + k % 10, (k * 7) % 60));
+            orders.push_str(&format!(
+                "{id},{date},{}:{:02}:00\n",
+                11 + k % 10,
+                (k * 7) % 60
+            ));
             details.push_str(&format!("{id},{id},margherita_m,1\n"));
         }
     }
@@ -66,7 +77,10 @@ fn pizza_log(dir: &Path, days: usize) {
 #[test]
 fn a_backtest_prints_every_candidate_and_names_an_unknown_restaurant() {
     let dir = tempfile::tempdir().unwrap();
-    let out = brigade(dir.path(), &["forecast", "backtest", "--restaurant", "no-such-place"]);
+    let out = brigade(
+        dir.path(),
+        &["forecast", "backtest", "--restaurant", "no-such-place"],
+    );
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("no-such-place"), "{stderr}");
@@ -76,7 +90,13 @@ fn a_backtest_prints_every_candidate_and_names_an_unknown_restaurant() {
     pizza_log(&log, 160);
     let out = brigade(
         dir.path(),
-        &["orders", "import", "--format", "pizza-sales", log.to_str().unwrap()],
+        &[
+            "orders",
+            "import",
+            "--format",
+            "pizza-sales",
+            log.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = brigade(
@@ -92,7 +112,13 @@ fn a_backtest_prints_every_candidate_and_names_an_unknown_restaurant() {
     );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for candidate in ["seasonal_naive", "weekday_mean", "holt_winters", "theta", "ensemble"] {
+    for candidate in [
+        "seasonal_naive",
+        "weekday_mean",
+        "holt_winters",
+        "theta",
+        "ensemble",
+    ] {
         assert!(stdout.contains(candidate), "{candidate} missing: {stdout}");
     }
     assert!(stdout.contains("chosen:"), "{stdout}");

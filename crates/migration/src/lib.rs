@@ -18,6 +18,7 @@ mod m20261125_000010_restaurant_search;
 mod m20261205_000011_rollup_reads;
 mod m20261206_000012_hardening;
 mod m20261206_000013_forecasting;
+mod m20261206_000014_kitchen;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_rollup_reads::Migration),
             Box::new(m20261206_000012_hardening::Migration),
             Box::new(m20261206_000013_forecasting::Migration),
+            Box::new(m20261206_000014_kitchen::Migration),
         ]
     }
 }

@@ -41,6 +41,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::analytics::routes::router())
         .merge(crate::crm::routes::router())
         .merge(crate::forecasting::routes::router())
+        .merge(crate::kitchen::routes::router())
         .split_for_parts();
     let mut spec = spec;
     openapi::document_shared_refusals(&mut spec);

@@ -178,9 +178,9 @@ pub struct StreamAuth {
 /// `event` and `data` lines).
 #[derive(Debug, utoipa::ToSchema)]
 pub struct StreamEvent {
-    /// `ready` once when the stream opens, then one event per change (`order` or `notification`), and
+    /// `ready` once when the stream opens, then one event per change (`order`, `notification` or `kitchen`), and
     /// `connection` when live updates from other processes pause or resume.
-    #[schema(pattern = "^(ready|order|notification|connection)$")]
+    #[schema(pattern = "^(ready|order|notification|kitchen|connection)$")]
     pub event: String,
     /// JSON text: `{}` for `ready`, the change for `order` and `notification`, `{"live": true|false}` for
     /// `connection`.

@@ -83,6 +83,10 @@ impl OrderStatus {
         match who {
             ActorKind::Venue | ActorKind::Admin | ActorKind::System => {
                 let mut next: Vec<_> = self.forward().into_iter().collect();
+                // A recalled ticket line takes a READY order back to the kitchen.
+                if self == OrderStatus::Ready {
+                    next.push(OrderStatus::Preparing);
+                }
                 if !self.is_terminal() {
                     next.push(OrderStatus::Cancelled);
                 }
@@ -837,6 +841,19 @@ pub async fn transition(
     )
     .insert(&txn)
     .await?;
+    // The kitchen follows: a confirmed order's items become ticket lines at their stations; an order
+    // cancelled, or marked READY or COMPLETED by hand, closes its open lines.
+    let kitchen = match to {
+        OrderStatus::Confirmed => crate::kitchen::queue_lines(&txn, &order, &items, now)
+            .await?
+            .into_iter()
+            .map(|line| line.id)
+            .collect(),
+        OrderStatus::Cancelled | OrderStatus::Ready | OrderStatus::Completed => {
+            crate::kitchen::close_lines(&txn, order_id, to, actor.user_id, now).await?
+        }
+        OrderStatus::Pending | OrderStatus::Preparing => Vec::new(),
+    };
     let view = order_view(
         orders::Model {
             status: to.as_str().to_string(),
@@ -859,6 +876,24 @@ pub async fn transition(
     metrics::histogram!("brigade_order_time_in_status_seconds", "status" => from.as_str())
         .record(seconds);
     announce(state, &view, Some(from), notification).await;
+    if !kitchen.is_empty() {
+        let kind = match to {
+            OrderStatus::Confirmed => "queued",
+            OrderStatus::Cancelled => "voided",
+            _ => "ready",
+        };
+        crate::kitchen::publish(
+            state,
+            &crate::kitchen::KitchenUpdate {
+                venue_id: order.restaurant_id,
+                order_id,
+                line_ids: kitchen,
+                kind: kind.to_string(),
+                at: now,
+            },
+        )
+        .await;
+    }
     Ok(view)
 }
 
@@ -968,8 +1003,9 @@ mod tests {
         );
         assert_eq!(
             Ready.allowed_for(ActorKind::Venue),
-            vec![Completed, Cancelled]
+            vec![Completed, Preparing, Cancelled]
         );
+        assert!(Ready.allowed_for(ActorKind::Customer).is_empty());
         assert!(Completed.allowed_for(ActorKind::Venue).is_empty());
         assert!(Cancelled.allowed_for(ActorKind::Admin).is_empty());
         assert_eq!(Confirmed.allowed_for(ActorKind::Customer), vec![Cancelled]);

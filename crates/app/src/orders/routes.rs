@@ -383,6 +383,15 @@ async fn mark_payment(
             "only the venue's staff record cash payments",
         ));
     }
+    Ok(ok(record_cash(&state, &order, input.status).await?))
+}
+
+/// Record a cash order's payment (PAID or FAILED) for the venue (the caller's right to is checked).
+pub(crate) async fn record_cash(
+    state: &AppState,
+    order: &orders::Model,
+    status: PaymentStatus,
+) -> ApiResult<OrderView> {
     if order.payment_method.as_deref() != Some(PaymentMethod::Cash.as_str()) {
         return Err(ApiError::conflict(
             "not_a_cash_order",
@@ -395,10 +404,10 @@ async fn mark_payment(
             "this order is already paid",
         ));
     }
-    if input.status == PaymentStatus::Pending {
+    if status == PaymentStatus::Pending {
         return Err(ApiError::field("status", "must be PAID or FAILED"));
     }
-    Ok(ok(set_payment(&state, &order, input.status, None).await?))
+    set_payment(state, order, status, None).await
 }
 
 fn provider(state: &AppState) -> ApiResult<SignedWebhookProvider> {

@@ -5,8 +5,10 @@ mod analytics;
 mod crm;
 mod forecast;
 mod form;
+mod kitchen;
 mod monitoring;
 mod pages;
+mod queue;
 
 use askama::Template;
 use axum::Router;
@@ -44,6 +46,27 @@ pub fn router() -> Router<AppState> {
         .route("/monitoring/reports", post(monitoring::start_report))
         .route("/monitoring/reports/{id}/csv", get(monitoring::report_csv))
         .route("/monitoring/stores/{id}", get(monitoring::store))
+        .route("/orders", get(queue::start))
+        .route("/venues/{id}/orders", get(queue::page))
+        .route("/venues/{id}/orders/today", get(queue::list))
+        .route("/venues/{id}/orders/events", get(queue::events))
+        .route(
+            "/venues/{id}/orders/{order}/status",
+            post(queue::move_order),
+        )
+        .route("/venues/{id}/orders/{order}/paid", post(queue::mark_paid))
+        .route("/kitchen", get(kitchen::start))
+        .route("/venues/{id}/kitchen", get(kitchen::page))
+        .route("/venues/{id}/kitchen/tickets", get(kitchen::tickets))
+        .route("/venues/{id}/kitchen/events", get(kitchen::events))
+        .route(
+            "/venues/{id}/kitchen/lines/{line}/{action}",
+            post(kitchen::line_action),
+        )
+        .route(
+            "/venues/{id}/kitchen/stations/{station}/recall-last",
+            post(kitchen::recall_last),
+        )
         .route("/q/{code}", get(pages::order_page))
         .route("/static/{file}", get(static_file))
         // Browsers ask for /favicon.ico whatever the page says.
@@ -105,15 +128,15 @@ impl Layout {
                 name: format!("{} {}", user.user.first_name, user.user.last_name),
                 role_label: role_label.to_string(),
             }),
-            nav: navigation(role, current),
+            nav: navigation(role, is_venue, current),
             csrf,
             flash: None,
         }
     }
 }
 
-/// The navigation each role sees.
-pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
+/// The navigation each role sees (`is_venue`: a customer account that works at a venue).
+pub fn navigation(role: Role, is_venue: bool, current: &str) -> Vec<NavLink> {
     let mut links: Vec<(&'static str, &'static str)> = vec![("/", "Home")];
     match role {
         Role::Admin => {
@@ -133,6 +156,10 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             links.push(("/analytics", "Analytics"));
             links.push(("/forecasts", "Forecasts"));
             links.push(("/api/docs/", "API"));
+        }
+        Role::Customer if is_venue => {
+            links.push(("/orders", "Orders"));
+            links.push(("/kitchen", "Kitchen"));
         }
         Role::Customer => {}
     }
@@ -181,6 +208,8 @@ const ORDER_JS: &[u8] = include_bytes!("../../assets/order.js");
 const CRM_JS: &[u8] = include_bytes!("../../assets/crm.js");
 const CHART_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chart.umd.min.js"));
 const FORECAST_JS: &[u8] = include_bytes!("../../assets/forecast.js");
+const KITCHEN_JS: &[u8] = include_bytes!("../../assets/kitchen.js");
+const QUEUE_JS: &[u8] = include_bytes!("../../assets/queue.js");
 const FAVICON: &[u8] = include_bytes!("../../assets/favicon.svg");
 
 /// Uploaded files (logos, menu images), from whichever storage holds them.
@@ -225,6 +254,8 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "crm.js" => (CRM_JS, "text/javascript; charset=utf-8"),
         "chart.umd.min.js" => (CHART_JS, "text/javascript; charset=utf-8"),
         "forecast.js" => (FORECAST_JS, "text/javascript; charset=utf-8"),
+        "kitchen.js" => (KITCHEN_JS, "text/javascript; charset=utf-8"),
+        "queue.js" => (QUEUE_JS, "text/javascript; charset=utf-8"),
         "favicon.svg" => (FAVICON, "image/svg+xml"),
         _ => return not_found_page(),
     };

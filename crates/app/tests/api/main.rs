@@ -10,6 +10,7 @@ mod conventions;
 mod crm;
 mod forecasting;
 mod jobs;
+mod kitchen;
 mod mail;
 mod menus;
 mod monitoring;

@@ -241,6 +241,41 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         &app.post("/api/orders", order_body.clone(), Some(&guest))
             .await,
     );
+    // The kitchen: a station to change, one to delete, and a confirmed order's ticket line.
+    let station = id_of(
+        &app.post(
+            &format!("/api/venues/{v}/stations"),
+            json!({"name": "Walk Grill", "is_default": true}),
+            Some(&s.owner),
+        )
+        .await,
+    );
+    let doomed_station = id_of(
+        &app.post(
+            &format!("/api/venues/{v}/stations"),
+            json!({"name": "Doomed Fry"}),
+            Some(&s.owner),
+        )
+        .await,
+    );
+    let kitchen_order = id_of(
+        &app.post("/api/orders", order_body.clone(), Some(&guest))
+            .await,
+    );
+    app.put(
+        &format!("/api/orders/{kitchen_order}/status"),
+        json!({"status": "CONFIRMED"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let ticket_line = app
+        .get(&format!("/api/venues/{v}/kitchen/tickets"), Some(&s.staff))
+        .await
+        .data()[0]["lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let slot_body = json!({"weekday": "TUE", "start_time": "19:00", "end_time": "22:00", "interval_minutes": 30, "max_reservations": 50});
     let slot = id_of(
         &app.post(
@@ -498,6 +533,24 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::PUT, "/api/orders/{id}/status", format!("/api/orders/{order}/status"), Allow(VENUE_READERS))
             .json(json!({"status": "CONFIRMED"})),
         op(M::DELETE, "/api/orders/{id}", format!("/api/orders/{doomed_order}"), Allow(VENUE_READERS)).once(),
+        // The kitchen.
+        op(M::GET, "/api/venues/{venue_id}/stations", format!("/api/venues/{v}/stations"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/venues/{venue_id}/stations", format!("/api/venues/{v}/stations"), Allow(VENUE_MANAGERS))
+            .json(json!({"name": "Walked", "kind": "bar"})),
+        op(M::PUT, "/api/venues/{venue_id}/stations/{id}", format!("/api/venues/{v}/stations/{station}"), Allow(VENUE_MANAGERS))
+            .json(json!({"target_minutes": 10})),
+        op(M::DELETE, "/api/venues/{venue_id}/stations/{id}", format!("/api/venues/{v}/stations/{doomed_station}"), Allow(VENUE_MANAGERS)).once(),
+        op(M::GET, "/api/venues/{venue_id}/station-routes", format!("/api/venues/{v}/station-routes"), Allow(VENUE_STAFF)),
+        op(M::PUT, "/api/venues/{venue_id}/station-routes", format!("/api/venues/{v}/station-routes"), Allow(VENUE_MANAGERS))
+            .json(json!({"menu_item_id": s.gyoza, "station_id": station})),
+        op(M::GET, "/api/venues/{venue_id}/kitchen/tickets", format!("/api/venues/{v}/kitchen/tickets"), Allow(VENUE_STAFF)),
+        op(M::GET, "/api/venues/{venue_id}/kitchen/stream", format!("/api/venues/{v}/kitchen/stream"), Allow(VENUE_STAFF)).stream(),
+        op(M::POST, "/api/kitchen/lines/{id}/start", format!("/api/kitchen/lines/{ticket_line}/start"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/kitchen/lines/{id}/bump", format!("/api/kitchen/lines/{ticket_line}/bump"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/venues/{venue_id}/stations/{id}/recall-last", format!("/api/venues/{v}/stations/{station}/recall-last"), Allow(VENUE_STAFF)).once(),
+        op(M::POST, "/api/kitchen/lines/{id}/recall", format!("/api/kitchen/lines/{ticket_line}/recall"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/kitchen/lines/{id}/void", format!("/api/kitchen/lines/{ticket_line}/void"), Allow(VENUE_STAFF))
+            .json(json!({"reason": "walked"})),
         op(M::POST, "/api/payments/webhook", "/api/payments/webhook".into(), Any)
             .json(json!({"reference": "pay_x", "status": "succeeded", "amount": "1.00", "currency": "GBP"})),
         // Reservations.

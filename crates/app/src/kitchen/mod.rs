@@ -1,0 +1,561 @@
+//! The kitchen: stations, which station makes each menu item, and ticket lines.
+//!
+//! When an order is confirmed, each of its items becomes a ticket line at its station, in the same
+//! transaction as the status change (`queue_lines`, called by `orders::transition`). Staff start, bump
+//! (make ready), recall and void lines; nothing is deleted, every action is a `ticket_events` row. The
+//! order follows its lines through the one status machine: the first line started moves a confirmed order
+//! to PREPARING, the last line ready moves it to READY, and a recall moves a READY order back to
+//! PREPARING. Each change is announced on the venue's kitchen channel, from whichever process made it.
+
+pub mod routes;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::entities::{
+    menu_items, order_items, orders, station_routes, stations, ticket_events, ticket_lines,
+};
+use crate::http::error::ApiError;
+use crate::orders::{Actor, ActorKind, OrderStatus};
+use crate::state::AppState;
+
+/// The station a venue gets when it has none and its first order is confirmed.
+pub const DEFAULT_STATION: &str = "Kitchen";
+/// Minutes a line may take before it shows late, when neither a prediction nor the station says.
+pub const DEFAULT_TARGET_MINUTES: i32 = 12;
+
+/// What a station is.
+pub const STATION_KINDS: [&str; 7] = ["grill", "fry", "cold", "hot", "bar", "pass", "other"];
+
+/// Where a ticket line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineState {
+    Queued,
+    Started,
+    Ready,
+    Voided,
+}
+
+impl LineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineState::Queued => "queued",
+            LineState::Started => "started",
+            LineState::Ready => "ready",
+            LineState::Voided => "voided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LineState> {
+        [
+            LineState::Queued,
+            LineState::Started,
+            LineState::Ready,
+            LineState::Voided,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+    }
+
+    /// Still to make: queued or started.
+    pub fn is_open(self) -> bool {
+        matches!(self, LineState::Queued | LineState::Started)
+    }
+}
+
+/// The live message of a kitchen change, on the venue's kitchen channel.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KitchenUpdate {
+    pub venue_id: Uuid,
+    pub order_id: Uuid,
+    /// The lines that changed (queued, started, ready, recalled or voided).
+    pub line_ids: Vec<Uuid>,
+    /// queued, started, ready, recalled, voided.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+}
+
+pub fn kitchen_channel(venue_id: Uuid) -> String {
+    format!("venue:{venue_id}:kitchen")
+}
+
+/// Announce a kitchen change (logged, never failing the change that already happened).
+pub async fn publish(state: &AppState, update: &KitchenUpdate) {
+    let payload = serde_json::to_string(update).unwrap_or_default();
+    if let Err(err) = state
+        .pubsub
+        .publish(&kitchen_channel(update.venue_id), &payload)
+        .await
+    {
+        tracing::warn!(%err, "could not publish a kitchen update");
+    }
+}
+
+/// The venue's default station, made on first need (two processes making it at once make one).
+async fn default_station<C: ConnectionTrait>(
+    db: &C,
+    venue_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<stations::Model, DbErr> {
+    let all = stations::Entity::find()
+        .filter(stations::Column::RestaurantId.eq(venue_id))
+        .order_by_desc(stations::Column::IsDefault)
+        .order_by_asc(stations::Column::DisplayOrder)
+        .order_by_asc(stations::Column::Name)
+        .all(db)
+        .await?;
+    if let Some(first) = all.into_iter().next() {
+        return Ok(first);
+    }
+    stations::Entity::insert(stations::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(venue_id),
+        name: Set(DEFAULT_STATION.to_string()),
+        kind: Set("other".to_string()),
+        display_order: Set(0),
+        target_minutes: Set(DEFAULT_TARGET_MINUTES),
+        is_default: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([stations::Column::RestaurantId, stations::Column::Name])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    stations::Entity::find()
+        .filter(stations::Column::RestaurantId.eq(venue_id))
+        .filter(stations::Column::Name.eq(DEFAULT_STATION))
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the default station".into()))
+}
+
+/// The station of each menu item of the venue that the routes name: the item's own route, else its
+/// category's.
+async fn routed<C: ConnectionTrait>(
+    db: &C,
+    venue_id: Uuid,
+    item_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Uuid>, DbErr> {
+    if item_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let routes = station_routes::Entity::find()
+        .filter(station_routes::Column::RestaurantId.eq(venue_id))
+        .all(db)
+        .await?;
+    if routes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let by_item: HashMap<Uuid, Uuid> = routes
+        .iter()
+        .filter_map(|r| r.menu_item_id.map(|i| (i, r.station_id)))
+        .collect();
+    let by_category: HashMap<Uuid, Uuid> = routes
+        .iter()
+        .filter_map(|r| r.category_id.map(|c| (c, r.station_id)))
+        .collect();
+    let categories: HashMap<Uuid, Uuid> = menu_items::Entity::find()
+        .filter(menu_items::Column::Id.is_in(item_ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|item| (item.id, item.category_id))
+        .collect();
+    Ok(item_ids
+        .iter()
+        .filter_map(|id| {
+            by_item
+                .get(id)
+                .or_else(|| categories.get(id).and_then(|c| by_category.get(c)))
+                .map(|station| (*id, *station))
+        })
+        .collect())
+}
+
+/// Open lines per station of the venue right now: the load each new line arrives into.
+async fn open_per_station<C: ConnectionTrait>(
+    db: &C,
+    venue_id: Uuid,
+) -> Result<HashMap<Option<Uuid>, i32>, DbErr> {
+    let open = ticket_lines::Entity::find()
+        .filter(ticket_lines::Column::RestaurantId.eq(venue_id))
+        .filter(
+            ticket_lines::Column::State
+                .is_in([LineState::Queued.as_str(), LineState::Started.as_str()]),
+        )
+        .all(db)
+        .await?;
+    let mut counts = HashMap::new();
+    for line in open {
+        *counts.entry(line.station_id).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
+fn event(
+    line: &ticket_lines::Model,
+    kind: &str,
+    actor_id: Option<Uuid>,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> ticket_events::ActiveModel {
+    ticket_events::ActiveModel {
+        line_id: Set(line.id),
+        order_id: Set(line.order_id),
+        kind: Set(kind.to_string()),
+        actor_id: Set(actor_id),
+        note: Set(note),
+        occurred_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// One ticket line per item of a just-confirmed order, at its station, inside the confirming
+/// transaction. An order that already has lines gets none again.
+pub async fn queue_lines<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    items: &[order_items::Model],
+    now: DateTime<Utc>,
+) -> Result<Vec<ticket_lines::Model>, DbErr> {
+    if items.is_empty()
+        || ticket_lines::Entity::find()
+            .filter(ticket_lines::Column::OrderId.eq(order.id))
+            .count(db)
+            .await?
+            > 0
+    {
+        return Ok(Vec::new());
+    }
+    let venue = order.restaurant_id;
+    let item_ids: Vec<Uuid> = items.iter().filter_map(|i| i.menu_item_id).collect();
+    let routes = routed(db, venue, &item_ids).await?;
+    let stations: HashMap<Uuid, stations::Model> = stations::Entity::find()
+        .filter(stations::Column::RestaurantId.eq(venue))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut fallback: Option<stations::Model> = None;
+    let mut load = open_per_station(db, venue).await?;
+    let mut lines = Vec::with_capacity(items.len());
+    for item in items {
+        let station = match item
+            .menu_item_id
+            .and_then(|id| routes.get(&id))
+            .and_then(|s| stations.get(s))
+        {
+            Some(station) => station.clone(),
+            None => match &fallback {
+                Some(station) => station.clone(),
+                None => {
+                    let station = default_station(db, venue, now).await?;
+                    fallback = Some(station.clone());
+                    station
+                }
+            },
+        };
+        let depth = load.entry(Some(station.id)).or_insert(0);
+        let line = ticket_lines::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            restaurant_id: Set(venue),
+            order_id: Set(order.id),
+            station_id: Set(Some(station.id)),
+            station_name: Set(station.name.clone()),
+            menu_item_id: Set(item.menu_item_id),
+            order_item_id: Set(Some(item.id)),
+            name: Set(item.name.clone()),
+            quantity: Set(item.quantity),
+            note: Set(item.special_request.clone()),
+            state: Set(LineState::Queued.as_str().to_string()),
+            queued_at: Set(now),
+            started_at: Set(None),
+            ready_at: Set(None),
+            bumped_by: Set(None),
+            recalls: Set(0),
+            voided_at: Set(None),
+            void_reason: Set(None),
+            queue_depth: Set(*depth),
+        }
+        .insert(db)
+        .await?;
+        *depth += 1;
+        event(&line, "queued", None, None, now).insert(db).await?;
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// Closes the open lines of an order that left the kitchen by other means, inside its transaction:
+/// cancelled orders void them, orders marked READY or COMPLETED by hand mark them ready.
+pub async fn close_lines<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    to: OrderStatus,
+    actor_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbErr> {
+    let open = ticket_lines::Entity::find()
+        .filter(ticket_lines::Column::OrderId.eq(order_id))
+        .filter(
+            ticket_lines::Column::State
+                .is_in([LineState::Queued.as_str(), LineState::Started.as_str()]),
+        )
+        .all(db)
+        .await?;
+    let mut changed = Vec::new();
+    for line in open {
+        let mut active: ticket_lines::ActiveModel = line.clone().into();
+        let kind = if to == OrderStatus::Cancelled {
+            active.state = Set(LineState::Voided.as_str().to_string());
+            active.voided_at = Set(Some(now));
+            active.void_reason = Set(Some("order cancelled".to_string()));
+            "voided"
+        } else {
+            active.state = Set(LineState::Ready.as_str().to_string());
+            active.ready_at = Set(Some(now));
+            active.bumped_by = Set(actor_id);
+            "ready"
+        };
+        active.update(db).await?;
+        let note = format!("order {}", to.as_str().to_lowercase());
+        event(&line, kind, actor_id, Some(note), now)
+            .insert(db)
+            .await?;
+        changed.push(line.id);
+    }
+    Ok(changed)
+}
+
+/// The ids of the venue's orders still in the kitchen (confirmed, preparing or ready), as a subquery.
+pub fn in_kitchen(venue_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(orders::Column::Id)
+        .from(orders::Entity)
+        .and_where(Expr::col(orders::Column::RestaurantId).eq(venue_id))
+        .and_where(Expr::col(orders::Column::Status).is_in([
+            OrderStatus::Confirmed.as_str(),
+            OrderStatus::Preparing.as_str(),
+            OrderStatus::Ready.as_str(),
+        ]))
+        .to_owned()
+}
+
+/// What staff do to a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Bump,
+    Recall,
+    Void,
+}
+
+impl Action {
+    fn event(self) -> &'static str {
+        match self {
+            Action::Start => "started",
+            Action::Bump => "ready",
+            Action::Recall => "recalled",
+            Action::Void => "voided",
+        }
+    }
+}
+
+/// Applies `action` to a line (already known to be the caller's venue's), then moves its order as its
+/// lines now say. Returns the line as it is now.
+pub async fn act(
+    state: &AppState,
+    line_id: Uuid,
+    action: Action,
+    actor: Actor,
+    reason: Option<String>,
+) -> Result<ticket_lines::Model, ApiError> {
+    let line = ticket_lines::Entity::find_by_id(line_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket line"))?;
+    let from = LineState::parse(&line.state).unwrap_or(LineState::Voided);
+    let to = match (action, from) {
+        (Action::Start, LineState::Queued) => LineState::Started,
+        (Action::Bump, LineState::Queued | LineState::Started) => LineState::Ready,
+        (Action::Recall, LineState::Ready) => LineState::Started,
+        (Action::Void, LineState::Queued | LineState::Started | LineState::Ready) => {
+            LineState::Voided
+        }
+        _ => {
+            return Err(ApiError::conflict(
+                "invalid_line_action",
+                format!(
+                    "the line is {}; it cannot be {}",
+                    from.as_str(),
+                    action.event()
+                ),
+            )
+            .with_data(serde_json::json!({"state": from.as_str()})));
+        }
+    };
+    let order = orders::Entity::find_by_id(line.order_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    let order_status: Option<OrderStatus> = order.status.parse().ok();
+    if action == Action::Recall && order_status.is_some_and(|s| s.is_terminal()) {
+        return Err(ApiError::conflict(
+            "order_closed",
+            format!(
+                "the order is {}; its lines can no longer be recalled",
+                order.status
+            ),
+        ));
+    }
+    let now = state.now();
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    let turn = state.write_turn().await;
+    let txn = crate::database::begin_write(&state.db).await?;
+    let mut update = ticket_lines::Entity::update_many()
+        .col_expr(ticket_lines::Column::State, Expr::value(to.as_str()))
+        .filter(ticket_lines::Column::Id.eq(line_id))
+        .filter(ticket_lines::Column::State.eq(from.as_str()));
+    update = match action {
+        Action::Start => update.col_expr(ticket_lines::Column::StartedAt, Expr::value(now)),
+        Action::Bump => update
+            .col_expr(ticket_lines::Column::ReadyAt, Expr::value(now))
+            .col_expr(ticket_lines::Column::BumpedBy, Expr::value(actor.user_id)),
+        Action::Recall => update
+            .col_expr(
+                ticket_lines::Column::ReadyAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                ticket_lines::Column::Recalls,
+                Expr::col(ticket_lines::Column::Recalls).add(1),
+            ),
+        Action::Void => update
+            .col_expr(ticket_lines::Column::VoidedAt, Expr::value(now))
+            .col_expr(
+                ticket_lines::Column::VoidReason,
+                Expr::value(reason.clone()),
+            ),
+    };
+    if update.exec(&txn).await?.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "line_changed",
+            "the line changed meanwhile; read it again",
+        ));
+    }
+    event(&line, action.event(), actor.user_id, reason, now)
+        .insert(&txn)
+        .await?;
+    txn.commit().await?;
+    drop(turn);
+    publish(
+        state,
+        &KitchenUpdate {
+            venue_id: line.restaurant_id,
+            order_id: line.order_id,
+            line_ids: vec![line_id],
+            kind: action.event().to_string(),
+            at: now,
+        },
+    )
+    .await;
+    follow_lines(state, line.order_id, actor).await?;
+    ticket_lines::Entity::find_by_id(line_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket line"))
+}
+
+/// Moves an order to where its lines say it is: PREPARING once any line is started or ready, READY when
+/// every line (voided ones aside) is ready, back to PREPARING when a READY order has an open line again.
+/// Each move goes through the status machine; a move someone else made first is not an error.
+pub async fn follow_lines(state: &AppState, order_id: Uuid, actor: Actor) -> Result<(), ApiError> {
+    let lines = ticket_lines::Entity::find()
+        .filter(ticket_lines::Column::OrderId.eq(order_id))
+        .all(&state.db)
+        .await?;
+    let states: Vec<LineState> = lines
+        .iter()
+        .filter_map(|l| LineState::parse(&l.state))
+        .filter(|s| *s != LineState::Voided)
+        .collect();
+    if states.is_empty() {
+        return Ok(());
+    }
+    let all_ready = states.iter().all(|s| *s == LineState::Ready);
+    let any_begun = states
+        .iter()
+        .any(|s| matches!(s, LineState::Started | LineState::Ready));
+    let actor = Actor {
+        kind: match actor.kind {
+            ActorKind::Customer => ActorKind::System,
+            kind => kind,
+        },
+        ..actor
+    };
+    for _ in 0..2 {
+        let order = crate::orders::find(state, order_id).await?;
+        let Ok(status) = order.status.parse::<OrderStatus>() else {
+            return Ok(());
+        };
+        let next = match status {
+            OrderStatus::Confirmed if any_begun => OrderStatus::Preparing,
+            OrderStatus::Preparing if all_ready => OrderStatus::Ready,
+            OrderStatus::Ready if !all_ready => OrderStatus::Preparing,
+            _ => return Ok(()),
+        };
+        let note = match next {
+            OrderStatus::Ready => "every line is ready",
+            OrderStatus::Preparing if status == OrderStatus::Ready => "a line was recalled",
+            _ => "the kitchen started it",
+        };
+        match crate::orders::transition(state, order_id, next, actor, Some(note.to_string())).await
+        {
+            Ok(_) => {}
+            // Someone moved it first: read it again and see.
+            Err(err) if err.code == "order_changed" || err.code == "invalid_transition" => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// Recalls the line bumped last at a station of the venue, among orders not collected yet.
+pub async fn recall_last(
+    state: &AppState,
+    venue_id: Uuid,
+    station_id: Uuid,
+    actor: Actor,
+) -> Result<ticket_lines::Model, ApiError> {
+    stations::Entity::find_by_id(station_id)
+        .one(&state.db)
+        .await?
+        .filter(|s| s.restaurant_id == venue_id)
+        .ok_or_else(|| ApiError::not_found("station"))?;
+    let last = ticket_lines::Entity::find()
+        .filter(ticket_lines::Column::StationId.eq(station_id))
+        .filter(ticket_lines::Column::State.eq(LineState::Ready.as_str()))
+        .filter(ticket_lines::Column::OrderId.in_subquery(in_kitchen(venue_id)))
+        .order_by_desc(ticket_lines::Column::ReadyAt)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("a bumped line of an open order at this station"))?;
+    act(state, last.id, Action::Recall, actor, None).await
+}

@@ -1,0 +1,412 @@
+//! The kitchen: stations and routing, ticket lines queued when an order is confirmed, and the order
+//! following its lines through the status machine as staff start, bump, recall and void them.
+
+use axum::http::StatusCode;
+use brigade_app::accounts::Role;
+use brigade_app::entities::{order_status_events, ticket_events};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+use crate::orders::{Shop, shop};
+
+async fn place(app: &TestApp, s: &Shop, customer: &str) -> String {
+    let placed = app
+        .post(
+            "/api/orders",
+            json!({"venue_id": s.id, "order_type": "DINE_IN", "table": "T4", "items": [
+                {"menu_item_id": s.ramen, "quantity": 2, "special_request": "no egg"},
+                {"menu_item_id": s.gyoza, "quantity": 1}
+            ]}),
+            Some(customer),
+        )
+        .await;
+    placed.assert_status(StatusCode::CREATED);
+    placed.data()["id"].as_str().unwrap().to_string()
+}
+
+async fn status_of(app: &TestApp, id: &str, token: &str) -> String {
+    app.get(&format!("/api/orders/{id}"), Some(token))
+        .await
+        .data()["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn line<'a>(ticket: &'a Value, name: &str) -> &'a Value {
+    ticket["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} line in {ticket}"))
+}
+
+#[tokio::test]
+async fn a_confirmed_order_becomes_lines_at_their_stations_and_follows_them_to_ready() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Kitchen Bar", json!({})).await;
+    let (_, customer, _) = app.user("diner@example.com", Role::Customer).await;
+
+    // The manager sets up a grill for the whole menu and a fry station for the gyoza alone.
+    let grill = app
+        .post(
+            &format!("/api/venues/{}/stations", s.id),
+            json!({"name": "Grill", "kind": "grill", "target_minutes": 9, "is_default": true}),
+            Some(&s.owner),
+        )
+        .await;
+    grill.assert_status(StatusCode::CREATED);
+    let grill = grill.data()["id"].as_str().unwrap().to_string();
+    let fry = app
+        .post(
+            &format!("/api/venues/{}/stations", s.id),
+            json!({"name": "Fry", "kind": "fry"}),
+            Some(&s.owner),
+        )
+        .await
+        .data()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Staff may not change stations; names are unique; kinds are checked.
+    app.post(
+        &format!("/api/venues/{}/stations", s.id),
+        json!({"name": "Bar"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::FORBIDDEN);
+    app.post(
+        &format!("/api/venues/{}/stations", s.id),
+        json!({"name": "Grill"}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "station_exists");
+    let bad = app
+        .post(
+            &format!("/api/venues/{}/stations", s.id),
+            json!({"name": "Oven", "kind": "volcano"}),
+            Some(&s.owner),
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!bad.field_errors("kind").is_empty());
+
+    let categories = app
+        .get(&format!("/api/venues/{}/menu/categories", s.id), None)
+        .await;
+    let mains = categories.data()[0]["id"].as_str().unwrap().to_string();
+    let routes = format!("/api/venues/{}/station-routes", s.id);
+    app.put(
+        &routes,
+        json!({"category_id": mains, "station_id": grill}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let routed = app
+        .put(
+            &routes,
+            json!({"menu_item_id": s.gyoza, "station_id": fry}),
+            Some(&s.owner),
+        )
+        .await;
+    routed.assert_status(StatusCode::OK);
+    assert_eq!(routed.data().as_array().unwrap().len(), 2);
+    let both = app
+        .put(
+            &routes,
+            json!({"menu_item_id": s.gyoza, "category_id": mains, "station_id": fry}),
+            Some(&s.owner),
+        )
+        .await;
+    both.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Placed: nothing in the kitchen yet. Confirmed: one line per item at its station.
+    let id = place(&app, &s, &customer).await;
+    let tickets = format!("/api/venues/{}/kitchen/tickets", s.id);
+    assert!(
+        app.get(&tickets, Some(&s.staff))
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let mut kitchen = app
+        .sse(
+            &format!("/api/venues/{}/kitchen/stream", s.id),
+            Some(&s.staff),
+        )
+        .await;
+    app.put(
+        &format!("/api/orders/{id}/status"),
+        json!({"status": "CONFIRMED"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let queued = kitchen.next_of("kitchen").await;
+    assert_eq!(queued["kind"], "queued");
+    assert_eq!(queued["line_ids"].as_array().unwrap().len(), 2);
+
+    let at_grill = app
+        .get(&format!("{tickets}?station_id={grill}"), Some(&s.staff))
+        .await;
+    at_grill.assert_status(StatusCode::OK);
+    let card = &at_grill.data()[0];
+    assert_eq!(card["order_id"], id);
+    assert_eq!(card["table_label"], "T4");
+    assert_eq!(card["target_minutes"], 9);
+    assert_eq!(card["lines"].as_array().unwrap().len(), 1);
+    let ramen = line(card, "Ramen");
+    assert_eq!(ramen["quantity"], 2);
+    assert_eq!(ramen["note"], "no egg");
+    assert_eq!(ramen["state"], "queued");
+    assert_eq!(ramen["station_name"], "Grill");
+    let ramen_id = ramen["id"].as_str().unwrap().to_string();
+    let expo = app.get(&tickets, Some(&s.staff)).await;
+    let gyoza = line(&expo.data()[0], "Gyoza");
+    assert_eq!(gyoza["station_name"], "Fry");
+    let gyoza_id = gyoza["id"].as_str().unwrap().to_string();
+
+    // Starting the first line moves the order to PREPARING; bumping both makes it READY.
+    app.clock.advance(chrono::Duration::minutes(2));
+    let started = app
+        .post(
+            &format!("/api/kitchen/lines/{ramen_id}/start"),
+            json!({}),
+            Some(&s.staff),
+        )
+        .await;
+    started.assert_status(StatusCode::OK);
+    assert_eq!(started.data()["state"], "started");
+    assert_eq!(status_of(&app, &id, &s.staff).await, "PREPARING");
+    app.post(
+        &format!("/api/kitchen/lines/{ramen_id}/start"),
+        json!({}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "invalid_line_action");
+    app.clock.advance(chrono::Duration::minutes(5));
+    app.post(
+        &format!("/api/kitchen/lines/{ramen_id}/bump"),
+        json!({}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(
+        status_of(&app, &id, &s.staff).await,
+        "PREPARING",
+        "the gyoza is not ready"
+    );
+    // The grill's display drops the card once its lines are all ready.
+    let grill_now = app
+        .get(&format!("{tickets}?station_id={grill}"), Some(&s.staff))
+        .await;
+    assert!(grill_now.data().as_array().unwrap().is_empty());
+    let bumped = app
+        .post(
+            &format!("/api/kitchen/lines/{gyoza_id}/bump"),
+            json!({}),
+            Some(&s.staff),
+        )
+        .await;
+    bumped.assert_status(StatusCode::OK);
+    assert!(bumped.data()["ready_at"].is_string());
+    assert_eq!(status_of(&app, &id, &s.staff).await, "READY");
+
+    // The fryer recalls its last bump: the line is being made again and the order goes back.
+    let recalled = app
+        .post(
+            &format!("/api/venues/{}/stations/{fry}/recall-last", s.id),
+            json!({}),
+            Some(&s.staff),
+        )
+        .await;
+    recalled.assert_status(StatusCode::OK);
+    assert_eq!(recalled.data()["id"], gyoza_id);
+    assert_eq!(recalled.data()["state"], "started");
+    assert_eq!(recalled.data()["recalls"], 1);
+    assert_eq!(status_of(&app, &id, &s.staff).await, "PREPARING");
+    app.post(
+        &format!("/api/kitchen/lines/{gyoza_id}/bump"),
+        json!({}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(status_of(&app, &id, &s.staff).await, "READY");
+
+    // Every move went through the status machine and is in the order's history; every line action is
+    // an event of its own.
+    let events = order_status_events::Entity::find()
+        .filter(order_status_events::Column::OrderId.eq(uuid::Uuid::parse_str(&id).unwrap()))
+        .order_by_asc(order_status_events::Column::Id)
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let moves: Vec<&str> = events.iter().map(|e| e.to_status.as_str()).collect();
+    assert_eq!(
+        moves,
+        [
+            "PENDING",
+            "CONFIRMED",
+            "PREPARING",
+            "READY",
+            "PREPARING",
+            "READY"
+        ]
+    );
+    assert_eq!(events[5].note.as_deref(), Some("every line is ready"));
+    let line_events: Vec<String> = ticket_events::Entity::find()
+        .filter(ticket_events::Column::LineId.eq(uuid::Uuid::parse_str(&gyoza_id).unwrap()))
+        .order_by_asc(ticket_events::Column::Id)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(line_events, ["queued", "ready", "recalled", "ready"]);
+
+    // A collected order's lines can no longer be recalled; another venue's staff cannot see them.
+    app.put(
+        &format!("/api/orders/{id}/status"),
+        json!({"status": "COMPLETED"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.post(
+        &format!("/api/kitchen/lines/{gyoza_id}/recall"),
+        json!({}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "order_closed");
+    let other = shop(&app, &admin, "Other Place", json!({})).await;
+    app.post(
+        &format!("/api/kitchen/lines/{gyoza_id}/recall"),
+        json!({}),
+        Some(&other.staff),
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND);
+    app.get(&tickets, Some(&other.staff))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_venue_without_stations_gets_a_kitchen_and_cancelling_or_voiding_is_recorded() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Plain Cafe", json!({})).await;
+    let (_, customer, _) = app.user("guest@example.com", Role::Customer).await;
+
+    let first = place(&app, &s, &customer).await;
+    app.put(
+        &format!("/api/orders/{first}/status"),
+        json!({"status": "CONFIRMED"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let stations = app
+        .get(&format!("/api/venues/{}/stations", s.id), Some(&s.staff))
+        .await;
+    let list = stations.data().as_array().unwrap().clone();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "Kitchen");
+    assert_eq!(list[0]["is_default"], true);
+    assert_eq!(list[0]["open_lines"], 2);
+    // A station with open lines stays.
+    app.delete(
+        &format!(
+            "/api/venues/{}/stations/{}",
+            s.id,
+            list[0]["id"].as_str().unwrap()
+        ),
+        Some(&s.owner),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "station_busy");
+
+    // Voiding needs a reason; a voided line no longer holds the order back.
+    let tickets = format!("/api/venues/{}/kitchen/tickets", s.id);
+    let card = app.get(&tickets, Some(&s.staff)).await.data()[0].clone();
+    let ramen = line(&card, "Ramen")["id"].as_str().unwrap().to_string();
+    let gyoza = line(&card, "Gyoza")["id"].as_str().unwrap().to_string();
+    let no_reason = app
+        .post(
+            &format!("/api/kitchen/lines/{gyoza}/void"),
+            json!({}),
+            Some(&s.staff),
+        )
+        .await;
+    no_reason.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!no_reason.field_errors("reason").is_empty());
+    let voided = app
+        .post(
+            &format!("/api/kitchen/lines/{gyoza}/void"),
+            json!({"reason": "dropped"}),
+            Some(&s.staff),
+        )
+        .await;
+    voided.assert_status(StatusCode::OK);
+    assert_eq!(voided.data()["state"], "voided");
+    assert_eq!(voided.data()["void_reason"], "dropped");
+    app.post(
+        &format!("/api/kitchen/lines/{ramen}/bump"),
+        json!({}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(status_of(&app, &first, &s.staff).await, "READY");
+
+    // A cancelled order's open lines are voided, not deleted.
+    let second = place(&app, &s, &customer).await;
+    app.put(
+        &format!("/api/orders/{second}/status"),
+        json!({"status": "CONFIRMED"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.delete(&format!("/api/orders/{second}"), Some(&s.staff))
+        .await
+        .assert_status(StatusCode::OK);
+    let cards = app.get(&tickets, Some(&s.staff)).await;
+    assert!(
+        cards
+            .data()
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["order_id"] != second),
+        "{}",
+        cards.data()
+    );
+    let voided: Vec<_> = brigade_app::entities::ticket_lines::Entity::find()
+        .filter(
+            brigade_app::entities::ticket_lines::Column::OrderId
+                .eq(uuid::Uuid::parse_str(&second).unwrap()),
+        )
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(voided.len(), 2);
+    assert!(
+        voided
+            .iter()
+            .all(|l| l.state == "voided" && l.void_reason.as_deref() == Some("order cancelled"))
+    );
+}
