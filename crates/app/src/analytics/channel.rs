@@ -1124,6 +1124,16 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
     let mut unknown: Vec<i32> = unknown.into_iter().collect();
     unknown.sort_unstable();
     outcome.unknown_codes = unknown;
+    // The kitchen follows what the channel now says (after the commit: a failure there is logged and
+    // never undoes the ingest).
+    let states: Vec<(Uuid, String)> = outcome
+        .orders
+        .iter()
+        .map(|o| (o.order_id, o.status.clone()))
+        .collect();
+    if let Err(err) = crate::kitchen::follow_channel(state, &states).await {
+        tracing::warn!(error = %err.message, "the kitchen could not follow a channel ingest");
+    }
     Ok(outcome)
 }
 

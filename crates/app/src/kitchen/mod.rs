@@ -503,6 +503,11 @@ pub async fn follow_lines(state: &AppState, order_id: Uuid, actor: Actor) -> Res
     let any_begun = states
         .iter()
         .any(|s| matches!(s, LineState::Started | LineState::Ready));
+    // A channel order's status is its channel's to set (`follow_channel`).
+    let order = crate::orders::find(state, order_id).await?;
+    if order.source == crate::analytics::channel::SOURCE_CHANNEL {
+        return Ok(());
+    }
     let actor = Actor {
         kind: match actor.kind {
             ActorKind::Customer => ActorKind::System,
@@ -558,4 +563,125 @@ pub async fn recall_last(
         .await?
         .ok_or_else(|| ApiError::not_found("a bumped line of an open order at this station"))?;
     act(state, last.id, Action::Recall, actor, None).await
+}
+
+/// The kitchen's side of a channel ingest, after it committed: orders the channel now says are
+/// CONFIRMED or PREPARING get their lines (once), their items matched to the venue's menu by name
+/// (case and surrounding spaces aside; unmatched items go to the default station); orders it says are
+/// READY, COMPLETED or CANCELLED close their open lines. The channel owns a channel order's status, so
+/// the kitchen never moves one (`follow_lines` leaves them alone).
+pub async fn follow_channel(state: &AppState, ingested: &[(Uuid, String)]) -> Result<(), ApiError> {
+    let kitchen: Vec<Uuid> = ingested
+        .iter()
+        .filter(|(_, s)| {
+            s == OrderStatus::Confirmed.as_str() || s == OrderStatus::Preparing.as_str()
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    let done: Vec<(Uuid, OrderStatus)> = ingested
+        .iter()
+        .filter_map(|(id, s)| {
+            let status: OrderStatus = s.parse().ok()?;
+            matches!(
+                status,
+                OrderStatus::Ready | OrderStatus::Completed | OrderStatus::Cancelled
+            )
+            .then_some((*id, status))
+        })
+        .collect();
+    let mut with_lines: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    for chunk in kitchen
+        .iter()
+        .chain(done.iter().map(|(id, _)| id))
+        .copied()
+        .collect::<Vec<_>>()
+        .chunks(500)
+    {
+        with_lines.extend(
+            ticket_lines::Entity::find()
+                .filter(ticket_lines::Column::OrderId.is_in(chunk.to_vec()))
+                .all(&state.db)
+                .await?
+                .into_iter()
+                .map(|l| l.order_id),
+        );
+    }
+    let to_queue: Vec<Uuid> = kitchen
+        .into_iter()
+        .filter(|id| !with_lines.contains(id))
+        .collect();
+    let to_close: Vec<(Uuid, OrderStatus)> = done
+        .into_iter()
+        .filter(|(id, _)| with_lines.contains(id))
+        .collect();
+    if to_queue.is_empty() && to_close.is_empty() {
+        return Ok(());
+    }
+    let now = state.now();
+    let mut updates = Vec::new();
+    for id in to_queue {
+        let Some(order) = orders::Entity::find_by_id(id).one(&state.db).await? else {
+            continue;
+        };
+        let mut items = order_items::Entity::find()
+            .filter(order_items::Column::OrderId.eq(id))
+            .order_by_asc(order_items::Column::Name)
+            .all(&state.db)
+            .await?;
+        let menu: HashMap<String, Uuid> = menu_items::Entity::find()
+            .filter(menu_items::Column::RestaurantId.eq(order.restaurant_id))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.name.trim().to_lowercase(), m.id))
+            .collect();
+        for item in items.iter_mut() {
+            if item.menu_item_id.is_none() {
+                item.menu_item_id = menu.get(&item.name.trim().to_lowercase()).copied();
+            }
+        }
+        let turn = state.write_turn().await;
+        let txn = crate::database::begin_write(&state.db).await?;
+        let lines = queue_lines(&txn, &order, &items, now).await?;
+        txn.commit().await?;
+        drop(turn);
+        if !lines.is_empty() {
+            updates.push(KitchenUpdate {
+                venue_id: order.restaurant_id,
+                order_id: id,
+                line_ids: lines.iter().map(|l| l.id).collect(),
+                kind: "queued".into(),
+                at: now,
+            });
+        }
+    }
+    for (id, status) in to_close {
+        let turn = state.write_turn().await;
+        let txn = crate::database::begin_write(&state.db).await?;
+        let closed = close_lines(&txn, id, status, None, now).await?;
+        txn.commit().await?;
+        drop(turn);
+        if let Some(first) = closed.first().copied() {
+            let line = ticket_lines::Entity::find_by_id(first)
+                .one(&state.db)
+                .await?;
+            if let Some(line) = line {
+                updates.push(KitchenUpdate {
+                    venue_id: line.restaurant_id,
+                    order_id: id,
+                    line_ids: closed,
+                    kind: if status == OrderStatus::Cancelled {
+                        "voided".into()
+                    } else {
+                        "ready".into()
+                    },
+                    at: now,
+                });
+            }
+        }
+    }
+    for update in &updates {
+        publish(state, update).await;
+    }
+    Ok(())
 }

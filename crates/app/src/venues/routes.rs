@@ -216,7 +216,7 @@ pub struct QrInput {
     pub table: Option<String>,
 }
 
-fn table_label(input: &QrInput) -> ApiResult<Option<String>> {
+pub(crate) fn table_label(input: &QrInput) -> ApiResult<Option<String>> {
     match input.table.as_deref() {
         Some(raw) => crate::http::text::optional_text(raw, 40)
             .map_err(|problem| ApiError::field("table", problem)),
@@ -290,11 +290,24 @@ async fn generate_qr(
 ) -> ApiResult<Reply<QrCodeView>> {
     manage(&state, &me, venue_id).await?;
     let table = table_label(&input)?;
-    if let Some(existing) = live_code(&state, venue_id, &table).await? {
-        return Ok(ok(qr_view(&state, existing)));
+    match generate(&state, venue_id, table, Some(me.user_id)).await? {
+        (qr, true) => Ok(created(qr_view(&state, qr))),
+        (qr, false) => Ok(ok(qr_view(&state, qr))),
     }
-    let qr = insert_code(&state, venue_id, table, Some(me.user_id)).await?;
-    Ok(created(qr_view(&state, qr)))
+}
+
+/// The live code of the venue (`table` None) or of a table, or a new one (true when new). The caller's
+/// right to manage the venue is checked by the caller.
+pub(crate) async fn generate(
+    state: &AppState,
+    venue_id: Uuid,
+    table: Option<String>,
+    by: Option<Uuid>,
+) -> ApiResult<(qr_codes::Model, bool)> {
+    if let Some(existing) = live_code(state, venue_id, &table).await? {
+        return Ok((existing, false));
+    }
+    Ok((insert_code(state, venue_id, table, by).await?, true))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -329,7 +342,11 @@ async fn list_qr_codes(
     Ok(ok(rows.into_iter().map(|q| qr_view(&state, q)).collect()))
 }
 
-async fn find_qr(state: &AppState, venue_id: Uuid, id: Uuid) -> ApiResult<qr_codes::Model> {
+pub(crate) async fn find_qr(
+    state: &AppState,
+    venue_id: Uuid,
+    id: Uuid,
+) -> ApiResult<qr_codes::Model> {
     qr_codes::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -423,13 +440,22 @@ async fn revoke_qr(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Reply<QrCodeView>> {
     manage(&state, &me, venue_id).await?;
-    let qr = find_qr(&state, venue_id, id).await?;
+    Ok(ok(qr_view(&state, revoke(&state, venue_id, id).await?)))
+}
+
+/// Revoke a code of the venue (already revoked: as it is).
+pub(crate) async fn revoke(
+    state: &AppState,
+    venue_id: Uuid,
+    id: Uuid,
+) -> ApiResult<qr_codes::Model> {
+    let qr = find_qr(state, venue_id, id).await?;
     if qr.revoked_at.is_some() {
-        return Ok(ok(qr_view(&state, qr)));
+        return Ok(qr);
     }
     let mut active: qr_codes::ActiveModel = qr.into();
     active.revoked_at = Set(Some(state.now()));
-    Ok(ok(qr_view(&state, active.update(&state.db).await?)))
+    Ok(active.update(&state.db).await?)
 }
 
 /// Replace a QR code with a new one for the same table (the old one stops resolving).
@@ -442,15 +468,19 @@ async fn regenerate_qr(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Reply<QrCodeView>> {
     manage(&state, &me, venue_id).await?;
-    let old = find_qr(&state, venue_id, id).await?;
-    let table = old.table_label.clone();
-    if old.revoked_at.is_none() {
-        let mut active: qr_codes::ActiveModel = old.into();
-        active.revoked_at = Set(Some(state.now()));
-        active.update(&state.db).await?;
-    }
-    let qr = insert_code(&state, venue_id, table, Some(me.user_id)).await?;
+    let qr = regenerate(&state, venue_id, id, Some(me.user_id)).await?;
     Ok(created(qr_view(&state, qr)))
+}
+
+/// Revoke a code and make a new one for the same table.
+pub(crate) async fn regenerate(
+    state: &AppState,
+    venue_id: Uuid,
+    id: Uuid,
+    by: Option<Uuid>,
+) -> ApiResult<qr_codes::Model> {
+    let old = revoke(state, venue_id, id).await?;
+    insert_code(state, venue_id, old.table_label, by).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,6 +8,7 @@ mod form;
 mod kitchen;
 mod monitoring;
 mod pages;
+mod qr;
 mod queue;
 
 use askama::Template;
@@ -55,6 +56,11 @@ pub fn router() -> Router<AppState> {
             post(queue::move_order),
         )
         .route("/venues/{id}/orders/{order}/paid", post(queue::mark_paid))
+        .route("/qr", get(qr::start))
+        .route("/venues/{id}/qr", get(qr::sheet).post(qr::add))
+        .route("/venues/{id}/qr/{qr}/image", get(qr::image))
+        .route("/venues/{id}/qr/{qr}/revoke", post(qr::revoke_code))
+        .route("/venues/{id}/qr/{qr}/regenerate", post(qr::regenerate_code))
         .route("/kitchen", get(kitchen::start))
         .route("/venues/{id}/kitchen", get(kitchen::page))
         .route("/venues/{id}/kitchen/tickets", get(kitchen::tickets))
@@ -160,6 +166,7 @@ pub fn navigation(role: Role, is_venue: bool, current: &str) -> Vec<NavLink> {
         Role::Customer if is_venue => {
             links.push(("/orders", "Orders"));
             links.push(("/kitchen", "Kitchen"));
+            links.push(("/qr", "QR codes"));
         }
         Role::Customer => {}
     }

@@ -410,3 +410,153 @@ async fn a_venue_without_stations_gets_a_kitchen_and_cancelling_or_voiding_is_re
             .all(|l| l.state == "voided" && l.void_reason.as_deref() == Some("order cancelled"))
     );
 }
+
+#[tokio::test]
+async fn channel_orders_reach_the_kitchen_matched_by_name_and_their_channel_closes_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(
+        &app,
+        &admin,
+        "Brand Kitchen",
+        json!({"external_id": "brand-k"}),
+    )
+    .await;
+    app.post(
+        &format!("/api/venues/{}/stations", s.id),
+        json!({"name": "Pass", "kind": "pass", "is_default": true}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let fry = app
+        .post(
+            &format!("/api/venues/{}/stations", s.id),
+            json!({"name": "Fry", "kind": "fry"}),
+            Some(&s.owner),
+        )
+        .await
+        .data()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.put(
+        &format!("/api/venues/{}/station-routes", s.id),
+        json!({"menu_item_id": s.gyoza, "station_id": fry}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let order = |history: Value| {
+        json!({
+            "_id": "ch-kitchen-1",
+            "created": "2026-06-15T11:50:00Z",
+            "account": "acc-1",
+            "brandId": "brand-k",
+            "customer": {"name": "Ann", "phoneNumber": "+441234"},
+            "items": [
+                {"name": "  gyoza ", "plu": "G-1", "quantity": 2},
+                {"name": "Mystery box", "quantity": 1}
+            ],
+            "status": history.as_array().unwrap().last().unwrap()["status"].clone(),
+            "statusHistory": history,
+        })
+    };
+    // New (10): not in the kitchen yet. Accepted (20): its lines are queued.
+    app.post(
+        "/api/channel-orders",
+        order(json!([{"status": 10, "timestamp": "2026-06-15T11:50:00Z"}])),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let tickets = format!("/api/venues/{}/kitchen/tickets", s.id);
+    assert!(
+        app.get(&tickets, Some(&s.staff))
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    app.post(
+        "/api/channel-orders/ch-kitchen-1/status",
+        json!({"status": 20, "timestamp": "2026-06-15T11:52:00Z"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let cards = app.get(&tickets, Some(&s.staff)).await;
+    assert_eq!(
+        cards.data().as_array().unwrap().len(),
+        1,
+        "{}",
+        cards.data()
+    );
+    let card = cards.data()[0].clone();
+    let gyoza = line(&card, "gyoza");
+    assert_eq!(
+        gyoza["station_name"], "Fry",
+        "matched to the menu's Gyoza by name"
+    );
+    assert_eq!(gyoza["menu_item_id"], s.gyoza);
+    assert_eq!(gyoza["quantity"], 2);
+    let mystery = line(&card, "Mystery box");
+    assert_eq!(
+        mystery["station_name"], "Pass",
+        "unmatched items go to the default station"
+    );
+    assert!(mystery["menu_item_id"].is_null());
+    // Sending the same status again queues nothing twice.
+    app.post(
+        "/api/channel-orders/ch-kitchen-1/status",
+        json!({"status": 20, "timestamp": "2026-06-15T11:52:00Z"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let again = app.get(&tickets, Some(&s.staff)).await;
+    assert_eq!(again.data()[0]["lines"].as_array().unwrap().len(), 2);
+
+    // Bumping a line of a channel order leaves its status to the channel.
+    let gyoza_id = gyoza["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/kitchen/lines/{gyoza_id}/bump"),
+        json!({}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let stored = app
+        .get("/api/channel-orders/ch-kitchen-1", Some(&admin))
+        .await;
+    assert_eq!(
+        stored.data()["order"]["status"],
+        "CONFIRMED",
+        "{}",
+        stored.data()
+    );
+
+    // The channel says it is ready (60): the open line closes, nothing is left on the display.
+    app.post(
+        "/api/channel-orders/ch-kitchen-1/status",
+        json!({"status": 60, "timestamp": "2026-06-15T11:58:00Z"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert!(
+        app.get(&tickets, Some(&s.staff))
+            .await
+            .data()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let lines = brigade_app::entities::ticket_lines::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l.state == "ready"), "{lines:?}");
+}

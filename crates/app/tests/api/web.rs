@@ -465,3 +465,209 @@ async fn the_kam_dashboard_shows_calls_logs_interactions_and_keeps_to_the_kams_r
         .await
         .assert_status(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_venue_team_prints_qr_codes_runs_the_queue_and_the_kitchen_from_the_browser() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = crate::orders::shop(&app, &admin, "Web Team", serde_json::json!({})).await;
+    let owner = sign_in(&app, "owner@web-team.example", "password-123").await;
+    let staff = sign_in(&app, "staff@web-team.example", "password-123").await;
+    let csrf_of = |cookies: &str| {
+        cookies
+            .split("; ")
+            .find_map(|c| c.strip_prefix("brigade_csrf="))
+            .unwrap()
+            .to_string()
+    };
+
+    // The team's navigation leads to its screens.
+    let home = page(&app, "/", &staff).await;
+    for link in ["/orders", "/kitchen", "/qr"] {
+        assert!(
+            home.text.contains(&format!("href=\"{link}\"")),
+            "{link} missing"
+        );
+    }
+
+    // QR sheet: the owner adds tables, each drawn as SVG; staff may look but not revoke.
+    let sheet = format!("/venues/{}/qr", s.id);
+    for table in ["T10", "T2"] {
+        let added = form(
+            &app,
+            &sheet,
+            &owner,
+            &format!("csrf={}&table={table}", csrf_of(&owner)),
+        )
+        .await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    }
+    let shown = page(&app, &sheet, &staff).await;
+    shown.assert_status(StatusCode::OK);
+    assert_eq!(shown.text.matches("data-testid=\"qr-card\"").count(), 2);
+    assert!(
+        shown.text.find("Table T2").unwrap() < shown.text.find("Table T10").unwrap(),
+        "natural order"
+    );
+    assert!(shown.text.contains("<svg"), "codes are drawn inline");
+    assert!(!shown.text.contains("Revoke"), "staff do not manage codes");
+    let codes = app
+        .get(&format!("/api/venues/{}/qr-codes", s.id), Some(&s.owner))
+        .await;
+    let first = codes.data()[0]["id"].as_str().unwrap().to_string();
+    let png = page(&app, &format!("{sheet}/{first}/image?format=png"), &staff).await;
+    png.assert_status(StatusCode::OK);
+    assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
+    assert!(
+        png.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let refused = form(
+        &app,
+        &format!("{sheet}/{first}/revoke"),
+        &staff,
+        &format!("csrf={}", csrf_of(&staff)),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let regenerated = form(
+        &app,
+        &format!("{sheet}/{first}/regenerate"),
+        &owner,
+        &format!("csrf={}", csrf_of(&owner)),
+    )
+    .await;
+    assert_eq!(regenerated.status, StatusCode::SEE_OTHER);
+    let after = app
+        .get(
+            &format!("/api/venues/{}/qr-codes?include_revoked=true", s.id),
+            Some(&s.owner),
+        )
+        .await;
+    assert_eq!(
+        after.data().as_array().unwrap().len(),
+        3,
+        "the old code is kept, revoked"
+    );
+
+    // The queue: today's order with its next move; accepting needs the page's token.
+    let (_, customer, _) = app.user("hungry@example.com", Role::Customer).await;
+    let placed = app
+        .post(
+            "/api/orders",
+            serde_json::json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [{"menu_item_id": s.ramen, "quantity": 1}]}),
+            Some(&customer),
+        )
+        .await;
+    let order = placed.data()["id"].as_str().unwrap().to_string();
+    let list = page(
+        &app,
+        &format!("/venues/{}/orders/today?status=open", s.id),
+        &staff,
+    )
+    .await;
+    list.assert_status(StatusCode::OK);
+    let body: serde_json::Value = serde_json::from_str(&list.text).unwrap();
+    assert_eq!(body["pending"], 1);
+    assert_eq!(body["orders"][0]["id"], order);
+    assert_eq!(body["orders"][0]["next"], serde_json::json!(["CONFIRMED"]));
+    assert_eq!(body["orders"][0]["can_mark_paid"], true);
+    let bad = page(
+        &app,
+        &format!("/venues/{}/orders/today?status=COOKING", s.id),
+        &staff,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let json_post = |path: String, cookies: String, token: Option<String>, body: &'static str| {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, cookies);
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        request.body(Body::from(body)).unwrap()
+    };
+    let status_path = format!("/venues/{}/orders/{order}/status", s.id);
+    let forged = app
+        .send(json_post(
+            status_path.clone(),
+            staff.clone(),
+            None,
+            r#"{"status":"CONFIRMED"}"#,
+        ))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let no_reason = app
+        .send(json_post(
+            status_path.clone(),
+            staff.clone(),
+            Some(csrf_of(&staff)),
+            r#"{"status":"CANCELLED"}"#,
+        ))
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let accepted = app
+        .send(json_post(
+            status_path,
+            staff.clone(),
+            Some(csrf_of(&staff)),
+            r#"{"status":"CONFIRMED"}"#,
+        ))
+        .await;
+    accepted.assert_status(StatusCode::OK);
+    let paid = app
+        .send(json_post(
+            format!("/venues/{}/orders/{order}/paid", s.id),
+            staff.clone(),
+            Some(csrf_of(&staff)),
+            "{}",
+        ))
+        .await;
+    paid.assert_status(StatusCode::OK);
+
+    // The kitchen display's data: the ticket, then bumped from the page.
+    let tickets = page(&app, &format!("/venues/{}/kitchen/tickets", s.id), &staff).await;
+    let body: serde_json::Value = serde_json::from_str(&tickets.text).unwrap();
+    let line = body["tickets"][0]["lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bumped = app
+        .send(json_post(
+            format!("/venues/{}/kitchen/lines/{line}/bump", s.id),
+            staff.clone(),
+            Some(csrf_of(&staff)),
+            "{}",
+        ))
+        .await;
+    bumped.assert_status(StatusCode::OK);
+    let now = app
+        .get(&format!("/api/orders/{order}"), Some(&s.staff))
+        .await;
+    assert_eq!(now.data()["status"], "READY");
+    assert_eq!(now.data()["payment_status"], "PAID");
+
+    // Another venue's team sees none of it.
+    let other = crate::orders::shop(&app, &admin, "Other Team", serde_json::json!({})).await;
+    let _ = other;
+    let stranger = sign_in(&app, "staff@other-team.example", "password-123").await;
+    assert_eq!(
+        page(&app, &sheet, &stranger).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        page(
+            &app,
+            &format!("/venues/{}/kitchen/tickets", s.id),
+            &stranger
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}
