@@ -114,11 +114,25 @@ pub async fn page(
     user: WebUser,
     Query(form): Query<AnalyticsForm>,
 ) -> Response {
-    if !matches!(user.principal.role, Role::Admin | Role::Kam) {
+    // Operations see every restaurant; a venue's managers and owners see their own venues.
+    let managed: Option<Vec<Uuid>> = if matches!(user.principal.role, Role::Admin | Role::Kam) {
+        None
+    } else {
+        match crate::accounts::memberships_of(&state, user.user.id).await {
+            Ok(m) => Some(
+                m.into_iter()
+                    .filter(|m| m.role >= crate::accounts::MemberRole::Manager)
+                    .map(|m| m.restaurant_id)
+                    .collect(),
+            ),
+            Err(err) => return failed(err.message),
+        }
+    };
+    if managed.as_ref().is_some_and(|m| m.is_empty()) {
         return error_page(
             StatusCode::FORBIDDEN,
             "Not for your role",
-            "Order analytics are for administrators and key account managers.",
+            "Order analytics are for operations and for the managers of a venue.",
         );
     }
     let selected = form
@@ -126,6 +140,15 @@ pub async fn page(
         .as_deref()
         .filter(|s| !s.is_empty())
         .and_then(|s| s.parse::<Uuid>().ok());
+    if let (Some(id), Some(managed)) = (selected, &managed)
+        && !managed.contains(&id)
+    {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Not your venue",
+            "You see the analytics of the venues you manage.",
+        );
+    }
     // Restaurants with orders in the rollups.
     let with_orders: Vec<Uuid> = match order_throughput_rollups::Entity::find()
         .select_only()
@@ -138,6 +161,13 @@ pub async fn page(
     {
         Ok(ids) => ids,
         Err(err) => return failed(err),
+    };
+    let with_orders: Vec<Uuid> = match &managed {
+        Some(managed) => with_orders
+            .into_iter()
+            .filter(|id| managed.contains(id))
+            .collect(),
+        None => with_orders,
     };
     let choices: Vec<Choice> = match restaurants::Entity::find()
         .filter(restaurants::Column::Id.is_in(with_orders))
@@ -155,9 +185,10 @@ pub async fn page(
             .collect(),
         Err(err) => return failed(err),
     };
-    let which = match selected {
-        Some(id) => Restaurants::Some(vec![id]),
-        None => Restaurants::All,
+    let which = match (selected, &managed) {
+        (Some(id), _) => Restaurants::Some(vec![id]),
+        (None, Some(managed)) => Restaurants::Some(managed.clone()),
+        (None, None) => Restaurants::All,
     };
     let date = |raw: &Option<String>| {
         raw.as_deref()
@@ -171,6 +202,8 @@ pub async fn page(
             .filter(order_throughput_rollups::Column::Granularity.eq("hour"));
         if let Some(id) = selected {
             q = q.filter(order_throughput_rollups::Column::RestaurantId.eq(id));
+        } else if let Some(managed) = &managed {
+            q = q.filter(order_throughput_rollups::Column::RestaurantId.is_in(managed.clone()));
         }
         match q.into_tuple::<Option<i64>>().one(&state.db).await {
             Ok(v) => v.flatten(),
@@ -244,7 +277,13 @@ pub async fn page(
     }
     let (jar, csrf) = sessions::csrf_token(&state, jar);
     let page = AnalyticsPage {
-        layout: Layout::for_user("Order analytics", "/analytics", &user, false, csrf),
+        layout: Layout::for_user(
+            "Order analytics",
+            "/analytics",
+            &user,
+            managed.is_some(),
+            csrf,
+        ),
         choices,
         from: from.to_string(),
         to: to.to_string(),

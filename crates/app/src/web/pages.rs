@@ -254,6 +254,8 @@ pub struct RestaurantRow {
     pub status: String,
     pub open_now: bool,
     pub member_role: String,
+    /// The venue's screens for its team (empty for other readers).
+    pub links: Vec<(String, &'static str)>,
 }
 
 pub struct Profile {
@@ -299,6 +301,15 @@ async fn restaurant_rows(
                 .map(|(_, r)| r.clone())
                 .unwrap_or_default();
             let id = m.id;
+            let mut links = Vec::new();
+            if !role.is_empty() {
+                links.push((format!("/venues/{id}/orders"), "Orders"));
+                links.push((format!("/venues/{id}/kitchen"), "Kitchen"));
+                links.push((format!("/venues/{id}/qr"), "QR codes"));
+                if role == "manager" || role == "owner" {
+                    links.push((format!("/analytics?restaurant_id={id}"), "Analytics"));
+                }
+            }
             let view = restaurant_view(m, hours.remove(&id).unwrap_or_default(), now);
             RestaurantRow {
                 local_time: local_time(&view.timezone),
@@ -308,6 +319,7 @@ async fn restaurant_rows(
                 status: view.status.as_str().to_string(),
                 open_now: view.open_now,
                 member_role: role,
+                links,
             }
         })
         .collect())

@@ -652,6 +652,20 @@ async fn the_venue_team_prints_qr_codes_runs_the_queue_and_the_kitchen_from_the_
     assert_eq!(now.data()["status"], "READY");
     assert_eq!(now.data()["payment_status"], "PAID");
 
+    // The venue's analytics: for its owner and managers, scoped to their venues; not for its staff.
+    let analytics = page(&app, "/analytics", &owner).await;
+    analytics.assert_status(StatusCode::OK);
+    assert!(analytics.text.contains("Order analytics"));
+    assert_eq!(
+        page(&app, "/analytics", &staff).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let home = page(&app, "/", &owner).await;
+    assert!(
+        home.text
+            .contains(&format!("/analytics?restaurant_id={}", s.id))
+    );
+
     // Another venue's team sees none of it.
     let other = crate::orders::shop(&app, &admin, "Other Team", serde_json::json!({})).await;
     let _ = other;
@@ -669,5 +683,17 @@ async fn the_venue_team_prints_qr_codes_runs_the_queue_and_the_kitchen_from_the_
         .await
         .status,
         StatusCode::FORBIDDEN
+    );
+    let other_owner = sign_in(&app, "owner@other-team.example", "password-123").await;
+    assert_eq!(
+        page(
+            &app,
+            &format!("/analytics?restaurant_id={}", s.id),
+            &other_owner
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN,
+        "another venue's analytics"
     );
 }
