@@ -72,11 +72,14 @@
     return m + ":" + s;
   }
 
+  // Late once past its due time (the predicted prep time, else the station's target); due in its last
+  // quarter.
   function ageClass(ticket) {
-    const age = Date.now() + skew - new Date(ticket.queued_at).getTime();
-    const target = ticket.target_minutes * 60000;
-    if (age > target) return "late";
-    if (age > 0.75 * target) return "due";
+    const start = new Date(ticket.queued_at).getTime();
+    const age = Date.now() + skew - start;
+    const span = Math.max(60000, new Date(ticket.due_at).getTime() - start);
+    if (age > span) return "late";
+    if (age > 0.75 * span) return "due";
     return "ontime";
   }
 
@@ -108,6 +111,7 @@
       header.appendChild(text("span", "fw-bold fs-5", (index < 9 ? (index + 1) + " · " : "") + where));
       const age = text("span", "kitchen-age fs-5", "");
       age.dataset.queued = ticket.queued_at;
+      age.title = "Due " + new Date(ticket.due_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + (ticket.due_from === "model" ? " (predicted prep time)" : " (station target)");
       header.appendChild(age);
       card.appendChild(header);
       const list = document.createElement("ul");

@@ -79,6 +79,8 @@ pub struct DemoSummary {
     /// Training jobs (demand and customer models) queued for demo restaurants with orders and no model
     /// of that kind yet (the workers train them within seconds of `serve --demo` starting).
     pub forecast_trainings_queued: usize,
+    /// Finished ticket lines of the demo venues' kitchen history.
+    pub ticket_lines_created: usize,
 }
 
 /// (category, [(item, price in minor units, preparation minutes, description)]) per demo restaurant.
@@ -492,6 +494,7 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
         let (codes, slots) = ensure_ordering(state, id, &external).await?;
         summary.qr_codes_created += codes;
         summary.time_slots_created += slots;
+        summary.ticket_lines_created += ensure_kitchen(state, id, &external).await?;
         monitored.push(id);
     }
     summary.polls_created = ensure_polls(state, &monitored).await?;
@@ -545,6 +548,12 @@ async fn ensure_forecasts(state: &AppState) -> Result<usize, ApiError> {
             if !trained.contains(&(kind.to_string(), Some(id))) {
                 queued += crate::forecasting::jobs::enqueue_training(state, Some(id), kind).await?;
             }
+        }
+    }
+    let kitchen = crate::kitchen::prep::KITCHEN;
+    for id in crate::forecasting::jobs::trainable(state, kitchen).await? {
+        if !trained.contains(&(kitchen.to_string(), Some(id))) {
+            queued += crate::forecasting::jobs::enqueue_training(state, Some(id), kitchen).await?;
         }
     }
     Ok(queued)
@@ -1119,4 +1128,350 @@ async fn ensure_polls(state: &AppState, restaurants: &[Uuid]) -> Result<u64, Api
     }
     let stats = crate::monitoring::polls::store(state, &polls, &|_, _| {}).await?;
     Ok(stats.stored)
+}
+
+/// Stations for a demo venue (one per menu category, the first the default) with two weeks of finished
+/// ticket history (lunch and dinner services, slower at the rush and when a station is busy) and a few
+/// tickets open now, so the kitchen display and the prep-time model have something to show. Skipped
+/// when the venue has stations already. Returns the lines made.
+async fn ensure_kitchen(
+    state: &AppState,
+    venue_id: Uuid,
+    external: &str,
+) -> Result<usize, ApiError> {
+    use crate::entities::{
+        menu_categories, menu_items, order_items, order_status_events, orders, station_routes,
+        stations, ticket_events, ticket_lines,
+    };
+    use chrono::Duration;
+    use sea_orm::QueryOrder;
+    if demo_menu(external).is_empty()
+        || stations::Entity::find()
+            .filter(stations::Column::RestaurantId.eq(venue_id))
+            .count(&state.db)
+            .await?
+            > 0
+    {
+        return Ok(0);
+    }
+    let venue = crate::restaurants::find(state, venue_id).await?;
+    let tz = crate::restaurants::zone_of(&venue);
+    let now = state.now();
+    let manager = users::Entity::find()
+        .filter(users::Column::Email.eq("manager@demo.brigade"))
+        .one(&state.db)
+        .await?
+        .map(|u| u.id);
+    let categories = menu_categories::Entity::find()
+        .filter(menu_categories::Column::RestaurantId.eq(venue_id))
+        .order_by_asc(menu_categories::Column::DisplayOrder)
+        .all(&state.db)
+        .await?;
+    let items = menu_items::Entity::find()
+        .filter(menu_items::Column::RestaurantId.eq(venue_id))
+        .all(&state.db)
+        .await?;
+    let kind_of = |name: &str| {
+        let n = name.to_lowercase();
+        if n.contains("grill") || n.contains("izakaya") {
+            "grill"
+        } else if n.contains("dessert") || n.contains("small plates") {
+            "cold"
+        } else if n.contains("chai") || n.contains("drink") {
+            "bar"
+        } else if n.contains("side") || n.contains("snack") {
+            "fry"
+        } else {
+            "hot"
+        }
+    };
+    let mut station_of_category = HashMap::new();
+    let mut station_rows = Vec::new();
+    for (i, c) in categories.iter().enumerate() {
+        let minutes: Vec<i32> = items
+            .iter()
+            .filter(|it| it.category_id == c.id)
+            .filter_map(|it| it.preparation_minutes)
+            .collect();
+        let typical = minutes.iter().copied().max().unwrap_or(8);
+        let station = stations::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            restaurant_id: Set(venue_id),
+            name: Set(c.name.chars().take(60).collect()),
+            kind: Set(kind_of(&c.name).into()),
+            display_order: Set(i as i32),
+            target_minutes: Set(typical + 4),
+            is_default: Set(i == 0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&state.db)
+        .await?;
+        station_routes::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            restaurant_id: Set(venue_id),
+            station_id: Set(station.id),
+            category_id: Set(Some(c.id)),
+            menu_item_id: Set(None),
+            created_at: Set(now),
+        }
+        .insert(&state.db)
+        .await?;
+        station_of_category.insert(c.id, station.clone());
+        station_rows.push(station);
+    }
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let mut seed: u64 = 0xc0ff_ee00 ^ (venue_id.as_u128() as u64);
+    let mut rand = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n.max(1)
+    };
+    let mut orders_rows = Vec::new();
+    let mut item_rows = Vec::new();
+    let mut event_rows = Vec::new();
+    let mut line_rows = Vec::new();
+    let mut line_events = Vec::new();
+    // Lines in progress per station: when each will be ready.
+    let mut busy: HashMap<Uuid, Vec<chrono::DateTime<chrono::Utc>>> = HashMap::new();
+    for day in (1..=14i64).rev() {
+        let date = (now.with_timezone(&tz) - Duration::days(day)).date_naive();
+        for hour in [11u32, 12, 13, 14, 18, 19, 20, 21] {
+            let rush = matches!(hour, 12 | 13 | 19 | 20);
+            let count = if rush { 5 + rand(3) } else { 2 + rand(2) };
+            for k in 0..count {
+                let minute = (k * 60 / count + rand(60 / count)) as u32;
+                let local = date
+                    .and_hms_opt(hour, minute.min(59), 0)
+                    .expect("valid time");
+                let placed = crate::restaurants::hours::local_to_utc(tz, local);
+                let queued = placed + Duration::seconds(60 + rand(120) as i64);
+                let order_id = Uuid::now_v7();
+                let mut total = 0i64;
+                for _ in 0..(1 + rand(3)) {
+                    let item = &items[rand(items.len() as u64) as usize];
+                    let quantity = 1 + rand(2) as i32;
+                    total += item.price_minor * quantity as i64;
+                    let item_id = Uuid::now_v7();
+                    item_rows.push(order_items::ActiveModel {
+                        id: Set(item_id),
+                        order_id: Set(order_id),
+                        menu_item_id: Set(Some(item.id)),
+                        name: Set(item.name.clone()),
+                        plu: Set(None),
+                        unit_price_minor: Set(item.price_minor),
+                        quantity: Set(quantity),
+                        subtotal_minor: Set(item.price_minor * quantity as i64),
+                        special_request: Set(None),
+                    });
+                    let Some(station) = station_of_category.get(&item.category_id) else {
+                        continue;
+                    };
+                    let open = busy.entry(station.id).or_default();
+                    open.retain(|ready| *ready > queued);
+                    let depth = open.len() as i32;
+                    // Box-Muller: a normal draw for the multiplicative noise.
+                    let (u1, u2) = (
+                        (rand(10_000) as f64 + 1.0) / 10_001.0,
+                        rand(10_000) as f64 / 10_000.0,
+                    );
+                    let normal = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                    let base = item.preparation_minutes.unwrap_or(8).max(1) as f64 * 60.0;
+                    let seconds = base
+                        * (1.0 + 0.06 * depth as f64)
+                        * if rush { 1.25 } else { 1.0 }
+                        * (0.22 * normal).exp();
+                    let ready = queued + Duration::seconds(seconds.round() as i64);
+                    open.push(ready);
+                    let line_id = Uuid::now_v7();
+                    line_rows.push(ticket_lines::ActiveModel {
+                        id: Set(line_id),
+                        restaurant_id: Set(venue_id),
+                        order_id: Set(order_id),
+                        station_id: Set(Some(station.id)),
+                        station_name: Set(station.name.clone()),
+                        menu_item_id: Set(Some(item.id)),
+                        order_item_id: Set(Some(item_id)),
+                        name: Set(item.name.clone()),
+                        quantity: Set(quantity),
+                        note: Set(None),
+                        state: Set("ready".into()),
+                        queued_at: Set(queued),
+                        started_at: Set(Some(queued + Duration::seconds(rand(90) as i64))),
+                        ready_at: Set(Some(ready)),
+                        bumped_by: Set(manager),
+                        recalls: Set(0),
+                        voided_at: Set(None),
+                        void_reason: Set(None),
+                        queue_depth: Set(depth),
+                    });
+                    for (kind, at) in [("queued", queued), ("ready", ready)] {
+                        line_events.push(ticket_events::ActiveModel {
+                            id: sea_orm::NotSet,
+                            line_id: Set(line_id),
+                            order_id: Set(order_id),
+                            kind: Set(kind.into()),
+                            actor_id: Set(if kind == "ready" { manager } else { None }),
+                            note: Set(Some("demo history".into())),
+                            occurred_at: Set(at),
+                        });
+                    }
+                }
+                let done = queued + Duration::minutes(25);
+                orders_rows.push(orders::ActiveModel {
+                    id: Set(order_id),
+                    restaurant_id: Set(venue_id),
+                    customer_id: Set(None),
+                    source: Set("qr".into()),
+                    order_type: Set("DINE_IN".into()),
+                    status: Set("COMPLETED".into()),
+                    status_changed_at: Set(done),
+                    total_minor: Set(total),
+                    currency: Set(venue.currency.clone()),
+                    payment_status: Set("PAID".into()),
+                    payment_method: Set(Some("CARD".into())),
+                    payment_reference: Set(None),
+                    pickup_time: Set(None),
+                    table_label: Set(Some(format!("T{}", 1 + rand(12)))),
+                    reservation_id: Set(None),
+                    note: Set(None),
+                    idempotency_key: Set(None),
+                    idempotency_fingerprint: Set(None),
+                    external_ref: Set(Some(format!("demo-kitchen-{order_id}"))),
+                    created_at: Set(placed),
+                    updated_at: Set(done),
+                });
+                for (from, to, at) in [
+                    (None, "PENDING", placed),
+                    (Some("PENDING"), "CONFIRMED", queued),
+                    (Some("CONFIRMED"), "COMPLETED", done),
+                ] {
+                    event_rows.push(order_status_events::ActiveModel {
+                        id: sea_orm::NotSet,
+                        order_id: Set(order_id),
+                        restaurant_id: Set(venue_id),
+                        from_status: Set(from.map(str::to_string)),
+                        to_status: Set(to.into()),
+                        raw_code: Set(None),
+                        actor_kind: Set("system".into()),
+                        actor_id: Set(None),
+                        note: Set(Some("demo kitchen history".into())),
+                        occurred_at: Set(at),
+                        recorded_at: Set(now),
+                    });
+                }
+            }
+        }
+    }
+    let made = line_rows.len();
+    let txn = crate::database::begin_write(&state.db).await?;
+    for chunk in orders_rows.chunks(200) {
+        orders::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in item_rows.chunks(200) {
+        order_items::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in event_rows.chunks(200) {
+        order_status_events::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in line_rows.chunks(200) {
+        ticket_lines::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in line_events.chunks(200) {
+        ticket_events::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    // Three tickets on the pass now: confirmed a few minutes ago, their lines still to make.
+    for (t, minutes_ago) in [(1, 11i64), (4, 6), (7, 2)] {
+        let placed = now - Duration::minutes(minutes_ago + 1);
+        let order = orders::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            restaurant_id: Set(venue_id),
+            customer_id: Set(None),
+            source: Set("qr".into()),
+            order_type: Set("DINE_IN".into()),
+            status: Set("CONFIRMED".into()),
+            status_changed_at: Set(now - Duration::minutes(minutes_ago)),
+            total_minor: Set(0),
+            currency: Set(venue.currency.clone()),
+            payment_status: Set("PENDING".into()),
+            payment_method: Set(Some("CASH".into())),
+            payment_reference: Set(None),
+            pickup_time: Set(None),
+            table_label: Set(Some(format!("T{t}"))),
+            reservation_id: Set(None),
+            note: Set(None),
+            idempotency_key: Set(None),
+            idempotency_fingerprint: Set(None),
+            external_ref: Set(None),
+            created_at: Set(placed),
+            updated_at: Set(placed),
+        }
+        .insert(&txn)
+        .await?;
+        let mut rows = Vec::new();
+        let mut total = 0;
+        for j in 0..2u64 {
+            let item = &items[((t as u64) * 3 + j) as usize % items.len()];
+            total += item.price_minor;
+            rows.push(
+                order_items::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    order_id: Set(order.id),
+                    menu_item_id: Set(Some(item.id)),
+                    name: Set(item.name.clone()),
+                    plu: Set(None),
+                    unit_price_minor: Set(item.price_minor),
+                    quantity: Set(1),
+                    subtotal_minor: Set(item.price_minor),
+                    special_request: Set((j == 1).then(|| "no nuts".to_string())),
+                }
+                .insert(&txn)
+                .await?,
+            );
+        }
+        orders::Entity::update_many()
+            .col_expr(
+                orders::Column::TotalMinor,
+                sea_orm::sea_query::Expr::value(total),
+            )
+            .filter(orders::Column::Id.eq(order.id))
+            .exec(&txn)
+            .await?;
+        for (from, to, at) in [
+            (None, "PENDING", placed),
+            (Some("PENDING"), "CONFIRMED", order.status_changed_at),
+        ] {
+            order_status_events::ActiveModel {
+                id: sea_orm::NotSet,
+                order_id: Set(order.id),
+                restaurant_id: Set(venue_id),
+                from_status: Set(from.map(str::to_string)),
+                to_status: Set(to.into()),
+                raw_code: Set(None),
+                actor_kind: Set("venue".into()),
+                actor_id: Set(manager),
+                note: Set(None),
+                occurred_at: Set(at),
+                recorded_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        crate::kitchen::queue_lines(&txn, &order, &rows, order.status_changed_at).await?;
+    }
+    txn.commit().await?;
+    Ok(made)
 }

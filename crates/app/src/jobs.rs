@@ -87,6 +87,16 @@ pub fn registry(state: &AppState) -> JobRegistry {
         )
         .expect("valid cron expression")
     });
+    // Kitchen prep-time models nightly, after the day's service.
+    registry.schedule(CronJob {
+        payload: serde_json::json!({ "kind": crate::kitchen::prep::KITCHEN }),
+        ..CronJob::new(
+            "forecast-kitchen-nightly",
+            "0 35 3 * * *",
+            crate::forecasting::jobs::TRAIN_ALL_JOB,
+        )
+        .expect("valid cron expression")
+    });
     registry.register(
         crate::backup::BACKUP_JOB,
         Arc::new(crate::backup::BackupJob(state.clone())),

@@ -98,7 +98,7 @@ enum ForecastCommand {
         /// One restaurant (id or external id); default every restaurant with orders.
         #[arg(long, value_name = "RESTAURANT")]
         restaurant: Option<String>,
-        /// What to train: demand or customer.
+        /// What to train: demand, customer or kitchen (prep times).
         #[arg(long, default_value = "demand")]
         kind: String,
         /// Train on the orders before this instant only (RFC 3339), e.g. the end of an imported log.
@@ -643,7 +643,8 @@ async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()
             let kind = match kind.as_str() {
                 "demand" => forecasting::DEMAND,
                 "customer" | "customers" => forecasting::customers::CUSTOMER,
-                other => anyhow::bail!("--kind {other:?}: demand or customer"),
+                "kitchen" => brigade_app::kitchen::prep::KITCHEN,
+                other => anyhow::bail!("--kind {other:?}: demand, customer or kitchen"),
             };
             let ids = match restaurant {
                 Some(name) => vec![
@@ -651,7 +652,7 @@ async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()
                         .await
                         .map_err(describe)?,
                 ],
-                None => forecasting::series::restaurants_with_orders(&state)
+                None => forecasting::jobs::trainable(&state, kind)
                     .await
                     .map_err(describe)?,
             };
@@ -680,6 +681,8 @@ async fn forecast(config: Config, command: ForecastCommand) -> anyhow::Result<()
                                 o.method.unwrap_or_default(),
                                 if kind == forecasting::DEMAND {
                                     "MASE"
+                                } else if kind == brigade_app::kitchen::prep::KITCHEN {
+                                    "MAE s"
                                 } else {
                                     "holdout Brier"
                                 },

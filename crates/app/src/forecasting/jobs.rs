@@ -84,7 +84,7 @@ pub async fn train_customers(
     outcome(super::customers::SERIES.to_string(), result)
 }
 
-/// Trains one kind of model of a restaurant (`demand` or `customer`).
+/// Trains one kind of model of a restaurant (`demand`, `customer` or `kitchen`).
 pub async fn train_kind(
     state: &AppState,
     restaurant_id: Uuid,
@@ -93,9 +93,33 @@ pub async fn train_kind(
 ) -> Result<Vec<TrainedSeries>, ApiError> {
     if kind == super::customers::CUSTOMER {
         Ok(vec![train_customers(state, restaurant_id, as_of).await?])
+    } else if kind == crate::kitchen::prep::KITCHEN {
+        let result = crate::kitchen::prep::train(state, restaurant_id, as_of).await;
+        Ok(vec![outcome(
+            crate::kitchen::prep::SERIES.to_string(),
+            result,
+        )?])
     } else {
         train_restaurant(state, restaurant_id, as_of).await
     }
+}
+
+/// The restaurants a kind of model is trained for: those with orders, or (kitchen) with finished
+/// ticket lines.
+pub async fn trainable(state: &AppState, kind: &str) -> Result<Vec<Uuid>, ApiError> {
+    if kind == crate::kitchen::prep::KITCHEN {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+        let ids: Vec<Uuid> = crate::entities::ticket_lines::Entity::find()
+            .select_only()
+            .column(crate::entities::ticket_lines::Column::RestaurantId)
+            .filter(crate::entities::ticket_lines::Column::State.eq("ready"))
+            .distinct()
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        return Ok(ids);
+    }
+    super::series::restaurants_with_orders(state).await
 }
 
 /// Puts one training job per restaurant (or for the one given) on the queue; returns how many.
@@ -106,7 +130,7 @@ pub async fn enqueue_training(
 ) -> Result<usize, ApiError> {
     let ids = match restaurant {
         Some(id) => vec![id],
-        None => super::series::restaurants_with_orders(state).await?,
+        None => trainable(state, kind).await?,
     };
     for id in &ids {
         state
@@ -157,6 +181,7 @@ impl JobHandler for TrainAllJob {
     async fn run(&self, payload: serde_json::Value) -> Result<(), JobFailure> {
         let kind = match payload.get("kind").and_then(|v| v.as_str()) {
             Some(k) if k == super::customers::CUSTOMER => super::customers::CUSTOMER,
+            Some(k) if k == crate::kitchen::prep::KITCHEN => crate::kitchen::prep::KITCHEN,
             _ => super::DEMAND,
         };
         let n = enqueue_training(&self.0, None, kind)

@@ -354,6 +354,8 @@ pub struct ModelFilter {
 pub enum ModelKind {
     Demand,
     Customer,
+    /// Kitchen prep times per station and item.
+    Kitchen,
 }
 
 impl ModelKind {
@@ -361,6 +363,7 @@ impl ModelKind {
         match self {
             ModelKind::Demand => super::DEMAND,
             ModelKind::Customer => super::customers::CUSTOMER,
+            ModelKind::Kitchen => crate::kitchen::prep::KITCHEN,
         }
     }
 }

@@ -42,6 +42,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::crm::routes::router())
         .merge(crate::forecasting::routes::router())
         .merge(crate::kitchen::routes::router())
+        .merge(crate::kitchen::predictions::router())
         .split_for_parts();
     let mut spec = spec;
     openapi::document_shared_refusals(&mut spec);

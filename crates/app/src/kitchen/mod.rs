@@ -7,6 +7,8 @@
 //! to PREPARING, the last line ready moves it to READY, and a recall moves a READY order back to
 //! PREPARING. Each change is announced on the venue's kitchen channel, from whichever process made it.
 
+pub mod predictions;
+pub mod prep;
 pub mod routes;
 
 use std::collections::HashMap;

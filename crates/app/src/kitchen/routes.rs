@@ -108,7 +108,7 @@ fn apply_station(
         Some(k) if STATION_KINDS.contains(&k) => active.kind = Set(k.to_string()),
         Some(_) => errors.add(
             "kind",
-            &format!("must be one of {}", STATION_KINDS.join(", ")),
+            format!("must be one of {}", STATION_KINDS.join(", ")),
         ),
         None if creating => active.kind = Set("other".to_string()),
         None => {}
@@ -537,6 +537,11 @@ pub struct TicketView {
     /// Minutes a line here may take before it is late (the station's target; the longest of the
     /// ticket's stations in the all-stations view).
     pub target_minutes: i32,
+    /// When the ticket is due: its first line's queue time plus the longest predicted prep time of its
+    /// lines (the venue's prep-time model), else plus the target.
+    pub due_at: DateTime<Utc>,
+    /// `model` when a prep-time model set `due_at`, `target` otherwise.
+    pub due_from: String,
     pub lines: Vec<TicketLineView>,
 }
 
@@ -619,6 +624,7 @@ pub async fn open_tickets(
         .into_iter()
         .map(|o| (o.id, o))
         .collect();
+    let model = super::prep::latest_model(state, venue_id).await;
     let mut by_order: Vec<(Uuid, Vec<ticket_lines::Model>)> = Vec::new();
     for line in lines {
         match by_order.iter_mut().find(|(id, _)| *id == line.order_id) {
@@ -642,7 +648,26 @@ pub async fn open_tickets(
                 .map(|s| s.target_minutes)
                 .max()
                 .unwrap_or(super::DEFAULT_TARGET_MINUTES);
+            let queued_at = lines[0].queued_at;
+            let (due_at, due_from) = match &model {
+                Some((model, tz)) => {
+                    let seconds = lines
+                        .iter()
+                        .map(|l| super::prep::line_seconds(model, *tz, l))
+                        .fold(0.0, f64::max);
+                    (
+                        queued_at + chrono::Duration::milliseconds((seconds * 1000.0) as i64),
+                        "model",
+                    )
+                }
+                None => (
+                    queued_at + chrono::Duration::minutes(target as i64),
+                    "target",
+                ),
+            };
             Some(TicketView {
+                due_at,
+                due_from: due_from.to_string(),
                 order_id,
                 short_id: crate::orders::short_id(order_id),
                 order_type: order.order_type.clone(),

@@ -194,7 +194,7 @@ pub async fn list(
     };
     let views = match views_of(&state.db, rows).await {
         Ok(views) => views,
-        Err(err) => return json_error(err.into()),
+        Err(err) => return json_error(err),
     };
     let kind = if user.principal.is_admin() {
         ActorKind::Admin

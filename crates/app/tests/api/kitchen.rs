@@ -560,3 +560,208 @@ async fn channel_orders_reach_the_kitchen_matched_by_name_and_their_channel_clos
     assert_eq!(lines.len(), 2);
     assert!(lines.iter().all(|l| l.state == "ready"), "{lines:?}");
 }
+
+#[tokio::test]
+async fn prep_times_are_predicted_from_the_kitchen_history_with_load_and_fall_back_to_the_median() {
+    use brigade_app::entities::ticket_lines;
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Prep Place", json!({})).await;
+    let grill = app
+        .post(
+            &format!("/api/venues/{}/stations", s.id),
+            json!({"name": "Grill", "kind": "grill", "target_minutes": 15, "is_default": true}),
+            Some(&s.owner),
+        )
+        .await
+        .data()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let predict = |item: Option<&str>| {
+        let mut body = json!({"station_id": grill});
+        if let Some(item) = item {
+            body["menu_item_id"] = json!(item);
+        }
+        body
+    };
+    // No history: the station's target answers.
+    let first = app
+        .post(
+            "/api/predictions/kitchen/prep-time",
+            predict(Some(&s.ramen)),
+            Some(&s.staff),
+        )
+        .await;
+    first.assert_status(StatusCode::OK);
+    assert_eq!(first.data()["fallback_level"], "average");
+    assert_eq!(first.data()["seconds"], 900.0);
+
+    // Three weeks of finished lines: ramen 10 minutes, gyoza 4, each open line adds 10%.
+    let venue = uuid::Uuid::parse_str(&s.id).unwrap();
+    let station = uuid::Uuid::parse_str(&grill).unwrap();
+    let order = uuid::Uuid::parse_str(
+        &place(
+            &app,
+            &s,
+            &app.user("h@example.com", brigade_app::accounts::Role::Customer)
+                .await
+                .1,
+        )
+        .await,
+    )
+    .unwrap();
+    let start = app.state.now() - chrono::Duration::days(21);
+    for i in 0..300i64 {
+        let (item, name, base) = if i % 2 == 0 {
+            (&s.ramen, "Ramen", 600.0)
+        } else {
+            (&s.gyoza, "Gyoza", 240.0)
+        };
+        let depth = (i % 5) as i32;
+        let wobble = 1.0 + 0.1 * (((i * 7) % 5) as f64 - 2.0) / 2.0;
+        let seconds = base * (1.0 + 0.1 * depth as f64) * wobble;
+        let queued = start + chrono::Duration::minutes(i * 97);
+        ticket_lines::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            restaurant_id: Set(venue),
+            order_id: Set(order),
+            station_id: Set(Some(station)),
+            station_name: Set("Grill".into()),
+            menu_item_id: Set(Some(uuid::Uuid::parse_str(item).unwrap())),
+            order_item_id: Set(None),
+            name: Set(name.into()),
+            quantity: Set(1),
+            note: Set(None),
+            state: Set("ready".into()),
+            queued_at: Set(queued),
+            started_at: Set(None),
+            ready_at: Set(Some(
+                queued + chrono::Duration::milliseconds((seconds * 1000.0) as i64),
+            )),
+            bumped_by: Set(None),
+            recalls: Set(0),
+            voided_at: Set(None),
+            void_reason: Set(None),
+            queue_depth: Set(depth),
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+    }
+    // Before any training: the item's recent median.
+    let rule = app
+        .post(
+            "/api/predictions/kitchen/prep-time",
+            predict(Some(&s.gyoza)),
+            Some(&s.staff),
+        )
+        .await;
+    assert_eq!(rule.data()["fallback_level"], "rule_based");
+    let median = rule.data()["seconds"].as_f64().unwrap();
+    assert!((median - 240.0 * 1.2).abs() < 40.0, "{median}");
+
+    // Trained: a version with its backtest against the item-median rule, answering with load.
+    let trained = brigade_app::forecasting::jobs::train_kind(&app.state, venue, "kitchen", None)
+        .await
+        .unwrap();
+    assert_eq!(trained[0].version, Some(1), "{trained:?}");
+    let models = app.get("/api/models?kind=kitchen", Some(&admin)).await;
+    let metrics = &models.data()["items"][0]["metrics"]["backtest"];
+    assert!(
+        metrics["model_mae"].as_f64().unwrap() < metrics["rule_mae"].as_f64().unwrap(),
+        "{metrics}"
+    );
+    let quiet = app
+        .post(
+            "/api/predictions/kitchen/prep-time",
+            predict(Some(&s.ramen)),
+            Some(&s.staff),
+        )
+        .await;
+    quiet.assert_status(StatusCode::OK);
+    assert_eq!(quiet.data()["fallback_level"], "latest");
+    assert_eq!(quiet.data()["model_version"], 1);
+    let seconds = quiet.data()["seconds"].as_f64().unwrap();
+    assert!((seconds - 600.0).abs() < 90.0, "{}", quiet.data());
+    assert!(quiet.data()["lower_seconds"].as_f64().unwrap() < seconds);
+    assert!(quiet.data()["upper_seconds"].as_f64().unwrap() > seconds);
+
+    // Three lines open at the grill now: the ramen is predicted slower.
+    let customer = app
+        .user("busy@example.com", brigade_app::accounts::Role::Customer)
+        .await
+        .1;
+    for _ in 0..2 {
+        let id = place(&app, &s, &customer).await;
+        app.put(
+            &format!("/api/orders/{id}/status"),
+            json!({"status": "CONFIRMED"}),
+            Some(&s.staff),
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    }
+    let busy = app
+        .post(
+            "/api/predictions/kitchen/prep-time",
+            predict(Some(&s.ramen)),
+            Some(&s.staff),
+        )
+        .await;
+    assert_eq!(busy.data()["queue_depth"], 4);
+    assert!(
+        busy.data()["seconds"].as_f64().unwrap() > 1.25 * seconds,
+        "{}",
+        busy.data()
+    );
+    // The kitchen display's tickets are due by the predicted time, not the target.
+    let cards = app
+        .get(
+            &format!("/api/venues/{}/kitchen/tickets", s.id),
+            Some(&s.staff),
+        )
+        .await;
+    assert_eq!(cards.data()[0]["due_from"], "model");
+
+    // Bottlenecks: every station and hour, from the demand forecast.
+    let hours = app
+        .get(
+            &format!(
+                "/api/predictions/kitchen/bottlenecks?restaurant_id={}&hours=3",
+                s.id
+            ),
+            Some(&s.staff),
+        )
+        .await;
+    hours.assert_status(StatusCode::OK);
+    assert_eq!(hours.data().as_array().unwrap().len(), 3);
+    assert_eq!(hours.data()[0]["station_name"], "Grill");
+    let bad = app
+        .get(
+            &format!(
+                "/api/predictions/kitchen/bottlenecks?restaurant_id={}&hours=99",
+                s.id
+            ),
+            Some(&s.staff),
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    // Another venue's item is refused; to another venue's staff the station is not there.
+    let other = shop(&app, &admin, "Far Away", json!({})).await;
+    app.post(
+        "/api/predictions/kitchen/prep-time",
+        predict(Some(&other.ramen)),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    app.post(
+        "/api/predictions/kitchen/prep-time",
+        predict(None),
+        Some(&other.staff),
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND);
+}

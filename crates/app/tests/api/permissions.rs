@@ -638,6 +638,9 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::POST, "/api/predictions/customer", "/api/predictions/customer".into(), Allow(FORECAST_READERS))
             .json(json!({"customer_id": guest_id})),
         op(M::GET, "/api/predictions/customers", format!("/api/predictions/customers?restaurant_id={v}&segment=at_risk"), Allow(FORECAST_READERS)),
+        op(M::POST, "/api/predictions/kitchen/prep-time", "/api/predictions/kitchen/prep-time".into(), Allow(FORECAST_READERS))
+            .json(json!({"station_id": station, "menu_item_id": s.gyoza})),
+        op(M::GET, "/api/predictions/kitchen/bottlenecks", format!("/api/predictions/kitchen/bottlenecks?restaurant_id={v}&hours=3"), Allow(FORECAST_READERS)),
         op(M::GET, "/api/models", "/api/models".into(), Signed),
         op(M::GET, "/api/models/{id}", format!("/api/models/{model_latest}"), Allow(FORECAST_READERS)),
         op(M::POST, "/api/models/train", "/api/models/train".into(), Allow(FORECAST_TRAINERS))

@@ -341,7 +341,9 @@ async fn demo_data_loads_once_with_an_account_per_role() {
         "a week of channel orders per venue"
     );
     // Every demo restaurant with orders gets its demand and customer models trained by the workers.
-    assert_eq!(first.forecast_trainings_queued, 2 * 16, "{first:?}");
+    // Demand and customers for the 16 restaurants with orders, and the 4 demo kitchens' prep times.
+    assert_eq!(first.forecast_trainings_queued, 2 * 16 + 4, "{first:?}");
+    assert!(first.ticket_lines_created > 1000, "{first:?}");
     // The README's link works: the code resolves to its venue and table.
     let resolved = app.get("/api/venues/qr/EMBER-T1", None).await;
     assert_eq!(resolved.data()["table"], "T1");
@@ -352,7 +354,10 @@ async fn demo_data_loads_once_with_an_account_per_role() {
             again.restaurants_created,
             again.accounts_created + again.crm_restaurants_assigned,
             again.menu_items_created,
-            again.qr_codes_created + again.time_slots_created + again.channel_orders_created
+            again.qr_codes_created
+                + again.time_slots_created
+                + again.channel_orders_created
+                + again.ticket_lines_created
         ),
         (0, 0, 0, 0)
     );
