@@ -71,7 +71,16 @@ try {
       { timeout: 10000 },
     );
     console.log(`page shows ${expected}`);
+    if (next === "CONFIRMED") {
+      // In the kitchen now: the page says when it should be ready.
+      await page.getByTestId("order-eta").filter({ hasText: "Ready around" }).waitFor({ timeout: 10000 });
+    }
   }
+  // The receipt: its lines, total and payment, and the way back to the menu.
+  if (!(await page.getByTestId("receipt-total").textContent()).includes("3.90")) throw new Error("the receipt's total is not 3.90");
+  if (!(await page.getByTestId("receipt").textContent()).includes("2 × Espresso")) throw new Error("the receipt does not list the espressos");
+  if (!(await page.getByTestId("receipt-payment").textContent()).includes("Cash")) throw new Error("the receipt does not say how it is paid");
+  if (!(await page.getByTestId("back-to-menu").getAttribute("href")).startsWith("/q/")) throw new Error("no way back to the menu");
   const order = await api("GET", `/api/orders/${orderId}`, undefined, manager);
   if (order.total_amount !== "3.90" || order.table !== "B1" || order.order_type !== "DINE_IN") {
     throw new Error(`unexpected order ${JSON.stringify(order)}`);
@@ -81,4 +90,4 @@ try {
   await browser.close();
 }
 if (failures.length) throw new Error(failures.join("\n"));
-console.log("QR page: menu, sign-in, order and live status all work");
+console.log("QR page: menu, sign-in, order, live status, estimated ready time and receipt all work");

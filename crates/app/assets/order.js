@@ -148,16 +148,44 @@
     if (status === "COMPLETED" || status === "CANCELLED") $("live-note").textContent = "This order is closed.";
   }
 
+  // The order's receipt: its lines, total and payment, and when the kitchen expects it ready.
+  function showOrder(order) {
+    showStatus(order.status);
+    const eta = $("order-eta");
+    if (order.estimated_ready_at) {
+      const at = new Date(order.estimated_ready_at);
+      eta.textContent = "Ready around " + at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      eta.classList.remove("d-none");
+    } else {
+      eta.classList.add("d-none");
+    }
+    const items = $("receipt-items");
+    items.replaceChildren();
+    for (const item of order.items) {
+      const li = el("li", { class: "d-flex justify-content-between" });
+      li.appendChild(el("span", { text: item.quantity + " × " + item.name + (item.special_request ? " (" + item.special_request + ")" : "") }));
+      li.appendChild(el("span", { text: item.subtotal + " " + order.currency }));
+      items.appendChild(li);
+    }
+    $("receipt-total").textContent = order.total_amount + " " + order.currency;
+    const paid = order.payment_status === "PAID" ? "paid" : order.payment_status === "FAILED" ? "payment failed" : "to pay";
+    $("receipt-payment").textContent = (order.payment_method === "CASH" ? "Cash, " : order.payment_method ? "Online, " : "") + paid
+      + " · ordered " + new Date(order.created_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    const back = new URL(window.location.href);
+    back.searchParams.delete("order");
+    $("back-to-menu").href = back.pathname + back.search;
+  }
+
   function follow(order) {
     $("menu-view").classList.add("d-none");
     $("status-view").classList.remove("d-none");
     $("order-ref").textContent = order.id.replace(/-/g, "").slice(-6).toUpperCase();
-    showStatus(order.status);
+    showOrder(order);
     const stream = new EventSource("/api/orders/" + order.id + "/stream?access_token=" + encodeURIComponent(token()));
     const refresh = () => api("GET", "/api/orders/" + order.id).then(({ status, envelope }) => {
-      if (status === 200) showStatus(envelope.data.status);
+      if (status === 200) showOrder(envelope.data);
     });
-    stream.addEventListener("order", (event) => showStatus(JSON.parse(event.data).status));
+    stream.addEventListener("order", (event) => { showStatus(JSON.parse(event.data).status); refresh(); });
     // The browser reconnects by itself; read the current state meanwhile so nothing is missed.
     stream.addEventListener("error", refresh);
     // The server's live updates can pause (its message bus is down): say so, and read the state again

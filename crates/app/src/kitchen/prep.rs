@@ -400,3 +400,60 @@ pub fn line_seconds(model: &PrepModel, tz: chrono_tz::Tz, line: &ticket_lines::M
         )
         .seconds
 }
+
+/// When an order in the kitchen (CONFIRMED or PREPARING) should be ready: the latest predicted end of
+/// its open lines (the venue's prep-time model, else each station's target), never before now. None
+/// for orders outside the kitchen or with no open line.
+pub async fn estimated_ready(
+    state: &AppState,
+    order: &crate::entities::orders::Model,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    use crate::orders::OrderStatus;
+    if order.status != OrderStatus::Confirmed.as_str()
+        && order.status != OrderStatus::Preparing.as_str()
+    {
+        return Ok(None);
+    }
+    let open = ticket_lines::Entity::find()
+        .filter(ticket_lines::Column::OrderId.eq(order.id))
+        .filter(
+            ticket_lines::Column::State
+                .is_in([LineState::Queued.as_str(), LineState::Started.as_str()]),
+        )
+        .all(&state.db)
+        .await?;
+    if open.is_empty() {
+        return Ok(None);
+    }
+    let model = latest_model(state, order.restaurant_id).await;
+    let mut targets = std::collections::HashMap::new();
+    let mut latest = state.now();
+    for line in &open {
+        let seconds = match &model {
+            Some((model, tz)) => line_seconds(model, *tz, line),
+            None => {
+                let minutes = match line.station_id {
+                    Some(id) => match targets.get(&id) {
+                        Some(m) => *m,
+                        None => {
+                            let m = stations::Entity::find_by_id(id)
+                                .one(&state.db)
+                                .await?
+                                .map(|s| s.target_minutes)
+                                .unwrap_or(super::DEFAULT_TARGET_MINUTES);
+                            targets.insert(id, m);
+                            m
+                        }
+                    },
+                    None => super::DEFAULT_TARGET_MINUTES,
+                };
+                minutes as f64 * 60.0
+            }
+        };
+        let end = line.queued_at + Duration::milliseconds((seconds * 1000.0) as i64);
+        if end > latest {
+            latest = end;
+        }
+    }
+    Ok(Some(latest))
+}

@@ -245,6 +245,10 @@ pub struct OrderView {
     pub items: Vec<OrderItemView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the kitchen should have it ready (one order's read only, while it is CONFIRMED or
+    /// PREPARING): its open ticket lines' predicted prep times, or their stations' targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_ready_at: Option<DateTime<Utc>>,
 }
 
 pub fn order_view(order: orders::Model, items: Vec<order_items::Model>) -> OrderView {
@@ -282,6 +286,7 @@ pub fn order_view(order: orders::Model, items: Vec<order_items::Model>) -> Order
             .collect(),
         created_at: order.created_at,
         updated_at: order.updated_at,
+        estimated_ready_at: None,
     }
 }
 

@@ -220,7 +220,9 @@ async fn get_order(
 ) -> ApiResult<Reply<OrderView>> {
     let order = find(&state, id).await?;
     access(&state, &me, &order).await?;
-    Ok(ok(views_of(&state.db, vec![order]).await?.remove(0)))
+    let mut view = views_of(&state.db, vec![order.clone()]).await?.remove(0);
+    view.estimated_ready_at = crate::kitchen::prep::estimated_ready(&state, &order).await?;
+    Ok(ok(view))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

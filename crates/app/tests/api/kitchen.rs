@@ -152,6 +152,15 @@ async fn a_confirmed_order_becomes_lines_at_their_stations_and_follows_them_to_r
     .assert_status(StatusCode::OK);
     let queued = kitchen.next_of("kitchen").await;
     assert_eq!(queued["kind"], "queued");
+    // The customer sees when it should be ready: no prep-time model yet, so the slower station's target
+    // (the fry station's default 12 minutes) from now.
+    let seen = app.get(&format!("/api/orders/{id}"), Some(&customer)).await;
+    let eta: chrono::DateTime<chrono::Utc> = seen.data()["estimated_ready_at"]
+        .as_str()
+        .expect("an estimated ready time")
+        .parse()
+        .unwrap();
+    assert_eq!(eta, app.state.now() + chrono::Duration::minutes(12));
     assert_eq!(queued["line_ids"].as_array().unwrap().len(), 2);
 
     let at_grill = app
@@ -221,6 +230,12 @@ async fn a_confirmed_order_becomes_lines_at_their_stations_and_follows_them_to_r
     bumped.assert_status(StatusCode::OK);
     assert!(bumped.data()["ready_at"].is_string());
     assert_eq!(status_of(&app, &id, &s.staff).await, "READY");
+    let ready = app.get(&format!("/api/orders/{id}"), Some(&customer)).await;
+    assert!(
+        ready.data().get("estimated_ready_at").is_none(),
+        "{}",
+        ready.data()
+    );
 
     // The fryer recalls its last bump: the line is being made again and the order goes back.
     let recalled = app
