@@ -117,6 +117,13 @@
       items: Array.from(cart.values()).map(({ item, quantity }) => ({ menu_item_id: item.id, quantity })),
     };
     if (type === "DINE_IN" && table) body.table = table;
+    // Closed now: an order ahead, for pickup at the chosen time once it opens.
+    const pickup = $("pickup-time");
+    if (app.dataset.open !== "true" && pickup) {
+      body.order_type = "TAKEOUT";
+      body.pickup_time = pickup.value;
+      delete body.table;
+    }
     idempotencyKey = idempotencyKey || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
     const { status, envelope } = await api("POST", "/api/orders", body, { "Idempotency-Key": idempotencyKey });
     if (status === 401) {

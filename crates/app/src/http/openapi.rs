@@ -345,6 +345,12 @@ const CREATE_BODIES: &[(&str, &str, &str, &[&str])] = &[
         &["category_id", "name", "price"],
     ),
     (
+        "/api/venues/{venue_id}/stations",
+        "StationInput",
+        "NewStationInput",
+        &["name"],
+    ),
+    (
         "/api/venues/{venue_id}/time-slots",
         "TimeSlotInput",
         "NewTimeSlotInput",

@@ -36,7 +36,31 @@ pub const DEFAULT_STATION: &str = "Kitchen";
 pub const DEFAULT_TARGET_MINUTES: i32 = 12;
 
 /// What a station is.
-pub const STATION_KINDS: [&str; 7] = ["grill", "fry", "cold", "hot", "bar", "pass", "other"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StationKind {
+    Grill,
+    Fry,
+    Cold,
+    Hot,
+    Bar,
+    Pass,
+    Other,
+}
+
+impl StationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StationKind::Grill => "grill",
+            StationKind::Fry => "fry",
+            StationKind::Cold => "cold",
+            StationKind::Hot => "hot",
+            StationKind::Bar => "bar",
+            StationKind::Pass => "pass",
+            StationKind::Other => "other",
+        }
+    }
+}
 
 /// Where a ticket line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -15,7 +15,7 @@ use super::prep::{self, Bottleneck, PrepAnswer};
 use crate::accounts::AuthUser;
 use crate::entities::{menu_items, stations};
 use crate::http::envelope::{Envelope, Reply, ok};
-use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
@@ -42,8 +42,7 @@ pub struct PrepRequest {
     responses(
         (status = 200, description = "The prediction", body = Envelope<PrepAnswer>),
         (status = 403, description = "Not a restaurant of yours", body = ErrorBody),
-        (status = 404, description = "No such station", body = ErrorBody),
-        (status = 422, description = "The item is not on the station's venue's menu", body = ErrorBody),
+        (status = 404, description = "No such station, or the item is not on its venue's menu", body = ErrorBody),
     ))]
 async fn prep_time(
     State(state): State<AppState>,
@@ -61,9 +60,8 @@ async fn prep_time(
             .await?
             .filter(|i| i.restaurant_id == station.restaurant_id);
         if found.is_none() {
-            let mut errors = FieldErrors::new();
-            errors.add("menu_item_id", "is not an item of the station's venue");
-            errors.into_result()?;
+            return Err(ApiError::not_found("menu item")
+                .with_field("menu_item_id", "is not an item of the station's venue"));
         }
     }
     Ok(ok(prep::predict(

@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{Action, LineState, STATION_KINDS, act, kitchen_channel};
+use super::{Action, LineState, StationKind, act, kitchen_channel};
 use crate::accounts::{AuthUser, MemberRole, Principal, require_restaurant_role};
 use crate::entities::{
     menu_categories, menu_items, orders, station_routes, stations, ticket_lines,
@@ -79,9 +79,8 @@ fn station_view(s: stations::Model, open_lines: u64) -> StationView {
 pub struct StationInput {
     #[schema(example = "Grill", min_length = 1, max_length = 60, pattern = r"\S")]
     pub name: Option<String>,
-    /// grill, fry, cold, hot, bar, pass or other (default other).
-    #[schema(example = "grill")]
-    pub kind: Option<String>,
+    /// What the station is (default other).
+    pub kind: Option<StationKind>,
     pub display_order: Option<i32>,
     /// 1 to 240 minutes (default 12).
     #[schema(minimum = 1, maximum = 240)]
@@ -104,13 +103,9 @@ fn apply_station(
         None if creating => errors.add("name", "is required"),
         None => {}
     }
-    match input.kind.as_deref() {
-        Some(k) if STATION_KINDS.contains(&k) => active.kind = Set(k.to_string()),
-        Some(_) => errors.add(
-            "kind",
-            format!("must be one of {}", STATION_KINDS.join(", ")),
-        ),
-        None if creating => active.kind = Set("other".to_string()),
+    match input.kind {
+        Some(k) => active.kind = Set(k.as_str().to_string()),
+        None if creating => active.kind = Set(StationKind::Other.as_str().to_string()),
         None => {}
     }
     match input.display_order {
@@ -358,15 +353,39 @@ impl From<station_routes::Model> for RouteView {
     }
 }
 
+/// Route a category (its items' default station) or one item (overriding its category): one of the two.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RouteInput {
+    Category(CategoryRoute),
+    Item(ItemRoute),
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RouteInput {
-    /// A category of the venue's menu (its items' default station)...
-    pub category_id: Option<Uuid>,
-    /// ...or one item (overrides its category). Exactly one of the two.
-    pub menu_item_id: Option<Uuid>,
-    /// The station; null sends them back to the default station.
+pub struct CategoryRoute {
+    /// A category of the venue's menu.
+    pub category_id: Uuid,
+    /// The station; null sends its items back to the default station.
     pub station_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRoute {
+    /// One item of the venue's menu.
+    pub menu_item_id: Uuid,
+    /// The station; null sends it back to its category's.
+    pub station_id: Option<Uuid>,
+}
+
+impl RouteInput {
+    fn target(&self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+        match self {
+            RouteInput::Category(c) => (Some(c.category_id), None, c.station_id),
+            RouteInput::Item(i) => (None, Some(i.menu_item_id), i.station_id),
+        }
+    }
 }
 
 /// How the venue's items are routed: category defaults and item overrides (venue staff).
@@ -399,7 +418,8 @@ async fn list_routes(
     responses(
         (status = 200, description = "The venue's routes now", body = Envelope<Vec<RouteView>>),
         (status = 403, description = "Not the venue's manager", body = ErrorBody),
-        (status = 422, description = "Not one category or item of this venue, or no such station", body = ErrorBody),
+        (status = 404, description = "Not a category, item or station of this venue", body = ErrorBody),
+        (status = 422, description = "Not one category or one item", body = ErrorBody),
     ))]
 async fn set_route(
     State(state): State<AppState>,
@@ -408,57 +428,55 @@ async fn set_route(
     ApiJson(input): ApiJson<RouteInput>,
 ) -> ApiResult<Reply<Vec<RouteView>>> {
     venue_role(&state, &me, venue_id, MemberRole::Manager).await?;
-    let mut errors = FieldErrors::new();
-    match (input.category_id, input.menu_item_id) {
-        (Some(_), Some(_)) | (None, None) => {
-            errors.add("category_id", "give either category_id or menu_item_id");
-        }
-        (Some(c), None) => {
-            let found = menu_categories::Entity::find_by_id(c)
-                .one(&state.db)
-                .await?
-                .filter(|c| c.restaurant_id == venue_id);
-            if found.is_none() {
-                errors.add("category_id", "is not a category of this venue's menu");
-            }
-        }
-        (None, Some(i)) => {
-            let found = menu_items::Entity::find_by_id(i)
-                .one(&state.db)
-                .await?
-                .filter(|i| i.restaurant_id == venue_id);
-            if found.is_none() {
-                errors.add("menu_item_id", "is not an item of this venue's menu");
-            }
+    let (category_id, menu_item_id, station_id) = input.target();
+    // Well formed, but naming what this venue does not have: 404 with the field named.
+    if let Some(c) = category_id {
+        let found = menu_categories::Entity::find_by_id(c)
+            .one(&state.db)
+            .await?
+            .filter(|c| c.restaurant_id == venue_id);
+        if found.is_none() {
+            return Err(ApiError::not_found("menu category")
+                .with_field("category_id", "is not a category of this venue's menu"));
         }
     }
-    if let Some(station) = input.station_id {
+    if let Some(i) = menu_item_id {
+        let found = menu_items::Entity::find_by_id(i)
+            .one(&state.db)
+            .await?
+            .filter(|i| i.restaurant_id == venue_id);
+        if found.is_none() {
+            return Err(ApiError::not_found("menu item")
+                .with_field("menu_item_id", "is not an item of this venue's menu"));
+        }
+    }
+    if let Some(station) = station_id {
         let found = stations::Entity::find_by_id(station)
             .one(&state.db)
             .await?
             .filter(|s| s.restaurant_id == venue_id);
         if found.is_none() {
-            errors.add("station_id", "is not a station of this venue");
+            return Err(ApiError::not_found("station")
+                .with_field("station_id", "is not a station of this venue"));
         }
     }
-    errors.into_result()?;
     let turn = state.write_turn().await;
     let txn = crate::database::begin_write(&state.db).await?;
     let mut remove = station_routes::Entity::delete_many()
         .filter(station_routes::Column::RestaurantId.eq(venue_id));
-    remove = match (input.category_id, input.menu_item_id) {
+    remove = match (category_id, menu_item_id) {
         (Some(c), _) => remove.filter(station_routes::Column::CategoryId.eq(c)),
         (_, Some(i)) => remove.filter(station_routes::Column::MenuItemId.eq(i)),
         _ => unreachable!("checked above"),
     };
     remove.exec(&txn).await?;
-    if let Some(station) = input.station_id {
+    if let Some(station) = station_id {
         station_routes::ActiveModel {
             id: Set(Uuid::now_v7()),
             restaurant_id: Set(venue_id),
             station_id: Set(station),
-            category_id: Set(input.category_id),
-            menu_item_id: Set(input.menu_item_id),
+            category_id: Set(category_id),
+            menu_item_id: Set(menu_item_id),
             created_at: Set(state.now()),
         }
         .insert(&txn)
@@ -705,9 +723,9 @@ async fn kitchen_stream(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoidInput {
-    /// Why (required): "dropped", "customer changed their mind"...
-    #[schema(example = "dropped", min_length = 1, max_length = 200)]
-    pub reason: Option<String>,
+    /// Why: "dropped", "customer changed their mind"...
+    #[schema(example = "dropped", min_length = 1, max_length = 200, pattern = r"\S")]
+    pub reason: String,
 }
 
 /// The line, after checking the caller is staff of its venue.
@@ -814,13 +832,10 @@ async fn void_line(
     ApiJson(input): ApiJson<VoidInput>,
 ) -> ApiResult<Reply<TicketLineView>> {
     let mut errors = FieldErrors::new();
-    let reason = match input.reason.as_deref() {
-        Some(r) => errors.check("reason", crate::http::text::required_text(r, 200)),
-        None => {
-            errors.add("reason", "is required");
-            None
-        }
-    };
+    let reason = errors.check(
+        "reason",
+        crate::http::text::required_text(&input.reason, 200),
+    );
     errors.into_result()?;
     line_action(&state, &me, id, Action::Void, reason).await
 }

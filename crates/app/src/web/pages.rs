@@ -603,6 +603,77 @@ struct OrderPage {
     currency: String,
     eat_in: bool,
     open_now: bool,
+    /// When it opens next, in the venue's words ("Tue 12:00"), while it is closed.
+    next_opening: Option<String>,
+    /// The week's opening hours, a line per day ("Mon 12:00-15:00, 18:00-23:00").
+    hours: Vec<String>,
+    /// While closed: pickup times that can be ordered now (UTC instant, local label), every 15 minutes
+    /// through the first two hours of the next opening.
+    pickup_slots: Vec<(String, String)>,
+}
+
+/// The week's hours a line per day, when it next opens, and pickup slots in that opening.
+fn opening_times(
+    view: &crate::restaurants::RestaurantView,
+    now: chrono::DateTime<Utc>,
+) -> (Option<String>, Vec<String>, Vec<(String, String)>) {
+    use crate::restaurants::hours::BusinessHours;
+    use chrono::Datelike;
+    let Ok(tz) = view.timezone.parse::<chrono_tz::Tz>() else {
+        return (None, Vec::new(), Vec::new());
+    };
+    if view.hours.is_empty() {
+        return (None, vec!["Open around the clock".to_string()], Vec::new());
+    }
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let hours: Vec<String> = (0..7u8)
+        .map(|d| {
+            let mut spans: Vec<_> = view.hours.iter().filter(|h| h.weekday == d).collect();
+            spans.sort_by_key(|h| h.opens);
+            let text = if spans.is_empty() {
+                "closed".to_string()
+            } else {
+                spans
+                    .iter()
+                    .map(|h| format!("{}-{}", h.opens.format("%H:%M"), h.closes.format("%H:%M")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!("{} {text}", DAYS[d as usize])
+        })
+        .collect();
+    if view.open_now {
+        return (None, hours, Vec::new());
+    }
+    let business = BusinessHours::new(tz, view.hours.clone());
+    let Some((start, end)) = business
+        .intervals_utc(now, now + chrono::Duration::days(8))
+        .into_iter()
+        .find(|(start, _)| *start > now)
+    else {
+        return (None, hours, Vec::new());
+    };
+    let local = start.with_timezone(&tz);
+    let next = format!(
+        "{} {}",
+        DAYS[local.weekday().num_days_from_monday() as usize],
+        local.format("%H:%M")
+    );
+    let mut slots = Vec::new();
+    let mut at = start + chrono::Duration::minutes(15);
+    while at < end && at <= start + chrono::Duration::hours(2) {
+        let label = at.with_timezone(&tz);
+        slots.push((
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            format!(
+                "{} {}",
+                DAYS[label.weekday().num_days_from_monday() as usize],
+                label.format("%H:%M")
+            ),
+        ));
+        at += chrono::Duration::minutes(15);
+    }
+    (Some(next), hours, slots)
 }
 
 /// The customer page a QR code opens: the menu, ordering and the order's live status.
@@ -626,6 +697,7 @@ pub async fn order_page(
         Ok(view) => view,
         Err(err) => return server_error(err.message),
     };
+    let (next_opening, hours, pickup_slots) = opening_times(&view, state.now());
     render(&OrderPage {
         venue_id: venue.id,
         venue_name: venue.name,
@@ -634,5 +706,8 @@ pub async fn order_page(
         currency: venue.currency,
         eat_in: venue.enable_eat_in,
         open_now: view.open_now,
+        next_opening,
+        hours,
+        pickup_slots,
     })
 }

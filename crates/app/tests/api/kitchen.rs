@@ -771,7 +771,7 @@ async fn prep_times_are_predicted_from_the_kitchen_history_with_load_and_fall_ba
         Some(&s.staff),
     )
     .await
-    .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    .assert_status(StatusCode::NOT_FOUND);
     app.post(
         "/api/predictions/kitchen/prep-time",
         predict(None),

@@ -697,3 +697,67 @@ async fn the_venue_team_prints_qr_codes_runs_the_queue_and_the_kitchen_from_the_
         "another venue's analytics"
     );
 }
+
+#[tokio::test]
+async fn a_closed_venues_page_shows_when_it_opens_and_takes_orders_ahead_for_pickup() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // The test clock is Monday 2026-06-15 12:00 UTC (13:00 in London); the venue opens Tuesday evening.
+    let s = crate::orders::shop(
+        &app,
+        &admin,
+        "Evening Only",
+        serde_json::json!({"hours": [{"weekday": 1, "opens": "18:00", "closes": "22:00"}]}),
+    )
+    .await;
+    let qr = app
+        .post(
+            &format!("/api/venues/{}/generate-qr", s.id),
+            serde_json::json!({"table": "T3"}),
+            Some(&s.owner),
+        )
+        .await;
+    let code = qr.data()["code"].as_str().unwrap().to_string();
+    let shown = app.get(&format!("/q/{code}"), None).await;
+    shown.assert_status(StatusCode::OK);
+    assert!(shown.text.contains("Closed now"));
+    assert!(
+        shown
+            .text
+            .contains("data-testid=\"next-opening\">Tue 18:00<"),
+        "{}",
+        shown.text
+    );
+    assert!(shown.text.contains("Tue 18:00-22:00") && shown.text.contains("Mon closed"));
+    assert!(shown.text.contains("Order for pickup"));
+    // The first slot offered is a quarter past opening, as a UTC instant the API takes.
+    assert!(
+        shown
+            .text
+            .contains("<option value=\"2026-06-16T17:15:00Z\">Tue 18:15</option>"),
+        "{}",
+        shown.text
+    );
+    assert!(
+        !shown.text.contains("2026-06-16T20:15:00Z"),
+        "two hours of slots at most"
+    );
+    let (_, customer, _) = app.user("early@example.com", Role::Customer).await;
+    let ahead = app
+        .post(
+            "/api/orders",
+            serde_json::json!({"venue_id": s.id, "order_type": "TAKEOUT", "pickup_time": "2026-06-16T17:15:00Z",
+                "items": [{"menu_item_id": s.ramen, "quantity": 1}]}),
+            Some(&customer),
+        )
+        .await;
+    ahead.assert_status(StatusCode::CREATED);
+    // Ordering for now is refused while closed.
+    app.post(
+        "/api/orders",
+        serde_json::json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [{"menu_item_id": s.ramen, "quantity": 1}]}),
+        Some(&customer),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "order_not_possible");
+}
