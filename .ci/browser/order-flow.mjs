@@ -47,6 +47,14 @@ try {
   await page.getByRole("button", { name: "Add Cornetto" }).click();
   const total = await page.getByTestId("cart-total").textContent();
   if (!total.includes("3.90")) throw new Error(`cart total ${total}, expected 3.90`);
+  // The cart's lines: a note for the kitchen, a line removed and added back.
+  if ((await page.getByTestId("cart-line").count()) !== 2) throw new Error("the cart does not list its two lines");
+  await page.getByLabel("Note for Espresso").fill("extra hot");
+  await page.getByRole("button", { name: "Remove Cornetto" }).click();
+  if ((await page.getByTestId("cart-line").count()) !== 1) throw new Error("removing a line left it in the cart");
+  if (!(await page.getByTestId("cart-total").textContent()).includes("2.40")) throw new Error("the total did not drop after removing the cornetto");
+  await page.getByRole("button", { name: "Add Cornetto" }).click();
+  if ((await page.getByLabel("Note for Espresso").inputValue()) !== "extra hot") throw new Error("the note was lost when the cart changed");
 
   // Not signed in yet: the page asks for it.
   await page.getByTestId("place-order").click();
@@ -78,7 +86,7 @@ try {
   }
   // The receipt: its lines, total and payment, and the way back to the menu.
   if (!(await page.getByTestId("receipt-total").textContent()).includes("3.90")) throw new Error("the receipt's total is not 3.90");
-  if (!(await page.getByTestId("receipt").textContent()).includes("2 × Espresso")) throw new Error("the receipt does not list the espressos");
+  if (!(await page.getByTestId("receipt").textContent()).includes("2 × Espresso (extra hot)")) throw new Error("the receipt does not list the espressos with their note");
   if (!(await page.getByTestId("receipt-payment").textContent()).includes("Cash")) throw new Error("the receipt does not say how it is paid");
   if (!(await page.getByTestId("back-to-menu").getAttribute("href")).startsWith("/q/")) throw new Error("no way back to the menu");
   const order = await api("GET", `/api/orders/${orderId}`, undefined, manager);
@@ -90,4 +98,4 @@ try {
   await browser.close();
 }
 if (failures.length) throw new Error(failures.join("\n"));
-console.log("QR page: menu, sign-in, order, live status, estimated ready time and receipt all work");
+console.log("QR page: menu, cart lines with a note, sign-in, order, live status, estimated ready time and receipt all work");

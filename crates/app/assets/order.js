@@ -39,6 +39,29 @@
     cart.forEach(({ item, quantity }) => (total += Number(item.price) * quantity));
     $("cart").classList.toggle("d-none", cart.size === 0);
     $("cart-total").textContent = money(total.toFixed(2));
+    // A bar at the bottom of the screen leads to the cart below the menu.
+    $("cart-bar").classList.toggle("d-none", cart.size === 0);
+    $("cart-bar-total").textContent = money(total.toFixed(2));
+    // The cart's lines, each with its quantity, a remove button and a note for the kitchen.
+    const lines = $("cart-lines");
+    lines.replaceChildren();
+    cart.forEach((line) => {
+      const { item, quantity } = line;
+      const note = el("input", { class: "form-control form-control-sm mt-1", type: "text", maxlength: "200", placeholder: "Note for the kitchen (optional)", "aria-label": "Note for " + item.name, "data-note-for": item.id });
+      note.value = line.note || "";
+      note.addEventListener("input", () => { line.note = note.value; idempotencyKey = null; });
+      lines.appendChild(el("li", { class: "list-group-item px-0", "data-testid": "cart-line", "data-item": item.name }, [
+        el("div", { class: "d-flex align-items-center gap-2" }, [
+          el("span", { class: "flex-grow-1", text: item.name }),
+          el("button", { class: "btn btn-sm btn-outline-secondary", type: "button", "aria-label": "One fewer " + item.name, onclick: () => change(item, -1) }, [document.createTextNode("−")]),
+          el("span", { class: "text-center", style: "min-width:1.5em", text: String(quantity) }),
+          el("button", { class: "btn btn-sm btn-outline-secondary", type: "button", "aria-label": "One more " + item.name, onclick: () => change(item, 1) }, [document.createTextNode("+")]),
+          el("span", { class: "text-end", style: "min-width:4.5em", text: money((Number(item.price) * quantity).toFixed(2)) }),
+          el("button", { class: "btn btn-sm btn-link text-danger", type: "button", "aria-label": "Remove " + item.name, onclick: () => change(item, -quantity) }, [document.createTextNode("Remove")]),
+        ]),
+        note,
+      ]));
+    });
     $("signin").classList.toggle("d-none", !!token());
     document.querySelectorAll("[data-qty-for]").forEach((span) => {
       const line = cart.get(span.dataset.qtyFor);
@@ -114,7 +137,10 @@
     const body = {
       venue_id: venueId,
       order_type: type,
-      items: Array.from(cart.values()).map(({ item, quantity }) => ({ menu_item_id: item.id, quantity })),
+      items: Array.from(cart.values()).map(({ item, quantity, note }) => Object.assign(
+        { menu_item_id: item.id, quantity },
+        note && note.trim() ? { special_request: note.trim() } : {},
+      )),
     };
     if (type === "DINE_IN" && table) body.table = table;
     // Closed now: an order ahead, for pickup at the chosen time once it opens.
