@@ -66,7 +66,11 @@ async fn end_of(
         return Ok(micros_of(at));
     }
     let latest = polls::latest(&state.db, Some(restaurant_id)).await?;
-    Ok(latest.unwrap_or_else(|| micros_of(state.now())))
+    // Windows reach back at most 93 days from here: a store whose polls are all from before 1970 (the
+    // years an explicit instant may name start there) ends its default window in April 1970, so no
+    // window starts before 1970.
+    let floor = DateTime::from_timestamp(94 * 86_400, 0).map_or(0, micros_of);
+    Ok(latest.unwrap_or_else(|| micros_of(state.now())).max(floor))
 }
 
 /// An instant as reports take it: RFC 3339 (`2023-01-25T18:00:00Z`) or the poll files' shape

@@ -801,3 +801,30 @@ async fn demo_data_has_a_week_of_polls_to_report_on() {
     assert!(computed.rows.iter().any(|r| r.figures.downtime_week > 0));
     assert!(computed.rows.iter().all(|r| r.figures.uptime_week > 0));
 }
+
+#[tokio::test]
+async fn a_store_polled_only_in_year_zero_gets_windows_that_start_in_1970() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    send_polls(
+        &app,
+        &admin,
+        &[("ancient-store", "0000-01-01 00:00:00 UTC", "inactive")],
+    )
+    .await;
+    let id = restaurant_of(&app, &admin, "ancient-store").await;
+    let incidents = app
+        .get(
+            &format!("/api/monitoring/stores/{id}/incidents"),
+            Some(&admin),
+        )
+        .await;
+    incidents.assert_status(StatusCode::OK);
+    let from = incidents.data()["from"].as_str().unwrap().to_string();
+    assert!(from.starts_with("1970-"), "{from}");
+    let days = app
+        .get(&format!("/api/monitoring/stores/{id}/uptime"), Some(&admin))
+        .await;
+    days.assert_status(StatusCode::OK);
+    assert!(!days.text.contains("\"-0"), "{}", days.text);
+}
