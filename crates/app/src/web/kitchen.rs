@@ -55,6 +55,12 @@ pub struct StationQuery {
 
 /// `/kitchen`: the first of the caller's venues (administrators pick from every venue on the page).
 pub async fn start(State(state): State<AppState>, user: WebUser) -> Response {
+    first_venue(&state, &user, "kitchen").await
+}
+
+/// `/{screen}` without a venue: the caller's first venue's screen (an administrator's: the first venue by
+/// name), or a page saying they work at none.
+pub(super) async fn first_venue(state: &AppState, user: &WebUser, screen: &str) -> Response {
     let first = if user.principal.is_admin() {
         restaurants::Entity::find()
             .order_by_asc(restaurants::Column::Name)
@@ -63,20 +69,48 @@ pub async fn start(State(state): State<AppState>, user: WebUser) -> Response {
             .map(|r| r.map(|r| r.id))
             .map_err(|e| e.to_string())
     } else {
-        memberships_of(&state, user.user.id)
+        memberships_of(state, user.user.id)
             .await
             .map(|m| m.first().map(|m| m.restaurant_id))
             .map_err(|e| e.message)
     };
     match first {
-        Ok(Some(id)) => Redirect::to(&format!("/venues/{id}/kitchen")).into_response(),
+        Ok(Some(id)) => Redirect::to(&format!("/venues/{id}/{screen}")).into_response(),
         Ok(None) => error_page(
             StatusCode::NOT_FOUND,
-            "No kitchen here",
+            "No venue of yours",
             "You do not work at any venue yet; a venue's manager can add you to its team.",
         ),
         Err(err) => failed(err),
     }
+}
+
+/// The venue of a team page, or the page refusing: 404 for no such venue, 403 for callers who are not
+/// on its team (`what`: what only the team sees).
+pub(super) async fn team_venue(
+    state: &AppState,
+    user: &WebUser,
+    id: Uuid,
+    what: &str,
+) -> Result<restaurants::Model, Response> {
+    let venue = crate::restaurants::find(state, id).await.map_err(|_| {
+        error_page(
+            StatusCode::NOT_FOUND,
+            "No such venue",
+            "There is no venue here.",
+        )
+    })?;
+    if require_restaurant_role(state, &user.principal, id, MemberRole::Staff)
+        .await
+        .is_err()
+    {
+        return Err(error_page(
+            StatusCode::FORBIDDEN,
+            "Not your venue",
+            &format!("Only the venue's team sees {what}."),
+        ));
+    }
+    Ok(venue)
 }
 
 pub(super) async fn venues_of(
@@ -113,26 +147,10 @@ pub async fn page(
     Path(id): Path<Uuid>,
     Query(query): Query<StationQuery>,
 ) -> Response {
-    let venue = match crate::restaurants::find(&state, id).await {
+    let venue = match team_venue(&state, &user, id, "its kitchen display").await {
         Ok(venue) => venue,
-        Err(_) => {
-            return error_page(
-                StatusCode::NOT_FOUND,
-                "No such venue",
-                "There is no venue here.",
-            );
-        }
+        Err(refused) => return refused,
     };
-    if require_restaurant_role(&state, &user.principal, id, MemberRole::Staff)
-        .await
-        .is_err()
-    {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not your kitchen",
-            "Only the venue's team sees its kitchen display.",
-        );
-    }
     let all = match stations::Entity::find()
         .filter(stations::Column::RestaurantId.eq(id))
         .order_by_asc(stations::Column::DisplayOrder)

@@ -12,10 +12,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::form::Form;
+use super::kitchen::{first_venue, team_venue};
 use super::pages::{render, server_error as failed};
 use super::{Layout, error_page};
 use crate::accounts::sessions::{self, WebUser};
-use crate::accounts::{MemberRole, memberships_of, require_restaurant_role};
+use crate::accounts::{MemberRole, require_restaurant_role};
 use crate::entities::qr_codes;
 use crate::state::AppState;
 use crate::venues::routes::{QrInput, find_qr, generate, regenerate, revoke, table_label};
@@ -46,17 +47,7 @@ pub struct SheetQuery {
 
 /// `/qr`: the sheet of the caller's first venue.
 pub async fn start(State(state): State<AppState>, user: WebUser) -> Response {
-    match memberships_of(&state, user.user.id).await {
-        Ok(m) => match m.first() {
-            Some(m) => Redirect::to(&format!("/venues/{}/qr", m.restaurant_id)).into_response(),
-            None => error_page(
-                StatusCode::NOT_FOUND,
-                "No QR codes here",
-                "You do not work at any venue yet; a venue's manager can add you to its team.",
-            ),
-        },
-        Err(err) => failed(err.message),
-    }
+    first_venue(&state, &user, "qr").await
 }
 
 pub async fn sheet(
@@ -66,26 +57,10 @@ pub async fn sheet(
     Path(id): Path<Uuid>,
     Query(query): Query<SheetQuery>,
 ) -> Response {
-    let venue = match crate::restaurants::find(&state, id).await {
+    let venue = match team_venue(&state, &user, id, "its QR codes").await {
         Ok(venue) => venue,
-        Err(_) => {
-            return error_page(
-                StatusCode::NOT_FOUND,
-                "No such venue",
-                "There is no venue here.",
-            );
-        }
+        Err(refused) => return refused,
     };
-    if require_restaurant_role(&state, &user.principal, id, MemberRole::Staff)
-        .await
-        .is_err()
-    {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not your venue",
-            "Only the venue's team sees its QR codes.",
-        );
-    }
     let can_manage = require_restaurant_role(&state, &user.principal, id, MemberRole::Manager)
         .await
         .is_ok();

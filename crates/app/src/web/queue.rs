@@ -8,9 +8,9 @@ use std::convert::Infallible;
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use futures::Stream;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -18,11 +18,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::kitchen::{csrf_ok, json_error, staff_of, venues_of, web_actor};
+use super::Layout;
+use super::kitchen::{
+    csrf_ok, first_venue, json_error, staff_of, team_venue, venues_of, web_actor,
+};
 use super::pages::render;
-use super::{Layout, error_page};
 use crate::accounts::sessions::{self, WebUser};
-use crate::accounts::{MemberRole, memberships_of, require_restaurant_role};
 use crate::entities::orders;
 use crate::http::error::ApiError;
 use crate::orders::{ActorKind, OrderStatus, OrderView, PaymentStatus, venue_channel, views_of};
@@ -39,28 +40,7 @@ struct QueuePage {
 
 /// `/orders`: the queue of the caller's first venue.
 pub async fn start(State(state): State<AppState>, user: WebUser) -> Response {
-    let first = if user.principal.is_admin() {
-        crate::entities::restaurants::Entity::find()
-            .order_by_asc(crate::entities::restaurants::Column::Name)
-            .one(&state.db)
-            .await
-            .map(|r| r.map(|r| r.id))
-            .map_err(|e| e.to_string())
-    } else {
-        memberships_of(&state, user.user.id)
-            .await
-            .map(|m| m.first().map(|m| m.restaurant_id))
-            .map_err(|e| e.message)
-    };
-    match first {
-        Ok(Some(id)) => Redirect::to(&format!("/venues/{id}/orders")).into_response(),
-        Ok(None) => error_page(
-            StatusCode::NOT_FOUND,
-            "No orders here",
-            "You do not work at any venue yet; a venue's manager can add you to its team.",
-        ),
-        Err(err) => super::pages::server_error(err),
-    }
+    first_venue(&state, &user, "orders").await
 }
 
 pub async fn page(
@@ -69,26 +49,10 @@ pub async fn page(
     user: WebUser,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let venue = match crate::restaurants::find(&state, id).await {
+    let venue = match team_venue(&state, &user, id, "its orders").await {
         Ok(venue) => venue,
-        Err(_) => {
-            return error_page(
-                StatusCode::NOT_FOUND,
-                "No such venue",
-                "There is no venue here.",
-            );
-        }
+        Err(refused) => return refused,
     };
-    if require_restaurant_role(&state, &user.principal, id, MemberRole::Staff)
-        .await
-        .is_err()
-    {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Not your venue",
-            "Only the venue's team sees its orders.",
-        );
-    }
     let (jar, csrf) = sessions::csrf_token(&state, jar);
     let page = QueuePage {
         layout: Layout::for_user(
