@@ -1,9 +1,11 @@
 // The venue team's screens in headless Chromium against a real `brigade serve --demo`: the demo manager
-// sets up a venue with a grill and a bar (drinks routed to the bar) through the API and signs in; a
-// customer's order arrives on the order queue live (with its badge) and the manager accepts it there; the
+// sets up a venue with a grill and a bar (drinks routed to the bar) through the API and signs in; a guest
+// (a name and a phone, no account) scans table K1's QR code on a phone and orders; the order arrives on
+// the order queue live (with its badge and the guest's name) and the manager accepts it there; the
 // kitchen display shows its ticket on the all-stations view and on each station's display; the grill's
 // line is bumped with the number key and the bar's by tapping it, so the order becomes READY; a second
-// order confirmed meanwhile appears without a reload; the queue completes the first order.
+// order confirmed meanwhile appears without a reload; the queue completes the first order; the guest's
+// page follows every step.
 //
 // Usage: BRIGADE_URL=http://127.0.0.1:PORT node kitchen-flow.mjs [screenshot-prefix]
 import { chromium } from "playwright-core";
@@ -35,6 +37,7 @@ const lemonade = await api("POST", `/api/venues/${venue.id}/menu/items`, { categ
 const grill = await api("POST", `/api/venues/${venue.id}/stations`, { name: "Grill", kind: "grill", target_minutes: 10, is_default: true }, manager);
 const bar = await api("POST", `/api/venues/${venue.id}/stations`, { name: "Bar", kind: "bar", target_minutes: 4 }, manager);
 await api("PUT", `/api/venues/${venue.id}/station-routes`, { category_id: drinks.id, station_id: bar.id }, manager);
+const qr = await api("POST", `/api/venues/${venue.id}/generate-qr`, { table: "K1" }, manager);
 
 async function placedOrder(table) {
   const order = await api("POST", "/api/orders", {
@@ -65,17 +68,41 @@ try {
   await page.getByTestId("signed-in-as").waitFor();
   if ((await page.getByRole("link", { name: "Kitchen" }).count()) === 0) throw new Error("the venue team's navigation has no Kitchen link");
 
-  // The order queue: a new order arrives live, with its badge, and is accepted there.
+  // The order queue is open when a guest orders from table K1's QR code on a phone.
   await page.goto(`${base}/venues/${venue.id}/orders`);
   await page.getByTestId("queue-live").filter({ hasText: "live" }).waitFor();
-  const first = await placedOrder("K1");
+  const guest = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  guest.on("pageerror", (err) => failures.push(`guest page error: ${err.message}`));
+  await guest.goto(qr.url);
+  await guest.getByTestId("venue-name").waitFor();
+  await guest.getByRole("button", { name: "Add Burger" }).click();
+  await guest.getByRole("button", { name: "Add Burger" }).click();
+  await guest.getByRole("button", { name: "Add Lemonade" }).click();
+  await guest.getByLabel("Note for Burger").fill("no onion");
+  // Not signed in: ordering as a guest is the default; without a phone or e-mail it is refused, in words.
+  await guest.getByTestId("guest-name").fill("Maya");
+  await guest.getByTestId("place-order").click();
+  await guest.locator("#order-error").filter({ hasText: "Phone: give a phone number or an e-mail" }).waitFor();
+  await guest.getByTestId("guest-phone").fill("+44 7700 900123");
+  if (shots) await guest.screenshot({ path: `${shots}-guest-checkout-phone.png`, fullPage: true });
+  await guest.getByTestId("place-order").click();
+  await guest.waitForFunction(() => document.querySelector("[data-testid=order-status]")?.textContent === "Pending");
+  const first = new URL(guest.url()).searchParams.get("order");
+  if (!first) throw new Error("the guest's page did not record the order");
+  const guestSees = (text) => guest.waitForFunction((t) => document.querySelector("[data-testid=order-status]").textContent === t, text, { timeout: 10000 });
+
+  // It arrives live, with its badge and the guest's name and phone, and is accepted there.
   const queued = page.getByTestId("queue-order").filter({ hasText: "Table K1" });
   await queued.waitFor({ timeout: 10000 });
+  const who = await queued.getByTestId("queue-customer").textContent();
+  if (!who.includes("Maya") || !who.includes("guest") || !who.includes("+44 7700 900123")) throw new Error(`the queue shows the customer as "${who}"`);
   if (!(await page.getByTestId("queue-badge").textContent()).includes("1 waiting")) throw new Error("the queue's badge does not count the waiting order");
   if (shots) await page.screenshot({ path: `${shots}-queue-desktop.png`, fullPage: true });
   await queued.getByRole("button", { name: "Accept" }).click();
   await queued.getByTestId("queue-status").filter({ hasText: "Accepted" }).waitFor();
   if ((await status(first)) !== "CONFIRMED") throw new Error(`after Accept the order is ${await status(first)}`);
+  await guestSees("Confirmed");
+  await guest.getByTestId("order-eta").filter({ hasText: "Ready around" }).waitFor({ timeout: 10000 });
 
   // All stations: one ticket, both lines, with the customer's note.
   await page.goto(`${base}/venues/${venue.id}/kitchen`);
@@ -99,6 +126,7 @@ try {
   await page.keyboard.press("1");
   await grillTicket.waitFor({ state: "detached", timeout: 10000 });
   if ((await status(first)) !== "PREPARING") throw new Error(`after the grill's bump the order is ${await status(first)}`);
+  await guestSees("Preparing");
 
   // The bar taps its line twice (start, then bump): every line is ready, so the order is READY.
   await page.getByRole("link", { name: "Bar" }).click();
@@ -111,6 +139,7 @@ try {
   for (let i = 0; i < 20 && (await status(first)) !== "READY"; i++) await new Promise((r) => setTimeout(r, 250));
   if ((await status(first)) !== "READY") throw new Error(`after every bump the order is ${await status(first)}`);
   if ((await status(second)) !== "CONFIRMED") throw new Error(`the second order moved to ${await status(second)}`);
+  await guestSees("Ready");
 
   // A phone-sized station display still reads.
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -131,7 +160,12 @@ try {
   await ready.getByRole("button", { name: "Complete" }).click();
   await ready.waitFor({ state: "detached", timeout: 10000 });
   if ((await status(first)) !== "COMPLETED") throw new Error(`after Complete the order is ${await status(first)}`);
-  console.log("order queue and kitchen display: live arrival and badge, accepted, ticket on expo and stations, bumped by key and tap, READY, completed");
+  await guestSees("Completed");
+  for (const text of ["2 × Burger (no onion)", "1 × Lemonade", "25.00"]) {
+    if (!(await guest.getByTestId("receipt").textContent()).includes(text)) throw new Error(`the guest's receipt lacks "${text}"`);
+  }
+  if (shots) await guest.screenshot({ path: `${shots}-guest-status-phone.png`, fullPage: true });
+  console.log("guest QR order: refused without a contact, placed as a guest, live on the queue with the guest's name, accepted, ticket on expo and stations, bumped by key and tap, READY, completed; the guest's page followed each step");
 } finally {
   await browser.close();
 }

@@ -1,10 +1,10 @@
-//! Installs the front-end packages (Bootstrap, Chart.js) from npm and hands their built files to the crate, so
+//! Installs the front-end packages (Bootstrap, Chart.js, SortableJS) from npm and hands their built files to the crate, so
 //! `cargo run` needs no separate front-end step and nothing from npm is committed.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-const FILES: [(&str, &str); 3] = [
+const FILES: [(&str, &str); 4] = [
     (
         "node_modules/bootstrap/dist/css/bootstrap.min.css",
         "bootstrap.min.css",
@@ -17,6 +17,7 @@ const FILES: [(&str, &str); 3] = [
         "node_modules/chart.js/dist/chart.umd.min.js",
         "chart.umd.min.js",
     ),
+    ("node_modules/sortablejs/Sortable.min.js", "sortable.min.js"),
 ];
 
 fn main() {

@@ -6,6 +6,8 @@
   const venueId = app.dataset.venueId;
   const table = app.dataset.table || null;
   const tokenKey = "brigade.access_token";
+  const refreshKey = "brigade.refresh_token";
+  const nameKey = "brigade.customer_name";
   const cart = new Map(); // menu item id -> {item, quantity}
   let idempotencyKey = null;
 
@@ -14,13 +16,37 @@
   const money = (amount) =>
     new Intl.NumberFormat(undefined, { style: "currency", currency: app.dataset.currency }).format(Number(amount));
 
-  async function api(method, path, body, headers) {
+  async function api(method, path, body, headers, retried) {
     const h = Object.assign({ Accept: "application/json" }, headers || {});
     if (body !== undefined) h["Content-Type"] = "application/json";
     if (token()) h.Authorization = "Bearer " + token();
     const response = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
     const envelope = await response.json().catch(() => ({ success: false, message: "unreadable answer" }));
+    // An expired access token: renew it once with the refresh token (a guest has no password to sign in
+    // with again).
+    if (response.status === 401 && !retried && token() && localStorage.getItem(refreshKey)) {
+      const renewed = await fetch("/api/auth/refresh-token", {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: localStorage.getItem(refreshKey) }),
+      });
+      if (renewed.ok) {
+        keepTokens((await renewed.json()).data);
+        return api(method, path, body, headers, true);
+      }
+    }
     return { status: response.status, envelope };
+  }
+
+  function keepTokens(auth) {
+    localStorage.setItem(tokenKey, auth.tokens.access_token);
+    localStorage.setItem(refreshKey, auth.tokens.refresh_token);
+    if (auth.user) localStorage.setItem(nameKey, (auth.user.first_name + " " + auth.user.last_name).trim());
+  }
+
+  function signOut() {
+    [tokenKey, refreshKey, nameKey].forEach((k) => localStorage.removeItem(k));
+    renderCart();
   }
 
   function el(tag, attrs, children) {
@@ -63,6 +89,8 @@
       ]));
     });
     $("signin").classList.toggle("d-none", !!token());
+    $("signed-in").classList.toggle("d-none", !token());
+    $("signed-in-as").textContent = "Ordering as " + (localStorage.getItem(nameKey) || "you");
     document.querySelectorAll("[data-qty-for]").forEach((span) => {
       const line = cart.get(span.dataset.qtyFor);
       span.textContent = line ? String(line.quantity) : "0";
@@ -112,7 +140,7 @@
   async function signIn() {
     const { status, envelope } = await api("POST", "/api/auth/login", { email: $("email").value, password: $("password").value });
     if (status === 200) {
-      localStorage.setItem(tokenKey, envelope.data.tokens.access_token);
+      keepTokens(envelope.data);
       showError(null);
       renderCart();
     } else {
@@ -120,18 +148,51 @@
     }
   }
 
+  async function signUp() {
+    const { status, envelope } = await api("POST", "/api/auth/register", {
+      email: $("signup-email").value, password: $("signup-password").value,
+      first_name: $("signup-first").value, last_name: $("signup-last").value,
+    });
+    if (status === 201) {
+      keepTokens(envelope.data);
+      showError(null);
+      renderCart();
+    } else {
+      showError(envelope.message || "The account was not created", envelope.errors);
+    }
+  }
+
+  // A guest: the name and a phone or e-mail become a guest account for this order, signed in at once.
+  async function asGuest() {
+    const body = { name: $("guest-name").value, phone: $("guest-phone").value };
+    if ($("guest-email").value.trim()) body.email = $("guest-email").value.trim();
+    const { status, envelope } = await api("POST", "/api/auth/guest", body);
+    if (status === 201) {
+      keepTokens(envelope.data);
+      return true;
+    }
+    showError(envelope.message || "Please check your details", envelope.errors);
+    return false;
+  }
+
+  const FIELD_NAMES = { phone: "Phone", email: "E-mail", name: "Name", password: "Password", first_name: "First name", last_name: "Last name" };
+
   function showError(message, fields) {
     const box = $("order-error");
     box.classList.toggle("d-none", !message);
-    const details = fields ? Object.entries(fields).map(([f, problems]) => f + ": " + problems.join(", ")).join("; ") : "";
+    const details = fields ? Object.entries(fields).map(([f, problems]) => (FIELD_NAMES[f] || f) + ": " + problems.join(", ")).join("; ") : "";
     box.textContent = message ? message + (details ? " (" + details + ")" : "") : "";
   }
 
   async function placeOrder() {
     if (!token()) {
-      $("signin").classList.remove("d-none");
-      showError("Sign in to order.");
-      return;
+      const how = document.querySelector("input[name=who]:checked").value;
+      if (how !== "guest") {
+        showError(how === "signin" ? "Sign in to order." : "Create the account to order.");
+        return;
+      }
+      if (!(await asGuest())) return;
+      renderCart();
     }
     const type = document.querySelector("input[name=order-type]:checked").value;
     const body = {
@@ -153,9 +214,8 @@
     idempotencyKey = idempotencyKey || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
     const { status, envelope } = await api("POST", "/api/orders", body, { "Idempotency-Key": idempotencyKey });
     if (status === 401) {
-      localStorage.removeItem(tokenKey);
-      renderCart();
-      showError("Please sign in again.");
+      signOut();
+      showError("Please sign in again, or order as a guest.");
       return;
     }
     if (status !== 200 && status !== 201) {
@@ -236,6 +296,12 @@
 
   $("place-order").addEventListener("click", placeOrder);
   $("signin-button").addEventListener("click", signIn);
+  $("signup-button").addEventListener("click", signUp);
+  $("signout").addEventListener("click", (e) => { e.preventDefault(); signOut(); });
+  document.querySelectorAll("input[name=who]").forEach((radio) => radio.addEventListener("change", () => {
+    document.querySelectorAll("[data-who]").forEach((part) => part.classList.toggle("d-none", part.dataset.who !== radio.value));
+    showError(null);
+  }));
   const existing = new URL(window.location.href).searchParams.get("order");
   if (existing && token()) {
     api("GET", "/api/orders/" + encodeURIComponent(existing)).then(({ status, envelope }) => {

@@ -122,6 +122,23 @@
       }
       body.appendChild(list);
       if (order.note) body.appendChild(el("p", "small mb-2", "Note: " + order.note));
+      if (order.customer) {
+        // Who to call out or ring: a guest's name and phone, or the account's.
+        const who = el("div", "small mb-1");
+        who.dataset.testid = "queue-customer";
+        who.appendChild(el("span", "fw-semibold", order.customer.name || "Customer"));
+        if (order.customer.guest) who.appendChild(el("span", "badge text-bg-light border ms-1", "guest"));
+        if (order.customer.phone) {
+          const tel = el("a", "ms-2", order.customer.phone);
+          tel.href = "tel:" + order.customer.phone.replace(/[^+0-9]/g, "");
+          who.appendChild(tel);
+        } else if (order.customer.email) {
+          const mail = el("a", "ms-2", order.customer.email);
+          mail.href = "mailto:" + order.customer.email;
+          who.appendChild(mail);
+        }
+        body.appendChild(who);
+      }
       const paid = order.payment_status === "PAID";
       body.appendChild(el("div", "small text-muted", new Date(order.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + " · " + order.total_amount + " " + order.currency + " · " + (order.payment_method || "") + " " + (paid ? "paid" : order.payment_status.toLowerCase())));
       card.appendChild(body);

@@ -69,6 +69,7 @@ pub const ACCOUNTS: [(&str, Role, &str, &str, &str); 6] = [
 #[derive(Debug, Default)]
 pub struct DemoSummary {
     pub restaurants_created: usize,
+    pub reservations_created: usize,
     pub accounts_created: usize,
     pub menu_items_created: usize,
     pub qr_codes_created: usize,
@@ -244,6 +245,8 @@ async fn ensure_menu(
                 ingredients: Set(None),
                 preparation_minutes: Set(Some(*minutes)),
                 is_available: Set(true),
+                unavailable_until: Set(None),
+                plu: Set(None),
                 display_order: Set(position as i32),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -517,6 +520,7 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("demo manager missing")))?;
     if let Some(ember) = restaurant_id(state, "demo-ember-oak").await? {
         ensure_member(state, manager.id, ember, MemberRole::Owner).await?;
+        summary.reservations_created = ensure_reservations(state, ember).await?;
     }
     if let Some(noodle) = restaurant_id(state, "demo-midnight-noodle").await? {
         ensure_member(state, manager.id, noodle, MemberRole::Manager).await?;
@@ -524,6 +528,60 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
     summary.crm_restaurants_assigned = ensure_crm(state).await?;
     summary.forecast_trainings_queued = ensure_forecasts(state).await?;
     Ok(summary)
+}
+
+/// A reservation book with something in it: guests booked for lunch and dinner over the next three local
+/// days (booked like any guest, so capacity counts them), once.
+async fn ensure_reservations(state: &AppState, venue_id: Uuid) -> Result<usize, ApiError> {
+    use crate::entities::reservations;
+    let booked = reservations::Entity::find()
+        .filter(reservations::Column::RestaurantId.eq(venue_id))
+        .count(&state.db)
+        .await?;
+    if booked > 0 {
+        return Ok(0);
+    }
+    let venue = crate::restaurants::find(state, venue_id).await?;
+    let tz = crate::restaurants::zone_of(&venue);
+    let today = state.now().with_timezone(&tz).date_naive();
+    const GUESTS: [(&str, &str, i32, &str); 8] = [
+        ("Amira", "+44 7700 900101", 2, "19:00"),
+        ("Tom", "+44 7700 900102", 4, "19:00"),
+        ("Priya", "+44 7700 900103", 6, "19:30"),
+        ("Lucas", "+44 7700 900104", 2, "20:00"),
+        ("Sofia", "+44 7700 900105", 3, "20:30"),
+        ("Kenji", "+44 7700 900106", 2, "12:30"),
+        ("Hannah", "+44 7700 900107", 5, "13:00"),
+        ("Omar", "+44 7700 900108", 4, "21:00"),
+    ];
+    let mut created = 0;
+    for day in 0..3u64 {
+        let date = today + chrono::Days::new(day);
+        for (k, (name, phone, party, time)) in GUESTS.iter().enumerate() {
+            if (k as u64 + day) % 3 == 2 {
+                continue;
+            }
+            let guest =
+                service::create_guest(state, (*name).to_string(), Some((*phone).to_string()), None)
+                    .await?;
+            let input = crate::reservations::ReservationInput {
+                date,
+                time: crate::restaurants::hours::parse_time(time)
+                    .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?,
+                party_size: *party,
+                table_preference: (k % 4 == 0).then(|| "window".to_string()),
+                note: (k == 2).then(|| "birthday: a candle on the dessert".to_string()),
+            };
+            // Starts already past today (or inside the notice) are not bookable: skipped.
+            if crate::reservations::book(state, &venue, guest.id, &input)
+                .await
+                .is_ok()
+            {
+                created += 1;
+            }
+        }
+    }
+    Ok(created)
 }
 
 /// Training jobs (demand and customers) for the restaurants with orders but no model of that kind yet.
@@ -1034,6 +1092,8 @@ async fn ensure_guests(state: &AppState, n: usize) -> Result<Vec<Uuid>, ApiError
                 role: Set("customer".into()),
                 timezone: Set(None),
                 is_active: Set(true),
+                is_guest: Set(false),
+                contact_email: Set(None),
                 last_login_at: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),

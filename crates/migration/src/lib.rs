@@ -19,6 +19,7 @@ mod m20261205_000011_rollup_reads;
 mod m20261206_000012_hardening;
 mod m20261206_000013_forecasting;
 mod m20261206_000014_kitchen;
+mod m20261206_000015_workspace;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_hardening::Migration),
             Box::new(m20261206_000013_forecasting::Migration),
             Box::new(m20261206_000014_kitchen::Migration),
+            Box::new(m20261206_000015_workspace::Migration),
         ]
     }
 }

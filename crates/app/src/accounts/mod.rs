@@ -287,6 +287,10 @@ pub struct UserView {
     /// IANA time zone, used for local rules such as call planning.
     pub timezone: Option<String>,
     pub is_active: bool,
+    /// Made on the order page with a name and a phone or e-mail: no password, so it cannot sign in
+    /// again; its `email` is a placeholder and `contact_email` the address it gave, if any.
+    pub is_guest: bool,
+    pub contact_email: Option<String>,
     pub last_login_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub memberships: Vec<MembershipView>,
@@ -303,6 +307,8 @@ impl UserView {
             role: user.role.parse().unwrap_or(Role::Customer),
             timezone: user.timezone,
             is_active: user.is_active,
+            is_guest: user.is_guest,
+            contact_email: user.contact_email,
             last_login_at: user.last_login_at,
             created_at: user.created_at,
             memberships,

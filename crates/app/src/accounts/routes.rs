@@ -20,6 +20,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
+        .routes(routes!(guest))
         .routes(routes!(login))
         .routes(routes!(refresh_token))
         .routes(routes!(logout))
@@ -86,6 +87,57 @@ async fn register(
     let tokens = service::issue_tokens(&state, &state.db, &user, None).await?;
     let user = user_view(&state, user).await?;
     Ok(created(AuthResponse { user, tokens }).message("account created"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuestRequest {
+    /// The name the venue calls out.
+    #[schema(example = "Ana", min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: String,
+    /// A phone number or an e-mail (or both) is required, for the venue to reach the guest.
+    #[schema(
+        example = "+44 20 7946 0000",
+        pattern = r"^$|^\+?[ ().-]*([0-9][ ().-]*){6,15}$"
+    )]
+    pub phone: Option<String>,
+    /// Absent or null for none (an empty string is not an address).
+    #[schema(example = "ana@example.com", format = Email, max_length = 254)]
+    pub email: Option<String>,
+}
+
+/// Order as a guest: a customer account for this visit made from a name and a phone number or an
+/// e-mail (one of the two is required), with no password, signed in at once (its tokens follow the order on the customer page). It
+/// cannot sign in again; ordering with an account that can takes `register`.
+#[utoipa::path(post, path = "/api/auth/guest", tag = "auth", security(()), request_body = GuestRequest,
+    responses(
+        (status = 201, description = "Guest signed in", body = Envelope<AuthResponse>),
+        (status = 422, description = "Invalid fields, or neither a phone nor an e-mail", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+async fn guest(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ApiJson(body): ApiJson<GuestRequest>,
+) -> ApiResult<Reply<AuthResponse>> {
+    let mut errors = FieldErrors::new();
+    let name = errors.check("name", crate::http::text::required_text(&body.name, 100));
+    let phone = match body.phone.as_deref().map(crate::http::text::trimmed) {
+        None | Some("") => None,
+        Some(raw) => errors.check("phone", service::parse_phone(raw)),
+    };
+    let email = match body.email.as_deref() {
+        None => None,
+        Some(raw) => errors.check("email", service::parse_email(raw)),
+    };
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    if blank(&body.phone) && body.email.is_none() {
+        errors.add("phone", "give a phone number or an e-mail");
+    }
+    errors.into_result()?;
+    let user = service::create_guest(&state, name.unwrap_or_default(), phone, email).await?;
+    let tokens = service::issue_tokens(&state, &state.db, &user, None).await?;
+    let user = user_view(&state, user).await?;
+    Ok(created(AuthResponse { user, tokens }).message("ordering as a guest"))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

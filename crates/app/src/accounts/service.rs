@@ -103,6 +103,35 @@ impl NewAccount {
     }
 }
 
+/// A guest customer: a placeholder login address that no one can sign in with (its password hash is
+/// not one), the name and phone it gave, and the e-mail it gave as `contact_email`.
+pub async fn create_guest(
+    state: &AppState,
+    name: String,
+    phone: Option<String>,
+    contact_email: Option<String>,
+) -> Result<users::Model, ApiError> {
+    let now = state.now();
+    let id = Uuid::now_v7();
+    let user = users::ActiveModel {
+        id: Set(id),
+        email: Set(format!("guest-{}@guest.invalid", id.simple())),
+        password_hash: Set("!guest".into()),
+        first_name: Set(name),
+        last_name: Set(String::new()),
+        phone: Set(phone),
+        role: Set(Role::Customer.as_str().to_string()),
+        timezone: Set(None),
+        is_active: Set(true),
+        is_guest: Set(true),
+        contact_email: Set(contact_email),
+        last_login_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(user.insert(&state.db).await?)
+}
+
 pub async fn create_user(state: &AppState, account: NewAccount) -> Result<users::Model, ApiError> {
     let taken = users::Entity::find()
         .filter(users::Column::Email.eq(&account.email))
@@ -123,6 +152,8 @@ pub async fn create_user(state: &AppState, account: NewAccount) -> Result<users:
         role: Set(account.role.as_str().to_string()),
         timezone: Set(account.timezone),
         is_active: Set(true),
+        is_guest: Set(false),
+        contact_email: Set(None),
         last_login_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -387,7 +418,8 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
     else {
         return Ok(());
     };
-    if !user.is_active {
+    // A guest's address is a placeholder no mail reaches.
+    if !user.is_active || user.is_guest {
         return Ok(());
     }
     let token = random_token("");

@@ -97,6 +97,49 @@ pub fn check_csrf(jar: &CookieJar, submitted: &str) -> Result<(), ApiError> {
 }
 
 /// A signed-in browser user (pages redirect to /login when there is none).
+/// The signed-in browser session behind an API call from one of Brigade's own pages: the session
+/// cookie, and the page's CSRF token in `X-CSRF-Token` matching its cookie (which another site cannot
+/// read or send), so the menu editor and the reservation book call the same REST API as every client.
+/// `None` without either.
+pub async fn api_session(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Principal>, ApiError> {
+    let Some(sent) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let jar = CookieJar::from_headers(headers);
+    if check_csrf(&jar, sent).is_err() {
+        return Ok(None);
+    }
+    let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(None);
+    };
+    let Some(session) = web_sessions::Entity::find_by_id(digest(&token))
+        .one(&state.db)
+        .await?
+        .filter(|s| s.expires_at > state.now())
+    else {
+        return Err(ApiError::unauthorized(
+            "session_expired",
+            "your session has ended; sign in again",
+        ));
+    };
+    let user = users::Entity::find()
+        .filter(users::Column::Id.eq(session.user_id))
+        .filter(users::Column::IsActive.eq(true))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized("session_expired", "your session has ended; sign in again")
+        })?;
+    Ok(Some(Principal {
+        user_id: user.id,
+        role: user.role.parse().unwrap_or(Role::Customer),
+        method: AuthMethod::Session,
+    }))
+}
+
 pub struct WebUser {
     pub principal: Principal,
     pub user: users::Model,

@@ -15,6 +15,10 @@ pub struct Model {
     pub ingredients: Option<String>,
     pub preparation_minutes: Option<i32>,
     pub is_available: bool,
+    /// "86": off the menu until this instant (the start of the venue's next local day), then back.
+    pub unavailable_until: Option<DateTimeUtc>,
+    /// The point-of-sale code channel orders name the item by.
+    pub plu: Option<String>,
     pub display_order: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -13,6 +13,10 @@ pub struct Model {
     pub role: String,
     pub timezone: Option<String>,
     pub is_active: bool,
+    /// Made on the order page with a name and a phone or e-mail; it has no password and cannot sign in.
+    pub is_guest: bool,
+    /// A guest's e-mail for the venue to reach them (`email` of a guest is a placeholder).
+    pub contact_email: Option<String>,
     pub last_login_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -222,6 +222,13 @@ pub async fn authenticate(
             }
             Err(err) => return err.into_response(),
         },
+        // Brigade's own pages call the API with their session and CSRF token.
+        None if access.as_ref().is_some_and(|a| a.bearer) => {
+            match crate::accounts::sessions::api_session(&state, request.headers()).await {
+                Ok(principal) => principal,
+                Err(err) => return err.into_response(),
+            }
+        }
         None => None,
     };
     request.extensions_mut().insert(Authenticated(principal));

@@ -56,9 +56,10 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-const AUTH_PATHS: [&str; 4] = [
+const AUTH_PATHS: [&str; 5] = [
     "/api/auth/login",
     "/api/auth/register",
+    "/api/auth/guest",
     "/api/auth/password-reset",
     "/api/auth/password-reset/confirm",
 ];

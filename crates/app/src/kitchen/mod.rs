@@ -592,8 +592,8 @@ pub async fn recall_last(
 }
 
 /// The kitchen's side of a channel ingest, after it committed: orders the channel now says are
-/// CONFIRMED or PREPARING get their lines (once), their items matched to the venue's menu by name
-/// (case and surrounding spaces aside; unmatched items go to the default station); orders it says are
+/// CONFIRMED or PREPARING get their lines (once), their items matched to the venue's menu by PLU, else
+/// by name (case and surrounding spaces aside; unmatched items go to the default station); orders it says are
 /// READY, COMPLETED or CANCELLED close their open lines. The channel owns a channel order's status, so
 /// the kitchen never moves one (`follow_lines` leaves them alone).
 pub async fn follow_channel(state: &AppState, ingested: &[(Uuid, String)]) -> Result<(), ApiError> {
@@ -654,16 +654,26 @@ pub async fn follow_channel(state: &AppState, ingested: &[(Uuid, String)]) -> Re
             .order_by_asc(order_items::Column::Name)
             .all(&state.db)
             .await?;
-        let menu: HashMap<String, Uuid> = menu_items::Entity::find()
+        let menu = menu_items::Entity::find()
             .filter(menu_items::Column::RestaurantId.eq(order.restaurant_id))
             .all(&state.db)
-            .await?
-            .into_iter()
+            .await?;
+        let by_plu: HashMap<String, Uuid> = menu
+            .iter()
+            .filter_map(|m| Some((m.plu.as_deref()?.trim().to_lowercase(), m.id)))
+            .collect();
+        let by_name: HashMap<String, Uuid> = menu
+            .iter()
             .map(|m| (m.name.trim().to_lowercase(), m.id))
             .collect();
         for item in items.iter_mut() {
             if item.menu_item_id.is_none() {
-                item.menu_item_id = menu.get(&item.name.trim().to_lowercase()).copied();
+                item.menu_item_id = item
+                    .plu
+                    .as_deref()
+                    .and_then(|plu| by_plu.get(&plu.trim().to_lowercase()))
+                    .or_else(|| by_name.get(&item.name.trim().to_lowercase()))
+                    .copied();
             }
         }
         let turn = state.write_turn().await;

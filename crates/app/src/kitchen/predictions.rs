@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::prep::{self, Bottleneck, PrepAnswer};
+use super::prep::{self, Bottleneck, PrepAnswer, StationHour};
 use crate::accounts::AuthUser;
 use crate::entities::{menu_items, stations};
 use crate::http::envelope::{Envelope, Reply, ok};
@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(prep_time))
         .routes(routes!(bottlenecks))
+        .routes(routes!(station_performance))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -107,6 +108,45 @@ async fn bottlenecks(
         &state,
         query.restaurant_id,
         hours as usize,
+    )
+    .await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceQuery {
+    pub restaurant_id: Uuid,
+    /// Days back, 1 to 90 (default 14).
+    #[param(minimum = 1, maximum = 90)]
+    pub days: Option<u32>,
+}
+
+/// Station performance: per station and local hour of the day, how long finished lines took (p50, p90)
+/// against what the prep-time model predicted for them, and the share that ran past the prediction's
+/// upper bound.
+#[utoipa::path(get, path = "/api/predictions/kitchen/performance", tag = "forecasting", security(("bearer" = []), ("api_key" = ["forecasts:read"])),
+    params(PerformanceQuery),
+    responses(
+        (status = 200, description = "Per station and hour", body = Envelope<Vec<StationHour>>),
+        (status = 403, description = "Not a restaurant of yours", body = ErrorBody),
+        (status = 404, description = "No such restaurant", body = ErrorBody),
+        (status = 422, description = "Days out of range", body = ErrorBody),
+    ))]
+async fn station_performance(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiQuery(query): ApiQuery<PerformanceQuery>,
+) -> ApiResult<Reply<Vec<StationHour>>> {
+    let days = query.days.unwrap_or(14);
+    if !(1..=90).contains(&days) {
+        return Err(ApiError::field("days", "must be between 1 and 90"));
+    }
+    crate::forecasting::require_access(&state, &me, query.restaurant_id).await?;
+    Ok(ok(prep::performance(
+        &state,
+        query.restaurant_id,
+        i64::from(days),
     )
     .await?))
 }

@@ -457,3 +457,104 @@ pub async fn estimated_ready(
     }
     Ok(Some(latest))
 }
+
+/// One station in one local hour of the day: how long its lines took against what the prep-time model
+/// predicted for them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StationHour {
+    pub station_id: Uuid,
+    pub station_name: String,
+    /// Local hour of the day (0-23) the lines were queued in, in the venue's time zone.
+    pub hour: u8,
+    /// Finished lines.
+    pub lines: usize,
+    /// Queued to ready, minutes: the median and the 90th percentile.
+    pub actual_p50_minutes: f64,
+    pub actual_p90_minutes: f64,
+    /// What the model in use predicted for the same lines (the station's target when no model answers).
+    pub predicted_p50_minutes: f64,
+    pub predicted_p90_minutes: f64,
+    /// Share of the lines (0-1) that took longer than their prediction's upper bound.
+    pub late_share: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (p * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Station performance over the last `days` days: per station and local hour, actual against
+/// predicted prep times (p50 and p90), from the finished ticket lines.
+pub async fn performance(
+    state: &AppState,
+    venue_id: Uuid,
+    days: i64,
+) -> Result<Vec<StationHour>, ApiError> {
+    let venue = crate::restaurants::find(state, venue_id).await?;
+    let tz = tz_of(&venue);
+    let now = state.now();
+    let all = stations::Entity::find()
+        .filter(stations::Column::RestaurantId.eq(venue_id))
+        .order_by_asc(stations::Column::DisplayOrder)
+        .all(&state.db)
+        .await?;
+    let lines = ticket_lines::Entity::find()
+        .filter(ticket_lines::Column::RestaurantId.eq(venue_id))
+        .filter(ticket_lines::Column::QueuedAt.gte(now - Duration::days(days)))
+        .filter(ticket_lines::Column::State.eq(LineState::Ready.as_str()))
+        .filter(ticket_lines::Column::ReadyAt.is_not_null())
+        .all(&state.db)
+        .await?;
+    let model = latest_model(state, venue_id).await.map(|(m, _)| m);
+    let mut out = Vec::new();
+    for station in &all {
+        let mut by_hour: std::collections::BTreeMap<u8, (Vec<f64>, Vec<f64>, usize)> =
+            Default::default();
+        for line in lines.iter().filter(|l| l.station_id == Some(station.id)) {
+            let Some(ready) = line.ready_at else { continue };
+            let actual = (ready - line.queued_at).num_milliseconds() as f64 / 60_000.0;
+            if actual < 0.0 {
+                continue;
+            }
+            let (predicted, upper) = match &model {
+                Some(m) => {
+                    let p = m.predict(
+                        &station_key(line),
+                        &item_key(line),
+                        line.queue_depth.max(0) as u32,
+                        line.queued_at.with_timezone(&tz).hour() as u8,
+                    );
+                    (p.seconds / 60.0, p.upper / 60.0)
+                }
+                None => (station.target_minutes as f64, station.target_minutes as f64),
+            };
+            let hour = line.queued_at.with_timezone(&tz).hour() as u8;
+            let entry = by_hour.entry(hour).or_default();
+            entry.0.push(actual);
+            entry.1.push(predicted);
+            if actual > upper {
+                entry.2 += 1;
+            }
+        }
+        for (hour, (mut actual, mut predicted, late)) in by_hour {
+            actual.sort_by(f64::total_cmp);
+            predicted.sort_by(f64::total_cmp);
+            let round = |v: f64| (v * 100.0).round() / 100.0;
+            out.push(StationHour {
+                station_id: station.id,
+                station_name: station.name.clone(),
+                hour,
+                lines: actual.len(),
+                actual_p50_minutes: round(percentile(&actual, 0.5)),
+                actual_p90_minutes: round(percentile(&actual, 0.9)),
+                predicted_p50_minutes: round(percentile(&predicted, 0.5)),
+                predicted_p90_minutes: round(percentile(&predicted, 0.9)),
+                late_share: round(late as f64 / actual.len() as f64),
+            });
+        }
+    }
+    Ok(out)
+}

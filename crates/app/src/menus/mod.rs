@@ -58,12 +58,28 @@ pub struct ItemView {
     pub image_url: Option<String>,
     pub ingredients: Option<String>,
     pub preparation_minutes: Option<i32>,
-    /// False when sold out: new orders cannot include it.
+    /// False when sold out or "86" (see `unavailable_until`): new orders cannot include it.
     pub is_available: bool,
+    /// Set while the item is "86" until this instant (the start of the venue's next local day); it is
+    /// available again from then on by itself.
+    pub unavailable_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The point-of-sale code channel orders use for it.
+    pub plu: Option<String>,
     pub display_order: i32,
 }
 
-pub fn item_view(item: menu_items::Model, currency: Currency) -> ItemView {
+/// Whether new orders may include the item at `now`: not marked sold out, and not "86" until later.
+pub fn available_at(item: &menu_items::Model, now: chrono::DateTime<chrono::Utc>) -> bool {
+    item.is_available && item.unavailable_until.is_none_or(|until| until <= now)
+}
+
+pub fn item_view(
+    item: menu_items::Model,
+    currency: Currency,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ItemView {
+    let is_available = available_at(&item, now);
+    let unavailable_until = item.unavailable_until.filter(|until| *until > now);
     ItemView {
         id: item.id,
         venue_id: item.restaurant_id,
@@ -75,7 +91,9 @@ pub fn item_view(item: menu_items::Model, currency: Currency) -> ItemView {
         image_url: item.image_url,
         ingredients: item.ingredients,
         preparation_minutes: item.preparation_minutes,
-        is_available: item.is_available,
+        is_available,
+        unavailable_until,
+        plu: item.plu,
         display_order: item.display_order,
     }
 }
@@ -92,6 +110,17 @@ pub struct MenuView {
     pub venue_id: Uuid,
     pub currency: String,
     pub categories: Vec<MenuSection>,
+}
+
+/// How long a menu may stay cached: five minutes, or less when an item comes back from "86" sooner.
+pub fn menu_ttl(menu: &MenuView, now: chrono::DateTime<chrono::Utc>) -> Duration {
+    menu.categories
+        .iter()
+        .flat_map(|c| c.items.iter())
+        .filter_map(|i| i.unavailable_until)
+        .filter_map(|until| (until - now).to_std().ok())
+        .map(|left| left.max(Duration::from_secs(1)))
+        .fold(MENU_TTL, Duration::min)
 }
 
 fn cache_key(venue_id: Uuid) -> String {
@@ -128,6 +157,7 @@ pub async fn load_menu_shared(
         .menus
         .run(venue.id, || async {
             let currency = currency_of(venue);
+            let now = state.now();
             let categories = menu_categories::Entity::find()
                 .filter(menu_categories::Column::RestaurantId.eq(venue.id))
                 .order_by_asc(menu_categories::Column::DisplayOrder)
@@ -152,7 +182,7 @@ pub async fn load_menu_shared(
                     .iter_mut()
                     .find(|s| s.category.id == item.category_id)
                 {
-                    section.items.push(item_view(item, currency));
+                    section.items.push(item_view(item, currency, now));
                 }
             }
             let menu = MenuView {
@@ -160,7 +190,7 @@ pub async fn load_menu_shared(
                 currency: currency.code.to_string(),
                 categories: sections,
             };
-            cache::set_json(state.cache.as_ref(), &key, &menu, MENU_TTL).await;
+            cache::set_json(state.cache.as_ref(), &key, &menu, menu_ttl(&menu, now)).await;
             Ok(std::sync::Arc::new(menu))
         })
         .await
@@ -181,4 +211,66 @@ pub async fn invalidate(state: &AppState, venue_id: Uuid) {
 /// venues the public may see are kept here, so a hit needs no further check.
 pub fn response_key(venue_id: Uuid) -> String {
     format!("menu:v1:{venue_id}:response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn menu(until: &[Option<chrono::DateTime<chrono::Utc>>]) -> MenuView {
+        let items = until
+            .iter()
+            .map(|u| ItemView {
+                id: Uuid::nil(),
+                venue_id: Uuid::nil(),
+                category_id: Uuid::nil(),
+                name: "Item".into(),
+                description: None,
+                price: Decimal::ONE,
+                currency: "GBP".into(),
+                image_url: None,
+                ingredients: None,
+                preparation_minutes: None,
+                is_available: u.is_none(),
+                unavailable_until: *u,
+                plu: None,
+                display_order: 0,
+            })
+            .collect();
+        MenuView {
+            venue_id: Uuid::nil(),
+            currency: "GBP".into(),
+            categories: vec![MenuSection {
+                category: CategoryView {
+                    id: Uuid::nil(),
+                    venue_id: Uuid::nil(),
+                    name: "All".into(),
+                    description: None,
+                    display_order: 0,
+                },
+                items,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_cached_menu_expires_when_its_first_86_ends() {
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 6, 15, 22, 58, 0)
+            .unwrap();
+        let midnight = chrono::Utc.with_ymd_and_hms(2026, 6, 15, 23, 0, 0).unwrap();
+        assert_eq!(menu_ttl(&menu(&[None]), now), MENU_TTL);
+        assert_eq!(
+            menu_ttl(&menu(&[None, Some(midnight)]), now),
+            Duration::from_secs(120)
+        );
+        // Far off: the usual five minutes; already past: at least a second, never zero.
+        let later = midnight + chrono::Duration::hours(5);
+        assert_eq!(menu_ttl(&menu(&[Some(later)]), now), MENU_TTL);
+        assert_eq!(
+            menu_ttl(&menu(&[Some(midnight)]), midnight),
+            Duration::from_secs(1)
+        );
+    }
 }

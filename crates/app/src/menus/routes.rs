@@ -27,6 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_items, create_item))
         .routes(routes!(get_item, update_item, delete_item))
         .routes(routes!(upload_item_image))
+        .routes(routes!(eighty_six_item))
+        .routes(routes!(reorder_menu))
 }
 
 async fn venue_for_writing(
@@ -68,6 +70,7 @@ async fn get_menu(
     if venue.status == "inactive" {
         return Ok(ok(menu).into_response());
     }
+    let ttl = super::menu_ttl(&menu, state.now());
     let bytes = serde_json::to_vec(&Envelope {
         success: true,
         data: menu,
@@ -75,7 +78,7 @@ async fn get_menu(
         errors: None,
     })
     .map_err(ApiError::internal)?;
-    if let Err(err) = state.cache.set(&key, bytes.clone(), super::MENU_TTL).await {
+    if let Err(err) = state.cache.set(&key, bytes.clone(), ttl).await {
         tracing::warn!(%err, "could not cache a menu response");
     }
     Ok(json_bytes(bytes))
@@ -284,9 +287,12 @@ pub struct ItemInput {
     /// Minutes the kitchen needs.
     #[schema(minimum = 0, maximum = 600)]
     pub preparation_minutes: Option<i32>,
-    /// False marks it sold out (default true).
+    /// False marks it sold out (default true); either way it ends an "86 until tomorrow".
     pub is_available: Option<bool>,
     pub display_order: Option<i32>,
+    /// The point-of-sale code channel orders name it by (unique in the venue; blank for none).
+    #[schema(max_length = 64)]
+    pub plu: Option<String>,
 }
 
 impl ItemInput {
@@ -300,6 +306,7 @@ impl ItemInput {
             && self.ingredients.is_none()
             && self.preparation_minutes.is_none()
             && self.display_order.is_none()
+            && self.plu.is_none()
     }
 }
 
@@ -376,8 +383,36 @@ async fn apply_item(
         None => {}
     }
     match input.is_available {
-        Some(a) => active.is_available = Set(a),
-        None if creating => active.is_available = Set(true),
+        Some(a) => {
+            active.is_available = Set(a);
+            active.unavailable_until = Set(None);
+        }
+        None if creating => {
+            active.is_available = Set(true);
+            active.unavailable_until = Set(None);
+        }
+        None => {}
+    }
+    let mut plu_taken = false;
+    match input.plu.as_deref() {
+        Some(raw) => match crate::http::text::optional_text(raw, 64) {
+            Ok(plu) => {
+                if let Some(code) = &plu {
+                    let mut same = menu_items::Entity::find()
+                        .filter(menu_items::Column::RestaurantId.eq(venue.id))
+                        .filter(menu_items::Column::Plu.eq(code.as_str()));
+                    if let sea_orm::ActiveValue::Unchanged(id) | sea_orm::ActiveValue::Set(id) =
+                        &active.id
+                    {
+                        same = same.filter(menu_items::Column::Id.ne(*id));
+                    }
+                    plu_taken = same.one(&state.db).await?.is_some();
+                }
+                active.plu = Set(plu);
+            }
+            Err(problem) => errors.add("plu", problem),
+        },
+        None if creating => active.plu = Set(None),
         None => {}
     }
     match input.display_order {
@@ -389,6 +424,12 @@ async fn apply_item(
     if unknown_category {
         return Err(ApiError::not_found("menu category")
             .with_field("category_id", "is not a category of this venue's menu"));
+    }
+    if plu_taken {
+        return Err(
+            ApiError::conflict("plu_taken", "another item of this menu has that PLU")
+                .with_field("plu", "is already used by another item of this menu"),
+        );
     }
     // Well formed, but the venue's currency has fewer decimals.
     match precision {
@@ -436,15 +477,18 @@ async fn list_items(
     if let Some(category) = filter.category_id {
         select = select.filter(menu_items::Column::CategoryId.eq(category));
     }
-    if let Some(available) = filter.available {
-        select = select.filter(menu_items::Column::IsAvailable.eq(available));
-    }
     let currency = currency_of(&venue);
+    let now = state.now();
     Ok(ok(select
         .all(&state.db)
         .await?
         .into_iter()
-        .map(|i| item_view(i, currency))
+        .filter(|i| {
+            filter
+                .available
+                .is_none_or(|wanted| super::available_at(i, now) == wanted)
+        })
+        .map(|i| item_view(i, currency, now))
         .collect()))
 }
 
@@ -480,7 +524,7 @@ async fn create_item(
     apply_item(&state, &venue, &input, &mut active, true).await?;
     let item = active.insert(&state.db).await?;
     invalidate(&state, venue_id).await;
-    Ok(created(item_view(item, currency_of(&venue))))
+    Ok(created(item_view(item, currency_of(&venue), state.now())))
 }
 
 /// One item.
@@ -499,6 +543,7 @@ async fn get_item(
     Ok(ok(item_view(
         find_item(&state, venue_id, id).await?,
         currency_of(&venue),
+        state.now(),
     )))
 }
 
@@ -529,7 +574,7 @@ async fn update_item(
     active.updated_at = Set(state.now());
     let item = active.update(&state.db).await?;
     invalidate(&state, venue_id).await;
-    Ok(ok(item_view(item, currency_of(&venue))))
+    Ok(ok(item_view(item, currency_of(&venue), state.now())))
 }
 
 /// Delete an item (venue manager or admin).
@@ -584,5 +629,166 @@ async fn upload_item_image(
         state.storage.delete(old_key).await?;
     }
     invalidate(&state, venue_id).await;
-    Ok(ok(item_view(item, currency_of(&venue))))
+    Ok(ok(item_view(item, currency_of(&venue), state.now())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EightySixInput {
+    /// True: off the menu until the start of the venue's next local day, then back by itself. False:
+    /// back on the menu now.
+    pub until_tomorrow: bool,
+}
+
+/// "86" an item: off the menu until tomorrow (the start of the venue's next local day, in its time
+/// zone), or back now. Any of the venue's staff may; it takes effect for new orders at once.
+#[utoipa::path(post, path = "/api/venues/{venue_id}/menu/items/{id}/eighty-six", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Item id")),
+    request_body(content = EightySixInput, example = json!({"until_tomorrow": true})),
+    responses(
+        (status = 200, description = "The item, with `unavailable_until`", body = Envelope<ItemView>),
+        (status = 404, description = "Not found", body = ErrorBody),
+    ))]
+async fn eighty_six_item(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<EightySixInput>,
+) -> ApiResult<Reply<ItemView>> {
+    let venue = venue_for_writing(&state, &caller, venue_id, MemberRole::Staff).await?;
+    let item = find_item(&state, venue_id, id).await?;
+    let now = state.now();
+    let mut active: menu_items::ActiveModel = item.into();
+    if input.until_tomorrow {
+        let tz = crate::restaurants::zone_of(&venue);
+        let tomorrow = now.with_timezone(&tz).date_naive() + chrono::Days::new(1);
+        let midnight = crate::analytics::rollup::local_midnight(tz, tomorrow);
+        active.unavailable_until = Set(chrono::DateTime::from_timestamp_millis(midnight));
+    } else {
+        active.unavailable_until = Set(None);
+        active.is_available = Set(true);
+    }
+    active.updated_at = Set(now);
+    let item = active.update(&state.db).await?;
+    invalidate(&state, venue_id).await;
+    let message = if input.until_tomorrow {
+        "86 until tomorrow"
+    } else {
+        "back on the menu"
+    };
+    Ok(ok(item_view(item, currency_of(&venue), now)).message(message))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MenuOrderInput {
+    /// Categories in their new order (each gets its position as `display_order`).
+    #[serde(default)]
+    #[schema(max_items = 500)]
+    pub category_ids: Vec<Uuid>,
+    /// Items in their new order; an item listed under a category other than its own moves there.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub items: Vec<CategoryItems>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryItems {
+    pub category_id: Uuid,
+    #[schema(max_items = 2000)]
+    pub item_ids: Vec<Uuid>,
+}
+
+/// Reorder the menu in one go (what dragging categories and items in the menu editor sends): categories
+/// and the items of each listed category take their positions in the lists, in one transaction (venue
+/// manager or admin). Every id must belong to this venue's menu (404 naming it otherwise).
+#[utoipa::path(put, path = "/api/venues/{venue_id}/menu/order", tag = "menus", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id")),
+    request_body(content = MenuOrderInput),
+    responses(
+        (status = 200, description = "The menu in its new order", body = Envelope<MenuView>),
+        (status = 404, description = "An id is not of this menu", body = ErrorBody),
+    ))]
+async fn reorder_menu(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<MenuOrderInput>,
+) -> ApiResult<Reply<MenuView>> {
+    use sea_orm::sea_query::Expr;
+    let venue = venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
+    let categories: std::collections::HashSet<Uuid> = menu_categories::Entity::find()
+        .filter(menu_categories::Column::RestaurantId.eq(venue_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let items: std::collections::HashSet<Uuid> = menu_items::Entity::find()
+        .filter(menu_items::Column::RestaurantId.eq(venue_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    for (k, id) in input.category_ids.iter().enumerate() {
+        if !categories.contains(id) {
+            return Err(ApiError::not_found("menu category").with_field(
+                &format!("category_ids[{k}]"),
+                "is not a category of this venue's menu",
+            ));
+        }
+    }
+    for (g, group) in input.items.iter().enumerate() {
+        if !categories.contains(&group.category_id) {
+            return Err(ApiError::not_found("menu category").with_field(
+                &format!("items[{g}].category_id"),
+                "is not a category of this venue's menu",
+            ));
+        }
+        for (k, id) in group.item_ids.iter().enumerate() {
+            if !items.contains(id) {
+                return Err(ApiError::not_found("menu item").with_field(
+                    &format!("items[{g}].item_ids[{k}]"),
+                    "is not an item of this venue's menu",
+                ));
+            }
+        }
+    }
+    let now = state.now();
+    let turn = state.write_turn().await;
+    let txn = crate::database::begin_write(&state.db).await?;
+    for (position, id) in input.category_ids.iter().enumerate() {
+        menu_categories::Entity::update_many()
+            .col_expr(
+                menu_categories::Column::DisplayOrder,
+                Expr::value(position as i32),
+            )
+            .col_expr(menu_categories::Column::UpdatedAt, Expr::value(now))
+            .filter(menu_categories::Column::Id.eq(*id))
+            .exec(&txn)
+            .await?;
+    }
+    for group in &input.items {
+        for (position, id) in group.item_ids.iter().enumerate() {
+            menu_items::Entity::update_many()
+                .col_expr(
+                    menu_items::Column::DisplayOrder,
+                    Expr::value(position as i32),
+                )
+                .col_expr(
+                    menu_items::Column::CategoryId,
+                    Expr::value(group.category_id),
+                )
+                .col_expr(menu_items::Column::UpdatedAt, Expr::value(now))
+                .filter(menu_items::Column::Id.eq(*id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await?;
+    drop(turn);
+    invalidate(&state, venue_id).await;
+    Ok(ok(load_menu(&state, &venue).await?).message("menu order saved"))
 }

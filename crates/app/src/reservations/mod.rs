@@ -37,8 +37,12 @@ pub const MAX_PARTY: i32 = 50;
 pub enum ReservationStatus {
     Pending,
     Confirmed,
+    /// The party is at its table (still holds its covers until completed).
+    Seated,
     Completed,
     Cancelled,
+    /// The party never came.
+    NoShow,
 }
 
 impl ReservationStatus {
@@ -46,8 +50,10 @@ impl ReservationStatus {
         match self {
             ReservationStatus::Pending => "PENDING",
             ReservationStatus::Confirmed => "CONFIRMED",
+            ReservationStatus::Seated => "SEATED",
             ReservationStatus::Completed => "COMPLETED",
             ReservationStatus::Cancelled => "CANCELLED",
+            ReservationStatus::NoShow => "NO_SHOW",
         }
     }
 
@@ -55,8 +61,10 @@ impl ReservationStatus {
         [
             ReservationStatus::Pending,
             ReservationStatus::Confirmed,
+            ReservationStatus::Seated,
             ReservationStatus::Completed,
             ReservationStatus::Cancelled,
+            ReservationStatus::NoShow,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)
@@ -66,7 +74,7 @@ impl ReservationStatus {
     pub fn is_live(self) -> bool {
         matches!(
             self,
-            ReservationStatus::Pending | ReservationStatus::Confirmed
+            ReservationStatus::Pending | ReservationStatus::Confirmed | ReservationStatus::Seated
         )
     }
 }
@@ -521,6 +529,19 @@ pub async fn change(
     let mut errors = FieldErrors::new();
     let moves = change.date.is_some() || change.time.is_some() || change.party_size.is_some();
     let new_status = change.status.unwrap_or(current);
+    // A seated party can only finish (or leave): it cannot go back to waiting or be a no-show.
+    if current == ReservationStatus::Seated
+        && matches!(
+            new_status,
+            ReservationStatus::Pending | ReservationStatus::Confirmed | ReservationStatus::NoShow
+        )
+    {
+        return Err(ApiError::conflict(
+            "reservation_seated",
+            "the party is seated: complete or cancel the reservation",
+        )
+        .with_field("status", "cannot follow SEATED"));
+    }
     let table_preference = change.table_preference.as_ref().map(|_| {
         clean(
             &change.table_preference,
@@ -611,6 +632,8 @@ pub async fn change(
     let title = match new_status {
         ReservationStatus::Cancelled => "Reservation cancelled",
         ReservationStatus::Completed => "Thanks for visiting",
+        ReservationStatus::NoShow => "Reservation marked as a no-show",
+        ReservationStatus::Seated => "Welcome: you are seated",
         _ => "Reservation updated",
     };
     metrics::counter!("brigade_reservations_total", "event" => new_status.as_str()).increment(1);

@@ -14,7 +14,7 @@ use super::{
     change,
 };
 use crate::accounts::{AuthUser, MemberRole, Principal, membership_role, require_restaurant_role};
-use crate::entities::{reservations, time_slots};
+use crate::entities::{reservations, time_slots, users};
 use crate::http::envelope::{Envelope, Page, PageParams, Reply, created, ok, paginate};
 use crate::http::error::{ApiError, ApiResult, ErrorBody, FieldErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -324,6 +324,16 @@ pub struct ReservationView {
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Who booked (the venue's people and admins see it in the venue's list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<ReservationGuest>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReservationGuest {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 impl From<reservations::Model> for ReservationView {
@@ -341,6 +351,7 @@ impl From<reservations::Model> for ReservationView {
             note: r.note,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            guest: None,
         }
     }
 }
@@ -378,7 +389,38 @@ async fn venue_reservations(
     if !staff {
         select = select.filter(reservations::Column::UserId.eq(me.user_id));
     }
-    list(&state, select, &filter).await
+    let mut reply = list(&state, select, &filter).await?;
+    if staff {
+        let ids: Vec<Uuid> = reply.1.items.iter().map(|r| r.user_id).collect();
+        let guests: std::collections::HashMap<Uuid, ReservationGuest> = users::Entity::find()
+            .filter(users::Column::Id.is_in(ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|u| {
+                let email = if u.is_guest {
+                    u.contact_email
+                } else {
+                    Some(u.email)
+                };
+                let name = format!("{} {}", u.first_name, u.last_name)
+                    .trim()
+                    .to_string();
+                (
+                    u.id,
+                    ReservationGuest {
+                        name,
+                        phone: u.phone,
+                        email,
+                    },
+                )
+            })
+            .collect();
+        for r in reply.1.items.iter_mut() {
+            r.guest = guests.get(&r.user_id).cloned();
+        }
+    }
+    Ok(reply)
 }
 
 async fn list(

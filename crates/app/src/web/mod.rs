@@ -10,6 +10,7 @@ mod monitoring;
 mod pages;
 mod qr;
 mod queue;
+mod workspace;
 
 use askama::Template;
 use axum::Router;
@@ -57,6 +58,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/venues/{id}/orders/{order}/paid", post(queue::mark_paid))
         .route("/qr", get(qr::start))
+        .route("/menu", get(workspace::menu_start))
+        .route("/venues/{id}/menu", get(workspace::menu_page))
+        .route("/reservations", get(workspace::reservations_start))
+        .route(
+            "/venues/{id}/reservations",
+            get(workspace::reservations_page),
+        )
         .route("/venues/{id}/qr", get(qr::sheet).post(qr::add))
         .route("/venues/{id}/qr/{qr}/image", get(qr::image))
         .route("/venues/{id}/qr/{qr}/revoke", post(qr::revoke_code))
@@ -166,6 +174,8 @@ pub fn navigation(role: Role, is_venue: bool, current: &str) -> Vec<NavLink> {
         Role::Customer if is_venue => {
             links.push(("/orders", "Orders"));
             links.push(("/kitchen", "Kitchen"));
+            links.push(("/menu", "Menu"));
+            links.push(("/reservations", "Reservations"));
             links.push(("/qr", "QR codes"));
         }
         Role::Customer => {}
@@ -214,6 +224,9 @@ const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
 const ORDER_JS: &[u8] = include_bytes!("../../assets/order.js");
 const CRM_JS: &[u8] = include_bytes!("../../assets/crm.js");
 const CHART_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chart.umd.min.js"));
+const SORTABLE_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sortable.min.js"));
+const MENU_JS: &[u8] = include_bytes!("../../assets/menu.js");
+const RESERVATIONS_JS: &[u8] = include_bytes!("../../assets/reservations.js");
 const FORECAST_JS: &[u8] = include_bytes!("../../assets/forecast.js");
 const KITCHEN_JS: &[u8] = include_bytes!("../../assets/kitchen.js");
 const QUEUE_JS: &[u8] = include_bytes!("../../assets/queue.js");
@@ -260,6 +273,9 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "order.js" => (ORDER_JS, "text/javascript; charset=utf-8"),
         "crm.js" => (CRM_JS, "text/javascript; charset=utf-8"),
         "chart.umd.min.js" => (CHART_JS, "text/javascript; charset=utf-8"),
+        "sortable.min.js" => (SORTABLE_JS, "text/javascript; charset=utf-8"),
+        "menu.js" => (MENU_JS, "text/javascript; charset=utf-8"),
+        "reservations.js" => (RESERVATIONS_JS, "text/javascript; charset=utf-8"),
         "forecast.js" => (FORECAST_JS, "text/javascript; charset=utf-8"),
         "kitchen.js" => (KITCHEN_JS, "text/javascript; charset=utf-8"),
         "queue.js" => (QUEUE_JS, "text/javascript; charset=utf-8"),

@@ -83,9 +83,19 @@ struct QueueRow {
     #[serde(flatten)]
     order: OrderView,
     short_id: String,
+    /// Who ordered (a guest's name, phone and e-mail, or the account's), for calling them out.
+    customer: Option<Customer>,
     next: Vec<&'static str>,
     can_cancel: bool,
     can_mark_paid: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Customer {
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    guest: bool,
 }
 
 /// Today's orders (the venue's local day), newest first, filtered by status, type and table.
@@ -160,6 +170,41 @@ pub async fn list(
         Ok(views) => views,
         Err(err) => return json_error(err),
     };
+    let customer_ids: Vec<Uuid> = views.iter().filter_map(|v| v.customer_id).collect();
+    let customers: std::collections::HashMap<Uuid, Customer> = if customer_ids.is_empty() {
+        Default::default()
+    } else {
+        match crate::entities::users::Entity::find()
+            .filter(crate::entities::users::Column::Id.is_in(customer_ids))
+            .all(&state.db)
+            .await
+        {
+            Ok(users) => users
+                .into_iter()
+                .map(|u| {
+                    let name = format!("{} {}", u.first_name, u.last_name)
+                        .trim()
+                        .to_string();
+                    let email = if u.is_guest {
+                        u.contact_email
+                    } else {
+                        Some(u.email)
+                    };
+                    (
+                        u.id,
+                        Customer {
+                            name,
+                            phone: u.phone,
+                            email,
+                            guest: u.is_guest,
+                        },
+                    )
+                })
+                .collect(),
+            Err(err) => return json_error(err.into()),
+        }
+    };
+    let mut customers = customers;
     let kind = if user.principal.is_admin() {
         ActorKind::Admin
     } else {
@@ -172,6 +217,7 @@ pub async fn list(
             let allowed = status.map(|s| s.allowed_for(kind)).unwrap_or_default();
             QueueRow {
                 short_id: crate::orders::short_id(order.id),
+                customer: order.customer_id.and_then(|id| customers.remove(&id)),
                 next: allowed
                     .iter()
                     .filter(|s| **s != OrderStatus::Cancelled)

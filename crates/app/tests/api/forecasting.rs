@@ -464,6 +464,8 @@ async fn customer_predictions_learn_who_is_slipping_away_from_accounts_and_phone
             role: Set("customer".into()),
             timezone: Set(None),
             is_active: Set(true),
+            is_guest: Set(false),
+            contact_email: Set(None),
             last_login_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),

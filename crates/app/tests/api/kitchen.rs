@@ -779,4 +779,47 @@ async fn prep_times_are_predicted_from_the_kitchen_history_with_load_and_fall_ba
     )
     .await
     .assert_status(StatusCode::NOT_FOUND);
+
+    // Station performance: per local hour, the finished lines' actual times against the model's.
+    let perf = app
+        .get(
+            &format!(
+                "/api/predictions/kitchen/performance?restaurant_id={}&days=30",
+                s.id
+            ),
+            Some(&s.staff),
+        )
+        .await;
+    perf.assert_status(StatusCode::OK);
+    let rows = perf.data().as_array().unwrap();
+    let total: u64 = rows.iter().map(|r| r["lines"].as_u64().unwrap()).sum();
+    assert_eq!(total, 300, "every finished line counted once");
+    assert!(rows.iter().all(|r| r["station_name"] == "Grill"));
+    let mut hours: Vec<u64> = rows.iter().map(|r| r["hour"].as_u64().unwrap()).collect();
+    hours.dedup();
+    assert_eq!(hours.len(), rows.len(), "one row per station and hour");
+    for row in rows.iter().filter(|r| r["lines"].as_u64().unwrap() >= 10) {
+        let actual = row["actual_p50_minutes"].as_f64().unwrap();
+        let predicted = row["predicted_p50_minutes"].as_f64().unwrap();
+        assert!(row["actual_p90_minutes"].as_f64().unwrap() >= actual);
+        assert!((actual - predicted).abs() < 3.0, "{row}");
+    }
+    app.get(
+        &format!(
+            "/api/predictions/kitchen/performance?restaurant_id={}&days=0",
+            s.id
+        ),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    app.get(
+        &format!(
+            "/api/predictions/kitchen/performance?restaurant_id={}",
+            s.id
+        ),
+        Some(&other.staff),
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND);
 }

@@ -26,3 +26,4 @@ mod scopes;
 mod shared_backends;
 mod venues;
 mod web;
+mod workspace;

@@ -465,6 +465,8 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
             .json(json!({"token": "not-a-token", "new_password": "another-password-1"})),
         op(M::POST, "/api/auth/refresh-token", "/api/auth/refresh-token".into(), Any)
             .json(json!({"refresh_token": "not-a-token"})),
+        op(M::POST, "/api/auth/guest", "/api/auth/guest".into(), Public)
+            .json(json!({"name": "Walk-in", "phone": "+44 7700 900999"})),
         op(M::POST, "/api/auth/register", "/api/auth/register".into(), Public)
             .json(json!({"email": "walk.new@example.com", "password": "password-123", "first_name": "W", "last_name": "N"})),
         op(M::GET, "/api/users", "/api/users".into(), Allow(ADMIN)),
@@ -519,6 +521,10 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::GET, "/api/venues/{venue_id}/menu/items/{id}", format!("{menu}/items/{}", s.ramen), Public),
         op(M::PUT, "/api/venues/{venue_id}/menu/items/{id}", format!("{menu}/items/{}", s.ramen), Allow(VENUE_STAFF))
             .json(json!({"is_available": true})),
+        op(M::POST, "/api/venues/{venue_id}/menu/items/{id}/eighty-six", format!("{menu}/items/{}/eighty-six", s.ramen), Allow(VENUE_STAFF))
+            .json(json!({"until_tomorrow": false})),
+        op(M::PUT, "/api/venues/{venue_id}/menu/order", format!("{menu}/order"), Allow(VENUE_MANAGERS))
+            .json(json!({"category_ids": [category]})),
         Op { payload: Payload::Png, ..op(M::POST, "/api/venues/{venue_id}/menu/items/{id}/image", format!("{menu}/items/{}/image", s.gyoza), Allow(VENUE_MANAGERS)) },
         op(M::DELETE, "/api/venues/{venue_id}/menu/items/{id}", format!("{menu}/items/{doomed_item}"), Allow(VENUE_MANAGERS)).once(),
         // Orders and payments.
@@ -641,6 +647,7 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::POST, "/api/predictions/kitchen/prep-time", "/api/predictions/kitchen/prep-time".into(), Allow(FORECAST_READERS))
             .json(json!({"station_id": station, "menu_item_id": s.gyoza})),
         op(M::GET, "/api/predictions/kitchen/bottlenecks", format!("/api/predictions/kitchen/bottlenecks?restaurant_id={v}&hours=3"), Allow(FORECAST_READERS)),
+        op(M::GET, "/api/predictions/kitchen/performance", format!("/api/predictions/kitchen/performance?restaurant_id={v}"), Allow(FORECAST_READERS)),
         op(M::GET, "/api/models", "/api/models".into(), Signed),
         op(M::GET, "/api/models/{id}", format!("/api/models/{model_latest}"), Allow(FORECAST_READERS)),
         op(M::POST, "/api/models/train", "/api/models/train".into(), Allow(FORECAST_TRAINERS))

@@ -761,3 +761,89 @@ async fn a_closed_venues_page_shows_when_it_opens_and_takes_orders_ahead_for_pic
     .await
     .assert_error(StatusCode::CONFLICT, "order_not_possible");
 }
+
+#[tokio::test]
+async fn the_menu_editor_and_the_reservation_book_call_the_api_with_the_session() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = crate::orders::shop(&app, &admin, "Web Book", serde_json::json!({})).await;
+    let staff = sign_in(&app, "staff@web-book.example", "password-123").await;
+    let csrf = staff
+        .split("; ")
+        .find_map(|c| c.strip_prefix("brigade_csrf="))
+        .unwrap()
+        .to_string();
+
+    // The team's navigation and both pages.
+    let home = page(&app, "/", &staff).await;
+    for link in ["/menu", "/reservations"] {
+        assert!(
+            home.text.contains(&format!("href=\"{link}\"")),
+            "{link} missing"
+        );
+    }
+    let start = page(&app, "/menu", &staff).await;
+    assert_eq!(
+        start.headers[header::LOCATION],
+        format!("/venues/{}/menu", s.id).as_str()
+    );
+    let editor = page(&app, &format!("/venues/{}/menu", s.id), &staff).await;
+    editor.assert_status(StatusCode::OK);
+    assert!(editor.text.contains("data-testid=\"menu-editor\""));
+    assert!(
+        editor.text.contains("data-manage=\"false\""),
+        "staff do not rename or reprice"
+    );
+    assert!(editor.text.contains("/static/sortable.min.js"));
+    let book = page(&app, &format!("/venues/{}/reservations", s.id), &staff).await;
+    book.assert_status(StatusCode::OK);
+    assert!(book.text.contains("data-testid=\"book\""));
+    assert!(book.text.contains("Times in Europe/London"));
+    let sortable = app.get("/static/sortable.min.js", None).await;
+    sortable.assert_status(StatusCode::OK);
+    assert!(sortable.text.contains("Sortable"));
+
+    // An outsider's session sees neither.
+    app.user("outsider@web-book.example", Role::Customer).await;
+    let outsider = sign_in(&app, "outsider@web-book.example", "password-123").await;
+    assert_eq!(
+        page(&app, &format!("/venues/{}/menu", s.id), &outsider)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The pages' API calls: the session with the page's CSRF token is the staff member...
+    let api_call = |token: Option<String>| {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(format!(
+                "/api/venues/{}/menu/items/{}/eighty-six",
+                s.id, s.ramen
+            ))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, staff.clone());
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        request
+            .body(Body::from(r#"{"until_tomorrow": true}"#))
+            .unwrap()
+    };
+    let done = app.send(api_call(Some(csrf.clone()))).await;
+    done.assert_status(StatusCode::OK);
+    assert_eq!(done.data()["is_available"], false);
+    // ...and without it, or with another token, the cookie alone authenticates nothing (a form on
+    // another site could send the cookie, never the token).
+    app.send(api_call(None))
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    app.send(api_call(Some("x".repeat(csrf.len()))))
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    // A session that has ended says so, for the page to ask to sign in again.
+    let signed_out = form(&app, "/logout", &staff, &format!("csrf={csrf}")).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    let ended = app.send(api_call(Some(csrf))).await;
+    ended.assert_error(StatusCode::UNAUTHORIZED, "session_expired");
+}
