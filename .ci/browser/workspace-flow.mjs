@@ -1,9 +1,9 @@
 // The menu editor and the reservation book in headless Chromium against a real `brigade serve --demo`:
 // the demo manager's new venue gets a menu and two stations through the API; in the editor the manager
 // reprices an item, uploads its photo, 86es another until tomorrow, routes the drinks' item to the bar
-// and drags an item above another, and the API agrees with each change. A guest books a table for
-// tomorrow; in the book the manager finds it with the guest's name, seats and completes it, sees the
-// covers against the slot's capacity, and adds a weekly time slot.
+// and drags an item above another, and the API agrees with each change. With the book open on tomorrow,
+// a guest books a table: it appears live with the guest's name; the manager seats and completes it, sees
+// the covers against the slot's capacity, and adds a weekly time slot.
 //
 // Usage: BRIGADE_URL=http://127.0.0.1:PORT node workspace-flow.mjs [screenshot-prefix]
 import { chromium } from "playwright-core";
@@ -126,12 +126,15 @@ try {
   }
   const guest = await api("POST", "/api/auth/guest", { name: "Nadia", phone: "+44 7700 900555" });
   const tomorrow = new Date(Date.now() + 86400000).toLocaleDateString("en-CA", { timeZone: "Europe/London" });
-  await api("POST", `/api/venues/${venue.id}/reservations`, { date: tomorrow, time: "19:00", party_size: 4, note: "pram" }, guest.tokens.access_token);
   await page.goto(`${base}/venues/${venue.id}/reservations`);
   await page.getByTestId("covers-row").first().waitFor();
   await page.getByRole("button", { name: "Next day" }).click();
+  await page.getByTestId("book").filter({ hasText: "No bookings on this day" }).waitFor();
+  await page.getByTestId("book-live").and(page.locator(".text-bg-success")).waitFor();
+  // The guest books while the page is open: it appears without a reload.
+  await api("POST", `/api/venues/${venue.id}/reservations`, { date: tomorrow, time: "19:00", party_size: 4, note: "pram" }, guest.tokens.access_token);
   const booking = page.getByTestId("booking").filter({ hasText: "Nadia" });
-  await booking.waitFor();
+  await booking.waitFor({ timeout: 10000 });
   for (const text of ["19:00", "4 guests", "Note: pram", "+44 7700 900555"]) {
     if (!(await booking.textContent()).includes(text)) throw new Error(`the booking lacks "${text}"`);
   }
@@ -157,7 +160,7 @@ try {
   await phone.getByRole("button", { name: "Next day" }).click();
   await phone.getByTestId("booking").filter({ hasText: "Nadia" }).waitFor();
   if (shots) await phone.screenshot({ path: `${shots}-reservations-phone.png`, fullPage: true });
-  console.log("menu editor: repriced, photo uploaded, 86 until tomorrow, routed to the bar, dragged into a new order; reservation book: a guest's booking found, seated, completed, covers against capacity, a weekly slot added");
+  console.log("menu editor: repriced, photo uploaded, 86 until tomorrow, routed to the bar, dragged into a new order; reservation book: a guest's booking appeared live, seated, completed, covers against capacity, a weekly slot added");
 } finally {
   await browser.close();
 }

@@ -119,6 +119,19 @@
         } catch (_) { /* said */ }
       },
     }));
+    if (manage) {
+      line.appendChild(el("button", {
+        class: "btn btn-sm btn-link text-danger ms-auto", type: "button", text: "Delete", "aria-label": "Delete " + item.name,
+        onclick: async () => {
+          if (!confirm("Delete " + item.name + " from the menu? Past orders keep their lines.")) return;
+          try {
+            await api("DELETE", `/api/venues/${venue}/menu/items/${item.id}`);
+            say(item.name + " deleted.");
+          } catch (_) { /* said */ }
+          load();
+        },
+      }));
+    }
     row.appendChild(line);
     return row;
   }

@@ -223,6 +223,16 @@
     } catch (_) { /* said */ }
   }
 
+  // Live: a booking made, moved or closed anywhere (a guest's phone, another tablet, another process)
+  // redraws the book.
+  let redraw = null;
+  const stream = new EventSource(`/venues/${venue}/reservations/events`);
+  stream.addEventListener("reservation", () => {
+    clearTimeout(redraw);
+    redraw = setTimeout(load, 300);
+  });
+  stream.addEventListener("ready", () => document.getElementById("book-live").classList.replace("text-bg-secondary", "text-bg-success"));
+  stream.addEventListener("error", () => document.getElementById("book-live").classList.replace("text-bg-success", "text-bg-secondary"));
   dayInput.addEventListener("change", load);
   document.getElementById("day-prev").addEventListener("click", () => { dayInput.value = shift(dayInput.value, -1); load(); });
   document.getElementById("day-next").addEventListener("click", () => { dayInput.value = shift(dayInput.value, 1); load(); });

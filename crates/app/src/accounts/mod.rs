@@ -341,3 +341,13 @@ pub async fn user_view(state: &AppState, user: users::Model) -> Result<UserView,
     let memberships = memberships_of(state, user.id).await?;
     Ok(UserView::from_model(user, memberships))
 }
+
+/// Where mail for an account goes: its address, or for a guest the e-mail it gave (a guest who gave only
+/// a phone number gets none).
+pub fn mail_address(user: &users::Model) -> Option<String> {
+    if user.is_guest {
+        user.contact_email.clone()
+    } else {
+        Some(user.email.clone())
+    }
+}

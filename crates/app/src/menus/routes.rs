@@ -684,11 +684,11 @@ async fn eighty_six_item(
 pub struct MenuOrderInput {
     /// Categories in their new order (each gets its position as `display_order`).
     #[serde(default)]
-    #[schema(max_items = 500)]
+    #[schema(max_items = 200)]
     pub category_ids: Vec<Uuid>,
     /// Items in their new order; an item listed under a category other than its own moves there.
     #[serde(default)]
-    #[schema(max_items = 100)]
+    #[schema(max_items = 50)]
     pub items: Vec<CategoryItems>,
 }
 
@@ -696,7 +696,7 @@ pub struct MenuOrderInput {
 #[serde(deny_unknown_fields)]
 pub struct CategoryItems {
     pub category_id: Uuid,
-    #[schema(max_items = 2000)]
+    #[schema(max_items = 200)]
     pub item_ids: Vec<Uuid>,
 }
 
@@ -717,6 +717,19 @@ async fn reorder_menu(
     ApiJson(input): ApiJson<MenuOrderInput>,
 ) -> ApiResult<Reply<MenuView>> {
     use sea_orm::sea_query::Expr;
+    let mut errors = FieldErrors::new();
+    if input.category_ids.len() > 200 {
+        errors.add("category_ids", "at most 200 categories");
+    }
+    if input.items.len() > 50 {
+        errors.add("items", "at most 50 categories' items at once");
+    }
+    for (g, group) in input.items.iter().enumerate() {
+        if group.item_ids.len() > 200 {
+            errors.add(&format!("items[{g}].item_ids"), "at most 200 items");
+        }
+    }
+    errors.into_result()?;
     let venue = venue_for_writing(&state, &caller, venue_id, MemberRole::Manager).await?;
     let categories: std::collections::HashSet<Uuid> = menu_categories::Entity::find()
         .filter(menu_categories::Column::RestaurantId.eq(venue_id))

@@ -642,6 +642,11 @@ pub async fn change(
 }
 
 /// Notify the guest in the app (and by e-mail when `email`); failures are logged, never undo the booking.
+/// The pub/sub channel the venue's reservation book listens on.
+pub fn book_channel(venue_id: Uuid) -> String {
+    format!("venue:{venue_id}:reservations")
+}
+
 async fn tell(
     state: &AppState,
     venue: &restaurants::Model,
@@ -649,6 +654,15 @@ async fn tell(
     title: &str,
     email: bool,
 ) {
+    // The venue's book, in every process, redraws.
+    let change = serde_json::json!({"reservation_id": r.id, "status": r.status, "date": r.date});
+    if let Err(err) = state
+        .pubsub
+        .publish(&book_channel(venue.id), &change.to_string())
+        .await
+    {
+        tracing::warn!(%err, "could not publish a reservation change");
+    }
     let local = r.starts_at.with_timezone(&zone(venue));
     let message = format!(
         "{}: table for {} on {} at {} ({}).",
@@ -674,12 +688,14 @@ async fn tell(
         return;
     }
     let user = users::Entity::find_by_id(r.user_id).one(&state.db).await;
-    if let Ok(Some(user)) = user {
+    if let Ok(Some(user)) = user
+        && let Some(address) = crate::accounts::mail_address(&user)
+    {
         let body = format!(
             "Hello {},\n\n{message}\n\nReservation {}. To change or cancel it, open Brigade.\n",
             user.first_name, r.id
         );
-        if let Err(err) = crate::notifications::mail::send(state, &user.email, title, &body).await {
+        if let Err(err) = crate::notifications::mail::send(state, &address, title, &body).await {
             tracing::warn!(error = %err.message, "could not queue a reservation e-mail");
         }
     }

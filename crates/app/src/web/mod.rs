@@ -65,6 +65,10 @@ pub fn router() -> Router<AppState> {
             "/venues/{id}/reservations",
             get(workspace::reservations_page),
         )
+        .route(
+            "/venues/{id}/reservations/events",
+            get(workspace::reservation_events),
+        )
         .route("/venues/{id}/qr", get(qr::sheet).post(qr::add))
         .route("/venues/{id}/qr/{qr}/image", get(qr::image))
         .route("/venues/{id}/qr/{qr}/revoke", post(qr::revoke_code))

@@ -3,14 +3,18 @@
 //! the page's CSRF token (`accounts::sessions::api_session`), so a change made here is the change an API
 //! client would make, with the same checks and the same cache invalidation.
 
+use std::convert::Infallible;
+
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
+use futures::Stream;
 use uuid::Uuid;
 
 use super::Layout;
-use super::kitchen::{first_venue, team_venue, venues_of};
+use super::kitchen::{first_venue, staff_of, team_venue, venues_of};
 use super::pages::render;
 use crate::accounts::sessions::{self, WebUser};
 use crate::accounts::{MemberRole, require_restaurant_role};
@@ -111,4 +115,19 @@ pub async fn reservations_page(
         can_manage,
     };
     (jar, render(&page)).into_response()
+}
+
+/// The venue's reservation changes as Server-Sent Events (`event: reservation`), from any process, for
+/// the book to redraw.
+pub async fn reservation_events(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+    staff_of(&state, &user, id).await?;
+    Ok(crate::notifications::routes::sse_from(
+        &state,
+        &crate::reservations::book_channel(id),
+        "reservation",
+    ))
 }

@@ -799,6 +799,21 @@ async fn the_menu_editor_and_the_reservation_book_call_the_api_with_the_session(
     book.assert_status(StatusCode::OK);
     assert!(book.text.contains("data-testid=\"book\""));
     assert!(book.text.contains("Times in Europe/London"));
+    // Its live feed is the team's (the stream itself is followed in the browser check).
+    let mut request = Request::builder()
+        .uri(format!("/venues/{}/reservations/events", s.id))
+        .header(header::COOKIE, staff.clone())
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(app.client));
+    let events = tower::ServiceExt::oneshot(brigade_app::http::service(app.state.clone()), request)
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    assert_eq!(events.headers()[header::CONTENT_TYPE], "text/event-stream");
+    drop(events);
     let sortable = app.get("/static/sortable.min.js", None).await;
     sortable.assert_status(StatusCode::OK);
     assert!(sortable.text.contains("Sortable"));
@@ -806,12 +821,15 @@ async fn the_menu_editor_and_the_reservation_book_call_the_api_with_the_session(
     // An outsider's session sees neither.
     app.user("outsider@web-book.example", Role::Customer).await;
     let outsider = sign_in(&app, "outsider@web-book.example", "password-123").await;
-    assert_eq!(
-        page(&app, &format!("/venues/{}/menu", s.id), &outsider)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    for path in ["menu", "reservations", "reservations/events"] {
+        assert_eq!(
+            page(&app, &format!("/venues/{}/{path}", s.id), &outsider)
+                .await
+                .status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
 
     // The pages' API calls: the session with the page's CSRF token is the staff member...
     let api_call = |token: Option<String>| {

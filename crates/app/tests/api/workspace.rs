@@ -252,6 +252,20 @@ async fn the_menu_reorders_in_one_call_and_items_move_between_categories() {
     assert!(!refused.field_errors("items[0].item_ids[1]").is_empty());
     let menu = app.get(&format!("/api/venues/{}/menu", s.id), None).await;
     assert_eq!(menu.data()["categories"][0]["id"], sides.as_str());
+    // More ids than a menu page could hold are refused before anything is looked up.
+    let flood = vec![s.ramen.clone(); 201];
+    let too_many = app
+        .put(
+            &path,
+            json!({"items": [{"category_id": mains, "item_ids": flood}]}),
+            Some(&s.owner),
+        )
+        .await;
+    too_many.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        too_many.field_errors("items[0].item_ids"),
+        vec!["at most 200 items"]
+    );
 }
 
 #[tokio::test]
@@ -356,6 +370,13 @@ async fn the_book_seats_completes_and_marks_no_shows_with_the_guests_names() {
         .unwrap()
         .to_string();
     let (_, ben, _) = app.user("ben@example.com", Role::Customer).await;
+    // The book listens on the venue's reservation channel (in every process, with Redis).
+    let venue_id = uuid::Uuid::parse_str(&s.id).unwrap();
+    let mut book_feed = app
+        .state
+        .pubsub
+        .subscribe(&brigade_app::reservations::book_channel(venue_id));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let mut ids = Vec::new();
     for (token, party) in [(&ola, 4), (&ben, 2)] {
         let r = app
@@ -368,6 +389,14 @@ async fn the_book_seats_completes_and_marks_no_shows_with_the_guests_names() {
         r.assert_status(StatusCode::CREATED);
         ids.push(r.data()["id"].as_str().unwrap().to_string());
     }
+    let announced = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        futures::StreamExt::next(&mut book_feed),
+    )
+    .await
+    .expect("a booking is announced to the book")
+    .unwrap();
+    assert!(announced.contains(&ids[0]), "{announced}");
     // The venue's book names each guest; a guest's own list does not carry the others'.
     let book = app
         .get(
