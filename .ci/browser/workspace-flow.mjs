@@ -96,9 +96,17 @@ try {
   await row("Steak").getByTestId("eighty-six").filter({ hasText: "Back now" }).waitFor();
   await row("Cola").getByLabel("Station of Cola").selectOption(bar.id);
   await until(async () => (await api("GET", `/api/venues/${venue.id}/station-routes`, undefined, manager)).some((r) => r.menu_item_id === cola.id && r.station_id === bar.id), "the route did not reach the API");
-  // Drag the steak above the burger by its handle.
-  const from = await row("Steak").locator(".drag-handle").boundingBox();
-  const to = await row("Burger").locator(".drag-handle").boundingBox();
+  // Drag the steak above the burger by its handle, once the editor has redrawn after the last change.
+  await page.getByTestId("menu-status").filter({ hasText: "Cola now goes to Bar" }).waitFor();
+  await page.getByRole("combobox", { name: "Station of Cola" }).and(page.locator(`:has(option[value="${bar.id}"]:checked)`)).waitFor();
+  let from = null;
+  let to = null;
+  for (let i = 0; i < 20 && !(from && to); i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    from = await row("Steak").locator(".drag-handle").boundingBox();
+    to = await row("Burger").locator(".drag-handle").boundingBox();
+  }
+  if (!from || !to) throw new Error("the drag handles are not on screen");
   await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
   await page.mouse.down();
   for (let step = 1; step <= 12; step++) {

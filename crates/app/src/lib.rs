@@ -15,6 +15,7 @@ pub mod demo;
 pub mod entities;
 pub mod forecasting;
 pub mod http;
+pub mod inventory;
 pub mod jobs;
 pub mod kitchen;
 pub mod menus;

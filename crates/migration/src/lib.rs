@@ -20,6 +20,7 @@ mod m20261206_000012_hardening;
 mod m20261206_000013_forecasting;
 mod m20261206_000014_kitchen;
 mod m20261206_000015_workspace;
+mod m20261206_000016_inventory;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_forecasting::Migration),
             Box::new(m20261206_000014_kitchen::Migration),
             Box::new(m20261206_000015_workspace::Migration),
+            Box::new(m20261206_000016_inventory::Migration),
         ]
     }
 }

@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         (name = "crm", description = "KAM CRM: leads, contacts, interactions, call planning, reassignment, performance, CSV import"),
         (name = "forecasting", description = "Demand forecasts from backtested, versioned models with fallbacks; the model registry; closure calendars"),
         (name = "kitchen", description = "Stations, routing of menu items to stations, ticket lines and the kitchen display's actions"),
+        (name = "inventory", description = "Ingredients, recipes with dish cost and margin, batches, and every stock movement (receipts, consumption by completed orders, counts, waste)"),
     ),
     components(schemas(super::error::ErrorBody, super::envelope::PageNumber, super::envelope::PerPage,
         TimeZoneName, TimeZoneOrNone, CurrencyCode, TimeOfDay, Weekday, WeekdayInput, EmailOrBlank,

@@ -808,10 +808,15 @@ pub async fn transition(
         ));
     }
     let now = state.now();
-    let venue_name = crate::restaurants::cached_with_hours(state, order.restaurant_id)
-        .await?
+    let venue = crate::restaurants::cached_with_hours(state, order.restaurant_id).await?;
+    let venue_name = venue
+        .as_ref()
         .map(|found| found.0.name.clone())
         .unwrap_or_default();
+    let today = venue
+        .as_ref()
+        .map(|found| crate::inventory::local_today(&found.0, now))
+        .unwrap_or_else(|| now.date_naive());
     let items = order_items::Entity::find()
         .filter(order_items::Column::OrderId.eq(order_id))
         .order_by_asc(order_items::Column::Name)
@@ -859,6 +864,10 @@ pub async fn transition(
         }
         OrderStatus::Pending | OrderStatus::Preparing => Vec::new(),
     };
+    // Stock follows: a completed order's recipes leave stock in this transaction, once.
+    if to == OrderStatus::Completed {
+        crate::inventory::consume_order(&txn, &order, &items, now, today).await?;
+    }
     let view = order_view(
         orders::Model {
             status: to.as_str().to_string(),

@@ -59,6 +59,8 @@ pub fn router() -> Router<AppState> {
         .route("/venues/{id}/orders/{order}/paid", post(queue::mark_paid))
         .route("/qr", get(qr::start))
         .route("/menu", get(workspace::menu_start))
+        .route("/inventory", get(workspace::inventory_start))
+        .route("/venues/{id}/inventory", get(workspace::inventory_page))
         .route("/venues/{id}/menu", get(workspace::menu_page))
         .route("/reservations", get(workspace::reservations_start))
         .route(
@@ -180,6 +182,7 @@ pub fn navigation(role: Role, is_venue: bool, current: &str) -> Vec<NavLink> {
             links.push(("/kitchen", "Kitchen"));
             links.push(("/menu", "Menu"));
             links.push(("/reservations", "Reservations"));
+            links.push(("/inventory", "Stock"));
             links.push(("/qr", "QR codes"));
         }
         Role::Customer => {}
@@ -231,6 +234,7 @@ const CHART_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chart.umd.min.
 const SORTABLE_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sortable.min.js"));
 const MENU_JS: &[u8] = include_bytes!("../../assets/menu.js");
 const RESERVATIONS_JS: &[u8] = include_bytes!("../../assets/reservations.js");
+const INVENTORY_JS: &[u8] = include_bytes!("../../assets/inventory.js");
 const FORECAST_JS: &[u8] = include_bytes!("../../assets/forecast.js");
 const KITCHEN_JS: &[u8] = include_bytes!("../../assets/kitchen.js");
 const QUEUE_JS: &[u8] = include_bytes!("../../assets/queue.js");
@@ -280,6 +284,7 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "sortable.min.js" => (SORTABLE_JS, "text/javascript; charset=utf-8"),
         "menu.js" => (MENU_JS, "text/javascript; charset=utf-8"),
         "reservations.js" => (RESERVATIONS_JS, "text/javascript; charset=utf-8"),
+        "inventory.js" => (INVENTORY_JS, "text/javascript; charset=utf-8"),
         "forecast.js" => (FORECAST_JS, "text/javascript; charset=utf-8"),
         "kitchen.js" => (KITCHEN_JS, "text/javascript; charset=utf-8"),
         "queue.js" => (QUEUE_JS, "text/javascript; charset=utf-8"),

@@ -32,6 +32,17 @@ struct MenuEditor {
 }
 
 #[derive(Template)]
+#[template(path = "inventory.html")]
+struct StockPage {
+    layout: Layout,
+    venue_id: Uuid,
+    venue_name: String,
+    currency: String,
+    venues: Vec<(Uuid, String, bool)>,
+    can_manage: bool,
+}
+
+#[derive(Template)]
 #[template(path = "reservations.html")]
 struct ReservationBook {
     layout: Layout,
@@ -130,4 +141,42 @@ pub async fn reservation_events(
         &crate::reservations::book_channel(id),
         "reservation",
     ))
+}
+
+/// `/inventory`: the stock of the caller's first venue.
+pub async fn inventory_start(State(state): State<AppState>, user: WebUser) -> Response {
+    first_venue(&state, &user, "inventory").await
+}
+
+/// The stock list with receiving, counting and waste per ingredient, new ingredients, and the recipe
+/// editor with each dish's cost and margin (`assets/inventory.js`, on the REST API).
+pub async fn inventory_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let venue = match team_venue(&state, &user, id, "its stock").await {
+        Ok(venue) => venue,
+        Err(refused) => return refused,
+    };
+    let can_manage = require_restaurant_role(&state, &user.principal, id, MemberRole::Manager)
+        .await
+        .is_ok();
+    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let page = StockPage {
+        layout: Layout::for_user(
+            &format!("Stock · {}", venue.name),
+            "/inventory",
+            &user,
+            !user.principal.is_admin(),
+            csrf,
+        ),
+        venue_id: id,
+        currency: crate::menus::currency_of(&venue).code.to_string(),
+        venue_name: venue.name,
+        venues: venues_of(&state, &user, id).await,
+        can_manage,
+    };
+    (jar, render(&page)).into_response()
 }

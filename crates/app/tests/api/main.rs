@@ -9,6 +9,7 @@ mod channel_orders;
 mod conventions;
 mod crm;
 mod forecasting;
+mod inventory;
 mod jobs;
 mod kitchen;
 mod mail;

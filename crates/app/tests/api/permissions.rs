@@ -242,6 +242,14 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
             .await,
     );
     // The kitchen: a station to change, one to delete, and a confirmed order's ticket line.
+    let flour = id_of(
+        &app.post(
+            &format!("/api/venues/{v}/ingredients"),
+            json!({"name": "Walk Flour", "unit": "g", "unit_cost": "0.001"}),
+            Some(&s.owner),
+        )
+        .await,
+    );
     let station = id_of(
         &app.post(
             &format!("/api/venues/{v}/stations"),
@@ -647,6 +655,23 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::POST, "/api/predictions/kitchen/prep-time", "/api/predictions/kitchen/prep-time".into(), Allow(FORECAST_READERS))
             .json(json!({"station_id": station, "menu_item_id": s.gyoza})),
         op(M::GET, "/api/predictions/kitchen/bottlenecks", format!("/api/predictions/kitchen/bottlenecks?restaurant_id={v}&hours=3"), Allow(FORECAST_READERS)),
+        // Inventory.
+        op(M::GET, "/api/venues/{venue_id}/ingredients", format!("/api/venues/{v}/ingredients"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/venues/{venue_id}/ingredients", format!("/api/venues/{v}/ingredients"), Allow(VENUE_MANAGERS))
+            .json(json!({"name": "Walk Salt", "unit": "g"})),
+        op(M::GET, "/api/venues/{venue_id}/ingredients/{id}", format!("/api/venues/{v}/ingredients/{flour}"), Allow(VENUE_STAFF)),
+        op(M::PUT, "/api/venues/{venue_id}/ingredients/{id}", format!("/api/venues/{v}/ingredients/{flour}"), Allow(VENUE_MANAGERS))
+            .json(json!({"par_level": "500"})),
+        op(M::POST, "/api/venues/{venue_id}/ingredients/{id}/receipts", format!("/api/venues/{v}/ingredients/{flour}/receipts"), Allow(VENUE_STAFF))
+            .json(json!({"quantity": "1000", "unit_cost": "0.001"})),
+        op(M::POST, "/api/venues/{venue_id}/ingredients/{id}/counts", format!("/api/venues/{v}/ingredients/{flour}/counts"), Allow(VENUE_STAFF))
+            .json(json!({"counted": "900"})),
+        op(M::POST, "/api/venues/{venue_id}/ingredients/{id}/waste", format!("/api/venues/{v}/ingredients/{flour}/waste"), Allow(VENUE_STAFF))
+            .json(json!({"quantity": "10", "reason": "dropped"})),
+        op(M::GET, "/api/venues/{venue_id}/ingredients/{id}/movements", format!("/api/venues/{v}/ingredients/{flour}/movements"), Allow(VENUE_STAFF)),
+        op(M::GET, "/api/venues/{venue_id}/menu/items/{id}/recipe", format!("/api/venues/{v}/menu/items/{}/recipe", s.gyoza), Allow(VENUE_STAFF)),
+        op(M::PUT, "/api/venues/{venue_id}/menu/items/{id}/recipe", format!("/api/venues/{v}/menu/items/{}/recipe", s.gyoza), Allow(VENUE_MANAGERS))
+            .json(json!({"lines": [{"ingredient_id": flour, "quantity": "50"}]})),
         op(M::GET, "/api/predictions/kitchen/performance", format!("/api/predictions/kitchen/performance?restaurant_id={v}"), Allow(FORECAST_READERS)),
         op(M::GET, "/api/models", "/api/models".into(), Signed),
         op(M::GET, "/api/models/{id}", format!("/api/models/{model_latest}"), Allow(FORECAST_READERS)),

@@ -776,7 +776,7 @@ async fn the_menu_editor_and_the_reservation_book_call_the_api_with_the_session(
 
     // The team's navigation and both pages.
     let home = page(&app, "/", &staff).await;
-    for link in ["/menu", "/reservations"] {
+    for link in ["/menu", "/reservations", "/inventory"] {
         assert!(
             home.text.contains(&format!("href=\"{link}\"")),
             "{link} missing"
@@ -795,6 +795,14 @@ async fn the_menu_editor_and_the_reservation_book_call_the_api_with_the_session(
         "staff do not rename or reprice"
     );
     assert!(editor.text.contains("/static/sortable.min.js"));
+    let stock = page(&app, &format!("/venues/{}/inventory", s.id), &staff).await;
+    stock.assert_status(StatusCode::OK);
+    assert!(stock.text.contains("data-testid=\"stock\""));
+    assert!(stock.text.contains("/static/inventory.js"));
+    assert!(
+        !stock.text.contains("add-ingredient"),
+        "staff receive, count and log waste; managers add ingredients"
+    );
     let book = page(&app, &format!("/venues/{}/reservations", s.id), &staff).await;
     book.assert_status(StatusCode::OK);
     assert!(book.text.contains("data-testid=\"book\""));
@@ -821,7 +829,7 @@ async fn the_menu_editor_and_the_reservation_book_call_the_api_with_the_session(
     // An outsider's session sees neither.
     app.user("outsider@web-book.example", Role::Customer).await;
     let outsider = sign_in(&app, "outsider@web-book.example", "password-123").await;
-    for path in ["menu", "reservations", "reservations/events"] {
+    for path in ["menu", "reservations", "reservations/events", "inventory"] {
         assert_eq!(
             page(&app, &format!("/venues/{}/{path}", s.id), &outsider)
                 .await

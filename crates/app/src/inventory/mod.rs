@@ -1,0 +1,377 @@
+//! Inventory: each venue's ingredients, recipes, batches and stock movements. Every change to stock is an
+//! immutable `stock_movements` row (receipt, consumption, count, waste), so an ingredient's stock at any
+//! instant is the sum of its movements until then; batches hold what FIFO takes from (oldest unexpired
+//! first, `fifo`). When an order completes, its recipes' quantities leave stock in the same transaction
+//! as its status event, once: a row in `order_consumptions` is the claim, and a replayed or concurrent
+//! completion finds it taken. Stock may go below zero (the kitchen cooked it anyway); the movement says
+//! so and the next receipt settles the deficit before it fills a batch.
+//!
+//! Writes to one ingredient are serialised by touching its row first (a row lock on PostgreSQL, the
+//! single writer on SQLite), always in ingredient-id order, so concurrent completions neither deadlock
+//! nor take one batch twice.
+//!
+//! Facade: [`consume_order`], [`receive`], [`count`], [`waste`], [`on_hand`].
+
+pub mod fifo;
+pub mod routes;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::entities::{
+    batches, ingredients, order_consumptions, order_items, orders, recipe_lines, stock_movements,
+};
+use crate::http::error::ApiError;
+
+/// What a movement was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementKind {
+    Receipt,
+    Consumption,
+    Count,
+    Waste,
+}
+
+impl MovementKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovementKind::Receipt => "receipt",
+            MovementKind::Consumption => "consumption",
+            MovementKind::Count => "count",
+            MovementKind::Waste => "waste",
+        }
+    }
+}
+
+/// Why stock was thrown away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WasteReason {
+    Expired,
+    Spoiled,
+    Dropped,
+    Returned,
+}
+
+impl WasteReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WasteReason::Expired => "expired",
+            WasteReason::Spoiled => "spoiled",
+            WasteReason::Dropped => "dropped",
+            WasteReason::Returned => "returned",
+        }
+    }
+}
+
+/// Who and what a movement belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub kind: MovementKind,
+    pub order_id: Option<Uuid>,
+    pub reference_id: Option<Uuid>,
+    pub reason: Option<&'static str>,
+    pub actor_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+    /// The venue's local date at `at` (what expiry is judged against).
+    pub today: NaiveDate,
+}
+
+/// The sum of an ingredient's movements up to `at` (all of them when `None`): its stock then, in
+/// thousandths of its unit.
+pub async fn on_hand<C: ConnectionTrait>(
+    db: &C,
+    ingredient_id: Uuid,
+    at: Option<DateTime<Utc>>,
+) -> Result<i64, ApiError> {
+    let mut select = stock_movements::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(quantity), 0) AS BIGINT)"),
+            "total",
+        )
+        .filter(stock_movements::Column::IngredientId.eq(ingredient_id));
+    if let Some(at) = at {
+        select = select.filter(stock_movements::Column::OccurredAt.lte(at));
+    }
+    let total: Option<i64> = select.into_tuple().one(db).await?;
+    Ok(total.unwrap_or(0))
+}
+
+/// Take the ingredient's row for this transaction (every stock write to it goes through here first).
+async fn lock<C: ConnectionTrait>(
+    db: &C,
+    ingredient_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<ingredients::Model, ApiError> {
+    ingredients::Entity::update_many()
+        .col_expr(ingredients::Column::UpdatedAt, Expr::value(at))
+        .filter(ingredients::Column::Id.eq(ingredient_id))
+        .exec(db)
+        .await?;
+    ingredients::Entity::find_by_id(ingredient_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("ingredient"))
+}
+
+fn movement(
+    ingredient: &ingredients::Model,
+    batch: Option<Uuid>,
+    quantity: i64,
+    unit_cost_micros: i64,
+    ctx: &Context,
+) -> stock_movements::ActiveModel {
+    stock_movements::ActiveModel {
+        restaurant_id: Set(ingredient.restaurant_id),
+        ingredient_id: Set(ingredient.id),
+        batch_id: Set(batch),
+        kind: Set(ctx.kind.as_str().to_string()),
+        quantity: Set(quantity),
+        unit_cost_micros: Set(unit_cost_micros),
+        order_id: Set(ctx.order_id),
+        reference_id: Set(ctx.reference_id),
+        reason: Set(ctx.reason.map(str::to_string)),
+        actor_id: Set(ctx.actor_id),
+        occurred_at: Set(ctx.at),
+        ..Default::default()
+    }
+}
+
+/// Take `quantity` (thousandths) of an ingredient out of stock, FIFO, recording a movement per batch
+/// taken from and one for any shortfall (valued at the ingredient's standard cost). Returns the cost
+/// of what was taken, in billionths of the currency unit.
+pub async fn take<C: ConnectionTrait>(
+    db: &C,
+    ingredient_id: Uuid,
+    quantity: i64,
+    ctx: &Context,
+) -> Result<i128, ApiError> {
+    let ingredient = lock(db, ingredient_id, ctx.at).await?;
+    if quantity <= 0 {
+        return Ok(0);
+    }
+    let lots: Vec<fifo::Lot> = batches::Entity::find()
+        .filter(batches::Column::IngredientId.eq(ingredient_id))
+        .filter(batches::Column::Remaining.gt(0))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| fifo::Lot {
+            id: b.id,
+            remaining: b.remaining,
+            unit_cost_micros: b.unit_cost_micros,
+            received_at: b.received_at,
+            expires_on: b.expires_on,
+        })
+        .collect();
+    let plan = fifo::plan_use(&lots, quantity, ctx.today);
+    for t in &plan.takes {
+        batches::Entity::update_many()
+            .col_expr(
+                batches::Column::Remaining,
+                sea_orm::sea_query::ExprTrait::sub(
+                    Expr::col(batches::Column::Remaining),
+                    t.quantity,
+                ),
+            )
+            .filter(batches::Column::Id.eq(t.lot))
+            .exec(db)
+            .await?;
+        movement(
+            &ingredient,
+            Some(t.lot),
+            -t.quantity,
+            t.unit_cost_micros,
+            ctx,
+        )
+        .insert(db)
+        .await?;
+    }
+    if plan.shortfall > 0 {
+        movement(
+            &ingredient,
+            None,
+            -plan.shortfall,
+            ingredient.unit_cost_micros,
+            ctx,
+        )
+        .insert(db)
+        .await?;
+    }
+    Ok(fifo::plan_cost_nanos(&plan)
+        + fifo::value_nanos(plan.shortfall, ingredient.unit_cost_micros))
+}
+
+/// What comes into stock: a delivery, or a count's surplus.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub quantity: i64,
+    pub unit_cost_micros: i64,
+    pub supplier_id: Option<Uuid>,
+    pub lot: Option<String>,
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// Put `incoming` into stock as a batch. A deficit (stock below zero) is settled first: the batch
+/// holds only what is left after it, so batches always hold exactly the stock on hand when it is
+/// positive.
+pub async fn put<C: ConnectionTrait>(
+    db: &C,
+    ingredient_id: Uuid,
+    incoming: &Incoming,
+    ctx: &Context,
+) -> Result<batches::Model, ApiError> {
+    let ingredient = lock(db, ingredient_id, ctx.at).await?;
+    let before = on_hand(db, ingredient_id, None).await?;
+    let deficit = (-before).max(0);
+    let expires_on = incoming.expires_on.or_else(|| {
+        ingredient
+            .shelf_life_days
+            .map(|days| ctx.today + chrono::Days::new(days.max(0) as u64))
+    });
+    let batch = batches::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(ingredient.restaurant_id),
+        ingredient_id: Set(ingredient_id),
+        supplier_id: Set(incoming.supplier_id),
+        lot: Set(incoming.lot.clone()),
+        received_quantity: Set(incoming.quantity),
+        remaining: Set(incoming.quantity - deficit.min(incoming.quantity)),
+        unit_cost_micros: Set(incoming.unit_cost_micros),
+        received_at: Set(ctx.at),
+        expires_on: Set(expires_on),
+    }
+    .insert(db)
+    .await?;
+    movement(
+        &ingredient,
+        Some(batch.id),
+        incoming.quantity,
+        incoming.unit_cost_micros,
+        ctx,
+    )
+    .insert(db)
+    .await?;
+    if ctx.kind == MovementKind::Receipt {
+        ingredients::Entity::update_many()
+            .col_expr(
+                ingredients::Column::UnitCostMicros,
+                Expr::value(incoming.unit_cost_micros),
+            )
+            .filter(ingredients::Column::Id.eq(ingredient_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(batch)
+}
+
+/// A stocktake: the counted quantity becomes the stock, the difference is recorded as a `count`
+/// movement (a surplus enters as a batch at the standard cost). Returns the variance.
+pub async fn count<C: ConnectionTrait>(
+    db: &C,
+    ingredient_id: Uuid,
+    counted: i64,
+    ctx: &Context,
+) -> Result<i64, ApiError> {
+    let ingredient = lock(db, ingredient_id, ctx.at).await?;
+    let variance = counted - on_hand(db, ingredient_id, None).await?;
+    if variance < 0 {
+        take(db, ingredient_id, -variance, ctx).await?;
+    } else if variance > 0 {
+        put(
+            db,
+            ingredient_id,
+            &Incoming {
+                quantity: variance,
+                unit_cost_micros: ingredient.unit_cost_micros,
+                supplier_id: None,
+                lot: None,
+                expires_on: None,
+            },
+            ctx,
+        )
+        .await?;
+    }
+    Ok(variance)
+}
+
+/// Take an order's recipes out of stock, once. Called inside the transaction that records the order's
+/// COMPLETED status; a second call for the same order (a replay, a concurrent completion) finds the
+/// claim taken and takes nothing. Returns how many ingredients moved.
+pub async fn consume_order<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    items: &[order_items::Model],
+    at: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<usize, ApiError> {
+    let claimed = order_consumptions::Entity::insert(order_consumptions::ActiveModel {
+        order_id: Set(order.id),
+        restaurant_id: Set(order.restaurant_id),
+        consumed_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::column(order_consumptions::Column::OrderId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if claimed == 0 {
+        return Ok(0);
+    }
+    let mut ordered: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for item in items {
+        if let Some(menu_item) = item.menu_item_id {
+            *ordered.entry(menu_item).or_default() += i64::from(item.quantity.max(0));
+        }
+    }
+    if ordered.is_empty() {
+        return Ok(0);
+    }
+    let lines = recipe_lines::Entity::find()
+        .filter(recipe_lines::Column::MenuItemId.is_in(ordered.keys().copied().collect::<Vec<_>>()))
+        .order_by_asc(recipe_lines::Column::IngredientId)
+        .all(db)
+        .await?;
+    // Per ingredient, in id order (the lock order).
+    let mut needs: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for line in &lines {
+        let portions = line
+            .menu_item_id
+            .and_then(|m| ordered.get(&m))
+            .copied()
+            .unwrap_or(0);
+        *needs.entry(line.ingredient_id).or_default() += portions * line.quantity;
+    }
+    let ctx = Context {
+        kind: MovementKind::Consumption,
+        order_id: Some(order.id),
+        reference_id: None,
+        reason: None,
+        actor_id: None,
+        at,
+        today,
+    };
+    for (ingredient, quantity) in &needs {
+        take(db, *ingredient, *quantity, &ctx).await?;
+    }
+    Ok(needs.len())
+}
+
+/// A venue's local date at `at`.
+pub fn local_today(venue: &crate::entities::restaurants::Model, at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&crate::restaurants::zone_of(venue))
+        .date_naive()
+}

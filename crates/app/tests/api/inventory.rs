@@ -1,0 +1,477 @@
+//! Inventory: ingredients and recipes, deliveries as batches, completed orders taking their recipes
+//! from stock FIFO exactly once (also under 32 simultaneous completions and replays), counts, waste, and
+//! stock at any past instant equal to the running balance.
+
+use axum::http::StatusCode;
+use brigade_app::accounts::Role;
+use brigade_app::entities::{batches, stock_movements};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+use crate::orders::{Shop, shop};
+
+async fn ingredient(app: &TestApp, s: &Shop, body: Value) -> String {
+    let made = app
+        .post(
+            &format!("/api/venues/{}/ingredients", s.id),
+            body,
+            Some(&s.owner),
+        )
+        .await;
+    made.assert_status(StatusCode::CREATED);
+    made.data()["id"].as_str().unwrap().to_string()
+}
+
+async fn stock(app: &TestApp, s: &Shop, id: &str) -> Value {
+    let found = app
+        .get(
+            &format!("/api/venues/{}/ingredients/{id}", s.id),
+            Some(&s.staff),
+        )
+        .await;
+    found.assert_status(StatusCode::OK);
+    found.data().clone()
+}
+
+/// An order of `portions` ramen, moved to READY.
+async fn ready_order(app: &TestApp, s: &Shop, customer: &str, portions: i64) -> String {
+    let placed = app
+        .post(
+            "/api/orders",
+            json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [{"menu_item_id": s.ramen, "quantity": portions}]}),
+            Some(customer),
+        )
+        .await;
+    placed.assert_status(StatusCode::CREATED);
+    let id = placed.data()["id"].as_str().unwrap().to_string();
+    for status in ["CONFIRMED", "PREPARING", "READY"] {
+        app.put(
+            &format!("/api/orders/{id}/status"),
+            json!({"status": status}),
+            Some(&s.staff),
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    }
+    id
+}
+
+#[tokio::test]
+async fn a_completed_order_takes_its_recipe_from_the_oldest_batch_and_costs_the_dish() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Stock Pot", json!({})).await;
+    let (_, customer, _) = app.user("slurp@example.com", Role::Customer).await;
+    let noodles = ingredient(
+        &app,
+        &s,
+        json!({"name": "Noodles", "unit": "g", "unit_cost": "0.004", "par_level": "1000"}),
+    )
+    .await;
+    let broth = ingredient(
+        &app,
+        &s,
+        json!({"name": "Broth", "unit": "ml", "unit_cost": "0.002"}),
+    )
+    .await;
+    // Same name twice: refused.
+    app.post(
+        &format!("/api/venues/{}/ingredients", s.id),
+        json!({"name": "Noodles", "unit": "g"}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "ingredient_exists");
+
+    // The ramen: 150 g noodles and 400 ml broth; 0.60 + 0.80 = 1.40 against a price of 14.50.
+    let recipe = format!("/api/venues/{}/menu/items/{}/recipe", s.id, s.ramen);
+    let body = json!({"lines": [{"ingredient_id": noodles, "quantity": "150"}, {"ingredient_id": broth, "quantity": "400"}]});
+    app.put(&recipe, body.clone(), Some(&s.staff))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let saved = app.put(&recipe, body, Some(&s.owner)).await;
+    saved.assert_status(StatusCode::OK);
+    assert_eq!(saved.data()["cost"], "1.4");
+    assert_eq!(saved.data()["margin"], "13.1");
+    assert_eq!(saved.data()["cost_share"], "0.0966");
+    let twice = app
+        .put(
+            &recipe,
+            json!({"lines": [{"ingredient_id": noodles, "quantity": "1"}, {"ingredient_id": noodles, "quantity": "2"}]}),
+            Some(&s.owner),
+        )
+        .await;
+    twice.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!twice.field_errors("lines[1].ingredient_id").is_empty());
+
+    // Two deliveries of noodles: 200 g at 0.004 (older, expiring later), then 1 kg at 0.005.
+    let receipts = format!("/api/venues/{}/ingredients/{noodles}/receipts", s.id);
+    app.post(
+        &receipts,
+        json!({"quantity": "200", "unit_cost": "0.004", "expires_on": "2026-07-01"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.clock.advance(chrono::Duration::minutes(5));
+    app.post(
+        &receipts,
+        json!({"quantity": "1000", "unit_cost": "0.005", "lot": "L-7"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.post(
+        &format!("/api/venues/{}/ingredients/{broth}/receipts", s.id),
+        json!({"quantity": "10000", "unit_cost": "0.002"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.clock.advance(chrono::Duration::minutes(5));
+    let before = stock(&app, &s, &noodles).await;
+    assert_eq!(before["on_hand"], "1200");
+    assert_eq!(before["value"], "5.8");
+    assert_eq!(before["unit_cost"], "0.005", "the latest receipt sets it");
+
+    // Two portions complete: 300 g noodles, the 200 g batch first, then 100 g of the second.
+    let order = ready_order(&app, &s, &customer, 2).await;
+    app.put(
+        &format!("/api/orders/{order}/status"),
+        json!({"status": "COMPLETED"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let after = stock(&app, &s, &noodles).await;
+    assert_eq!(after["on_hand"], "900");
+    assert_eq!(after["value"], "4.5", "900 g at 0.005");
+    let batches = after["batches"].as_array().unwrap();
+    assert_eq!(batches.len(), 1, "the first batch is used up: {after}");
+    assert_eq!(batches[0]["lot"], "L-7");
+    assert_eq!(stock(&app, &s, &broth).await["on_hand"], "9200");
+    let movements = stock_movements::Entity::find()
+        .filter(stock_movements::Column::OrderId.eq(uuid::Uuid::parse_str(&order).unwrap()))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(movements.len(), 3, "{movements:?}");
+    assert!(movements.iter().all(|m| m.kind == "consumption"));
+
+    // A replay takes nothing twice: the claim is there.
+    let stored =
+        brigade_app::entities::orders::Entity::find_by_id(uuid::Uuid::parse_str(&order).unwrap())
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+    let items = brigade_app::entities::order_items::Entity::find()
+        .filter(brigade_app::entities::order_items::Column::OrderId.eq(stored.id))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let now = app.state.now();
+    let moved = brigade_app::inventory::consume_order(
+        &app.state.db,
+        &stored,
+        &items,
+        now,
+        now.date_naive(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, 0);
+    assert_eq!(stock(&app, &s, &noodles).await["on_hand"], "900");
+
+    // The stock list puts what is below par first.
+    app.post(
+        &format!("/api/venues/{}/ingredients/{noodles}/waste", s.id),
+        json!({"quantity": "150", "reason": "spoiled"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let list = app
+        .get(&format!("/api/venues/{}/ingredients", s.id), Some(&s.staff))
+        .await;
+    assert_eq!(list.data()[0]["name"], "Noodles");
+    assert_eq!(list.data()[0]["below_par"], true);
+    assert_eq!(list.data()[0]["on_hand"], "750");
+
+    // A count finds 700: a variance of -50, kept as a movement.
+    let counted = app
+        .post(
+            &format!("/api/venues/{}/ingredients/{noodles}/counts", s.id),
+            json!({"counted": "700"}),
+            Some(&s.staff),
+        )
+        .await;
+    counted.assert_status(StatusCode::CREATED);
+    assert_eq!(counted.data()["variance"], "-50");
+    assert_eq!(counted.data()["ingredient"]["on_hand"], "700");
+    let page = app
+        .get(
+            &format!("/api/venues/{}/ingredients/{noodles}/movements", s.id),
+            Some(&s.staff),
+        )
+        .await;
+    let kinds: Vec<&str> = page.data()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "count",
+            "waste",
+            "consumption",
+            "consumption",
+            "receipt",
+            "receipt"
+        ]
+    );
+    // Stock at an instant before the order: the two receipts only.
+    let then = app
+        .get(
+            &format!(
+                "/api/venues/{}/ingredients/{noodles}/movements?at=2026-06-15T12:05:00Z",
+                s.id
+            ),
+            Some(&s.staff),
+        )
+        .await;
+    assert_eq!(then.body["message"], "stock then g: 1200");
+    // Another venue's staff see nothing of it.
+    let other = shop(&app, &admin, "Other Pot", json!({})).await;
+    app.get(
+        &format!("/api/venues/{}/ingredients", s.id),
+        Some(&other.staff),
+    )
+    .await
+    .assert_status(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn stock_goes_below_zero_and_the_next_delivery_settles_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Short Stock", json!({})).await;
+    let (_, customer, _) = app.user("short@example.com", Role::Customer).await;
+    let eggs = ingredient(
+        &app,
+        &s,
+        json!({"name": "Eggs", "unit": "each", "unit_cost": "0.25"}),
+    )
+    .await;
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}/recipe", s.id, s.ramen),
+        json!({"lines": [{"ingredient_id": eggs, "quantity": "1"}]}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let order = ready_order(&app, &s, &customer, 3).await;
+    app.put(
+        &format!("/api/orders/{order}/status"),
+        json!({"status": "COMPLETED"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    // No eggs were recorded, the kitchen used three: -3, not clamped.
+    assert_eq!(stock(&app, &s, &eggs).await["on_hand"], "-3");
+    app.post(
+        &format!("/api/venues/{}/ingredients/{eggs}/receipts", s.id),
+        json!({"quantity": "12", "unit_cost": "0.30"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let now = stock(&app, &s, &eggs).await;
+    assert_eq!(now["on_hand"], "9");
+    assert_eq!(
+        now["batches"][0]["remaining"], "9",
+        "the deficit came out of the delivery"
+    );
+    assert_eq!(now["batches"][0]["received_quantity"], "12");
+}
+
+#[tokio::test]
+async fn thirty_two_simultaneous_completions_and_their_replays_consume_exactly_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Rush Hour", json!({})).await;
+    let (_, customer, _) = app.user("rush@example.com", Role::Customer).await;
+    let rice = ingredient(
+        &app,
+        &s,
+        json!({"name": "Rice", "unit": "g", "unit_cost": "0.002"}),
+    )
+    .await;
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}/recipe", s.id, s.ramen),
+        json!({"lines": [{"ingredient_id": rice, "quantity": "100"}]}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    // Four batches of 1 kg.
+    for _ in 0..4 {
+        app.post(
+            &format!("/api/venues/{}/ingredients/{rice}/receipts", s.id),
+            json!({"quantity": "1000", "unit_cost": "0.002"}),
+            Some(&s.staff),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+    }
+    let mut orders = Vec::new();
+    for _ in 0..32 {
+        orders.push(ready_order(&app, &s, &customer, 1).await);
+    }
+    // Every order completed twice at once: 64 requests, 32 succeed, 32 find it already moved.
+    let attempts = orders.iter().chain(orders.iter()).map(|id| {
+        let app = &app;
+        let staff = s.staff.clone();
+        async move {
+            app.put(
+                &format!("/api/orders/{id}/status"),
+                json!({"status": "COMPLETED"}),
+                Some(&staff),
+            )
+            .await
+            .status
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let done = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(done, 32, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    // 32 portions of 100 g: 3.2 kg gone, 800 g left, in the newest batch only.
+    let now = stock(&app, &s, &rice).await;
+    assert_eq!(now["on_hand"], "800");
+    let left: i64 = batches::Entity::find()
+        .filter(batches::Column::IngredientId.eq(uuid::Uuid::parse_str(&rice).unwrap()))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.remaining)
+        .sum();
+    assert_eq!(left, 800_000, "batches hold exactly the stock");
+    let consumed = stock_movements::Entity::find()
+        .filter(stock_movements::Column::Kind.eq("consumption"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let total: i64 = consumed.iter().map(|m| m.quantity).sum();
+    assert_eq!(total, -3_200_000);
+    let per_order: std::collections::HashSet<_> =
+        consumed.iter().filter_map(|m| m.order_id).collect();
+    assert_eq!(per_order.len(), 32);
+}
+
+#[tokio::test]
+async fn stock_at_any_past_instant_is_the_running_balance_after_random_operations() {
+    use brigade_app::inventory::{Context, Incoming, MovementKind};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Random Store", json!({})).await;
+    let flour = ingredient(
+        &app,
+        &s,
+        json!({"name": "Flour", "unit": "g", "unit_cost": "0.001"}),
+    )
+    .await;
+    let flour = uuid::Uuid::parse_str(&flour).unwrap();
+    // A fixed pseudo-random sequence of receipts, uses, waste and counts, one a minute.
+    let mut seed: u64 = 0x5eed;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut balance = 0i64;
+    let mut history = Vec::new();
+    for step in 0..120 {
+        let at = app.state.now() + chrono::Duration::minutes(step);
+        let kind = match next() % 4 {
+            0 => MovementKind::Receipt,
+            1 => MovementKind::Consumption,
+            2 => MovementKind::Waste,
+            _ => MovementKind::Count,
+        };
+        let amount = (next() % 5_000 + 1) as i64 * 100;
+        let ctx = Context {
+            kind,
+            order_id: None,
+            reference_id: None,
+            reason: None,
+            actor_id: None,
+            at,
+            today: at.date_naive(),
+        };
+        match kind {
+            MovementKind::Receipt => {
+                brigade_app::inventory::put(
+                    &app.state.db,
+                    flour,
+                    &Incoming {
+                        quantity: amount,
+                        unit_cost_micros: (next() % 3_000 + 1) as i64,
+                        supplier_id: None,
+                        lot: None,
+                        expires_on: None,
+                    },
+                    &ctx,
+                )
+                .await
+                .unwrap();
+                balance += amount;
+            }
+            MovementKind::Consumption | MovementKind::Waste => {
+                brigade_app::inventory::take(&app.state.db, flour, amount, &ctx)
+                    .await
+                    .unwrap();
+                balance -= amount;
+            }
+            MovementKind::Count => {
+                let counted = (next() % 20_000) as i64 * 100;
+                let variance = brigade_app::inventory::count(&app.state.db, flour, counted, &ctx)
+                    .await
+                    .unwrap();
+                assert_eq!(variance, counted - balance);
+                balance = counted;
+            }
+        }
+        history.push((at, balance));
+        // Batches hold exactly the stock when it is positive, nothing when it is not.
+        let held: i64 = batches::Entity::find()
+            .filter(batches::Column::IngredientId.eq(flour))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| b.remaining)
+            .sum();
+        assert_eq!(held, balance.max(0), "step {step}");
+    }
+    for (at, expected) in history {
+        assert_eq!(
+            brigade_app::inventory::on_hand(&app.state.db, flour, Some(at))
+                .await
+                .unwrap(),
+            expected,
+            "stock at {at}"
+        );
+    }
+}
