@@ -64,6 +64,10 @@ def _keeps_rules(case):
     if method == "PUT" and path == "/api/channel-orders/status-codes" and isinstance(body, dict):
         codes = [c.get("code") for c in body.get("codes") or [] if isinstance(c, dict)]
         return len(codes) == len(set(codes))  # each code once
+    if method == "PUT" and path.endswith("/recipe") and isinstance(body, dict):
+        # each ingredient at most once in a recipe
+        ids = [l.get("ingredient_id") for l in body.get("lines") or [] if isinstance(l, dict)]
+        return len(ids) == len(set(ids))
     if method == "POST" and path == "/api/auth/guest" and isinstance(body, dict):
         # a guest gives a phone number or an e-mail
         return bool((body.get("phone") or "").strip()) or isinstance(body.get("email"), str)

@@ -100,6 +100,62 @@ impl utoipa::PartialSchema for UnitCost {
 
 impl utoipa::ToSchema for UnitCost {}
 
+/// A quantity that must be more than zero, as a string: digits with up to three decimals ("125",
+/// "0.5"), no leading zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Positive(pub Decimal);
+
+pub const POSITIVE_PATTERN: &str =
+    r"^(?:[1-9][0-9]{0,11}(?:\.[0-9]{1,3})?|0\.(?:[1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$";
+
+impl Positive {
+    /// Exactly the strings [`POSITIVE_PATTERN`] matches.
+    pub fn parse(raw: &str) -> Result<Positive, String> {
+        let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let fraction_ok = !raw.contains('.') || (digits(fraction) && fraction.len() <= 3);
+        let shaped = if whole == "0" {
+            raw.contains('.') && fraction_ok && fraction.bytes().any(|b| b != b'0')
+        } else {
+            digits(whole) && whole.len() <= 12 && !whole.starts_with('0') && fraction_ok
+        };
+        if !shaped {
+            return Err(format!(
+                "{raw:?} is not a quantity more than zero like 125 or 0.5 (at most three decimals)"
+            ));
+        }
+        raw.parse::<Decimal>()
+            .map(Positive)
+            .map_err(|_| format!("{raw:?} is not a quantity"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <String as Deserialize>::deserialize(d)?;
+        Positive::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for Positive {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(POSITIVE_PATTERN))
+            .description(Some(
+                "A quantity more than zero in the ingredient's unit, as a string with up to three decimals.",
+            ))
+            .examples(["125"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Positive {}
+
+fn positive(p: Positive) -> i64 {
+    milli(Amount(p.0))
+}
+
 fn milli(amount: Amount) -> i64 {
     // At most 12 digits and 3 decimals: exact in thousandths.
     (amount.0 * Decimal::from(MILLI))
@@ -241,6 +297,46 @@ async fn list_ingredients(
     Ok(ok(views))
 }
 
+/// A new ingredient: a name and a unit, the rest as [`IngredientInput`].
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIngredient {
+    #[schema(
+        example = "Mozzarella",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S"
+    )]
+    pub name: String,
+    pub unit: Unit,
+    #[schema(max_length = 100)]
+    pub category: Option<String>,
+    pub unit_cost: Option<UnitCost>,
+    pub par_level: Option<Amount>,
+    #[schema(minimum = 1, maximum = 3650)]
+    pub shelf_life_days: Option<i32>,
+    pub supplier_id: Option<Uuid>,
+    #[schema(max_length = 50)]
+    pub purchase_unit: Option<String>,
+    pub purchase_factor: Option<Positive>,
+}
+
+impl From<NewIngredient> for IngredientInput {
+    fn from(n: NewIngredient) -> Self {
+        IngredientInput {
+            name: Some(n.name),
+            unit: Some(n.unit),
+            category: n.category,
+            unit_cost: n.unit_cost,
+            par_level: n.par_level,
+            shelf_life_days: n.shelf_life_days,
+            supplier_id: n.supplier_id,
+            purchase_unit: n.purchase_unit,
+            purchase_factor: n.purchase_factor,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngredientInput {
@@ -264,8 +360,8 @@ pub struct IngredientInput {
     pub supplier_id: Option<Uuid>,
     #[schema(max_length = 50)]
     pub purchase_unit: Option<String>,
-    /// Units of `unit` in one purchase unit (more than zero).
-    pub purchase_factor: Option<Amount>,
+    /// Units of `unit` in one purchase unit.
+    pub purchase_factor: Option<Positive>,
 }
 
 async fn apply_ingredient(
@@ -318,10 +414,8 @@ async fn apply_ingredient(
         Some(d) => active.shelf_life_days = Set(Some(d)),
         None => {}
     }
-    match input.purchase_factor.map(milli) {
-        Some(f) if f <= 0 => errors.add("purchase_factor", "must be more than zero"),
-        Some(f) => active.purchase_factor = Set(f),
-        None => {}
+    if let Some(f) = input.purchase_factor {
+        active.purchase_factor = Set(positive(f));
     }
     errors.into_result()?;
     if let Some(supplier) = input.supplier_id {
@@ -349,7 +443,7 @@ fn name_taken() -> ApiError {
 /// Add an ingredient (venue manager or admin).
 #[utoipa::path(post, path = "/api/venues/{venue_id}/ingredients", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
     params(("venue_id" = Uuid, Path, description = "Venue id")),
-    request_body(content = IngredientInput, example = json!({"name": "Mozzarella", "unit": "g", "unit_cost": "0.0098", "par_level": "5000", "shelf_life_days": 10})),
+    request_body(content = NewIngredient, example = json!({"name": "Mozzarella", "unit": "g", "unit_cost": "0.0098", "par_level": "5000", "shelf_life_days": 10})),
     responses(
         (status = 201, description = "Created", body = Envelope<IngredientView>),
         (status = 403, description = "Not the venue's manager", body = ErrorBody),
@@ -361,8 +455,9 @@ async fn create_ingredient(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
     ApiPath(venue_id): ApiPath<Uuid>,
-    ApiJson(input): ApiJson<IngredientInput>,
+    ApiJson(input): ApiJson<NewIngredient>,
 ) -> ApiResult<Reply<IngredientView>> {
+    let input = IngredientInput::from(input);
     venue_role(&state, &me, venue_id, MemberRole::Manager).await?;
     let now = state.now();
     let mut active = ingredients::ActiveModel {
@@ -544,14 +639,14 @@ async fn update_ingredient(
 pub struct RecipeLineInput {
     pub ingredient_id: Uuid,
     /// How much of the ingredient one portion uses, in its unit.
-    #[schema(value_type = String, example = "125")]
-    pub quantity: Amount,
+    pub quantity: Positive,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecipeInput {
-    /// The whole recipe (it replaces the old one); empty for none. Each ingredient once.
+    /// The whole recipe (it replaces the old one); empty for none. Each ingredient at most once (422
+    /// naming the repeated line otherwise).
     #[schema(max_items = 100)]
     pub lines: Vec<RecipeLineInput>,
 }
@@ -719,9 +814,6 @@ async fn put_recipe(
                 "is already in the recipe",
             );
         }
-        if milli(line.quantity) <= 0 {
-            errors.add(&format!("lines[{k}].quantity"), "must be more than zero");
-        }
     }
     errors.into_result()?;
     let venue = venue_role(&state, &me, venue_id, MemberRole::Manager).await?;
@@ -751,7 +843,7 @@ async fn put_recipe(
             menu_item_id: Set(Some(id)),
             parent_ingredient_id: Set(None),
             ingredient_id: Set(line.ingredient_id),
-            quantity: Set(milli(line.quantity)),
+            quantity: Set(positive(line.quantity)),
             // Kept in the order given.
             created_at: Set(now + chrono::Duration::microseconds(k as i64)),
         }
@@ -766,9 +858,8 @@ async fn put_recipe(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptInput {
-    /// How much arrived, in the ingredient's unit (more than zero).
-    #[schema(value_type = String, example = "5000")]
-    pub quantity: Amount,
+    /// How much arrived, in the ingredient's unit.
+    pub quantity: Positive,
     /// What one unit cost.
     pub unit_cost: UnitCost,
     /// The last day it may be used (default: today plus the ingredient's shelf life).
@@ -835,9 +926,6 @@ async fn receive(
     ApiJson(input): ApiJson<ReceiptInput>,
 ) -> ApiResult<Reply<BatchView>> {
     let mut errors = FieldErrors::new();
-    if milli(input.quantity) <= 0 {
-        errors.add("quantity", "must be more than zero");
-    }
     let lot = match input.lot.as_deref() {
         Some(raw) => errors
             .check("lot", crate::http::text::optional_text(raw, 100))
@@ -873,7 +961,7 @@ async fn receive(
         &txn,
         id,
         &Incoming {
-            quantity: milli(input.quantity),
+            quantity: positive(input.quantity),
             unit_cost_micros: micros(input.unit_cost),
             supplier_id: input.supplier_id,
             lot,
@@ -890,8 +978,7 @@ async fn receive(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountInput {
-    /// What is on the shelf, in the ingredient's unit.
-    #[schema(value_type = String, example = "4200")]
+    /// What is on the shelf, in the ingredient's unit (zero for none).
     pub counted: Amount,
 }
 
@@ -950,9 +1037,8 @@ async fn count_stock(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WasteInput {
-    /// How much was thrown away, in the ingredient's unit (more than zero).
-    #[schema(value_type = String, example = "300")]
-    pub quantity: Amount,
+    /// How much was thrown away, in the ingredient's unit.
+    pub quantity: Positive,
     pub reason: WasteReason,
 }
 
@@ -972,9 +1058,6 @@ async fn record_waste(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<WasteInput>,
 ) -> ApiResult<Reply<IngredientView>> {
-    if milli(input.quantity) <= 0 {
-        return Err(ApiError::field("quantity", "must be more than zero"));
-    }
     let venue = venue_role(&state, &me, venue_id, MemberRole::Staff).await?;
     find_ingredient(&state, venue_id, id).await?;
     let now = state.now();
@@ -989,7 +1072,7 @@ async fn record_waste(
     };
     let turn = state.write_turn().await;
     let txn = crate::database::begin_write(&state.db).await?;
-    super::take(&txn, id, milli(input.quantity), &ctx).await?;
+    super::take(&txn, id, positive(input.quantity), &ctx).await?;
     txn.commit().await?;
     drop(turn);
     let ingredient = find_ingredient(&state, venue_id, id).await?;
@@ -1046,4 +1129,48 @@ async fn list_movements(
         ingredient.unit,
         quantity(stock)
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_positive_quantity_parses_exactly_what_its_pattern_admits() {
+        let pattern = regex::Regex::new(POSITIVE_PATTERN).unwrap();
+        for raw in [
+            "1",
+            "125",
+            "0.5",
+            "0.05",
+            "0.005",
+            "10.250",
+            "999999999999",
+            "999999999999.999",
+            "0",
+            "0.0",
+            "0.000",
+            "00.5",
+            "01",
+            ".5",
+            "5.",
+            "1.2345",
+            "1000000000000",
+            "-1",
+            "1e3",
+            "",
+            " 1",
+            "0.0001",
+            "1,5",
+        ] {
+            assert_eq!(
+                pattern.is_match(raw),
+                Positive::parse(raw).is_ok(),
+                "{raw:?}"
+            );
+            if let Ok(p) = Positive::parse(raw) {
+                assert!(positive(p) > 0, "{raw:?}");
+            }
+        }
+    }
 }
