@@ -1089,6 +1089,52 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
     );
     let inserted =
         bulk::execute_with(&txn, &insert, &events, CHUNK, &[now_text.clone().into()]).await?;
+    // Stock follows: an order the channel now calls COMPLETED takes its recipes from stock in this
+    // transaction, once (a replayed event finds the claim taken). Only venues with recipes look.
+    let completed: Vec<&Plan> = plans
+        .iter()
+        .filter(|p| !p.new_events.is_empty() && mapping.state_of(p.latest.0) == "COMPLETED")
+        .collect();
+    if !completed.is_empty() {
+        let venues: Vec<Uuid> = completed.iter().map(|p| p.restaurant_id).collect();
+        let stocked = crate::inventory::venues_with_recipes(&txn, venues).await?;
+        let mut menus: HashMap<Uuid, Vec<crate::entities::menu_items::Model>> = HashMap::new();
+        for p in completed
+            .iter()
+            .filter(|p| stocked.contains(&p.restaurant_id))
+        {
+            if let std::collections::hash_map::Entry::Vacant(slot) = menus.entry(p.restaurant_id) {
+                slot.insert(
+                    crate::entities::menu_items::Entity::find()
+                        .filter(
+                            crate::entities::menu_items::Column::RestaurantId.eq(p.restaurant_id),
+                        )
+                        .all(&txn)
+                        .await?,
+                );
+            }
+            // The stored items (a status update carries none).
+            let items: Vec<(String, Option<String>, i32)> = order_items::Entity::find()
+                .filter(order_items::Column::OrderId.eq(p.order_id))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|i| (i.name, i.plu, i.quantity))
+                .collect();
+            let portions = crate::inventory::match_portions(&menus[&p.restaurant_id], &items);
+            let venue = crate::restaurants::find(state, p.restaurant_id).await?;
+            let at = p.latest.1;
+            crate::inventory::consume(
+                &txn,
+                p.order_id,
+                p.restaurant_id,
+                &portions,
+                at,
+                crate::inventory::local_today(&venue, at),
+            )
+            .await?;
+        }
+    }
     txn.commit().await?;
     drop(turn);
 

@@ -316,9 +316,28 @@ pub async fn consume_order<C: ConnectionTrait>(
     at: DateTime<Utc>,
     today: NaiveDate,
 ) -> Result<usize, ApiError> {
+    let mut ordered: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for item in items {
+        if let Some(menu_item) = item.menu_item_id {
+            *ordered.entry(menu_item).or_default() += i64::from(item.quantity.max(0));
+        }
+    }
+    consume(db, order.id, order.restaurant_id, &ordered, at, today).await
+}
+
+/// [`consume_order`] for portions already resolved to menu items (a channel order's items matched by
+/// PLU or name).
+pub async fn consume<C: ConnectionTrait>(
+    db: &C,
+    order_id: Uuid,
+    restaurant_id: Uuid,
+    ordered: &BTreeMap<Uuid, i64>,
+    at: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<usize, ApiError> {
     let claimed = order_consumptions::Entity::insert(order_consumptions::ActiveModel {
-        order_id: Set(order.id),
-        restaurant_id: Set(order.restaurant_id),
+        order_id: Set(order_id),
+        restaurant_id: Set(restaurant_id),
         consumed_at: Set(at),
     })
     .on_conflict(
@@ -330,12 +349,6 @@ pub async fn consume_order<C: ConnectionTrait>(
     .await?;
     if claimed == 0 {
         return Ok(0);
-    }
-    let mut ordered: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for item in items {
-        if let Some(menu_item) = item.menu_item_id {
-            *ordered.entry(menu_item).or_default() += i64::from(item.quantity.max(0));
-        }
     }
     if ordered.is_empty() {
         return Ok(0);
@@ -357,7 +370,7 @@ pub async fn consume_order<C: ConnectionTrait>(
     }
     let ctx = Context {
         kind: MovementKind::Consumption,
-        order_id: Some(order.id),
+        order_id: Some(order_id),
         reference_id: None,
         reason: None,
         actor_id: None,
@@ -374,4 +387,46 @@ pub async fn consume_order<C: ConnectionTrait>(
 pub fn local_today(venue: &crate::entities::restaurants::Model, at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&crate::restaurants::zone_of(venue))
         .date_naive()
+}
+
+/// The menu item each of a channel order's items is, by PLU, else by name (case and surrounding spaces
+/// aside), as portions per menu item; items matching nothing are left out.
+pub fn match_portions(
+    menu: &[crate::entities::menu_items::Model],
+    items: &[(String, Option<String>, i32)],
+) -> BTreeMap<Uuid, i64> {
+    let key = |s: &str| s.trim().to_lowercase();
+    let mut out = BTreeMap::new();
+    for (name, plu, quantity) in items {
+        let found = plu
+            .as_deref()
+            .and_then(|code| {
+                menu.iter()
+                    .find(|m| m.plu.as_deref().is_some_and(|p| key(p) == key(code)))
+            })
+            .or_else(|| menu.iter().find(|m| key(&m.name) == key(name)));
+        if let Some(item) = found {
+            *out.entry(item.id).or_default() += i64::from((*quantity).max(0));
+        }
+    }
+    out
+}
+
+/// Venues among `venues` that have at least one recipe (only their orders can take stock).
+pub async fn venues_with_recipes<C: ConnectionTrait>(
+    db: &C,
+    venues: Vec<Uuid>,
+) -> Result<std::collections::HashSet<Uuid>, ApiError> {
+    if venues.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<Uuid> = recipe_lines::Entity::find()
+        .select_only()
+        .column(recipe_lines::Column::RestaurantId)
+        .filter(recipe_lines::Column::RestaurantId.is_in(venues))
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().collect())
 }

@@ -475,3 +475,101 @@ async fn stock_at_any_past_instant_is_the_running_balance_after_random_operation
         );
     }
 }
+
+#[tokio::test]
+async fn a_channel_order_finalized_takes_stock_by_plu_once_whatever_is_replayed() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(
+        &app,
+        &admin,
+        "Channel Stock",
+        json!({"external_id": "brand-stock"}),
+    )
+    .await;
+    let wrappers = ingredient(
+        &app,
+        &s,
+        json!({"name": "Wrappers", "unit": "each", "unit_cost": "0.05"}),
+    )
+    .await;
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}", s.id, s.gyoza),
+        json!({"plu": "G-1"}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}/recipe", s.id, s.gyoza),
+        json!({"lines": [{"ingredient_id": wrappers, "quantity": "6"}]}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.post(
+        &format!("/api/venues/{}/ingredients/{wrappers}/receipts", s.id),
+        json!({"quantity": "100", "unit_cost": "0.05"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    // The channel names the item by its code only; accepted, then finalized (90).
+    let order = |status: i64, history: Value| {
+        json!({
+            "_id": "ch-stock-1", "created": "2026-06-15T11:00:00Z", "account": "acc-1", "brandId": "brand-stock",
+            "items": [{"name": "Dumplings x6", "plu": "g-1", "quantity": 2}],
+            "status": status, "statusHistory": history,
+        })
+    };
+    let accepted = json!([{"status": 10, "timestamp": "2026-06-15T11:00:00Z"}, {"status": 20, "timestamp": "2026-06-15T11:01:00Z"}]);
+    app.post("/api/channel-orders", order(20, accepted), Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    assert_eq!(
+        stock(&app, &s, &wrappers).await["on_hand"],
+        "100",
+        "not taken before it completes"
+    );
+    let finalized = json!({"status": 90, "timestamp": "2026-06-15T11:30:00Z"});
+    for _ in 0..3 {
+        // The same event three times (a channel retrying): taken once.
+        app.post(
+            "/api/channel-orders/ch-stock-1/status",
+            finalized.clone(),
+            Some(&admin),
+        )
+        .await
+        .assert_status(StatusCode::OK);
+    }
+    assert_eq!(stock(&app, &s, &wrappers).await["on_hand"], "88");
+    // Another completion after it (an auto-finalize, 95) is refused, and takes nothing.
+    app.post(
+        "/api/channel-orders/ch-stock-1/status",
+        json!({"status": 95, "timestamp": "2026-06-15T11:45:00Z"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CONFLICT);
+    // The whole order sent again, history and all (a channel replaying its feed): nothing twice.
+    let full = json!([
+        {"status": 10, "timestamp": "2026-06-15T11:00:00Z"},
+        {"status": 20, "timestamp": "2026-06-15T11:01:00Z"},
+        {"status": 90, "timestamp": "2026-06-15T11:30:00Z"}
+    ]);
+    let replayed = app
+        .post("/api/channel-orders", order(90, full), Some(&admin))
+        .await;
+    assert!(replayed.status.is_success(), "{}", replayed.text);
+    assert_eq!(stock(&app, &s, &wrappers).await["on_hand"], "88");
+    let moved = stock_movements::Entity::find()
+        .filter(stock_movements::Column::Kind.eq("consumption"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        moved[0].occurred_at.to_rfc3339(),
+        "2026-06-15T11:30:00+00:00"
+    );
+}
