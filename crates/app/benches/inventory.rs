@@ -51,7 +51,8 @@ async fn main() -> anyhow::Result<()> {
         ingredients::ActiveModel {
             id: Set(id),
             restaurant_id: Set(venue_id),
-            name: Set(format!("Bench {name}")),
+            // Unique per run: a PostgreSQL bench database keeps earlier runs' rows.
+            name: Set(format!("Bench {name} {}", Uuid::now_v7().simple())),
             unit: Set("g".into()),
             category: Set(None),
             unit_cost_micros: Set(1_000 * (k as i64 + 1)),
