@@ -342,6 +342,17 @@ pub async fn user_view(state: &AppState, user: users::Model) -> Result<UserView,
     Ok(UserView::from_model(user, memberships))
 }
 
+/// How a venue reaches a customer: the name, phone and the e-mail mail goes to ([`mail_address`]).
+pub fn contact_of(user: &users::Model) -> (String, Option<String>, Option<String>) {
+    (
+        format!("{} {}", user.first_name, user.last_name)
+            .trim()
+            .to_string(),
+        user.phone.clone(),
+        mail_address(user),
+    )
+}
+
 /// Where mail for an account goes: its address, or for a guest the e-mail it gave (a guest who gave only
 /// a phone number gets none).
 pub fn mail_address(user: &users::Model) -> Option<String> {

@@ -7,8 +7,8 @@
 //! so and the next receipt settles the deficit before it fills a batch.
 //!
 //! Writes to one ingredient are serialised by touching its row first on PostgreSQL (a row lock held to
-//! the end of the transaction), always in ingredient-id order, so concurrent completions neither
-//! deadlock nor take one batch twice; on SQLite write transactions already run one at a time.
+//! the end of the transaction, `lock_rows`), always in ingredient-id order, so concurrent completions
+//! neither deadlock nor take one batch twice; on SQLite write transactions already run one at a time.
 //!
 //! Facade: [`consume_order`], [`receive`], [`count`], [`waste`], [`on_hand`].
 
@@ -108,17 +108,53 @@ pub async fn on_hand<C: ConnectionTrait>(
     Ok(total.unwrap_or(0))
 }
 
-/// Take the ingredient's row for this transaction (every stock write to it goes through here first).
+/// Stock on hand now of each of `ingredients` (those with no movement are absent), in one query.
+pub async fn on_hand_of<C: ConnectionTrait>(
+    db: &C,
+    ingredients: Vec<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, i64>, ApiError> {
+    if ingredients.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(Uuid, i64)> = stock_movements::Entity::find()
+        .select_only()
+        .column(stock_movements::Column::IngredientId)
+        .column_as(Expr::cust("CAST(SUM(quantity) AS BIGINT)"), "total")
+        .filter(stock_movements::Column::IngredientId.is_in(ingredients))
+        .group_by(stock_movements::Column::IngredientId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Take the ingredients' rows for this transaction, in the (sorted) order given: every stock write goes
+/// through here first. SQLite needs no row locks: its write transactions already run one at a time.
+async fn lock_rows<C: ConnectionTrait>(
+    db: &C,
+    sorted_ids: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        return Ok(());
+    }
+    for id in sorted_ids {
+        ingredients::Entity::update_many()
+            .col_expr(ingredients::Column::UpdatedAt, Expr::value(at))
+            .filter(ingredients::Column::Id.eq(*id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// [`lock_rows`] for one ingredient, and the ingredient.
 async fn lock<C: ConnectionTrait>(
     db: &C,
     ingredient_id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<ingredients::Model, ApiError> {
-    ingredients::Entity::update_many()
-        .col_expr(ingredients::Column::UpdatedAt, Expr::value(at))
-        .filter(ingredients::Column::Id.eq(ingredient_id))
-        .exec(db)
-        .await?;
+    lock_rows(db, &[ingredient_id], at).await?;
     ingredients::Entity::find_by_id(ingredient_id)
         .one(db)
         .await?
@@ -149,68 +185,14 @@ fn movement(
 }
 
 /// Take `quantity` (thousandths) of an ingredient out of stock, FIFO, recording a movement per batch
-/// taken from and one for any shortfall (valued at the ingredient's standard cost). Returns the cost
-/// of what was taken, in billionths of the currency unit.
+/// taken from and one for any shortfall (valued at the ingredient's standard cost).
 pub async fn take<C: ConnectionTrait>(
     db: &C,
     ingredient_id: Uuid,
     quantity: i64,
     ctx: &Context,
-) -> Result<i128, ApiError> {
-    let ingredient = lock(db, ingredient_id, ctx.at).await?;
-    if quantity <= 0 {
-        return Ok(0);
-    }
-    let lots: Vec<fifo::Lot> = batches::Entity::find()
-        .filter(batches::Column::IngredientId.eq(ingredient_id))
-        .filter(batches::Column::Remaining.gt(0))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|b| fifo::Lot {
-            id: b.id,
-            remaining: b.remaining,
-            unit_cost_micros: b.unit_cost_micros,
-            received_at: b.received_at,
-            expires_on: b.expires_on,
-        })
-        .collect();
-    let plan = fifo::plan_use(&lots, quantity, ctx.today);
-    for t in &plan.takes {
-        batches::Entity::update_many()
-            .col_expr(
-                batches::Column::Remaining,
-                sea_orm::sea_query::ExprTrait::sub(
-                    Expr::col(batches::Column::Remaining),
-                    t.quantity,
-                ),
-            )
-            .filter(batches::Column::Id.eq(t.lot))
-            .exec(db)
-            .await?;
-        movement(
-            &ingredient,
-            Some(t.lot),
-            -t.quantity,
-            t.unit_cost_micros,
-            ctx,
-        )
-        .insert(db)
-        .await?;
-    }
-    if plan.shortfall > 0 {
-        movement(
-            &ingredient,
-            None,
-            -plan.shortfall,
-            ingredient.unit_cost_micros,
-            ctx,
-        )
-        .insert(db)
-        .await?;
-    }
-    Ok(fifo::plan_cost_nanos(&plan)
-        + fifo::value_nanos(plan.shortfall, ingredient.unit_cost_micros))
+) -> Result<(), ApiError> {
+    take_many(db, &BTreeMap::from([(ingredient_id, quantity)]), ctx).await
 }
 
 /// What comes into stock: a delivery, or a count's surplus.
@@ -381,9 +363,9 @@ pub async fn consume<C: ConnectionTrait>(
     Ok(needs.len())
 }
 
-/// [`take`] for several ingredients at once (an order's recipes): the same locks in id order, then one
-/// read of the ingredients, one of their batches and one insert of every movement, so a completion
-/// costs a few statements more, not a few per ingredient.
+/// [`take`] for several ingredients at once (an order's recipes): the locks in id order, then one read
+/// of the ingredients, one of their batches and one insert of every movement, so a completion costs a
+/// few statements more, not a few per ingredient.
 async fn take_many<C: ConnectionTrait>(
     db: &C,
     needs: &BTreeMap<Uuid, i64>,
@@ -397,16 +379,8 @@ async fn take_many<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(());
     }
-    // `needs` is a BTreeMap: the locks are taken in id order, as everywhere. SQLite needs none: its
-    // write transactions already run one at a time.
-    let row_locks = db.get_database_backend() != sea_orm::DbBackend::Sqlite;
-    for id in ids.iter().filter(|_| row_locks) {
-        ingredients::Entity::update_many()
-            .col_expr(ingredients::Column::UpdatedAt, Expr::value(ctx.at))
-            .filter(ingredients::Column::Id.eq(*id))
-            .exec(db)
-            .await?;
-    }
+    // `needs` is a BTreeMap: the ids, and so the locks, are in id order.
+    lock_rows(db, &ids, ctx.at).await?;
     let found: std::collections::HashMap<Uuid, ingredients::Model> = ingredients::Entity::find()
         .filter(ingredients::Column::Id.is_in(ids.clone()))
         .all(db)
@@ -483,24 +457,17 @@ pub fn local_today(venue: &crate::entities::restaurants::Model, at: DateTime<Utc
         .date_naive()
 }
 
-/// The menu item each of a channel order's items is, by PLU, else by name (case and surrounding spaces
-/// aside), as portions per menu item; items matching nothing are left out.
+/// The menu item each of a channel order's items is (`menus::ItemMatcher`), as portions per menu item;
+/// items matching nothing are left out.
 pub fn match_portions(
     menu: &[crate::entities::menu_items::Model],
     items: &[(String, Option<String>, i32)],
 ) -> BTreeMap<Uuid, i64> {
-    let key = |s: &str| s.trim().to_lowercase();
+    let matcher = crate::menus::ItemMatcher::new(menu);
     let mut out = BTreeMap::new();
     for (name, plu, quantity) in items {
-        let found = plu
-            .as_deref()
-            .and_then(|code| {
-                menu.iter()
-                    .find(|m| m.plu.as_deref().is_some_and(|p| key(p) == key(code)))
-            })
-            .or_else(|| menu.iter().find(|m| key(&m.name) == key(name)));
-        if let Some(item) = found {
-            *out.entry(item.id).or_default() += i64::from((*quantity).max(0));
+        if let Some(id) = matcher.find(name, plu.as_deref()) {
+            *out.entry(id).or_default() += i64::from((*quantity).max(0));
         }
     }
     out

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::fifo::{self, MICRO, MILLI};
 use super::{Context, Incoming, MovementKind, WasteReason};
-use crate::accounts::{AuthUser, MemberRole, Principal, require_restaurant_role};
+use crate::accounts::{AuthUser, MemberRole};
 use crate::entities::{
     batches, ingredients, menu_items, recipe_lines, restaurants, stock_movements,
 };
@@ -179,17 +179,17 @@ fn unit_cost(micros: i64) -> Decimal {
     Decimal::new(micros, 6).normalize()
 }
 
-async fn venue_role(
-    state: &AppState,
-    me: &Principal,
-    venue_id: Uuid,
-    min: MemberRole,
-) -> ApiResult<restaurants::Model> {
-    let venue = crate::restaurants::find(state, venue_id)
-        .await
-        .map_err(|_| ApiError::not_found("venue"))?;
-    require_restaurant_role(state, me, venue_id, min).await?;
-    Ok(venue)
+/// 404 naming `supplier_id` unless it is a supplier of the venue.
+async fn check_supplier(state: &AppState, venue_id: Uuid, supplier: Uuid) -> ApiResult<()> {
+    crate::entities::suppliers::Entity::find_by_id(supplier)
+        .one(&state.db)
+        .await?
+        .filter(|s| s.restaurant_id == venue_id)
+        .map(|_| ())
+        .ok_or_else(|| {
+            ApiError::not_found("supplier")
+                .with_field("supplier_id", "is not a supplier of this venue")
+        })
 }
 
 async fn find_ingredient(
@@ -238,17 +238,42 @@ pub struct IngredientView {
 }
 
 async fn view_of(state: &AppState, i: ingredients::Model) -> ApiResult<IngredientView> {
-    let on_hand = super::on_hand(&state.db, i.id, None).await?;
-    let lots = batches::Entity::find()
-        .filter(batches::Column::IngredientId.eq(i.id))
+    let mut views = views_of(state, vec![i]).await?;
+    views
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("an ingredient without its view")))
+}
+
+/// Ingredients with their stock: one query for every stock on hand, one for every batch's value,
+/// whatever their number.
+async fn views_of(
+    state: &AppState,
+    rows: Vec<ingredients::Model>,
+) -> ApiResult<Vec<IngredientView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
+    let on_hand: HashMap<Uuid, i64> = super::on_hand_of(&state.db, ids.clone()).await?;
+    let mut value: HashMap<Uuid, i128> = HashMap::new();
+    for b in batches::Entity::find()
+        .filter(batches::Column::IngredientId.is_in(ids))
         .filter(batches::Column::Remaining.gt(0))
         .all(&state.db)
-        .await?;
-    let value: i128 = lots
-        .iter()
-        .map(|b| fifo::value_nanos(b.remaining, b.unit_cost_micros))
-        .sum();
-    Ok(IngredientView {
+        .await?
+    {
+        *value.entry(b.ingredient_id).or_default() +=
+            fifo::value_nanos(b.remaining, b.unit_cost_micros);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|i| {
+            let on_hand = on_hand.get(&i.id).copied().unwrap_or(0);
+            let value = value.get(&i.id).copied().unwrap_or(0);
+            view(i, on_hand, value)
+        })
+        .collect())
+}
+
+fn view(i: ingredients::Model, on_hand: i64, value: i128) -> IngredientView {
+    IngredientView {
         id: i.id,
         venue_id: i.restaurant_id,
         name: i.name,
@@ -266,7 +291,7 @@ async fn view_of(state: &AppState, i: ingredients::Model) -> ApiResult<Ingredien
         supplier_id: i.supplier_id,
         yield_quantity: i.yield_quantity.map(quantity),
         updated_at: i.updated_at,
-    })
+    }
 }
 
 /// The stock list: every ingredient with its stock on hand and value, those below their par level
@@ -283,16 +308,13 @@ async fn list_ingredients(
     AuthUser(me): AuthUser,
     ApiPath(venue_id): ApiPath<Uuid>,
 ) -> ApiResult<Reply<Vec<IngredientView>>> {
-    venue_role(&state, &me, venue_id, MemberRole::Staff).await?;
+    crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
     let rows = ingredients::Entity::find()
         .filter(ingredients::Column::RestaurantId.eq(venue_id))
         .order_by_asc(ingredients::Column::Name)
         .all(&state.db)
         .await?;
-    let mut views = Vec::with_capacity(rows.len());
-    for row in rows {
-        views.push(view_of(&state, row).await?);
-    }
+    let mut views = views_of(&state, rows).await?;
     views.sort_by_key(|v| !v.below_par);
     Ok(ok(views))
 }
@@ -419,14 +441,7 @@ async fn apply_ingredient(
     }
     errors.into_result()?;
     if let Some(supplier) = input.supplier_id {
-        let found = crate::entities::suppliers::Entity::find_by_id(supplier)
-            .one(&state.db)
-            .await?
-            .filter(|s| s.restaurant_id == venue_id);
-        if found.is_none() {
-            return Err(ApiError::not_found("supplier")
-                .with_field("supplier_id", "is not a supplier of this venue"));
-        }
+        check_supplier(state, venue_id, supplier).await?;
         active.supplier_id = Set(Some(supplier));
     }
     Ok(())
@@ -458,7 +473,7 @@ async fn create_ingredient(
     ApiJson(input): ApiJson<NewIngredient>,
 ) -> ApiResult<Reply<IngredientView>> {
     let input = IngredientInput::from(input);
-    venue_role(&state, &me, venue_id, MemberRole::Manager).await?;
+    crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Manager).await?;
     let now = state.now();
     let mut active = ingredients::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -545,7 +560,7 @@ async fn get_ingredient(
     AuthUser(me): AuthUser,
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Reply<IngredientDetail>> {
-    let venue = venue_role(&state, &me, venue_id, MemberRole::Staff).await?;
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
     let ingredient = find_ingredient(&state, venue_id, id).await?;
     let lots = batches::Entity::find()
         .filter(batches::Column::IngredientId.eq(id))
@@ -596,7 +611,7 @@ async fn update_ingredient(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<IngredientInput>,
 ) -> ApiResult<Reply<IngredientView>> {
-    venue_role(&state, &me, venue_id, MemberRole::Manager).await?;
+    crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Manager).await?;
     let existing = find_ingredient(&state, venue_id, id).await?;
     let mut active: ingredients::ActiveModel = existing.clone().into();
     apply_ingredient(&state, venue_id, &input, &mut active, false).await?;
@@ -759,14 +774,6 @@ async fn sub_recipes(
     Ok(subs)
 }
 
-async fn find_item(state: &AppState, venue_id: Uuid, id: Uuid) -> ApiResult<menu_items::Model> {
-    menu_items::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .filter(|i| i.restaurant_id == venue_id)
-        .ok_or_else(|| ApiError::not_found("menu item"))
-}
-
 /// A menu item's recipe with its cost per portion and margin.
 #[utoipa::path(get, path = "/api/venues/{venue_id}/menu/items/{id}/recipe", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
     params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Menu item id")),
@@ -780,8 +787,8 @@ async fn get_recipe(
     AuthUser(me): AuthUser,
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Reply<RecipeView>> {
-    let venue = venue_role(&state, &me, venue_id, MemberRole::Staff).await?;
-    let item = find_item(&state, venue_id, id).await?;
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    let item = crate::menus::routes::find_item(&state, venue_id, id).await?;
     Ok(ok(recipe_view(&state, &venue, &item).await?))
 }
 
@@ -816,8 +823,8 @@ async fn put_recipe(
         }
     }
     errors.into_result()?;
-    let venue = venue_role(&state, &me, venue_id, MemberRole::Manager).await?;
-    let item = find_item(&state, venue_id, id).await?;
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Manager).await?;
+    let item = crate::menus::routes::find_item(&state, venue_id, id).await?;
     for (k, line) in input.lines.iter().enumerate() {
         if find_ingredient(&state, venue_id, line.ingredient_id)
             .await
@@ -933,17 +940,10 @@ async fn receive(
         None => None,
     };
     errors.into_result()?;
-    let venue = venue_role(&state, &me, venue_id, MemberRole::Staff).await?;
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
     find_ingredient(&state, venue_id, id).await?;
     if let Some(supplier) = input.supplier_id {
-        let found = crate::entities::suppliers::Entity::find_by_id(supplier)
-            .one(&state.db)
-            .await?
-            .filter(|s| s.restaurant_id == venue_id);
-        if found.is_none() {
-            return Err(ApiError::not_found("supplier")
-                .with_field("supplier_id", "is not a supplier of this venue"));
-        }
+        check_supplier(&state, venue_id, supplier).await?;
     }
     let now = state.now();
     let ctx = Context {
@@ -1008,7 +1008,7 @@ async fn count_stock(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<CountInput>,
 ) -> ApiResult<Reply<CountResult>> {
-    let venue = venue_role(&state, &me, venue_id, MemberRole::Staff).await?;
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
     find_ingredient(&state, venue_id, id).await?;
     let now = state.now();
     let count_id = Uuid::now_v7();
@@ -1058,7 +1058,7 @@ async fn record_waste(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<WasteInput>,
 ) -> ApiResult<Reply<IngredientView>> {
-    let venue = venue_role(&state, &me, venue_id, MemberRole::Staff).await?;
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
     find_ingredient(&state, venue_id, id).await?;
     let now = state.now();
     let ctx = Context {
@@ -1102,7 +1102,7 @@ async fn list_movements(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiQuery(filter): ApiQuery<MovementFilter>,
 ) -> ApiResult<Reply<Page<MovementView>>> {
-    venue_role(&state, &me, venue_id, MemberRole::Staff).await?;
+    crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
     let ingredient = find_ingredient(&state, venue_id, id).await?;
     let mut select = stock_movements::Entity::find()
         .filter(stock_movements::Column::IngredientId.eq(id))

@@ -658,22 +658,10 @@ pub async fn follow_channel(state: &AppState, ingested: &[(Uuid, String)]) -> Re
             .filter(menu_items::Column::RestaurantId.eq(order.restaurant_id))
             .all(&state.db)
             .await?;
-        let by_plu: HashMap<String, Uuid> = menu
-            .iter()
-            .filter_map(|m| Some((m.plu.as_deref()?.trim().to_lowercase(), m.id)))
-            .collect();
-        let by_name: HashMap<String, Uuid> = menu
-            .iter()
-            .map(|m| (m.name.trim().to_lowercase(), m.id))
-            .collect();
+        let matcher = crate::menus::ItemMatcher::new(&menu);
         for item in items.iter_mut() {
             if item.menu_item_id.is_none() {
-                item.menu_item_id = item
-                    .plu
-                    .as_deref()
-                    .and_then(|plu| by_plu.get(&plu.trim().to_lowercase()))
-                    .or_else(|| by_name.get(&item.name.trim().to_lowercase()))
-                    .copied();
+                item.menu_item_id = matcher.find(&item.name, item.plu.as_deref());
             }
         }
         let turn = state.write_turn().await;

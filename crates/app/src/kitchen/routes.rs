@@ -133,10 +133,8 @@ async fn venue_role(
     venue_id: Uuid,
     min: MemberRole,
 ) -> ApiResult<()> {
-    crate::restaurants::find(state, venue_id)
-        .await
-        .map_err(|_| ApiError::not_found("venue"))?;
-    require_restaurant_role(state, me, venue_id, min).await
+    crate::restaurants::team_venue(state, me, venue_id, min).await?;
+    Ok(())
 }
 
 async fn find_station(state: &AppState, venue_id: Uuid, id: Uuid) -> ApiResult<stations::Model> {

@@ -207,6 +207,35 @@ pub async fn invalidate(state: &AppState, venue_id: Uuid) {
     .await;
 }
 
+/// How an item named elsewhere (a channel order's) finds the venue's menu item: by PLU, else by name,
+/// case and surrounding spaces aside.
+pub struct ItemMatcher {
+    by_plu: std::collections::HashMap<String, Uuid>,
+    by_name: std::collections::HashMap<String, Uuid>,
+}
+
+fn match_key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+impl ItemMatcher {
+    pub fn new(menu: &[menu_items::Model]) -> ItemMatcher {
+        ItemMatcher {
+            by_plu: menu
+                .iter()
+                .filter_map(|m| Some((match_key(m.plu.as_deref()?), m.id)))
+                .collect(),
+            by_name: menu.iter().map(|m| (match_key(&m.name), m.id)).collect(),
+        }
+    }
+
+    pub fn find(&self, name: &str, plu: Option<&str>) -> Option<Uuid> {
+        plu.and_then(|code| self.by_plu.get(&match_key(code)))
+            .or_else(|| self.by_name.get(&match_key(name)))
+            .copied()
+    }
+}
+
 /// The public menu response, already serialised: a scan of a QR code costs one cache read. Only menus of
 /// venues the public may see are kept here, so a hit needs no further check.
 pub fn response_key(venue_id: Uuid) -> String {

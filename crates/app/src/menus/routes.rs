@@ -442,7 +442,11 @@ async fn apply_item(
     }
 }
 
-async fn find_item(state: &AppState, venue_id: Uuid, id: Uuid) -> ApiResult<menu_items::Model> {
+pub(crate) async fn find_item(
+    state: &AppState,
+    venue_id: Uuid,
+    id: Uuid,
+) -> ApiResult<menu_items::Model> {
     menu_items::Entity::find_by_id(id)
         .one(&state.db)
         .await?

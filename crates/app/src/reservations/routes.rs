@@ -398,22 +398,8 @@ async fn venue_reservations(
             .await?
             .into_iter()
             .map(|u| {
-                let email = if u.is_guest {
-                    u.contact_email
-                } else {
-                    Some(u.email)
-                };
-                let name = format!("{} {}", u.first_name, u.last_name)
-                    .trim()
-                    .to_string();
-                (
-                    u.id,
-                    ReservationGuest {
-                        name,
-                        phone: u.phone,
-                        email,
-                    },
-                )
+                let (name, phone, email) = crate::accounts::contact_of(&u);
+                (u.id, ReservationGuest { name, phone, email })
             })
             .collect();
         for r in reply.1.items.iter_mut() {

@@ -89,6 +89,21 @@ pub struct RestaurantView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A venue the caller works at with at least role `min` (or administers): 404 for no such venue, 403
+/// for the rest.
+pub async fn team_venue(
+    state: &AppState,
+    me: &crate::accounts::Principal,
+    venue_id: Uuid,
+    min: crate::accounts::MemberRole,
+) -> Result<restaurants::Model, ApiError> {
+    let venue = find(state, venue_id)
+        .await
+        .map_err(|_| ApiError::not_found("venue"))?;
+    crate::accounts::require_restaurant_role(state, me, venue_id, min).await?;
+    Ok(venue)
+}
+
 pub fn zone_of(model: &restaurants::Model) -> chrono_tz::Tz {
     model.timezone.parse().unwrap_or(chrono_tz::UTC)
 }

@@ -171,7 +171,7 @@ pub async fn list(
         Err(err) => return json_error(err),
     };
     let customer_ids: Vec<Uuid> = views.iter().filter_map(|v| v.customer_id).collect();
-    let customers: std::collections::HashMap<Uuid, Customer> = if customer_ids.is_empty() {
+    let mut customers: std::collections::HashMap<Uuid, Customer> = if customer_ids.is_empty() {
         Default::default()
     } else {
         match crate::entities::users::Entity::find()
@@ -182,19 +182,12 @@ pub async fn list(
             Ok(users) => users
                 .into_iter()
                 .map(|u| {
-                    let name = format!("{} {}", u.first_name, u.last_name)
-                        .trim()
-                        .to_string();
-                    let email = if u.is_guest {
-                        u.contact_email
-                    } else {
-                        Some(u.email)
-                    };
+                    let (name, phone, email) = crate::accounts::contact_of(&u);
                     (
                         u.id,
                         Customer {
                             name,
-                            phone: u.phone,
+                            phone,
                             email,
                             guest: u.is_guest,
                         },
@@ -204,7 +197,6 @@ pub async fn list(
             Err(err) => return json_error(err.into()),
         }
     };
-    let mut customers = customers;
     let kind = if user.principal.is_admin() {
         ActorKind::Admin
     } else {
