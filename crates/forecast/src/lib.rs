@@ -6,14 +6,18 @@
 //! - [`methods`]: the candidate forecasting methods and their fitted, serialisable form.
 //! - [`backtest`]: rolling-origin backtests that choose a method per series and calibrate its intervals.
 //! - [`customers`]: RFM segments, BG/NBD purchase and churn probabilities, Gamma-Gamma spend, Brier scores.
+//! - [`inventory`]: reorder points, order quantities, days of cover and expiry risk from a usage forecast.
+//! - [`replenishment`]: a year's usage replayed under the forecast policy and a fixed par level.
 //! - [`prep`]: kitchen prep times per station and item, with load and hour of day, against the item median.
 
 pub mod backtest;
 pub mod calendar;
 pub mod customers;
 pub mod holt_winters;
+pub mod inventory;
 pub mod methods;
 pub mod prep;
+pub mod replenishment;
 pub mod theta;
 
 pub use backtest::{Backtest, CandidateScore, Forecast, Model, train};

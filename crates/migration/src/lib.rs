@@ -21,6 +21,7 @@ mod m20261206_000013_forecasting;
 mod m20261206_000014_kitchen;
 mod m20261206_000015_workspace;
 mod m20261206_000016_inventory;
+mod m20261206_000017_purchasing;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_kitchen::Migration),
             Box::new(m20261206_000015_workspace::Migration),
             Box::new(m20261206_000016_inventory::Migration),
+            Box::new(m20261206_000017_purchasing::Migration),
         ]
     }
 }

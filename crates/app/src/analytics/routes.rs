@@ -233,7 +233,8 @@ pub struct ChannelOrderView {
     pub status_label: Option<String>,
     pub customer_name: Option<String>,
     pub customer_phone: Option<String>,
-    #[schema(value_type = Object)]
+    /// The address as the channel sent it, or null when it sent none.
+    #[schema(value_type = Option<Object>)]
     pub delivery_address: Option<serde_json::Value>,
     pub order: OrderView,
     /// In timestamp order.

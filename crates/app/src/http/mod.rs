@@ -35,6 +35,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::venues::routes::router())
         .merge(crate::menus::routes::router())
         .merge(crate::inventory::routes::router())
+        .merge(crate::inventory::predictions::router())
         .merge(crate::orders::routes::router())
         .merge(crate::reservations::routes::router())
         .merge(crate::notifications::routes::router())

@@ -13,6 +13,7 @@
 //! Facade: [`consume_order`], [`receive`], [`count`], [`waste`], [`on_hand`].
 
 pub mod fifo;
+pub mod predictions;
 pub mod routes;
 
 use std::collections::BTreeMap;

@@ -70,6 +70,27 @@ struct DeliverPayload {
 
 /// Queue an e-mail: stored at once, delivered by a job when SMTP is configured.
 pub async fn send(state: &AppState, to: &str, subject: &str, body: &str) -> Result<(), ApiError> {
+    let queued = record(&state.db, state, to, subject, body).await?;
+    dispatch(state, queued).await
+}
+
+/// An e-mail written to the outbox inside the caller's transaction (so it exists exactly when what it
+/// announces does); [`dispatch`] it after the commit.
+#[must_use = "dispatch the e-mail after the transaction commits"]
+pub struct Queued {
+    id: Uuid,
+    to: String,
+    subject: String,
+}
+
+/// Write an e-mail into the outbox on `db` (a transaction or the pool).
+pub async fn record<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<Queued, ApiError> {
     let smtp = matches!(state.mailer, Mailer::Smtp { .. });
     let id = Uuid::now_v7();
     mail_outbox::ActiveModel {
@@ -83,24 +104,36 @@ pub async fn send(state: &AppState, to: &str, subject: &str, body: &str) -> Resu
         created_at: Set(state.now()),
         sent_at: Set(None),
     }
-    .insert(&state.db)
+    .insert(db)
     .await?;
-    if smtp {
-        let payload =
-            serde_json::to_value(DeliverPayload { outbox_id: id }).map_err(ApiError::internal)?;
+    Ok(Queued {
+        id,
+        to: to.to_string(),
+        subject: subject.to_string(),
+    })
+}
+
+/// Start delivering a recorded e-mail (a job with retries when SMTP is configured; otherwise it stays
+/// in the outbox).
+pub async fn dispatch(state: &AppState, queued: Queued) -> Result<(), ApiError> {
+    if matches!(state.mailer, Mailer::Smtp { .. }) {
+        let payload = serde_json::to_value(DeliverPayload {
+            outbox_id: queued.id,
+        })
+        .map_err(ApiError::internal)?;
         state
             .jobs
             .enqueue(
                 NewJob::new(DELIVER_JOB, payload)
-                    .dedup_key(format!("mail:{id}"))
+                    .dedup_key(format!("mail:{}", queued.id))
                     .max_attempts(8),
             )
             .await
             .map_err(ApiError::internal)?;
     } else {
         tracing::info!(
-            to,
-            subject,
+            to = queued.to,
+            subject = queued.subject,
             "no SMTP configured: e-mail kept in the outbox (brigade mail outbox)"
         );
     }

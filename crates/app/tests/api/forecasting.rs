@@ -14,7 +14,7 @@ use crate::harness::TestApp;
 
 /// A completed order of a restaurant at `at` (15.00 EUR unless told), as imported history or a
 /// customer's order.
-fn completed_order(
+pub fn completed_order(
     restaurant: Uuid,
     at: chrono::DateTime<Utc>,
     customer: Option<Uuid>,

@@ -19,6 +19,7 @@ mod openapi;
 mod ops;
 mod orders;
 mod permissions;
+mod purchasing;
 mod redis_outage;
 mod reservations;
 mod restaurants;

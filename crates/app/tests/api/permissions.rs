@@ -250,6 +250,51 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         )
         .await,
     );
+    // Purchasing: a supplier, one to delete, a draft to change and send, a sent order to receive.
+    let supplier = id_of(
+        &app.post(
+            &format!("/api/venues/{v}/suppliers"),
+            json!({"name": "Walk Mill", "email": "mill@walk.example"}),
+            Some(&s.owner),
+        )
+        .await,
+    );
+    let doomed_supplier = id_of(
+        &app.post(
+            &format!("/api/venues/{v}/suppliers"),
+            json!({"name": "Doomed Mill"}),
+            Some(&s.owner),
+        )
+        .await,
+    );
+    let po_body = json!({"supplier_id": supplier, "lines": [{"ingredient_id": flour, "quantity": "1000000"}]});
+    let po = id_of(
+        &app.post(
+            &format!("/api/venues/{v}/purchase-orders"),
+            po_body.clone(),
+            Some(&s.owner),
+        )
+        .await,
+    );
+    let po_sent = id_of(
+        &app.post(
+            &format!("/api/venues/{v}/purchase-orders"),
+            po_body.clone(),
+            Some(&s.owner),
+        )
+        .await,
+    );
+    let po_sent_view = app
+        .post(
+            &format!("/api/venues/{v}/purchase-orders/{po_sent}/send"),
+            json!({}),
+            Some(&s.owner),
+        )
+        .await;
+    let po_line = po_sent_view.data()["lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let station = id_of(
         &app.post(
             &format!("/api/venues/{v}/stations"),
@@ -672,6 +717,30 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::GET, "/api/venues/{venue_id}/menu/items/{id}/recipe", format!("/api/venues/{v}/menu/items/{}/recipe", s.gyoza), Allow(VENUE_STAFF)),
         op(M::PUT, "/api/venues/{venue_id}/menu/items/{id}/recipe", format!("/api/venues/{v}/menu/items/{}/recipe", s.gyoza), Allow(VENUE_MANAGERS))
             .json(json!({"lines": [{"ingredient_id": flour, "quantity": "50"}]})),
+        op(M::GET, "/api/venues/{venue_id}/suppliers", format!("/api/venues/{v}/suppliers"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/venues/{venue_id}/suppliers", format!("/api/venues/{v}/suppliers"), Allow(VENUE_MANAGERS))
+            .json(json!({"name": "Walk Dairy"})),
+        op(M::GET, "/api/venues/{venue_id}/suppliers/{id}", format!("/api/venues/{v}/suppliers/{supplier}"), Allow(VENUE_STAFF)),
+        op(M::PUT, "/api/venues/{venue_id}/suppliers/{id}", format!("/api/venues/{v}/suppliers/{supplier}"), Allow(VENUE_MANAGERS))
+            .json(json!({"lead_time_days": 3})),
+        op(M::DELETE, "/api/venues/{venue_id}/suppliers/{id}", format!("/api/venues/{v}/suppliers/{doomed_supplier}"), Allow(VENUE_MANAGERS)).once(),
+        op(M::GET, "/api/venues/{venue_id}/purchase-orders", format!("/api/venues/{v}/purchase-orders"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/venues/{venue_id}/purchase-orders", format!("/api/venues/{v}/purchase-orders"), Allow(VENUE_MANAGERS))
+            .json(po_body.clone()),
+        op(M::GET, "/api/venues/{venue_id}/purchase-orders/{id}", format!("/api/venues/{v}/purchase-orders/{po}"), Allow(VENUE_STAFF)),
+        op(M::PUT, "/api/venues/{venue_id}/purchase-orders/{id}", format!("/api/venues/{v}/purchase-orders/{po}"), Allow(VENUE_MANAGERS))
+            .json(json!({"note": "walked"})),
+        op(M::POST, "/api/venues/{venue_id}/purchase-orders/{id}/send", format!("/api/venues/{v}/purchase-orders/{po}/send"), Allow(VENUE_MANAGERS))
+            .json(json!({})),
+        op(M::POST, "/api/venues/{venue_id}/purchase-orders/{id}/receipts", format!("/api/venues/{v}/purchase-orders/{po_sent}/receipts"), Allow(VENUE_STAFF))
+            .json(json!({"lines": [{"line_id": po_line, "quantity": "1"}]})),
+        op(M::POST, "/api/venues/{venue_id}/purchase-orders/{id}/cancel", format!("/api/venues/{v}/purchase-orders/{po}/cancel"), Allow(VENUE_MANAGERS))
+            .json(json!({})),
+        op(M::POST, "/api/predictions/inventory", "/api/predictions/inventory".into(), Allow(FORECAST_READERS))
+            .json(json!({"restaurant_id": v})),
+        op(M::GET, "/api/predictions/inventory/reorder", format!("/api/predictions/inventory/reorder?restaurant_id={v}"), Allow(FORECAST_READERS)),
+        op(M::POST, "/api/predictions/inventory/draft-orders", "/api/predictions/inventory/draft-orders".into(), Allow(VENUE_MANAGERS))
+            .json(json!({"restaurant_id": v})),
         op(M::GET, "/api/predictions/kitchen/performance", format!("/api/predictions/kitchen/performance?restaurant_id={v}"), Allow(FORECAST_READERS)),
         op(M::GET, "/api/models", "/api/models".into(), Signed),
         op(M::GET, "/api/models/{id}", format!("/api/models/{model_latest}"), Allow(FORECAST_READERS)),

@@ -1,0 +1,272 @@
+//! What staff record against stock: receipts, counts, waste, and the movements they leave.
+
+use super::*;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptInput {
+    /// How much arrived, in the ingredient's unit.
+    pub quantity: Positive,
+    /// What one unit cost.
+    pub unit_cost: UnitCost,
+    /// The last day it may be used (default: today plus the ingredient's shelf life).
+    #[schema(value_type = Option<String>, format = Date, example = "2026-06-25")]
+    pub expires_on: Option<NaiveDate>,
+    #[schema(max_length = 100)]
+    pub lot: Option<String>,
+    /// A supplier of this venue.
+    pub supplier_id: Option<Uuid>,
+}
+
+/// A movement as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MovementView {
+    pub id: i64,
+    pub ingredient_id: Uuid,
+    pub batch_id: Option<Uuid>,
+    pub kind: String,
+    /// In (positive) or out (negative), in the ingredient's unit.
+    #[schema(value_type = String, example = "-125")]
+    pub quantity: Decimal,
+    #[schema(value_type = String)]
+    pub unit_cost: Decimal,
+    pub order_id: Option<Uuid>,
+    pub reference_id: Option<Uuid>,
+    pub reason: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl From<stock_movements::Model> for MovementView {
+    fn from(m: stock_movements::Model) -> Self {
+        MovementView {
+            id: m.id,
+            ingredient_id: m.ingredient_id,
+            batch_id: m.batch_id,
+            kind: m.kind,
+            quantity: quantity(m.quantity),
+            unit_cost: unit_cost(m.unit_cost_micros),
+            order_id: m.order_id,
+            reference_id: m.reference_id,
+            reason: m.reason,
+            actor_id: m.actor_id,
+            occurred_at: m.occurred_at,
+        }
+    }
+}
+
+/// Record a delivery (venue staff): a batch with its cost and expiry; the ingredient's standard cost
+/// becomes this one.
+#[utoipa::path(post, path = "/api/venues/{venue_id}/ingredients/{id}/receipts", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Ingredient id")),
+    request_body(content = ReceiptInput, example = json!({"quantity": "5000", "unit_cost": "0.0098", "expires_on": "2026-06-25"})),
+    responses(
+        (status = 201, description = "The batch", body = Envelope<BatchView>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "No such ingredient or supplier", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+pub async fn receive(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<ReceiptInput>,
+) -> ApiResult<Reply<BatchView>> {
+    let mut errors = FieldErrors::new();
+    let lot = match input.lot.as_deref() {
+        Some(raw) => errors
+            .check("lot", crate::http::text::optional_text(raw, 100))
+            .flatten(),
+        None => None,
+    };
+    errors.into_result()?;
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    find_ingredient(&state, venue_id, id).await?;
+    if let Some(supplier) = input.supplier_id {
+        check_supplier(&state, venue_id, supplier).await?;
+    }
+    let now = state.now();
+    let ctx = Context {
+        kind: MovementKind::Receipt,
+        order_id: None,
+        reference_id: None,
+        reason: None,
+        actor_id: Some(me.user_id),
+        at: now,
+        today: crate::inventory::local_today(&venue, now),
+    };
+    let turn = state.write_turn().await;
+    let txn = crate::database::begin_write(&state.db).await?;
+    let batch = crate::inventory::put(
+        &txn,
+        id,
+        &Incoming {
+            quantity: positive(input.quantity),
+            unit_cost_micros: micros(input.unit_cost),
+            supplier_id: input.supplier_id,
+            lot,
+            expires_on: input.expires_on,
+        },
+        &ctx,
+    )
+    .await?;
+    txn.commit().await?;
+    drop(turn);
+    Ok(created(BatchView::from(batch)).message("received"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CountInput {
+    /// What is on the shelf, in the ingredient's unit (zero for none).
+    pub counted: Amount,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CountResult {
+    pub count_id: Uuid,
+    /// Counted minus what the records said (negative: missing).
+    #[schema(value_type = String, example = "-150")]
+    pub variance: Decimal,
+    pub ingredient: IngredientView,
+}
+
+/// A stocktake of one ingredient (venue staff): the counted quantity becomes the stock and the
+/// difference is kept as a `count` movement.
+#[utoipa::path(post, path = "/api/venues/{venue_id}/ingredients/{id}/counts", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Ingredient id")),
+    request_body(content = CountInput, example = json!({"counted": "4200"})),
+    responses(
+        (status = 201, description = "Counted", body = Envelope<CountResult>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "No such ingredient", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+pub async fn count_stock(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<CountInput>,
+) -> ApiResult<Reply<CountResult>> {
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    find_ingredient(&state, venue_id, id).await?;
+    let now = state.now();
+    let count_id = Uuid::now_v7();
+    let ctx = Context {
+        kind: MovementKind::Count,
+        order_id: None,
+        reference_id: Some(count_id),
+        reason: None,
+        actor_id: Some(me.user_id),
+        at: now,
+        today: crate::inventory::local_today(&venue, now),
+    };
+    let turn = state.write_turn().await;
+    let txn = crate::database::begin_write(&state.db).await?;
+    let variance = crate::inventory::count(&txn, id, milli(input.counted), &ctx).await?;
+    txn.commit().await?;
+    drop(turn);
+    let ingredient = find_ingredient(&state, venue_id, id).await?;
+    Ok(created(CountResult {
+        count_id,
+        variance: quantity(variance),
+        ingredient: view_of(&state, ingredient).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WasteInput {
+    /// How much was thrown away, in the ingredient's unit.
+    pub quantity: Positive,
+    pub reason: WasteReason,
+}
+
+/// Record waste (venue staff): taken from stock FIFO with its reason.
+#[utoipa::path(post, path = "/api/venues/{venue_id}/ingredients/{id}/waste", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Ingredient id")),
+    request_body(content = WasteInput, example = json!({"quantity": "300", "reason": "spoiled"})),
+    responses(
+        (status = 201, description = "Recorded", body = Envelope<IngredientView>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "No such ingredient", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+pub async fn record_waste(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<WasteInput>,
+) -> ApiResult<Reply<IngredientView>> {
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    find_ingredient(&state, venue_id, id).await?;
+    let now = state.now();
+    let ctx = Context {
+        kind: MovementKind::Waste,
+        order_id: None,
+        reference_id: Some(Uuid::now_v7()),
+        reason: Some(input.reason.as_str()),
+        actor_id: Some(me.user_id),
+        at: now,
+        today: crate::inventory::local_today(&venue, now),
+    };
+    let turn = state.write_turn().await;
+    let txn = crate::database::begin_write(&state.db).await?;
+    crate::inventory::take(&txn, id, positive(input.quantity), &ctx).await?;
+    txn.commit().await?;
+    drop(turn);
+    let ingredient = find_ingredient(&state, venue_id, id).await?;
+    Ok(created(view_of(&state, ingredient).await?).message("waste recorded"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MovementFilter {
+    /// Only movements at or before this instant (the stock then is in the answer's message).
+    pub at: Option<DateTime<Utc>>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
+}
+
+/// An ingredient's movements, newest first.
+#[utoipa::path(get, path = "/api/venues/{venue_id}/ingredients/{id}/movements", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Ingredient id"), MovementFilter),
+    responses(
+        (status = 200, description = "A page of movements", body = Envelope<Page<MovementView>>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "No such ingredient", body = ErrorBody),
+    ))]
+pub async fn list_movements(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiQuery(filter): ApiQuery<MovementFilter>,
+) -> ApiResult<Reply<Page<MovementView>>> {
+    crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    let ingredient = find_ingredient(&state, venue_id, id).await?;
+    let mut select = stock_movements::Entity::find()
+        .filter(stock_movements::Column::IngredientId.eq(id))
+        .order_by_desc(stock_movements::Column::OccurredAt)
+        .order_by_desc(stock_movements::Column::Id);
+    if let Some(at) = filter.at {
+        select = select.filter(stock_movements::Column::OccurredAt.lte(at));
+    }
+    let params = PageParams {
+        page: filter.page,
+        per_page: filter.per_page,
+    };
+    let (rows, index, per_page, total) = paginate(select, &state.db, &params).await?;
+    let stock = crate::inventory::on_hand(&state.db, id, filter.at).await?;
+    Ok(ok(Page::new(
+        rows.into_iter().map(MovementView::from).collect(),
+        index,
+        per_page,
+        total,
+    ))
+    .message(format!(
+        "stock {} {}: {}",
+        if filter.at.is_some() { "then" } else { "now" },
+        ingredient.unit,
+        quantity(stock)
+    )))
+}
