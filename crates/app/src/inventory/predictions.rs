@@ -1,6 +1,8 @@
 //! Inventory predictions (seed 003's inventory part, on the forecasting registry): each ingredient's
 //! usage forecast is the restaurant's daily demand forecast (its registry version, with the usual
-//! fallbacks) split into menu items (`forecasting::breakdown`) times their recipes; from it and the
+//! fallbacks) split into menu items (`forecasting::breakdown`) times their recipes, its error the
+//! forecast's interval together with how much the dish mix moves the ingredient's use per order from
+//! day to day (`mix_error`, which the restaurant's forecast cannot see); from it and the
 //! stock, `brigade_forecast::inventory` gives days of cover with an interval, the reorder point
 //! (lead-time demand plus safety stock from the forecast's error at a service level), the order
 //! quantity (EOQ bounded by shelf life and the supplier's minimum, in whole purchase units) and the
@@ -27,8 +29,8 @@ use super::routes::purchasing::{PurchaseStatus, create_draft};
 use super::routes::{Positive, PurchaseLineInput};
 use crate::accounts::{AuthUser, MemberRole};
 use crate::entities::{
-    batches, ingredients, menu_items, purchase_order_lines, purchase_orders, recipe_lines,
-    restaurants, suppliers,
+    batches, ingredients, menu_items, order_items, orders, purchase_order_lines, purchase_orders,
+    recipe_lines, restaurants, suppliers,
 };
 use crate::forecasting::breakdown::{self, Level};
 use crate::forecasting::predict::{self, FallbackLevel};
@@ -295,6 +297,100 @@ async fn coming(
     Ok(out)
 }
 
+/// Each ingredient's day-to-day error that the restaurant's forecast cannot see: how much of it an
+/// order used varies with the mix of dishes. Over the last 8 weeks, per local day, the ingredient's use
+/// per order against the mean for that weekday, as a root-mean-square share (0 with under 14 days).
+async fn mix_error(
+    state: &AppState,
+    venue: &restaurants::Model,
+    lines: &[recipe_lines::Model],
+    now: DateTime<Utc>,
+) -> ApiResult<HashMap<Uuid, f64>> {
+    use chrono::Datelike;
+    use sea_orm::{JoinType, QuerySelect, RelationTrait};
+    let mut recipe: HashMap<Uuid, Vec<(Uuid, f64)>> = HashMap::new();
+    for line in lines {
+        if let Some(item) = line.menu_item_id {
+            recipe
+                .entry(item)
+                .or_default()
+                .push((line.ingredient_id, units(line.quantity)));
+        }
+    }
+    if recipe.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let menu = menu_items::Entity::find()
+        .filter(menu_items::Column::RestaurantId.eq(venue.id))
+        .all(&state.db)
+        .await?;
+    let matcher = crate::menus::ItemMatcher::new(&menu);
+    let rows: Vec<(Uuid, DateTime<Utc>, Option<Uuid>, String, i32)> = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::Id)
+        .column(orders::Column::CreatedAt)
+        .column(order_items::Column::MenuItemId)
+        .column(order_items::Column::Name)
+        .column(order_items::Column::Quantity)
+        .join(JoinType::InnerJoin, orders::Relation::Items.def())
+        .filter(orders::Column::RestaurantId.eq(venue.id))
+        .filter(orders::Column::CreatedAt.gte(now - chrono::Duration::weeks(8)))
+        .filter(orders::Column::CreatedAt.lt(now))
+        .filter(orders::Column::Status.ne("CANCELLED"))
+        .into_tuple()
+        .all(&state.forecast_db)
+        .await?;
+    let tz = crate::restaurants::zone_of(venue);
+    // Per local day: its orders, and what they used of each ingredient.
+    let mut days: BTreeMap<NaiveDate, (std::collections::HashSet<Uuid>, HashMap<Uuid, f64>)> =
+        BTreeMap::new();
+    for (order, at, item, name, quantity) in rows {
+        let day = days.entry(at.with_timezone(&tz).date_naive()).or_default();
+        day.0.insert(order);
+        let Some(item) = item.or_else(|| matcher.find(&name, None)) else {
+            continue;
+        };
+        for (ingredient, per_portion) in recipe.get(&item).into_iter().flatten() {
+            *day.1.entry(*ingredient).or_default() += per_portion * f64::from(quantity.max(0));
+        }
+    }
+    if days.len() < 14 {
+        return Ok(HashMap::new());
+    }
+    let ingredients: std::collections::HashSet<Uuid> =
+        recipe.values().flatten().map(|(i, _)| *i).collect();
+    let mut out = HashMap::new();
+    for ingredient in ingredients {
+        let per_order: Vec<(usize, f64)> = days
+            .iter()
+            .map(|(date, (placed, used))| {
+                (
+                    date.weekday().num_days_from_monday() as usize,
+                    used.get(&ingredient).copied().unwrap_or(0.0) / placed.len() as f64,
+                )
+            })
+            .collect();
+        let mut sum = [0.0; 7];
+        let mut count = [0.0; 7];
+        for (w, r) in &per_order {
+            sum[*w] += r;
+            count[*w] += 1.0;
+        }
+        let shares: Vec<f64> = per_order
+            .iter()
+            .filter_map(|(w, r)| {
+                let mean = sum[*w] / count[*w];
+                (mean > 0.0).then(|| (r - mean) / mean)
+            })
+            .collect();
+        if shares.len() >= 14 {
+            let rms = (shares.iter().map(|x| x * x).sum::<f64>() / shares.len() as f64).sqrt();
+            out.insert(ingredient, rms);
+        }
+    }
+    Ok(out)
+}
+
 /// The prediction for the venue's ingredients (or one).
 pub async fn predict(
     state: &AppState,
@@ -337,6 +433,7 @@ pub async fn predict(
             target[k].1 += sd * per_portion;
         }
     }
+    let mix = mix_error(state, venue, &lines, state.now()).await?;
     let on_hand = super::on_hand_of(&state.db, ids.clone()).await?;
     let on_order = coming(
         state,
@@ -369,7 +466,12 @@ pub async fn predict(
             .remove(&i.id)
             .unwrap_or_else(|| vec![(0.0, 0.0); forecast.dates.len()]);
         let mean: Vec<f64> = days.iter().map(|d| d.0).collect();
-        let sd: Vec<f64> = days.iter().map(|d| d.1).collect();
+        // The restaurant forecast's error and the dish mix's, independent of each other.
+        let share = mix.get(&i.id).copied().unwrap_or(0.0);
+        let sd: Vec<f64> = days
+            .iter()
+            .map(|d| (d.1 * d.1 + (share * d.0).powi(2)).sqrt())
+            .collect();
         let held = on_hand.get(&i.id).copied().unwrap_or(0);
         let ordered = on_order.get(&i.id).copied().unwrap_or(0);
         let planned = drafted.get(&i.id).copied().unwrap_or(0);

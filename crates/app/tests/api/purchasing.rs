@@ -321,7 +321,8 @@ async fn a_purchase_order_is_drafted_sent_by_email_and_received_in_parts_exactly
     assert_eq!(cancelled.data()["items"][0]["id"], other);
 }
 
-/// `days` days of completed orders before today, each with `portions(weekday)` ramen.
+/// `days` days of completed orders before today, one a day, each with `portions(weekday)` ramen and
+/// 1 to 5 gyoza (a mix that moves from day to day whatever the weekday).
 async fn ramen_history(app: &TestApp, s: &Shop, days: i64, portions: impl Fn(usize) -> i32) {
     let venue: Uuid = s.id.parse().unwrap();
     let ramen: Uuid = s.ramen.parse().unwrap();
@@ -346,6 +347,18 @@ async fn ramen_history(app: &TestApp, s: &Shop, days: i64, portions: impl Fn(usi
             unit_price_minor: Set(1450),
             quantity: Set(portions(weekday)),
             subtotal_minor: Set(1450 * i64::from(portions(weekday))),
+            special_request: Set(None),
+        });
+        let gyoza = 1 + (back % 5) as i32;
+        lines.push(order_items::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            order_id: Set(order_id),
+            menu_item_id: Set(Some(s.gyoza.parse().unwrap())),
+            name: Set("Gyoza".into()),
+            plu: Set(None),
+            unit_price_minor: Set(650),
+            quantity: Set(gyoza),
+            subtotal_minor: Set(650 * i64::from(gyoza)),
             special_request: Set(None),
         });
     }
@@ -379,6 +392,14 @@ async fn reorder_predictions_follow_the_demand_forecast_through_recipes() {
     )
     .await;
     let nori = ingredient(&app, &s, json!({"name": "Nori", "unit": "each"})).await;
+    let wrappers = ingredient(&app, &s, json!({"name": "Wrappers", "unit": "each"})).await;
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}/recipe", s.id, s.gyoza),
+        json!({"lines": [{"ingredient_id": wrappers, "quantity": "5"}]}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
     app.put(
         &format!("/api/venues/{}/menu/items/{}/recipe", s.id, s.ramen),
         json!({"lines": [{"ingredient_id": noodles, "quantity": "150"}]}),
@@ -413,12 +434,11 @@ async fn reorder_predictions_follow_the_demand_forecast_through_recipes() {
         .await;
     answer.assert_status(StatusCode::OK);
     let all = answer.data()["ingredients"].as_array().unwrap().clone();
-    assert_eq!(all.len(), 2);
-    let p = &all[0];
-    assert_eq!(
-        p["name"], "Noodles",
-        "what must be ordered comes first: {all:?}"
-    );
+    assert_eq!(all.len(), 3);
+    // What runs out first comes first: the wrappers (none in stock), then the noodles.
+    assert_eq!(all[0]["name"], "Wrappers");
+    let p = &all[1];
+    assert_eq!(p["name"], "Noodles");
     let daily = p["daily_usage"].as_f64().unwrap();
     assert!((daily - 1500.0).abs() < 150.0, "{p}");
     let cover = p["days_of_cover"].as_f64().unwrap();
@@ -453,9 +473,27 @@ async fn reorder_predictions_follow_the_demand_forecast_through_recipes() {
     let waste: f64 = risk[0]["expected_waste"].as_str().unwrap().parse().unwrap();
     assert!((waste - 1500.0).abs() < 150.0, "{p}");
     // Nori is in no recipe: nothing expected, nothing to order.
-    assert_eq!(all[1]["ingredient_id"], nori);
-    assert_eq!(all[1]["daily_usage"], 0.0);
-    assert_eq!(all[1]["reorder_now"], false);
+    let by_id = |id: &str| {
+        all.iter()
+            .find(|i| i["ingredient_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let nori = by_id(&nori);
+    assert_eq!(nori["daily_usage"], 0.0);
+    assert_eq!(nori["reorder_now"], false);
+    // Wrappers follow the gyoza, whose number per order moves from day to day (1 to 5, 3 on
+    // average): that mix is in their safety stock, relative to use, and not in the noodles'.
+    let wrappers = by_id(&wrappers);
+    let ratio = |p: &Value| {
+        let f = |k: &str| p[k].as_str().unwrap().parse::<f64>().unwrap();
+        f("safety_stock") / f("lead_time_demand")
+    };
+    assert!(
+        (wrappers["daily_usage"].as_f64().unwrap() - 15.0).abs() < 2.0,
+        "{wrappers}"
+    );
+    assert!(ratio(&wrappers) > 1.1 * ratio(p), "{wrappers} against {p}");
 
     // One ingredient, a stricter service level: more safety stock.
     let strict = app
@@ -489,9 +527,26 @@ async fn reorder_predictions_follow_the_demand_forecast_through_recipes() {
         .await;
     summary.assert_status(StatusCode::OK);
     let groups = summary.data()["suppliers"].as_array().unwrap().clone();
-    assert_eq!(groups.len(), 1, "{}", summary.data());
-    assert_eq!(groups[0]["supplier_name"], "Noodle Mill");
-    assert_eq!(groups[0]["lines"][0]["ingredient_id"], noodles);
+    // The wrappers have no supplier: their own group, to order by hand.
+    assert_eq!(groups.len(), 2, "{}", summary.data());
+    let mill_group = groups
+        .iter()
+        .find(|g| g["supplier_name"] == "Noodle Mill")
+        .unwrap();
+    assert_eq!(mill_group["lines"][0]["ingredient_id"], noodles);
+    let loose = groups.iter().find(|g| g["supplier_id"].is_null()).unwrap();
+    assert_eq!(
+        loose["lines"][0]["ingredient_id"],
+        wrappers["ingredient_id"]
+    );
+    // Both run out within the two days' lead time.
+    assert_eq!(
+        summary.data()["at_risk_of_stockout"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(summary.data()["expiring"].as_array().unwrap().len(), 1);
 
     // Drafts from the suggestions: managers only, once.
@@ -515,6 +570,10 @@ async fn reorder_predictions_follow_the_demand_forecast_through_recipes() {
         .unwrap()
         .clone();
     assert_eq!(made.len(), 1);
+    assert_eq!(
+        drafted.data()["without_supplier"],
+        json!([wrappers["ingredient_id"]])
+    );
     let po = app
         .get(
             &format!(
