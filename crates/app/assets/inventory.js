@@ -13,44 +13,9 @@
   const statusBox = document.getElementById("stock-status");
   let ingredients = [];
 
-  async function api(method, path, payload) {
-    const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
-    if (payload !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, { method, headers, credentials: "same-origin", body: payload === undefined ? undefined : JSON.stringify(payload) });
-    const envelope = await response.json().catch(() => ({ success: false, message: "unreadable answer" }));
-    if (response.status === 401) {
-      say("Your session has ended: sign in again, then reload (what you typed is still here).", "warning");
-      throw new Error("signed out");
-    }
-    if (!response.ok) {
-      const fields = envelope.errors ? Object.entries(envelope.errors).map(([f, p]) => f.replace(/_/g, " ") + ": " + p.join(", ")).join("; ") : "";
-      say((envelope.message || "Not saved") + (fields ? " (" + fields + ")" : ""), "danger");
-      throw new Error(envelope.message || String(response.status));
-    }
-    return envelope;
-  }
-
-  function say(text, kind) {
-    statusBox.className = "alert alert-" + (kind || "success");
-    statusBox.textContent = text;
-    clearTimeout(say.timer);
-    if ((kind || "success") === "success") say.timer = setTimeout(() => statusBox.classList.add("d-none"), 5000);
-  }
-
-  const el = (tag, attrs, children) => {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => {
-      if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v === true ? "" : v);
-    });
-    (children || []).forEach((c) => node.appendChild(typeof c === "string" ? document.createTextNode(c) : c));
-    return node;
-  };
-  const money = (amount) => new Intl.NumberFormat(undefined, { style: "currency", currency }).format(Number(amount));
-  const qty = (value, unit) => Number(value).toLocaleString(undefined, { maximumFractionDigits: 3 }) + " " + unit;
-  // Amounts as the API takes them: digits and a dot.
-  const amount = (raw) => String(raw).trim().replace(",", ".");
+  const { el, amount, qty } = window.BrigadeTeam;
+  const money = window.BrigadeTeam.money(currency);
+  const { api, say } = window.BrigadeTeam.page(csrf, statusBox);
 
   // One action form under an ingredient's row: receive, count or waste.
   function actionRow(ingredient, action) {
@@ -214,5 +179,51 @@
       } catch (_) { /* said; the form keeps its values */ }
     });
   }
-  loadItems().then(load).catch(() => {});
+  // What to order now: the reorder predictions, per supplier, and batches about to expire.
+  const reorder = document.getElementById("reorder");
+  async function loadReorder() {
+    try {
+      const reply = await api("GET", `/api/predictions/inventory/reorder?restaurant_id=${venue}`);
+      const plan = reply.data;
+      reorder.replaceChildren();
+      if (plan.suppliers.length === 0) reorder.appendChild(el("p", { class: "text-muted small mb-2", text: "Nothing to order now: stock and what is on order cover the forecast until the next delivery." }));
+      plan.suppliers.forEach((group) => {
+        const box = el("div", { class: "mb-2", "data-testid": "reorder-supplier" });
+        const title = el("div", { class: "fw-semibold", text: (group.supplier_name || "No supplier (order by hand)") + " · " + money(group.total) });
+        if (group.below_minimum) title.appendChild(el("span", { class: "badge text-bg-warning ms-2", text: "below its minimum of " + money(group.min_order) }));
+        box.appendChild(title);
+        const lines = el("ul", { class: "list-unstyled small mb-0" });
+        group.lines.forEach((line) => {
+          const amountText = line.purchase_units && line.purchase_unit ? line.purchase_units + " " + line.purchase_unit + " (" + qty(line.quantity, line.unit) + ")" : qty(line.quantity, line.unit);
+          const runsOut = line.stockout_on ? " · runs out around " + line.stockout_on : "";
+          lines.appendChild(el("li", { "data-testid": "reorder-line", text: line.name + ": " + amountText + " · " + money(line.cost) + runsOut }));
+        });
+        box.appendChild(lines);
+        reorder.appendChild(box);
+      });
+      if (plan.expiring.length) {
+        const list = el("ul", { class: "list-unstyled small mb-2" });
+        plan.expiring.slice(0, 8).forEach((e) => list.appendChild(el("li", { "data-testid": "expiring", text: e.ingredient_name + ": " + qty(e.expected_waste, "") + "of " + qty(e.remaining, "") + "may expire (use by " + (e.expires_on || "–") + ", " + money(e.expected_waste_value) + ")" })));
+        reorder.appendChild(el("div", { class: "fw-semibold small text-danger mt-2", text: "Expiry risk" }));
+        reorder.appendChild(list);
+      }
+      reorder.appendChild(el("div", { class: "small text-muted", text: "From the demand forecast (" + plan.method + ") and each dish's recipe, at a " + Math.round(plan.service_level * 100) + "% service level." }));
+      const draft = document.getElementById("draft-orders");
+      if (draft) draft.disabled = !plan.suppliers.some((g) => g.supplier_id);
+    } catch (_) {
+      reorder.textContent = "The reorder forecast is not available right now.";
+    }
+  }
+  const draftButton = document.getElementById("draft-orders");
+  if (draftButton) {
+    draftButton.addEventListener("click", async () => {
+      try {
+        const reply = await api("POST", "/api/predictions/inventory/draft-orders", { restaurant_id: venue });
+        const skipped = reply.data.without_supplier.length ? " " + reply.data.without_supplier.length + " ingredient(s) have no supplier." : "";
+        say((reply.message || "Drafted.") + skipped + (reply.data.purchase_orders.length ? " Check and send them under Purchasing." : ""));
+        loadReorder();
+      } catch (_) { /* said */ }
+    });
+  }
+  loadItems().then(load).then(loadReorder).catch(() => {});
 })();

@@ -70,6 +70,8 @@ pub const ACCOUNTS: [(&str, Role, &str, &str, &str); 6] = [
 pub struct DemoSummary {
     pub restaurants_created: usize,
     pub reservations_created: usize,
+    /// Ingredients (with suppliers, recipes and deliveries) given to Ember & Oak.
+    pub ingredients_created: usize,
     pub accounts_created: usize,
     pub menu_items_created: usize,
     pub qr_codes_created: usize,
@@ -521,6 +523,7 @@ async fn load_unlocked(state: &AppState) -> Result<DemoSummary, ApiError> {
     if let Some(ember) = restaurant_id(state, "demo-ember-oak").await? {
         ensure_member(state, manager.id, ember, MemberRole::Owner).await?;
         summary.reservations_created = ensure_reservations(state, ember).await?;
+        summary.ingredients_created = crate::inventory::demo::ensure(state, ember).await?;
     }
     if let Some(noodle) = restaurant_id(state, "demo-midnight-noodle").await? {
         ensure_member(state, manager.id, noodle, MemberRole::Manager).await?;

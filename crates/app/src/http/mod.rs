@@ -134,7 +134,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The router behind trailing-slash normalisation, ready for `axum::serve`.
-pub fn service(state: AppState) -> tower::util::MapRequest<Router, fn(Request) -> Request> {
+/// The whole HTTP service: the router behind path normalisation. Building it assembles the API
+/// document, so build it once and clone it (cheap) per connection or request.
+pub type Service = tower::util::MapRequest<Router, fn(Request) -> Request>;
+
+pub fn service(state: AppState) -> Service {
     let normalize: fn(Request) -> Request = middleware::normalize_path;
     tower::ServiceExt::map_request(router(state), normalize)
 }

@@ -61,6 +61,8 @@ pub fn router() -> Router<AppState> {
         .route("/menu", get(workspace::menu_start))
         .route("/inventory", get(workspace::inventory_start))
         .route("/venues/{id}/inventory", get(workspace::inventory_page))
+        .route("/purchasing", get(workspace::purchasing_start))
+        .route("/venues/{id}/purchasing", get(workspace::purchasing_page))
         .route("/venues/{id}/menu", get(workspace::menu_page))
         .route("/reservations", get(workspace::reservations_start))
         .route(
@@ -183,6 +185,7 @@ pub fn navigation(role: Role, is_venue: bool, current: &str) -> Vec<NavLink> {
             links.push(("/menu", "Menu"));
             links.push(("/reservations", "Reservations"));
             links.push(("/inventory", "Stock"));
+            links.push(("/purchasing", "Purchasing"));
             links.push(("/qr", "QR codes"));
         }
         Role::Customer => {}
@@ -235,6 +238,8 @@ const SORTABLE_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sortable.mi
 const MENU_JS: &[u8] = include_bytes!("../../assets/menu.js");
 const RESERVATIONS_JS: &[u8] = include_bytes!("../../assets/reservations.js");
 const INVENTORY_JS: &[u8] = include_bytes!("../../assets/inventory.js");
+const PURCHASING_JS: &[u8] = include_bytes!("../../assets/purchasing.js");
+const TEAM_JS: &[u8] = include_bytes!("../../assets/team.js");
 const FORECAST_JS: &[u8] = include_bytes!("../../assets/forecast.js");
 const KITCHEN_JS: &[u8] = include_bytes!("../../assets/kitchen.js");
 const QUEUE_JS: &[u8] = include_bytes!("../../assets/queue.js");
@@ -285,6 +290,8 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "menu.js" => (MENU_JS, "text/javascript; charset=utf-8"),
         "reservations.js" => (RESERVATIONS_JS, "text/javascript; charset=utf-8"),
         "inventory.js" => (INVENTORY_JS, "text/javascript; charset=utf-8"),
+        "purchasing.js" => (PURCHASING_JS, "text/javascript; charset=utf-8"),
+        "team.js" => (TEAM_JS, "text/javascript; charset=utf-8"),
         "forecast.js" => (FORECAST_JS, "text/javascript; charset=utf-8"),
         "kitchen.js" => (KITCHEN_JS, "text/javascript; charset=utf-8"),
         "queue.js" => (QUEUE_JS, "text/javascript; charset=utf-8"),

@@ -1,5 +1,6 @@
-//! The venue team's menu editor and reservation book. Both pages are drawn in the browser (`menu.js`,
-//! `reservations.js`) from the same REST API every client uses, called with the signed-in session and
+//! The venue team's menu editor, reservation book, stock and purchasing pages. They are drawn in the
+//! browser (`menu.js`, `reservations.js`, `inventory.js`, `purchasing.js`) from the same REST API every
+//! client uses, called with the signed-in session and
 //! the page's CSRF token (`accounts::sessions::api_session`), so a change made here is the change an API
 //! client would make, with the same checks and the same cache invalidation.
 
@@ -43,6 +44,17 @@ struct StockPage {
 }
 
 #[derive(Template)]
+#[template(path = "purchasing.html")]
+struct PurchasingPage {
+    layout: Layout,
+    venue_id: Uuid,
+    venue_name: String,
+    currency: String,
+    venues: Vec<(Uuid, String, bool)>,
+    can_manage: bool,
+}
+
+#[derive(Template)]
 #[template(path = "reservations.html")]
 struct ReservationBook {
     layout: Layout,
@@ -52,6 +64,51 @@ struct ReservationBook {
     today: String,
     venues: Vec<(Uuid, String, bool)>,
     can_manage: bool,
+}
+
+/// What every team page starts from: the venue (or the refusal page), whether the caller manages it,
+/// the other venues they work at, and the layout with a fresh CSRF token for the page's API calls.
+struct Team {
+    layout: Layout,
+    venue: crate::entities::restaurants::Model,
+    venues: Vec<(Uuid, String, bool)>,
+    can_manage: bool,
+}
+
+impl Team {
+    fn currency(&self) -> String {
+        crate::menus::currency_of(&self.venue).code.to_string()
+    }
+}
+
+async fn team(
+    state: &AppState,
+    jar: CookieJar,
+    user: &WebUser,
+    id: Uuid,
+    (screen, what, current): (&str, &str, &str),
+) -> Result<(CookieJar, Team), Response> {
+    let venue = team_venue(state, user, id, what).await?;
+    let can_manage = require_restaurant_role(state, &user.principal, id, MemberRole::Manager)
+        .await
+        .is_ok();
+    let (jar, csrf) = sessions::csrf_token(state, jar);
+    let layout = Layout::for_user(
+        &format!("{screen} · {}", venue.name),
+        current,
+        user,
+        !user.principal.is_admin(),
+        csrf,
+    );
+    Ok((
+        jar,
+        Team {
+            layout,
+            venues: venues_of(state, user, id).await,
+            venue,
+            can_manage,
+        },
+    ))
 }
 
 /// `/menu`: the menu editor of the caller's first venue.
@@ -70,27 +127,17 @@ pub async fn menu_page(
     user: WebUser,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let venue = match team_venue(&state, &user, id, "its menu").await {
-        Ok(venue) => venue,
+    let (jar, t) = match team(&state, jar, &user, id, ("Menu", "its menu", "/menu")).await {
+        Ok(team) => team,
         Err(refused) => return refused,
     };
-    let can_manage = require_restaurant_role(&state, &user.principal, id, MemberRole::Manager)
-        .await
-        .is_ok();
-    let (jar, csrf) = sessions::csrf_token(&state, jar);
     let page = MenuEditor {
-        layout: Layout::for_user(
-            &format!("Menu · {}", venue.name),
-            "/menu",
-            &user,
-            !user.principal.is_admin(),
-            csrf,
-        ),
+        currency: t.currency(),
+        layout: t.layout,
         venue_id: id,
-        currency: crate::menus::currency_of(&venue).code.to_string(),
-        venue_name: venue.name,
-        venues: venues_of(&state, &user, id).await,
-        can_manage,
+        venue_name: t.venue.name,
+        venues: t.venues,
+        can_manage: t.can_manage,
     };
     (jar, render(&page)).into_response()
 }
@@ -101,29 +148,20 @@ pub async fn reservations_page(
     user: WebUser,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let venue = match team_venue(&state, &user, id, "its reservations").await {
-        Ok(venue) => venue,
+    let screen = ("Reservations", "its reservations", "/reservations");
+    let (jar, t) = match team(&state, jar, &user, id, screen).await {
+        Ok(team) => team,
         Err(refused) => return refused,
     };
-    let can_manage = require_restaurant_role(&state, &user.principal, id, MemberRole::Manager)
-        .await
-        .is_ok();
-    let tz = crate::restaurants::zone_of(&venue);
-    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let tz = crate::restaurants::zone_of(&t.venue);
     let page = ReservationBook {
-        layout: Layout::for_user(
-            &format!("Reservations · {}", venue.name),
-            "/reservations",
-            &user,
-            !user.principal.is_admin(),
-            csrf,
-        ),
+        layout: t.layout,
         venue_id: id,
         timezone: tz.name().to_string(),
         today: state.now().with_timezone(&tz).date_naive().to_string(),
-        venue_name: venue.name,
-        venues: venues_of(&state, &user, id).await,
-        can_manage,
+        venue_name: t.venue.name,
+        venues: t.venues,
+        can_manage: t.can_manage,
     };
     (jar, render(&page)).into_response()
 }
@@ -148,35 +186,55 @@ pub async fn inventory_start(State(state): State<AppState>, user: WebUser) -> Re
     first_venue(&state, &user, "inventory").await
 }
 
-/// The stock list with receiving, counting and waste per ingredient, new ingredients, and the recipe
-/// editor with each dish's cost and margin (`assets/inventory.js`, on the REST API).
+/// The stock list with receiving, counting and waste per ingredient, what to order now (the reorder
+/// predictions, drafted into purchase orders by a manager), new ingredients, and the recipe editor with
+/// each dish's cost and margin (`assets/inventory.js`, on the REST API).
 pub async fn inventory_page(
     State(state): State<AppState>,
     jar: CookieJar,
     user: WebUser,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let venue = match team_venue(&state, &user, id, "its stock").await {
-        Ok(venue) => venue,
+    let (jar, t) = match team(&state, jar, &user, id, ("Stock", "its stock", "/inventory")).await {
+        Ok(team) => team,
         Err(refused) => return refused,
     };
-    let can_manage = require_restaurant_role(&state, &user.principal, id, MemberRole::Manager)
-        .await
-        .is_ok();
-    let (jar, csrf) = sessions::csrf_token(&state, jar);
     let page = StockPage {
-        layout: Layout::for_user(
-            &format!("Stock · {}", venue.name),
-            "/inventory",
-            &user,
-            !user.principal.is_admin(),
-            csrf,
-        ),
+        currency: t.currency(),
+        layout: t.layout,
         venue_id: id,
-        currency: crate::menus::currency_of(&venue).code.to_string(),
-        venue_name: venue.name,
-        venues: venues_of(&state, &user, id).await,
-        can_manage,
+        venue_name: t.venue.name,
+        venues: t.venues,
+        can_manage: t.can_manage,
+    };
+    (jar, render(&page)).into_response()
+}
+
+/// `/purchasing`: the purchase orders of the caller's first venue.
+pub async fn purchasing_start(State(state): State<AppState>, user: WebUser) -> Response {
+    first_venue(&state, &user, "purchasing").await
+}
+
+/// Purchase orders (send and cancel for managers, receiving line by line for staff, from a phone) and
+/// suppliers (`assets/purchasing.js`, on the REST API).
+pub async fn purchasing_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let screen = ("Purchasing", "its purchasing", "/purchasing");
+    let (jar, t) = match team(&state, jar, &user, id, screen).await {
+        Ok(team) => team,
+        Err(refused) => return refused,
+    };
+    let page = PurchasingPage {
+        currency: t.currency(),
+        layout: t.layout,
+        venue_id: id,
+        venue_name: t.venue.name,
+        venues: t.venues,
+        can_manage: t.can_manage,
     };
     (jar, render(&page)).into_response()
 }

@@ -21,6 +21,9 @@ use tower::ServiceExt;
 
 pub struct TestApp {
     pub state: AppState,
+    /// Built once: assembling the router (and its API document) per request cost more than most
+    /// requests.
+    pub service: brigade_app::http::Service,
     pub clock: ManualClock,
     pub client: SocketAddr,
     _dir: tempfile::TempDir,
@@ -187,6 +190,7 @@ impl TestApp {
         .await
         .expect("build the application state");
         TestApp {
+            service: brigade_app::http::service(state.clone()),
             state,
             clock,
             client: "203.0.113.7:50000".parse().unwrap(),
@@ -218,7 +222,9 @@ impl TestApp {
 
     pub async fn send(&self, mut request: Request<Body>) -> TestResponse {
         request.extensions_mut().insert(ConnectInfo(self.client));
-        let response = brigade_app::http::service(self.state.clone())
+        let response = self
+            .service
+            .clone()
             .oneshot(request)
             .await
             .expect("infallible");
@@ -249,7 +255,9 @@ impl TestApp {
         }
         let mut request = builder.body(Body::empty()).unwrap();
         request.extensions_mut().insert(ConnectInfo(self.client));
-        let response = brigade_app::http::service(self.state.clone())
+        let response = self
+            .service
+            .clone()
             .oneshot(request)
             .await
             .expect("infallible");

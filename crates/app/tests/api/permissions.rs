@@ -137,10 +137,7 @@ async fn call(app: &TestApp, op: &Op, token: Option<&str>) -> (StatusCode, Strin
         request
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(app.client));
-        let response = brigade_app::http::service(app.state.clone())
-            .oneshot(request)
-            .await
-            .unwrap();
+        let response = app.service.clone().oneshot(request).await.unwrap();
         return (response.status(), String::new());
     }
     let response = app.send(builder.body(body).unwrap()).await;
