@@ -68,6 +68,13 @@ def _keeps_rules(case):
         # each ingredient at most once in a recipe
         ids = [l.get("ingredient_id") for l in body.get("lines") or [] if isinstance(l, dict)]
         return len(ids) == len(set(ids))
+    if method in ("POST", "PUT") and "/purchase-orders" in path and isinstance(body, dict):
+        # an ingredient once per order; a line once per receipt
+        for key in ("ingredient_id", "line_id"):
+            ids = [l.get(key) for l in body.get("lines") or [] if isinstance(l, dict) and key in l]
+            if len(ids) != len(set(ids)):
+                return False
+        return True
     if method == "POST" and path == "/api/auth/guest" and isinstance(body, dict):
         # a guest gives a phone number or an e-mail
         return bool((body.get("phone") or "").strip()) or isinstance(body.get("email"), str)

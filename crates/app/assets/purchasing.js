@@ -94,7 +94,7 @@
     order.lines.forEach((line) => {
       const bought = line.purchase_units && line.purchase_unit ? line.purchase_units + " " + line.purchase_unit + " (" + qty(line.quantity, line.unit) + ")" : qty(line.quantity, line.unit);
       const arrived = Number(line.received_quantity) > 0 ? " · arrived " + qty(line.received_quantity, line.unit) : "";
-      lines.appendChild(el("li", { text: line.ingredient_name + ": " + bought + " at " + line.unit_cost + " = " + money(line.total) + arrived }));
+      lines.appendChild(el("li", { text: line.ingredient_name + ": " + bought + " at " + line.unit_cost + " per " + line.unit + " = " + money(line.total) + arrived }));
     });
     item.appendChild(lines);
     if (order.note) item.appendChild(el("div", { class: "small text-muted", text: "Note: " + order.note }));

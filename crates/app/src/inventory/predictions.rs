@@ -25,7 +25,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::fifo::{self, MILLI};
-use super::routes::purchasing::{PurchaseStatus, create_draft};
+use super::routes::purchasing::{Draft, PurchaseStatus, create_draft};
 use super::routes::{Positive, PurchaseLineInput};
 use crate::accounts::{AuthUser, MemberRole};
 use crate::entities::{
@@ -297,6 +297,9 @@ async fn coming(
     Ok(out)
 }
 
+/// An order line as `mix_error` reads it: order, placed at, menu item, name, quantity.
+type OrderLine = (Uuid, DateTime<Utc>, Option<Uuid>, String, i32);
+
 /// Each ingredient's day-to-day error that the restaurant's forecast cannot see: how much of it an
 /// order used varies with the mix of dishes. Over the last 8 weeks, per local day, the ingredient's use
 /// per order against the mean for that weekday, as a root-mean-square share (0 with under 14 days).
@@ -325,7 +328,7 @@ async fn mix_error(
         .all(&state.db)
         .await?;
     let matcher = crate::menus::ItemMatcher::new(&menu);
-    let rows: Vec<(Uuid, DateTime<Utc>, Option<Uuid>, String, i32)> = orders::Entity::find()
+    let rows: Vec<OrderLine> = orders::Entity::find()
         .select_only()
         .column(orders::Column::Id)
         .column(orders::Column::CreatedAt)
@@ -499,8 +502,11 @@ pub async fn predict(
                 }
                 _ => 0.0,
             },
+            // Whole purchase units; whole pieces of what is counted in pieces.
             pack: if i.purchase_unit.is_some() {
                 units(i.purchase_factor)
+            } else if i.unit == "each" {
+                1.0
             } else {
                 0.0
             },
@@ -874,20 +880,16 @@ async fn draft_orders(
         if lines.is_empty() {
             continue;
         }
-        let order = create_draft(
-            &txn,
-            venue.id,
-            supplier,
-            &lines,
-            Some(format!(
+        let draft = Draft {
+            supplier_id: supplier,
+            lines: &lines,
+            note: Some(format!(
                 "Suggested by Brigade's reorder forecast at a {:.0}% service level.",
                 service_level * 100.0
             )),
-            None,
-            Some(me.user_id),
-            now,
-        )
-        .await?;
+            expected_on: None,
+        };
+        let order = create_draft(&txn, venue.id, draft, Some(me.user_id), now).await?;
         made.push(order.id);
     }
     txn.commit().await?;

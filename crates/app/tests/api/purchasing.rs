@@ -494,6 +494,13 @@ async fn reorder_predictions_follow_the_demand_forecast_through_recipes() {
         "{wrappers}"
     );
     assert!(ratio(&wrappers) > 1.1 * ratio(p), "{wrappers} against {p}");
+    // Counted in pieces: ordered in whole pieces.
+    let pieces: f64 = wrappers["suggested_quantity"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pieces > 0.0 && pieces.fract() == 0.0, "{wrappers}");
 
     // One ingredient, a stricter service level: more safety stock.
     let strict = app

@@ -355,24 +355,29 @@ fn note_of(raw: Option<&str>) -> ApiResult<Option<Option<String>>> {
     .transpose()
 }
 
+/// What a new draft holds.
+pub(crate) struct Draft<'a> {
+    pub supplier_id: Uuid,
+    pub lines: &'a [PurchaseLineInput],
+    pub note: Option<String>,
+    pub expected_on: Option<NaiveDate>,
+}
+
 /// Create a draft and its lines (used by the API and by the reorder suggestions' drafts).
 pub(crate) async fn create_draft<C: ConnectionTrait>(
     db: &C,
     venue_id: Uuid,
-    supplier_id: Uuid,
-    lines: &[PurchaseLineInput],
-    note: Option<String>,
-    expected_on: Option<NaiveDate>,
+    draft: Draft<'_>,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> ApiResult<purchase_orders::Model> {
     let order = purchase_orders::ActiveModel {
         id: Set(Uuid::now_v7()),
         restaurant_id: Set(venue_id),
-        supplier_id: Set(supplier_id),
+        supplier_id: Set(draft.supplier_id),
         status: Set(PurchaseStatus::Draft.as_str().to_string()),
-        note: Set(note),
-        expected_on: Set(expected_on),
+        note: Set(draft.note),
+        expected_on: Set(draft.expected_on),
         created_by: Set(actor),
         sent_at: Set(None),
         received_at: Set(None),
@@ -381,7 +386,7 @@ pub(crate) async fn create_draft<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    write_lines(db, venue_id, order.id, lines).await?;
+    write_lines(db, venue_id, order.id, draft.lines).await?;
     Ok(order)
 }
 
@@ -451,17 +456,13 @@ pub async fn create_purchase_order(
         .map_err(|e| e.with_field("supplier_id", "is not a supplier of this venue"))?;
     let turn = state.write_turn().await;
     let txn = crate::database::begin_write(&state.db).await?;
-    let order = create_draft(
-        &txn,
-        venue_id,
-        input.supplier_id,
-        &input.lines,
+    let draft = Draft {
+        supplier_id: input.supplier_id,
+        lines: &input.lines,
         note,
-        input.expected_on,
-        Some(me.user_id),
-        state.now(),
-    )
-    .await?;
+        expected_on: input.expected_on,
+    };
+    let order = create_draft(&txn, venue_id, draft, Some(me.user_id), state.now()).await?;
     let view = view_of(&txn, &venue, order).await?;
     txn.commit().await?;
     drop(turn);
@@ -672,7 +673,7 @@ pub async fn cancel_purchase_order(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveLineInput {
-    /// A line of this purchase order.
+    /// A line of this purchase order, at most once per receipt.
     pub line_id: Uuid,
     /// What arrived, in the ingredient's unit (more than ordered is taken as delivered).
     pub quantity: Positive,

@@ -98,7 +98,8 @@ pub struct SupplierInput {
     /// Days from sending an order to its delivery (default 2).
     #[schema(minimum = 0, maximum = 365)]
     pub lead_time_days: Option<i32>,
-    /// The smallest order it takes, in the venue's currency (default 0).
+    /// The smallest order it takes, in the venue's currency (default 0), with no more decimals than
+    /// it has (409 otherwise).
     pub min_order: Option<Amount>,
 }
 
@@ -151,12 +152,23 @@ fn apply_supplier(
         Some(d) => active.lead_time_days = Set(d),
         None => {}
     }
-    if let Some(min) = input.min_order
-        && let Some(minor) = errors.check("min_order", currency.to_minor(min.0))
-    {
-        active.min_order_minor = Set(minor);
+    let mut precision = None;
+    if let Some(min) = input.min_order {
+        match currency.to_minor(min.0) {
+            Ok(minor) => active.min_order_minor = Set(minor),
+            Err(problem) => precision = Some(problem),
+        }
     }
-    errors.into_result()
+    errors.into_result()?;
+    // Well formed, but the venue's currency has fewer decimals (as menu prices).
+    match precision {
+        Some(problem) => Err(ApiError::conflict(
+            "currency_precision",
+            "the minimum order has more decimals than the venue's currency",
+        )
+        .with_field("min_order", problem)),
+        None => Ok(()),
+    }
 }
 
 async fn name_free(
@@ -214,7 +226,7 @@ pub async fn list_suppliers(
         (status = 201, description = "Created", body = Envelope<SupplierView>),
         (status = 403, description = "Not the venue's manager", body = ErrorBody),
         (status = 404, description = "No such venue", body = ErrorBody),
-        (status = 409, description = "A supplier of that name exists", body = ErrorBody),
+        (status = 409, description = "A supplier of that name exists, or a minimum with more decimals than the currency", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
 pub async fn create_supplier(
@@ -272,7 +284,7 @@ pub async fn get_supplier(
         (status = 200, description = "Changed", body = Envelope<SupplierView>),
         (status = 403, description = "Not the venue's manager", body = ErrorBody),
         (status = 404, description = "No such supplier", body = ErrorBody),
-        (status = 409, description = "A supplier of that name exists", body = ErrorBody),
+        (status = 409, description = "A supplier of that name exists, or a minimum with more decimals than the currency", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
 pub async fn update_supplier(
