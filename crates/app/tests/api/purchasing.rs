@@ -70,13 +70,14 @@ async fn a_purchase_order_is_drafted_sent_by_email_and_received_in_parts_exactly
     let bad = app
         .post(
             &base,
-            json!({"name": "X", "email": "nope", "lead_time_days": 400}),
+            json!({"name": "X", "email": "nope", "lead_time_days": 400, "phone": " ".repeat(41)}),
             Some(&s.owner),
         )
         .await;
     bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!bad.field_errors("email").is_empty());
     assert!(!bad.field_errors("lead_time_days").is_empty());
+    assert!(!bad.field_errors("phone").is_empty());
     let listed = app.get(&base, Some(&s.staff)).await;
     listed.assert_status(StatusCode::OK);
     assert_eq!(listed.data()[0]["email"], "orders@freshdairy.example");

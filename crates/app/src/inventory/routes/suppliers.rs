@@ -137,7 +137,9 @@ fn apply_supplier(
         }
     }
     if let Some(phone) = input.phone.as_deref() {
-        if crate::http::text::trimmed(phone).is_empty() {
+        if phone.chars().count() > 40 {
+            errors.add("phone", "must be at most 40 characters");
+        } else if crate::http::text::trimmed(phone).is_empty() {
             active.phone = Set(None);
         } else if let Some(phone) =
             errors.check("phone", crate::accounts::service::parse_phone(phone))
