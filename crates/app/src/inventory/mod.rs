@@ -42,6 +42,8 @@ pub enum MovementKind {
     Consumption,
     Count,
     Waste,
+    /// Moved to or from another venue of the group.
+    Transfer,
 }
 
 impl MovementKind {
@@ -51,6 +53,7 @@ impl MovementKind {
             MovementKind::Consumption => "consumption",
             MovementKind::Count => "count",
             MovementKind::Waste => "waste",
+            MovementKind::Transfer => "transfer",
         }
     }
 }
@@ -451,6 +454,95 @@ async fn take_many<C: ConnectionTrait>(
             .await?;
     }
     Ok(())
+}
+
+/// Move `quantity` (thousandths) of one venue's ingredient to another venue's: taken FIFO from the
+/// source's batches, never below zero (409 `insufficient_stock` when the shelf holds less), and each
+/// batch taken entering the destination as a batch with its cost, lot and use-by day. Both ingredients'
+/// rows are taken first, in id order. Returns the value moved, in billionths.
+pub async fn transfer<C: ConnectionTrait>(
+    db: &C,
+    from: &ingredients::Model,
+    to: &ingredients::Model,
+    quantity: i64,
+    out: &Context,
+    into: &Context,
+) -> Result<i128, ApiError> {
+    let mut ids = [from.id, to.id];
+    ids.sort();
+    lock_rows(db, &ids, out.at).await?;
+    let held = on_hand(db, from.id, None).await?;
+    if held < quantity {
+        return Err(ApiError::conflict(
+            "insufficient_stock",
+            format!(
+                "{} has {} {} on hand, less than the transfer",
+                from.name,
+                rust_decimal::Decimal::new(held, 3).normalize(),
+                from.unit
+            ),
+        )
+        .with_field("quantity", "is more than the stock on hand"));
+    }
+    let rows = batches::Entity::find()
+        .filter(batches::Column::IngredientId.eq(from.id))
+        .filter(batches::Column::Remaining.gt(0))
+        .all(db)
+        .await?;
+    let lots: Vec<fifo::Lot> = rows
+        .iter()
+        .map(|b| fifo::Lot {
+            id: b.id,
+            remaining: b.remaining,
+            unit_cost_micros: b.unit_cost_micros,
+            received_at: b.received_at,
+            expires_on: b.expires_on,
+        })
+        .collect();
+    let plan = fifo::plan_use(&lots, quantity, out.today);
+    if plan.shortfall > 0 {
+        // The batches hold less than the movements say: move nothing rather than part.
+        return Err(ApiError::conflict(
+            "insufficient_stock",
+            format!("{}'s batches hold less than the transfer", from.name),
+        ));
+    }
+    let mut value = 0i128;
+    for t in &plan.takes {
+        let batch = rows
+            .iter()
+            .find(|b| b.id == t.lot)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a planned batch is gone")))?;
+        batches::Entity::update_many()
+            .col_expr(
+                batches::Column::Remaining,
+                sea_orm::sea_query::ExprTrait::sub(
+                    Expr::col(batches::Column::Remaining),
+                    t.quantity,
+                ),
+            )
+            .filter(batches::Column::Id.eq(t.lot))
+            .exec(db)
+            .await?;
+        movement(from, Some(t.lot), -t.quantity, t.unit_cost_micros, out)
+            .insert(db)
+            .await?;
+        put(
+            db,
+            to.id,
+            &Incoming {
+                quantity: t.quantity,
+                unit_cost_micros: t.unit_cost_micros,
+                supplier_id: batch.supplier_id,
+                lot: batch.lot.clone(),
+                expires_on: batch.expires_on,
+            },
+            into,
+        )
+        .await?;
+        value += fifo::value_nanos(t.quantity, t.unit_cost_micros);
+    }
+    Ok(value)
 }
 
 /// A venue's local date at `at`.

@@ -452,6 +452,7 @@ async fn stock_at_any_past_instant_is_the_running_balance_after_random_operation
                 assert_eq!(variance, counted - balance);
                 balance = counted;
             }
+            MovementKind::Transfer => unreachable!("this walk makes no transfers"),
         }
         history.push((at, balance));
         // Batches hold exactly the stock when it is positive, nothing when it is not.

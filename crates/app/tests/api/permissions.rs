@@ -247,6 +247,21 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         )
         .await,
     );
+    // A transfer's destination: a venue Walk Inn's owner manages too, with the same ingredient.
+    app.post(
+        &format!("/api/restaurants/{}/members", spare_venue.id),
+        json!({"email": "owner@walk-inn.example", "role": "manager"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.post(
+        &format!("/api/venues/{}/ingredients", spare_venue.id),
+        json!({"name": "Walk Flour", "unit": "g"}),
+        Some(&spare_venue.owner),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
     // Purchasing: a supplier, one to delete, a draft to change and send, a sent order to receive.
     let supplier = id_of(
         &app.post(
@@ -714,6 +729,8 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
         op(M::GET, "/api/venues/{venue_id}/menu/items/{id}/recipe", format!("/api/venues/{v}/menu/items/{}/recipe", s.gyoza), Allow(VENUE_STAFF)),
         op(M::PUT, "/api/venues/{venue_id}/menu/items/{id}/recipe", format!("/api/venues/{v}/menu/items/{}/recipe", s.gyoza), Allow(VENUE_MANAGERS))
             .json(json!({"lines": [{"ingredient_id": flour, "quantity": "50"}]})),
+        op(M::POST, "/api/venues/{venue_id}/ingredients/{id}/transfers", format!("/api/venues/{v}/ingredients/{flour}/transfers"), Allow(VENUE_MANAGERS))
+            .json(json!({"to_venue_id": spare_venue.id, "quantity": "1"})),
         op(M::GET, "/api/venues/{venue_id}/suppliers", format!("/api/venues/{v}/suppliers"), Allow(VENUE_STAFF)),
         op(M::POST, "/api/venues/{venue_id}/suppliers", format!("/api/venues/{v}/suppliers"), Allow(VENUE_MANAGERS))
             .json(json!({"name": "Walk Dairy"})),

@@ -624,3 +624,144 @@ async fn reorder_predictions_follow_the_demand_forecast_through_recipes() {
     .await
     .assert_status(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn stock_moves_between_two_venues_of_one_manager_batch_by_batch() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let a = shop(&app, &admin, "Group North", json!({})).await;
+    let b = shop(&app, &admin, "Group South", json!({})).await;
+    let elsewhere = shop(&app, &admin, "Group Euro", json!({"currency": "EUR"})).await;
+    // North's owner manages South and the euro venue too.
+    for venue in [&b.id, &elsewhere.id] {
+        app.post(
+            &format!("/api/restaurants/{venue}/members"),
+            json!({"email": "owner@group-north.example", "role": "manager"}),
+            Some(&admin),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+    }
+    let flour = ingredient(
+        &app,
+        &a,
+        json!({"name": "Flour", "unit": "g", "unit_cost": "0.001"}),
+    )
+    .await;
+    let south_flour = ingredient(
+        &app,
+        &b,
+        json!({"name": "Flour", "unit": "g", "unit_cost": "0.002"}),
+    )
+    .await;
+    ingredient(&app, &b, json!({"name": "Milk", "unit": "ml"})).await;
+    let receipts = format!("/api/venues/{}/ingredients/{flour}/receipts", a.id);
+    for (quantity, cost, expires) in [
+        ("600", "0.001", "2026-06-20"),
+        ("1000", "0.002", "2026-06-30"),
+    ] {
+        app.post(
+            &receipts,
+            json!({"quantity": quantity, "unit_cost": cost, "expires_on": expires}),
+            Some(&a.staff),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+        app.clock.advance(Duration::minutes(1));
+    }
+    let path = format!("/api/venues/{}/ingredients/{flour}/transfers", a.id);
+    // Staff do not move stock between venues; more than is on hand moves nothing.
+    app.post(
+        &path,
+        json!({"to_venue_id": b.id, "quantity": "100"}),
+        Some(&a.staff),
+    )
+    .await
+    .assert_status(StatusCode::FORBIDDEN);
+    app.post(
+        &path,
+        json!({"to_venue_id": b.id, "quantity": "5000"}),
+        Some(&a.owner),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "insufficient_stock");
+    app.post(
+        &path,
+        json!({"to_venue_id": elsewhere.id, "quantity": "100"}),
+        Some(&a.owner),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "currency_mismatch");
+    let milk = app
+        .get(&format!("/api/venues/{}/ingredients", b.id), Some(&b.staff))
+        .await
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "Milk")
+        .unwrap()["id"]
+        .clone();
+    app.post(
+        &path,
+        json!({"to_venue_id": b.id, "to_ingredient_id": milk, "quantity": "100"}),
+        Some(&a.owner),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "unit_mismatch");
+
+    // 800 g: all of the older batch (600 at 0.001) and 200 of the newer (at 0.002), found by name.
+    let moved = app
+        .post(
+            &path,
+            json!({"to_venue_id": b.id, "quantity": "800"}),
+            Some(&a.owner),
+        )
+        .await;
+    moved.assert_status(StatusCode::CREATED);
+    assert_eq!(moved.data()["from"]["on_hand"], "800");
+    assert_eq!(moved.data()["to"]["on_hand"], "800");
+    assert_eq!(moved.data()["to"]["id"], south_flour);
+    assert_eq!(moved.data()["value"], "1");
+    // South's batches keep the costs and use-by days; South's standard cost is not a delivery's.
+    let south = app
+        .get(
+            &format!("/api/venues/{}/ingredients/{south_flour}", b.id),
+            Some(&b.staff),
+        )
+        .await;
+    let lots: Vec<(String, String, String)> = south.data()["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["remaining"].as_str().unwrap().to_string(),
+                l["unit_cost"].as_str().unwrap().to_string(),
+                l["expires_on"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lots,
+        vec![
+            ("600".into(), "0.001".into(), "2026-06-20".into()),
+            ("200".into(), "0.002".into(), "2026-06-30".into())
+        ]
+    );
+    assert_eq!(south.data()["unit_cost"], "0.002");
+    // Both sides are transfer movements under one reference.
+    let reference: Uuid = moved.data()["transfer_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sides = stock_movements::Entity::find()
+        .filter(stock_movements::Column::ReferenceId.eq(reference))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(sides.len(), 4);
+    assert!(sides.iter().all(|m| m.kind == "transfer"));
+    assert_eq!(sides.iter().map(|m| m.quantity).sum::<i64>(), 0);
+}

@@ -43,7 +43,10 @@ pub use purchasing::{
     PurchaseOrderView, PurchaseStatus, ReceiveInput, ReceiveLineInput,
 };
 pub use recipes::{RecipeInput, RecipeLineInput, RecipeLineView, RecipeView};
-pub use stock::{CountInput, CountResult, MovementFilter, MovementView, ReceiptInput, WasteInput};
+pub use stock::{
+    CountInput, CountResult, MovementFilter, MovementView, ReceiptInput, TransferInput,
+    TransferResult, WasteInput,
+};
 pub use suppliers::{NewSupplier, SupplierInput, SupplierView};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -61,6 +64,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stock::count_stock))
         .routes(routes!(stock::record_waste))
         .routes(routes!(stock::list_movements))
+        .routes(routes!(stock::transfer_stock))
         .routes(routes!(
             suppliers::list_suppliers,
             suppliers::create_supplier

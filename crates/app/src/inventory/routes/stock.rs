@@ -270,3 +270,118 @@ pub async fn list_movements(
         quantity(stock)
     )))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferInput {
+    /// Another venue the caller manages, in the same currency.
+    pub to_venue_id: Uuid,
+    /// Its ingredient to receive the stock (default: its ingredient of the same name).
+    pub to_ingredient_id: Option<Uuid>,
+    /// How much to move, in the ingredient's unit (no more than is on hand).
+    pub quantity: Positive,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TransferResult {
+    /// The reference of both venues' `transfer` movements.
+    pub transfer_id: Uuid,
+    pub from: IngredientView,
+    pub to: IngredientView,
+    /// What moved, at the batches' own costs.
+    #[schema(value_type = String, example = "12.5")]
+    pub value: Decimal,
+}
+
+/// Move stock to another venue of the group (a manager of both, or an administrator): taken from this
+/// venue's oldest batches and received there as batches with the same cost and use-by days, in one
+/// transaction; both sides are `transfer` movements with one reference.
+#[utoipa::path(post, path = "/api/venues/{venue_id}/ingredients/{id}/transfers", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Ingredient id")),
+    request_body(content = TransferInput, example = json!({"to_venue_id": "0190c8a2-7d5e-7cc1-9a8e-3f1b2c4d5e6f", "quantity": "2000"})),
+    responses(
+        (status = 201, description = "Moved", body = Envelope<TransferResult>),
+        (status = 403, description = "Not a manager of both venues", body = ErrorBody),
+        (status = 404, description = "No such ingredient, venue or destination ingredient", body = ErrorBody),
+        (status = 409, description = "Less on hand than asked, another unit or currency, or this venue", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+pub async fn transfer_stock(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<TransferInput>,
+) -> ApiResult<Reply<TransferResult>> {
+    if input.to_venue_id == venue_id {
+        return Err(
+            ApiError::conflict("same_venue", "the stock is already at this venue")
+                .with_field("to_venue_id", "is this venue"),
+        );
+    }
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Manager).await?;
+    let from = find_ingredient(&state, venue_id, id).await?;
+    let destination =
+        crate::restaurants::team_venue(&state, &me, input.to_venue_id, MemberRole::Manager)
+            .await
+            .map_err(|e| e.with_field("to_venue_id", "is not a venue you manage"))?;
+    if destination.currency != venue.currency {
+        return Err(ApiError::conflict(
+            "currency_mismatch",
+            "the venues keep stock in different currencies",
+        )
+        .with_field("to_venue_id", "uses another currency"));
+    }
+    let to = match input.to_ingredient_id {
+        Some(other) => find_ingredient(&state, destination.id, other)
+            .await
+            .map_err(|e| e.with_field("to_ingredient_id", "is not an ingredient of that venue"))?,
+        None => ingredients::Entity::find()
+            .filter(ingredients::Column::RestaurantId.eq(destination.id))
+            .filter(ingredients::Column::Name.eq(from.name.as_str()))
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found("ingredient").with_field(
+                    "to_ingredient_id",
+                    "that venue has no ingredient of this name: name one",
+                )
+            })?,
+    };
+    if to.unit != from.unit {
+        return Err(ApiError::conflict(
+            "unit_mismatch",
+            format!(
+                "{} counts in {}, {} in {}",
+                from.name, from.unit, to.name, to.unit
+            ),
+        )
+        .with_field("to_ingredient_id", "counts in another unit"));
+    }
+    let now = state.now();
+    let transfer_id = Uuid::now_v7();
+    let side = |kind_venue: &restaurants::Model| Context {
+        kind: MovementKind::Transfer,
+        order_id: None,
+        reference_id: Some(transfer_id),
+        reason: None,
+        actor_id: Some(me.user_id),
+        at: now,
+        today: crate::inventory::local_today(kind_venue, now),
+    };
+    let (out, into) = (side(&venue), side(&destination));
+    let turn = state.write_turn().await;
+    let txn = crate::database::begin_write(&state.db).await?;
+    let value =
+        crate::inventory::transfer(&txn, &from, &to, positive(input.quantity), &out, &into).await?;
+    txn.commit().await?;
+    drop(turn);
+    let from = find_ingredient(&state, venue_id, id).await?;
+    let to = find_ingredient(&state, destination.id, to.id).await?;
+    Ok(created(TransferResult {
+        transfer_id,
+        from: view_of(&state, from).await?,
+        to: view_of(&state, to).await?,
+        value: fifo::money(value),
+    })
+    .message(format!("moved to {}", destination.name)))
+}
