@@ -98,6 +98,18 @@ pub fn registry(state: &AppState) -> JobRegistry {
         .expect("valid cron expression")
     });
     registry.register(
+        crate::inventory::alerts::ALERTS_JOB,
+        crate::inventory::alerts::handler(state),
+    );
+    registry.schedule(
+        CronJob::new(
+            "stock-alerts-hourly",
+            "0 5 * * * *",
+            crate::inventory::alerts::ALERTS_JOB,
+        )
+        .expect("valid cron expression"),
+    );
+    registry.register(
         crate::backup::BACKUP_JOB,
         Arc::new(crate::backup::BackupJob(state.clone())),
     );

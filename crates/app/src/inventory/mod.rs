@@ -12,6 +12,7 @@
 //!
 //! Facade: [`consume_order`], [`receive`], [`count`], [`waste`], [`on_hand`].
 
+pub mod alerts;
 pub mod demo;
 pub mod fifo;
 pub mod predictions;

@@ -765,3 +765,88 @@ async fn stock_moves_between_two_venues_of_one_manager_batch_by_batch() {
     assert!(sides.iter().all(|m| m.kind == "transfer"));
     assert_eq!(sides.iter().map(|m| m.quantity).sum::<i64>(), 0);
 }
+
+#[tokio::test]
+async fn managers_hear_once_a_day_of_low_stock_and_batches_about_to_expire() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Alert Kitchen", json!({})).await;
+    let basil = ingredient(
+        &app,
+        &s,
+        json!({"name": "Basil", "unit": "g", "unit_cost": "0.02", "par_level": "500"}),
+    )
+    .await;
+    let oil = ingredient(
+        &app,
+        &s,
+        json!({"name": "Oil", "unit": "ml", "par_level": "100"}),
+    )
+    .await;
+    let today = app
+        .state
+        .now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
+    // Basil: 300 g (below its par of 500), and the batch must go by tomorrow; oil: plenty, keeps.
+    app.post(
+        &format!("/api/venues/{}/ingredients/{basil}/receipts", s.id),
+        json!({"quantity": "300", "unit_cost": "0.02", "expires_on": (today + Duration::days(1)).to_string(), "lot": "B-9"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.post(
+        &format!("/api/venues/{}/ingredients/{oil}/receipts", s.id),
+        json!({"quantity": "5000", "unit_cost": "0.003"}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let venue: Uuid = s.id.parse().unwrap();
+    let sent = brigade_app::inventory::alerts::check_venue(&app.state, venue)
+        .await
+        .unwrap();
+    assert_eq!(sent, 2, "the owner hears of the low basil and its batch");
+    let inbox = app.get("/api/notifications", Some(&s.owner)).await;
+    let titles: Vec<String> = inbox.data()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap().to_string())
+        .collect();
+    assert!(titles.contains(&"Basil is low".to_string()), "{titles:?}");
+    assert!(
+        titles.contains(&"Basil must be used by tomorrow".to_string()),
+        "{titles:?}"
+    );
+    // Staff are not told; an hour later nothing is repeated.
+    let staff_inbox = app.get("/api/notifications", Some(&s.staff)).await;
+    assert_eq!(staff_inbox.data()["items"].as_array().unwrap().len(), 0);
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(
+        brigade_app::inventory::alerts::check_venue(&app.state, venue)
+            .await
+            .unwrap(),
+        0
+    );
+    // A day later, still low: told again, and the batch is now due today.
+    app.clock.advance(Duration::days(1));
+    brigade_app::inventory::alerts::check_all(&app.state)
+        .await
+        .unwrap();
+    // (The owner's access token has expired by now: a fresh one.)
+    let owner = app.token_for("owner@alert-kitchen.example").await;
+    let again = app.get("/api/notifications", Some(&owner)).await;
+    let titles: Vec<String> = again.data()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+    assert!(
+        titles.contains(&"Basil must be used today".to_string()),
+        "{titles:?}"
+    );
+}
