@@ -50,6 +50,21 @@ try {
   await page.getByTestId("draft-orders").click();
   await page.getByTestId("stock-status").filter({ hasText: "draft purchase order" }).waitFor();
 
+  // The onglet's own page: cover, the chart of use and forecast, its batch.
+  await page.getByTestId("ingredient-link").filter({ hasText: "Onglet" }).click();
+  await page.getByTestId("ingredient-name").filter({ hasText: "Onglet" }).waitFor();
+  await page.getByTestId("fact-cover").waitFor();
+  await page.getByTestId("batch").first().waitFor();
+  await page.getByTestId("movement").first().waitFor();
+  if (!(await page.locator("#usage-chart").evaluate((c) => c.width > 0))) throw new Error("no usage chart drawn");
+  if (shots) await page.screenshot({ path: `${shots}-ingredient-desktop.png`, fullPage: true });
+  const small = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  small.on("pageerror", (err) => failures.push(`phone page error: ${err.message}`));
+  await small.context().addCookies(await page.context().cookies());
+  await small.goto(page.url());
+  await small.getByTestId("batch").first().waitFor();
+  if (shots) await small.screenshot({ path: `${shots}-ingredient-phone.png`, fullPage: true });
+
   // The drafts on the purchasing page; the butcher's is sent.
   await page.goto(`${base}/venues/${ember.id}/purchasing`);
   const butcher = page.getByTestId("po").filter({ hasText: "Smithfield & Sons" });

@@ -64,7 +64,7 @@
 
   function row(ingredient) {
     const tr = el("tr", { "data-testid": "stock-row", "data-ingredient": ingredient.name });
-    const name = el("td", {}, [el("span", { class: "fw-semibold", text: ingredient.name })]);
+    const name = el("td", {}, [el("a", { class: "fw-semibold", href: `/venues/${venue}/inventory/${ingredient.id}`, "data-testid": "ingredient-link", text: ingredient.name })]);
     if (ingredient.below_par) name.appendChild(el("span", { class: "badge text-bg-warning ms-2", text: "below par" }));
     if (Number(ingredient.on_hand) < 0) name.appendChild(el("span", { class: "badge text-bg-danger ms-2", text: "below zero" }));
     tr.appendChild(name);

@@ -61,6 +61,10 @@ pub fn router() -> Router<AppState> {
         .route("/menu", get(workspace::menu_start))
         .route("/inventory", get(workspace::inventory_start))
         .route("/venues/{id}/inventory", get(workspace::inventory_page))
+        .route(
+            "/venues/{id}/inventory/{ingredient}",
+            get(workspace::ingredient_page),
+        )
         .route("/purchasing", get(workspace::purchasing_start))
         .route("/venues/{id}/purchasing", get(workspace::purchasing_page))
         .route("/venues/{id}/menu", get(workspace::menu_page))
@@ -240,6 +244,7 @@ const RESERVATIONS_JS: &[u8] = include_bytes!("../../assets/reservations.js");
 const INVENTORY_JS: &[u8] = include_bytes!("../../assets/inventory.js");
 const PURCHASING_JS: &[u8] = include_bytes!("../../assets/purchasing.js");
 const TEAM_JS: &[u8] = include_bytes!("../../assets/team.js");
+const INGREDIENT_JS: &[u8] = include_bytes!("../../assets/ingredient.js");
 const FORECAST_JS: &[u8] = include_bytes!("../../assets/forecast.js");
 const KITCHEN_JS: &[u8] = include_bytes!("../../assets/kitchen.js");
 const QUEUE_JS: &[u8] = include_bytes!("../../assets/queue.js");
@@ -292,6 +297,7 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "inventory.js" => (INVENTORY_JS, "text/javascript; charset=utf-8"),
         "purchasing.js" => (PURCHASING_JS, "text/javascript; charset=utf-8"),
         "team.js" => (TEAM_JS, "text/javascript; charset=utf-8"),
+        "ingredient.js" => (INGREDIENT_JS, "text/javascript; charset=utf-8"),
         "forecast.js" => (FORECAST_JS, "text/javascript; charset=utf-8"),
         "kitchen.js" => (KITCHEN_JS, "text/javascript; charset=utf-8"),
         "queue.js" => (QUEUE_JS, "text/javascript; charset=utf-8"),

@@ -12,6 +12,7 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use futures::Stream;
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use super::Layout;
@@ -41,6 +42,17 @@ struct StockPage {
     currency: String,
     venues: Vec<(Uuid, String, bool)>,
     can_manage: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ingredient.html")]
+struct IngredientPage {
+    layout: Layout,
+    venue_id: Uuid,
+    venue_name: String,
+    currency: String,
+    ingredient_id: Uuid,
+    name: String,
 }
 
 #[derive(Template)]
@@ -235,6 +247,42 @@ pub async fn purchasing_page(
         venue_name: t.venue.name,
         venues: t.venues,
         can_manage: t.can_manage,
+    };
+    (jar, render(&page)).into_response()
+}
+
+/// One ingredient: its facts, a chart of its daily use with the forecast, its batches and movements
+/// (`assets/ingredient.js`, on the REST API).
+pub async fn ingredient_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Path((id, ingredient)): Path<(Uuid, Uuid)>,
+) -> Response {
+    let (jar, t) = match team(&state, jar, &user, id, ("Stock", "its stock", "/inventory")).await {
+        Ok(team) => team,
+        Err(refused) => return refused,
+    };
+    let found = crate::entities::ingredients::Entity::find_by_id(ingredient)
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()
+        .filter(|i| i.restaurant_id == id);
+    let Some(found) = found else {
+        return super::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "No such ingredient",
+            "This venue has no such ingredient.",
+        );
+    };
+    let page = IngredientPage {
+        currency: t.currency(),
+        layout: t.layout,
+        venue_id: id,
+        venue_name: t.venue.name,
+        ingredient_id: ingredient,
+        name: found.name,
     };
     (jar, render(&page)).into_response()
 }

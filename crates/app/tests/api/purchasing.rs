@@ -764,6 +764,30 @@ async fn stock_moves_between_two_venues_of_one_manager_batch_by_batch() {
     assert_eq!(sides.len(), 4);
     assert!(sides.iter().all(|m| m.kind == "transfer"));
     assert_eq!(sides.iter().map(|m| m.quantity).sum::<i64>(), 0);
+    // South's day: 800 g in, nothing used; North's usage counts no transfer out as use.
+    let usage = app
+        .get(
+            &format!(
+                "/api/venues/{}/ingredients/{south_flour}/usage?days=7",
+                b.id
+            ),
+            Some(&b.staff),
+        )
+        .await;
+    usage.assert_status(StatusCode::OK);
+    let days = usage.data().as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    assert_eq!(days[6]["received"], "800");
+    assert_eq!(days[6]["consumed"], "0");
+    app.get(
+        &format!(
+            "/api/venues/{}/ingredients/{south_flour}/usage?days=3",
+            b.id
+        ),
+        Some(&b.staff),
+    )
+    .await
+    .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

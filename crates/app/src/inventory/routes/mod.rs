@@ -45,7 +45,7 @@ pub use purchasing::{
 pub use recipes::{RecipeInput, RecipeLineInput, RecipeLineView, RecipeView};
 pub use stock::{
     CountInput, CountResult, MovementFilter, MovementView, ReceiptInput, TransferInput,
-    TransferResult, WasteInput,
+    TransferResult, UsageDay, UsageQuery, WasteInput,
 };
 pub use suppliers::{NewSupplier, SupplierInput, SupplierView};
 
@@ -65,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stock::record_waste))
         .routes(routes!(stock::list_movements))
         .routes(routes!(stock::transfer_stock))
+        .routes(routes!(stock::ingredient_usage))
         .routes(routes!(
             suppliers::list_suppliers,
             suppliers::create_supplier

@@ -1,6 +1,7 @@
 //! What staff record against stock: receipts, counts, waste, and the movements they leave.
 
 use super::*;
+use sea_orm::QuerySelect;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -384,4 +385,88 @@ pub async fn transfer_stock(
         value: fifo::money(value),
     })
     .message(format!("moved to {}", destination.name)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// Local days back, today included (default 28).
+    #[param(minimum = 7, maximum = 90)]
+    pub days: Option<u32>,
+}
+
+/// One local day of an ingredient's movements.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsageDay {
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// Taken by completed orders, in the ingredient's unit.
+    #[schema(value_type = String)]
+    pub consumed: Decimal,
+    #[schema(value_type = String)]
+    pub wasted: Decimal,
+    /// Deliveries and transfers in.
+    #[schema(value_type = String)]
+    pub received: Decimal,
+}
+
+/// An ingredient's use, waste and deliveries per local day of the venue, oldest first.
+#[utoipa::path(get, path = "/api/venues/{venue_id}/ingredients/{id}/usage", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Ingredient id"), UsageQuery),
+    responses(
+        (status = 200, description = "Days", body = Envelope<Vec<UsageDay>>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "No such ingredient", body = ErrorBody),
+        (status = 422, description = "Invalid parameters", body = ErrorBody),
+    ))]
+pub async fn ingredient_usage(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiQuery(query): ApiQuery<UsageQuery>,
+) -> ApiResult<Reply<Vec<UsageDay>>> {
+    let days = query.days.unwrap_or(28);
+    if !(7..=90).contains(&days) {
+        return Err(ApiError::field("days", "must be between 7 and 90"));
+    }
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    find_ingredient(&state, venue_id, id).await?;
+    let tz = crate::restaurants::zone_of(&venue);
+    let today = crate::inventory::local_today(&venue, state.now());
+    let first = today - chrono::Days::new(u64::from(days) - 1);
+    let since =
+        crate::restaurants::hours::local_to_utc(tz, first.and_hms_opt(0, 0, 0).expect("midnight"));
+    let rows: Vec<(String, i64, DateTime<Utc>)> = stock_movements::Entity::find()
+        .select_only()
+        .column(stock_movements::Column::Kind)
+        .column(stock_movements::Column::Quantity)
+        .column(stock_movements::Column::OccurredAt)
+        .filter(stock_movements::Column::IngredientId.eq(id))
+        .filter(stock_movements::Column::OccurredAt.gte(since))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut by_day: std::collections::BTreeMap<NaiveDate, (i64, i64, i64)> = (0..days)
+        .map(|k| (first + chrono::Days::new(u64::from(k)), (0, 0, 0)))
+        .collect();
+    for (kind, amount, at) in rows {
+        let Some(day) = by_day.get_mut(&at.with_timezone(&tz).date_naive()) else {
+            continue;
+        };
+        match kind.as_str() {
+            "consumption" => day.0 -= amount,
+            "waste" => day.1 -= amount,
+            "receipt" | "transfer" if amount > 0 => day.2 += amount,
+            _ => {}
+        }
+    }
+    Ok(ok(by_day
+        .into_iter()
+        .map(|(date, (consumed, wasted, received))| UsageDay {
+            date,
+            consumed: quantity(consumed),
+            wasted: quantity(wasted),
+            received: quantity(received),
+        })
+        .collect()))
 }
