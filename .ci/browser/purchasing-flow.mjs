@@ -46,6 +46,10 @@ try {
   await page.goto(`${base}/venues/${ember.id}/inventory`);
   await page.getByTestId("reorder-supplier").filter({ hasText: "Smithfield & Sons" }).waitFor({ timeout: 30000 });
   await page.getByTestId("reorder-line").filter({ hasText: "Onglet" }).waitFor();
+  // The stock list says it too: the onglet is to order now, with its days of cover.
+  const ongletRow = page.getByTestId("stock-row").and(page.locator('[data-ingredient="Onglet"]'));
+  await ongletRow.getByTestId("order-now").waitFor();
+  await ongletRow.getByTestId("cover").filter({ hasText: " d" }).waitFor();
   if (shots) await page.screenshot({ path: `${shots}-reorder-desktop.png`, fullPage: true });
   await page.getByTestId("draft-orders").click();
   await page.getByTestId("stock-status").filter({ hasText: "draft purchase order" }).waitFor();

@@ -108,6 +108,10 @@ try {
   const mozzarella = ingredients.find((i) => i.name === "Mozzarella");
   if (mozzarella.on_hand !== "690" || mozzarella.value !== "6.9") throw new Error(`the API says ${JSON.stringify(mozzarella)}`);
   await until(async () => (await page.getByTestId("stock-summary").textContent()).includes("ingredients"), "no summary");
+  // The export downloads the stock list as CSV.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("stock-export").click()]);
+  const csv = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");
+  if (!csv.startsWith("name,unit,") || !csv.includes("Mozzarella,g,,690,")) throw new Error(`the export reads ${csv}`);
   if (shots) await page.screenshot({ path: `${shots}-stock-desktop.png`, fullPage: true });
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await phone.context().addCookies(await page.context().cookies());

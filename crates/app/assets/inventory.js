@@ -58,12 +58,12 @@
         load();
       } catch (_) { /* said; the form keeps what was typed */ }
     });
-    tr.appendChild(el("td", { colspan: "6" }, [form]));
+    tr.appendChild(el("td", { colspan: "7" }, [form]));
     return tr;
   }
 
   function row(ingredient) {
-    const tr = el("tr", { "data-testid": "stock-row", "data-ingredient": ingredient.name });
+    const tr = el("tr", { "data-testid": "stock-row", "data-ingredient": ingredient.name, "data-id": ingredient.id, "data-below-par": String(ingredient.below_par) });
     const name = el("td", {}, [el("a", { class: "fw-semibold", href: `/venues/${venue}/inventory/${ingredient.id}`, "data-testid": "ingredient-link", text: ingredient.name })]);
     if (ingredient.below_par) name.appendChild(el("span", { class: "badge text-bg-warning ms-2", text: "below par" }));
     if (Number(ingredient.on_hand) < 0) name.appendChild(el("span", { class: "badge text-bg-danger ms-2", text: "below zero" }));
@@ -71,6 +71,7 @@
     tr.appendChild(el("td", { class: "text-end", "data-testid": "on-hand", text: qty(ingredient.on_hand, ingredient.unit) }));
     tr.appendChild(el("td", { class: "text-end text-muted d-none d-md-table-cell", text: ingredient.par_level ? qty(ingredient.par_level, ingredient.unit) : "–" }));
     tr.appendChild(el("td", { class: "text-end", text: money(ingredient.value) }));
+    tr.appendChild(el("td", { class: "text-end small d-none d-sm-table-cell", "data-testid": "cover", text: "…" }));
     tr.appendChild(el("td", { class: "text-end text-muted small d-none d-md-table-cell", text: ingredient.unit_cost + " / " + ingredient.unit }));
     const actions = el("td", { class: "text-end" });
     [["receive", "Receive"], ["count", "Count"], ["waste", "Waste"]].forEach(([action, label]) => {
@@ -92,14 +93,53 @@
       const reply = await api("GET", `/api/venues/${venue}/ingredients`);
       ingredients = reply.data;
       body.replaceChildren();
-      if (ingredients.length === 0) body.appendChild(el("tr", {}, [el("td", { colspan: "6", class: "text-muted", text: manage ? "No ingredients yet: add the first below." : "No ingredients yet." })]));
+      if (ingredients.length === 0) body.appendChild(el("tr", {}, [el("td", { colspan: "7", class: "text-muted", text: manage ? "No ingredients yet: add the first below." : "No ingredients yet." })]));
       ingredients.forEach((i) => body.appendChild(row(i)));
       const total = ingredients.reduce((n, i) => n + Number(i.value), 0);
       const low = ingredients.filter((i) => i.below_par).length;
       document.getElementById("stock-summary").textContent = ingredients.length + " ingredients · " + money(total) + (low ? " · " + low + " below par" : "");
       fillRecipeIngredients();
       loadRecipe();
+      loadCover();
     } catch (_) { /* said */ }
+  }
+
+  // Days of cover from the reorder forecast; what must be ordered now first, then the shortest cover.
+  let generation = 0;
+  async function loadCover() {
+    const mine = ++generation;
+    let prediction;
+    try {
+      prediction = (await api("POST", "/api/predictions/inventory", { restaurant_id: venue })).data;
+    } catch (_) {
+      body.querySelectorAll("[data-testid=cover]").forEach((cell) => { cell.textContent = "–"; });
+      return;
+    }
+    // A newer load redrew the list meanwhile: its own call fills it.
+    if (mine !== generation) return;
+    const byId = new Map(prediction.ingredients.map((p) => [p.ingredient_id, p]));
+    const rows = Array.from(body.querySelectorAll("[data-testid=stock-row]"));
+    // Action forms stay under their row.
+    const forms = new Map(rows.map((tr) => [tr, tr.nextElementSibling && tr.nextElementSibling.dataset.testid === "stock-action" ? tr.nextElementSibling : null]));
+    rows.forEach((tr) => {
+      const p = byId.get(tr.dataset.id);
+      const cell = tr.querySelector("[data-testid=cover]");
+      if (!p) { cell.textContent = "–"; return; }
+      cell.textContent = p.days_of_cover === null ? (p.daily_usage > 0 ? "> " + prediction.horizon_days + " d" : "no use") : p.days_of_cover + " d";
+      if (p.reorder_now) tr.querySelector("td").appendChild(el("span", { class: "badge text-bg-danger ms-2", "data-testid": "order-now", text: "order now" }));
+    });
+    const rank = (tr) => {
+      const p = byId.get(tr.dataset.id);
+      const cover = p && p.days_of_cover !== null ? p.days_of_cover : Infinity;
+      return [p && p.reorder_now ? 0 : 1, tr.dataset.belowPar === "true" ? 0 : 1, cover];
+    };
+    rows.sort((a, b) => {
+      const [x, y] = [rank(a), rank(b)];
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    }).forEach((tr) => {
+      body.appendChild(tr);
+      if (forms.get(tr)) body.appendChild(forms.get(tr));
+    });
   }
 
   // The recipe editor.
@@ -225,5 +265,14 @@
       } catch (_) { /* said */ }
     });
   }
+  // The CSV comes through the API with the page's token, then is saved as a file.
+  document.getElementById("stock-export").addEventListener("click", async () => {
+    const response = await fetch(`/api/venues/${venue}/ingredients/export`, { headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
+    if (!response.ok) return say("The export failed (" + response.status + ").", "danger");
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "stock.csv" });
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  });
   loadItems().then(load).then(loadReorder).catch(() => {});
 })();

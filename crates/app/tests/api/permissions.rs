@@ -731,6 +731,7 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
             .json(json!({"lines": [{"ingredient_id": flour, "quantity": "50"}]})),
         op(M::POST, "/api/venues/{venue_id}/ingredients/{id}/transfers", format!("/api/venues/{v}/ingredients/{flour}/transfers"), Allow(VENUE_MANAGERS))
             .json(json!({"to_venue_id": spare_venue.id, "quantity": "1"})),
+        op(M::GET, "/api/venues/{venue_id}/ingredients/export", format!("/api/venues/{v}/ingredients/export"), Allow(VENUE_STAFF)),
         op(M::GET, "/api/venues/{venue_id}/ingredients/{id}/usage", format!("/api/venues/{v}/ingredients/{flour}/usage"), Allow(VENUE_STAFF)),
         op(M::GET, "/api/venues/{venue_id}/suppliers", format!("/api/venues/{v}/suppliers"), Allow(VENUE_STAFF)),
         op(M::POST, "/api/venues/{venue_id}/suppliers", format!("/api/venues/{v}/suppliers"), Allow(VENUE_MANAGERS))

@@ -293,6 +293,34 @@ async fn a_purchase_order_is_drafted_sent_by_email_and_received_in_parts_exactly
     assert_eq!(after.data()["supplier_id"], Value::Null);
     assert_eq!(after.data()["on_hand"], "4000");
 
+    // The stock list as CSV, by name, with the supplier's name; a formula-like name is defused.
+    ingredient(&app, &s, json!({"name": "=cmd()", "unit": "each"})).await;
+    let export = app
+        .get(
+            &format!("/api/venues/{}/ingredients/export", s.id),
+            Some(&s.staff),
+        )
+        .await;
+    export.assert_status(StatusCode::OK);
+    assert!(
+        export.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = export.text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "name,unit,category,on_hand,value,unit_cost,par_level,shelf_life_days,supplier,purchase_unit,purchase_factor"
+    );
+    assert_eq!(lines.len(), 4, "{}", export.text);
+    assert!(lines[1].starts_with("'=cmd(),each,"), "{}", lines[1]);
+    assert_eq!(lines[2], "Butter,g,,4000,38,0.0095,,,,,1");
+    assert_eq!(
+        lines[3],
+        "Milk,ml,,24000,28.8,0.0012,,,Fresh Dairy,case,12000"
+    );
+
     // The list filters by status; a cancelled draft stays listed as cancelled.
     let other = app
         .post(

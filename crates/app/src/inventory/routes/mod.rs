@@ -55,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             catalogue::list_ingredients,
             catalogue::create_ingredient
         ))
+        .routes(routes!(catalogue::export_ingredients))
         .routes(routes!(
             catalogue::get_ingredient,
             catalogue::update_ingredient
