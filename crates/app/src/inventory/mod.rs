@@ -369,6 +369,34 @@ pub async fn consume<C: ConnectionTrait>(
     Ok(needs.len())
 }
 
+impl From<&batches::Model> for fifo::Lot {
+    fn from(b: &batches::Model) -> Self {
+        fifo::Lot {
+            id: b.id,
+            remaining: b.remaining,
+            unit_cost_micros: b.unit_cost_micros,
+            received_at: b.received_at,
+            expires_on: b.expires_on,
+        }
+    }
+}
+
+/// Take what a FIFO plan takes out of its batch.
+async fn decrement<C: ConnectionTrait>(db: &C, take: &fifo::Take) -> Result<(), ApiError> {
+    batches::Entity::update_many()
+        .col_expr(
+            batches::Column::Remaining,
+            sea_orm::sea_query::ExprTrait::sub(
+                Expr::col(batches::Column::Remaining),
+                take.quantity,
+            ),
+        )
+        .filter(batches::Column::Id.eq(take.lot))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// [`take`] for several ingredients at once (an order's recipes): the locks in id order, then one read
 /// of the ingredients, one of their batches and one insert of every movement, so a completion costs a
 /// few statements more, not a few per ingredient.
@@ -401,13 +429,9 @@ async fn take_many<C: ConnectionTrait>(
         .all(db)
         .await?
     {
-        lots.entry(b.ingredient_id).or_default().push(fifo::Lot {
-            id: b.id,
-            remaining: b.remaining,
-            unit_cost_micros: b.unit_cost_micros,
-            received_at: b.received_at,
-            expires_on: b.expires_on,
-        });
+        lots.entry(b.ingredient_id)
+            .or_default()
+            .push(fifo::Lot::from(&b));
     }
     let mut movements = Vec::new();
     for id in &ids {
@@ -420,17 +444,7 @@ async fn take_many<C: ConnectionTrait>(
             ctx.today,
         );
         for t in &plan.takes {
-            batches::Entity::update_many()
-                .col_expr(
-                    batches::Column::Remaining,
-                    sea_orm::sea_query::ExprTrait::sub(
-                        Expr::col(batches::Column::Remaining),
-                        t.quantity,
-                    ),
-                )
-                .filter(batches::Column::Id.eq(t.lot))
-                .exec(db)
-                .await?;
+            decrement(db, t).await?;
             movements.push(movement(
                 ingredient,
                 Some(t.lot),
@@ -490,16 +504,7 @@ pub async fn transfer<C: ConnectionTrait>(
         .filter(batches::Column::Remaining.gt(0))
         .all(db)
         .await?;
-    let lots: Vec<fifo::Lot> = rows
-        .iter()
-        .map(|b| fifo::Lot {
-            id: b.id,
-            remaining: b.remaining,
-            unit_cost_micros: b.unit_cost_micros,
-            received_at: b.received_at,
-            expires_on: b.expires_on,
-        })
-        .collect();
+    let lots: Vec<fifo::Lot> = rows.iter().map(fifo::Lot::from).collect();
     let plan = fifo::plan_use(&lots, quantity, out.today);
     if plan.shortfall > 0 {
         // The batches hold less than the movements say: move nothing rather than part.
@@ -514,17 +519,7 @@ pub async fn transfer<C: ConnectionTrait>(
             .iter()
             .find(|b| b.id == t.lot)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a planned batch is gone")))?;
-        batches::Entity::update_many()
-            .col_expr(
-                batches::Column::Remaining,
-                sea_orm::sea_query::ExprTrait::sub(
-                    Expr::col(batches::Column::Remaining),
-                    t.quantity,
-                ),
-            )
-            .filter(batches::Column::Id.eq(t.lot))
-            .exec(db)
-            .await?;
+        decrement(db, t).await?;
         movement(from, Some(t.lot), -t.quantity, t.unit_cost_micros, out)
             .insert(db)
             .await?;

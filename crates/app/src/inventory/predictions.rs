@@ -37,7 +37,6 @@ use crate::forecasting::predict::{self, FallbackLevel};
 use crate::http::envelope::{Envelope, Reply, created, ok};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::money::Currency;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -173,12 +172,6 @@ fn decimal(v: f64) -> Decimal {
         .unwrap_or_default()
         .round_dp(3)
         .normalize()
-}
-
-fn money(currency: Currency, nanos: i128) -> Decimal {
-    let mut amount = fifo::money(nanos).round_dp(currency.exponent);
-    amount.rescale(currency.exponent);
-    amount
 }
 
 fn check(request: &InventoryRequest) -> ApiResult<(f64, u32)> {
@@ -402,7 +395,7 @@ pub async fn predict(
     service_level: f64,
     horizon: u32,
 ) -> ApiResult<InventoryPrediction> {
-    let currency = super::routes::suppliers::currency_of(venue);
+    let currency = crate::menus::currency_of(venue);
     let mut select = ingredients::Entity::find()
         .filter(ingredients::Column::RestaurantId.eq(venue.id))
         .order_by_asc(ingredients::Column::Name);
@@ -534,7 +527,10 @@ pub async fn predict(
             expires_on: b.expires_on,
             remaining: super::routes::quantity(b.remaining),
             expected_waste: super::routes::quantity(waste),
-            expected_waste_value: money(currency, fifo::value_nanos(waste, b.unit_cost_micros)),
+            expected_waste_value: super::routes::money_in(
+                currency,
+                fifo::value_nanos(waste, b.unit_cost_micros),
+            ),
         };
         let mut expiry_risk: Vec<ExpiryRisk> =
             expired.iter().map(|b| risk(b, b.remaining)).collect();
@@ -589,7 +585,10 @@ pub async fn predict(
                 },
             ),
             purchase_unit: i.purchase_unit.clone(),
-            suggested_cost: money(currency, fifo::value_nanos(suggested, i.unit_cost_micros)),
+            suggested_cost: super::routes::money_in(
+                currency,
+                fifo::value_nanos(suggested, i.unit_cost_micros),
+            ),
             minimum_exceeds_shelf_life: advice.minimum_exceeds_shelf_life,
             expiry_risk,
         });
@@ -714,7 +713,7 @@ async fn summary(
     horizon: u32,
 ) -> ApiResult<ReorderSummary> {
     let prediction = predict(state, venue, None, service_level, horizon).await?;
-    let currency = super::routes::suppliers::currency_of(venue);
+    let currency = crate::menus::currency_of(venue);
     let names: HashMap<Uuid, suppliers::Model> = suppliers::Entity::find()
         .filter(suppliers::Column::RestaurantId.eq(venue.id))
         .all(&state.db)

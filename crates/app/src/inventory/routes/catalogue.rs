@@ -244,16 +244,7 @@ pub async fn get_ingredient(
         .all(&state.db)
         .await?;
     let today = crate::inventory::local_today(&venue, state.now());
-    let as_lots: Vec<fifo::Lot> = lots
-        .iter()
-        .map(|b| fifo::Lot {
-            id: b.id,
-            remaining: b.remaining,
-            unit_cost_micros: b.unit_cost_micros,
-            received_at: b.received_at,
-            expires_on: b.expires_on,
-        })
-        .collect();
+    let as_lots: Vec<fifo::Lot> = lots.iter().map(fifo::Lot::from).collect();
     let order: Vec<Uuid> = fifo::fifo_order(&as_lots, today)
         .iter()
         .map(|l| l.id)

@@ -219,6 +219,14 @@ fn micros(cost: UnitCost) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// A value in billionths (thousandths of a unit times millionths per unit) as money in `currency`,
+/// to its minor unit ("47.80").
+pub(crate) fn money_in(currency: crate::money::Currency, value_nanos: i128) -> Decimal {
+    let mut amount = fifo::money(value_nanos).round_dp(currency.exponent);
+    amount.rescale(currency.exponent);
+    amount
+}
+
 pub(crate) fn quantity(milli: i64) -> Decimal {
     Decimal::new(milli, 3).normalize()
 }

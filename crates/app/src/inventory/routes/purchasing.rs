@@ -6,10 +6,10 @@
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, OnConflict};
 
-use super::suppliers::{currency_of, find_supplier};
+use super::suppliers::find_supplier;
 use super::*;
 use crate::entities::{purchase_order_lines, purchase_orders, purchase_receipts, suppliers};
-use crate::money::Currency;
+use crate::menus::currency_of;
 
 /// Where a purchase order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -94,13 +94,6 @@ pub struct PurchaseOrderView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Money from thousandths of a unit times millionths per unit, to the currency's minor unit.
-fn money_of(currency: Currency, value_nanos: i128) -> Decimal {
-    let mut amount = fifo::money(value_nanos).round_dp(currency.exponent);
-    amount.rescale(currency.exponent);
-    amount
-}
-
 /// Purchase orders with their lines, ingredients and suppliers: four queries whatever their number.
 async fn views_of<C: ConnectionTrait>(
     db: &C,
@@ -166,12 +159,12 @@ async fn views_of<C: ConnectionTrait>(
                             }),
                         purchase_unit: ingredient.and_then(|i| i.purchase_unit.clone()),
                         unit_cost: unit_cost(l.unit_cost_micros),
-                        total: money_of(currency, value),
+                        total: money_in(currency, value),
                     }
                 })
                 .collect();
             let supplier = suppliers.get(&o.supplier_id);
-            let total = money_of(currency, total);
+            let total = money_in(currency, total);
             PurchaseOrderView {
                 id: o.id,
                 venue_id: o.restaurant_id,

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::entities::{purchase_orders, suppliers};
+use crate::menus::currency_of;
 use crate::money::Currency;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -33,11 +34,6 @@ pub(super) fn supplier_view(s: suppliers::Model, currency: Currency) -> Supplier
         created_at: s.created_at,
         updated_at: s.updated_at,
     }
-}
-
-pub(crate) fn currency_of(venue: &restaurants::Model) -> Currency {
-    Currency::parse(&venue.currency)
-        .unwrap_or_else(|_| Currency::parse("EUR").expect("EUR is a supported currency"))
 }
 
 /// A supplier of the venue, or 404.
