@@ -68,6 +68,10 @@ def _keeps_rules(case):
         # each ingredient at most once in a recipe
         ids = [l.get("ingredient_id") for l in body.get("lines") or [] if isinstance(l, dict)]
         return len(ids) == len(set(ids))
+    if method == "POST" and path.endswith("/stocktakes") and isinstance(body, dict):
+        # each ingredient counted once
+        ids = [l.get("ingredient_id") for l in body.get("lines") or [] if isinstance(l, dict)]
+        return len(ids) == len(set(ids))
     if method in ("POST", "PUT") and "/purchase-orders" in path and isinstance(body, dict):
         # an ingredient once per order; a line once per receipt
         for key in ("ingredient_id", "line_id"):

@@ -1,7 +1,8 @@
 // The stock page in headless Chromium against a real `brigade serve --demo`: the demo manager's new venue
 // sells a Margherita; on the stock page the manager adds mozzarella and dough, writes the pizza's recipe
 // (its cost and margin show), receives a delivery of each, then a guest's order of two pizzas completes
-// and the stock falls by the recipe; waste and a count follow, each reflected at once.
+// and the stock falls by the recipe; waste and a count follow, each reflected at once; then the stocktake
+// sheet (a count kept over a reload, saved as one stocktake) and the waste log (logged and valued).
 //
 // Usage: BRIGADE_URL=http://127.0.0.1:PORT node stock-flow.mjs [screenshot-prefix]
 import { chromium } from "playwright-core";
@@ -113,12 +114,50 @@ try {
   const csv = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");
   if (!csv.startsWith("name,unit,") || !csv.includes("Mozzarella,g,,690,")) throw new Error(`the export reads ${csv}`);
   if (shots) await page.screenshot({ path: `${shots}-stock-desktop.png`, fullPage: true });
+
+  // The stocktake sheet: a count typed survives a reload (kept on the device), then saves as one
+  // stocktake with its variance; the sheet's expected column follows.
+  await page.getByTestId("stocktake-link").click();
+  await page.getByTestId("count-line").first().waitFor();
+  await page.getByLabel("Counted Mozzarella in g").fill("680");
+  await page.getByTestId("count-progress").filter({ hasText: "1 of 2 counted" }).waitFor();
+  await page.reload();
+  await page.getByTestId("count-line").first().waitFor();
+  if ((await page.getByLabel("Counted Mozzarella in g").inputValue()) !== "680") throw new Error("the typed count was lost on reload");
+  await page.getByLabel("Counted Dough in each").fill("8");
+  await page.getByTestId("count-line").filter({ hasText: "Mozzarella" }).filter({ hasText: "-10 g" }).waitFor();
+  await page.getByTestId("count-save").click();
+  await page.getByTestId("count-status").filter({ hasText: "2 ingredient(s) counted" }).waitFor();
+  await page.getByTestId("count-result").filter({ hasText: "-£0.10" }).waitFor();
+  await page.getByTestId("count-line").filter({ hasText: "Mozzarella" }).filter({ hasText: "680 g" }).waitFor();
+  if ((await page.getByLabel("Counted Mozzarella in g").inputValue()) !== "") throw new Error("the saved count was not cleared");
+  if (shots) await page.screenshot({ path: `${shots}-stocktake-desktop.png`, fullPage: true });
+
+  // The waste log: dropped mozzarella logged from the form shows in the log and the summary.
+  await page.goto(`${base}/venues/${venue.id}/waste`);
+  await page.getByTestId("waste-entry").first().waitFor();
+  await page.getByTestId("waste-ingredient").selectOption({ label: "Mozzarella (680 g on hand)" });
+  await page.getByTestId("waste-quantity").fill("30");
+  await page.getByTestId("waste-reason").selectOption("spoiled");
+  await page.getByTestId("waste-save").click();
+  await page.getByTestId("waste-status").filter({ hasText: "Logged: 30 g of Mozzarella" }).waitFor();
+  await page.getByTestId("waste-entry").first().filter({ hasText: "Spoiled" }).waitFor();
+  // 50 g dropped and 30 g spoiled at 0.01: £0.80.
+  await page.getByTestId("waste-value").filter({ hasText: "£0.80" }).waitFor();
+  if (shots) await page.screenshot({ path: `${shots}-waste-desktop.png`, fullPage: true });
+  const after = (await api("GET", `/api/venues/${venue.id}/ingredients`, undefined, manager)).find((i) => i.name === "Mozzarella");
+  if (after.on_hand !== "650") throw new Error(`after the count and the waste the API says ${JSON.stringify(after)}`);
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await phone.context().addCookies(await page.context().cookies());
   await phone.goto(`${base}/venues/${venue.id}/inventory`);
   await phone.getByTestId("stock-row").first().waitFor();
   if (shots) await phone.screenshot({ path: `${shots}-stock-phone.png`, fullPage: true });
-  console.log("stock page: ingredients added, recipe costed, deliveries received, a completed order took its recipe from stock, waste and a count recorded");
+  for (const screen of ["stocktake", "waste"]) {
+    await phone.goto(`${base}/venues/${venue.id}/${screen}`);
+    await phone.getByTestId(screen === "stocktake" ? "count-line" : "waste-entry").first().waitFor();
+    if (shots) await phone.screenshot({ path: `${shots}-${screen}-phone.png`, fullPage: true });
+  }
+  console.log("stock page: ingredients added, recipe costed, deliveries received, a completed order took its recipe from stock, waste and a count recorded; the stocktake sheet kept a typed count over a reload and saved one stocktake; the waste log logged and valued waste");
 } finally {
   await browser.close();
 }

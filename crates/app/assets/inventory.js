@@ -15,7 +15,7 @@
 
   const { el, amount, qty } = window.BrigadeTeam;
   const money = window.BrigadeTeam.money(currency);
-  const { api, say } = window.BrigadeTeam.page(csrf, statusBox);
+  const { api, say, download, report } = window.BrigadeTeam.page(csrf, statusBox);
 
   // One action form under an ingredient's row: receive, count or waste.
   function actionRow(ingredient, action) {
@@ -266,13 +266,22 @@
     });
   }
   // The CSV comes through the API with the page's token, then is saved as a file.
-  document.getElementById("stock-export").addEventListener("click", async () => {
-    const response = await fetch(`/api/venues/${venue}/ingredients/export`, { headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
-    if (!response.ok) return say("The export failed (" + response.status + ").", "danger");
-    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "stock.csv" });
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
+  document.getElementById("stock-export").addEventListener("click", () => download(`/api/venues/${venue}/ingredients/export`, "stock.csv"));
+  document.getElementById("recipes-export").addEventListener("click", () => download(`/api/venues/${venue}/recipes/export`, "recipes.csv"));
+  // A chosen CSV file imported as it is; the stock list and recipes reload after.
+  [["stock-import", "ingredients"], ["recipes-import", "recipes"]].forEach(([id, what]) => {
+    const input = document.getElementById(id);
+    if (!input) return;
+    input.addEventListener("change", async () => {
+      const file = input.files[0];
+      input.value = "";
+      if (!file) return;
+      try {
+        report(await api("POST", `/api/venues/${venue}/${what}/import`, file));
+        await load();
+        if (what === "recipes") await loadRecipe();
+      } catch (e) { /* said */ }
+    });
   });
   loadItems().then(load).then(loadReorder).catch(() => {});
 })();

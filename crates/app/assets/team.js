@@ -1,6 +1,8 @@
 // What the venue team's pages share: calling the REST API with the signed-in session and the page's
 // CSRF token (a 401 asks to sign in again and keeps what was typed; a refusal names its fields in
 // words), a status line, and a small element builder. `BrigadeTeam.page(csrf, statusBox)` gives them.
+// A `Blob` (a chosen file) is sent as it is, as CSV; `download` saves what a GET answers as a file, and
+// `report` says what an import did with each line.
 (function () {
   "use strict";
   function page(csrf, statusBox) {
@@ -12,8 +14,9 @@
     }
     async function api(method, path, payload) {
       const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
-      if (payload !== undefined) headers["Content-Type"] = "application/json";
-      const response = await fetch(path, { method, headers, credentials: "same-origin", body: payload === undefined ? undefined : JSON.stringify(payload) });
+      const raw = payload instanceof Blob;
+      if (payload !== undefined) headers["Content-Type"] = raw ? "text/csv" : "application/json";
+      const response = await fetch(path, { method, headers, credentials: "same-origin", body: payload === undefined ? undefined : raw ? payload : JSON.stringify(payload) });
       const envelope = await response.json().catch(() => ({ success: false, message: "unreadable answer" }));
       if (response.status === 401) {
         say("Your session has ended: sign in again, then reload (what you typed is still here).", "warning");
@@ -26,7 +29,25 @@
       }
       return envelope;
     }
-    return { api, say, el };
+    async function download(path, filename) {
+      const response = await fetch(path, { headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
+      if (response.status === 401) return say("Your session has ended: sign in again, then try once more.", "warning");
+      if (!response.ok) return say("The download failed (" + response.status + ").", "danger");
+      const link = el("a", { href: URL.createObjectURL(await response.blob()), download: filename });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    }
+    // An import's answer: its line count in the status line, each rejected line listed under it.
+    function report(envelope) {
+      const data = envelope.data;
+      say(envelope.message || "Imported", data.rejected.length ? "warning" : "success");
+      if (!data.rejected.length) return;
+      clearTimeout(say.timer);
+      statusBox.appendChild(el("ul", { class: "mb-0 mt-1 small", "data-testid": "import-rejected" },
+        data.rejected.map((r) => el("li", { text: "Line " + r.line + ": " + r.errors.join("; ") }))));
+    }
+    return { api, say, el, download, report };
   }
   function el(tag, attrs, children) {
     const node = document.createElement(tag);

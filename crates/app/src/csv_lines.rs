@@ -492,6 +492,105 @@ fn windows_1252(b: u8) -> char {
     }
 }
 
+/// CSV files uploaded to the API (imports of leads, contacts, ingredients, recipes and counts): each
+/// line read on its own as above, keyed by the header's (lower-cased) names, with what an import says
+/// about a line it refuses.
+pub mod upload {
+    use std::collections::HashMap;
+
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    use crate::http::error::{ApiError, ApiResult};
+
+    /// At most this many data lines per uploaded file.
+    pub const MAX_LINES: usize = 5_000;
+
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct LineError {
+        /// Line number in the file (the header is line 1).
+        pub line: u64,
+        pub errors: Vec<String>,
+    }
+
+    pub fn problems(err: &ApiError) -> Vec<String> {
+        match &err.errors {
+            Some(map) if !map.is_empty() => map
+                .iter()
+                .flat_map(|(field, list)| list.iter().map(move |p| format!("{field}: {p}")))
+                .collect(),
+            _ => vec![err.message.clone()],
+        }
+    }
+
+    /// Rows of a CSV body as header-keyed maps with their line numbers, one physical line each
+    /// (`csv_lines`: a stray quote costs its own line only); a line that cannot be read comes back as an
+    /// `__error` entry. A missing required column fails the whole file.
+    pub fn rows(body: &[u8], required: &[&str]) -> ApiResult<Vec<(u64, HashMap<String, String>)>> {
+        let invalid =
+            |e: crate::csv_lines::LinesError| ApiError::bad_request("invalid_csv", e.to_string());
+        let mut file = crate::csv_lines::CsvFile::from_reader(
+            "body",
+            Box::new(std::io::Cursor::new(body.to_vec())),
+        )
+        .map_err(invalid)?;
+        let headers: Vec<String> = file.columns().iter().map(|h| h.to_lowercase()).collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .filter(|r| !headers.iter().any(|h| h == *r))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::bad_request(
+                "invalid_csv",
+                format!("the header lacks the column(s): {}", missing.join(", ")),
+            ));
+        }
+        let mut out = Vec::new();
+        while let Some(outcome) = file.next_record().map_err(invalid)? {
+            let map = match outcome {
+                Ok(record) => headers
+                    .iter()
+                    .cloned()
+                    .zip(record.iter().map(str::to_string))
+                    .collect(),
+                Err(reason) => HashMap::from([("__error".to_string(), reason)]),
+            };
+            let line = file.line;
+            out.push((line, map));
+            if out.len() > MAX_LINES {
+                return Err(ApiError::bad_request(
+                    "too_many_lines",
+                    format!("at most {MAX_LINES} lines per file; split it"),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn get(map: &HashMap<String, String>, key: &str) -> Option<String> {
+        map.get(key).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// A cell as written, less the apostrophe an export puts before one that starts like a formula
+    /// (so an exported file imports as it was).
+    pub fn cell(map: &HashMap<String, String>, key: &str) -> Option<String> {
+        get(map, key).map(|v| match v.strip_prefix('\'') {
+            Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_string(),
+            _ => v,
+        })
+    }
+
+    /// `cell` quoted for a spreadsheet: one that starts like a formula gets a leading apostrophe.
+    pub fn safe(cell: &str) -> String {
+        if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{cell}")
+        } else {
+            cell.to_string()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,20 +17,12 @@ use uuid::Uuid;
 use super::ContactRole;
 use super::routes::{ContactInput, LeadInput, insert_contact};
 use crate::accounts::{AuthUser, Principal, Role};
+use crate::csv_lines::upload::{LineError, get, problems, rows};
 use crate::entities::{restaurants, users};
 use crate::http::envelope::{Envelope, Reply, ok};
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiResult, ErrorBody};
 use crate::restaurants::RestaurantStatus;
 use crate::state::AppState;
-
-const MAX_LINES: usize = 5_000;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LineError {
-    /// Line number in the file (the header is line 1).
-    pub line: u64,
-    pub errors: Vec<String>,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportReport {
@@ -40,65 +32,6 @@ pub struct ImportReport {
     pub rejected: Vec<LineError>,
     /// Ids of what was created, in file order.
     pub created: Vec<Uuid>,
-}
-
-fn problems(err: &ApiError) -> Vec<String> {
-    match &err.errors {
-        Some(map) if !map.is_empty() => map
-            .iter()
-            .flat_map(|(field, list)| list.iter().map(move |p| format!("{field}: {p}")))
-            .collect(),
-        _ => vec![err.message.clone()],
-    }
-}
-
-/// Rows of a CSV body as header-keyed maps with their line numbers, one physical line each
-/// (`csv_lines`: a stray quote costs its own line only); a line that cannot be read comes back as an
-/// `__error` entry. A missing required column fails the whole file.
-fn rows(body: &[u8], required: &[&str]) -> ApiResult<Vec<(u64, HashMap<String, String>)>> {
-    let invalid =
-        |e: crate::csv_lines::LinesError| ApiError::bad_request("invalid_csv", e.to_string());
-    let mut file = crate::csv_lines::CsvFile::from_reader(
-        "body",
-        Box::new(std::io::Cursor::new(body.to_vec())),
-    )
-    .map_err(invalid)?;
-    let headers: Vec<String> = file.columns().iter().map(|h| h.to_lowercase()).collect();
-    let missing: Vec<&str> = required
-        .iter()
-        .filter(|r| !headers.iter().any(|h| h == *r))
-        .copied()
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_csv",
-            format!("the header lacks the column(s): {}", missing.join(", ")),
-        ));
-    }
-    let mut out = Vec::new();
-    while let Some(outcome) = file.next_record().map_err(invalid)? {
-        let map = match outcome {
-            Ok(record) => headers
-                .iter()
-                .cloned()
-                .zip(record.iter().map(str::to_string))
-                .collect(),
-            Err(reason) => HashMap::from([("__error".to_string(), reason)]),
-        };
-        let line = file.line;
-        out.push((line, map));
-        if out.len() > MAX_LINES {
-            return Err(ApiError::bad_request(
-                "too_many_lines",
-                format!("at most {MAX_LINES} lines per file; split it"),
-            ));
-        }
-    }
-    Ok(out)
-}
-
-fn get(map: &HashMap<String, String>, key: &str) -> Option<String> {
-    map.get(key).filter(|v| !v.is_empty()).cloned()
 }
 
 /// Import leads from CSV (see the module notes for the columns).

@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
         (name = "crm", description = "KAM CRM: leads, contacts, interactions, call planning, reassignment, performance, CSV import"),
         (name = "forecasting", description = "Demand forecasts from backtested, versioned models with fallbacks; the model registry; closure calendars"),
         (name = "kitchen", description = "Stations, routing of menu items to stations, ticket lines and the kitchen display's actions"),
-        (name = "inventory", description = "Ingredients, recipes with dish cost and margin, batches, and every stock movement (receipts, consumption by completed orders, counts, waste)"),
+        (name = "inventory", description = "Ingredients, recipes (dishes' with cost and margin, and made ingredients'), batches, every stock movement (receipts, consumption by completed orders, stocktakes, waste, transfers, production), CSV import and export, suppliers and purchase orders"),
     ),
     components(schemas(super::error::ErrorBody, super::envelope::PageNumber, super::envelope::PerPage,
         TimeZoneName, TimeZoneOrNone, CurrencyCode, TimeOfDay, Weekday, WeekdayInput, EmailOrBlank,
@@ -38,7 +38,8 @@ use utoipa::{Modify, OpenApi};
         crate::analytics::routes::RangeEnd, crate::crm::routes::CallLimit,
         crate::monitoring::routes::UptimeDays, crate::notifications::routes::ReadState,
         crate::notifications::inbox::Kind, crate::restaurants::routes::RestaurantSort,
-        crate::venues::routes::ImageFormat, crate::venues::routes::QrSize))
+        crate::venues::routes::ImageFormat, crate::venues::routes::QrSize,
+        crate::inventory::routes::MovementKindFilter, crate::inventory::routes::WasteDays))
 )]
 pub struct ApiDoc;
 

@@ -6,11 +6,13 @@
 //! completion finds it taken. Stock may go below zero (the kitchen cooked it anyway); the movement says
 //! so and the next receipt settles the deficit before it fills a batch.
 //!
-//! Writes to one ingredient are serialised by touching its row first on PostgreSQL (a row lock held to
-//! the end of the transaction, `lock_rows`), always in ingredient-id order, so concurrent completions
-//! neither deadlock nor take one batch twice; on SQLite write transactions already run one at a time.
+//! Writes to one ingredient are serialised by locking its row first on PostgreSQL (`SELECT … FOR
+//! UPDATE`, held to the end of the transaction, `lock_rows`), always in ingredient-id order, so
+//! concurrent completions neither deadlock nor take one batch twice; on SQLite write transactions
+//! already run one at a time.
 //!
-//! Facade: [`consume_order`], [`receive`], [`count`], [`waste`], [`on_hand`].
+//! Facade: [`consume_order`], [`put`] (receipts), [`take`] (waste), [`count`], [`produce`],
+//! [`transfer`], [`on_hand`].
 
 pub mod alerts;
 pub mod demo;
@@ -45,6 +47,8 @@ pub enum MovementKind {
     Waste,
     /// Moved to or from another venue of the group.
     Transfer,
+    /// Made in the kitchen from a sub-recipe: its components out, the made ingredient in.
+    Production,
 }
 
 impl MovementKind {
@@ -55,6 +59,7 @@ impl MovementKind {
             MovementKind::Count => "count",
             MovementKind::Waste => "waste",
             MovementKind::Transfer => "transfer",
+            MovementKind::Production => "production",
         }
     }
 }
@@ -134,36 +139,31 @@ pub async fn on_hand_of<C: ConnectionTrait>(
     Ok(rows.into_iter().collect())
 }
 
-/// Take the ingredients' rows for this transaction, in the (sorted) order given: every stock write goes
-/// through here first. SQLite needs no row locks: its write transactions already run one at a time.
+/// Take the ingredients' rows for this transaction, in id order, and read them: every stock write goes
+/// through here first. On PostgreSQL one `SELECT … ORDER BY id FOR UPDATE` locks them (the lock is
+/// applied to rows as the sort hands them out, so always in id order and never a deadlock between two
+/// completions); SQLite needs no row locks: its write transactions already run one at a time.
 async fn lock_rows<C: ConnectionTrait>(
     db: &C,
-    sorted_ids: &[Uuid],
-    at: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        return Ok(());
+    ids: &[Uuid],
+) -> Result<Vec<ingredients::Model>, ApiError> {
+    let mut select = ingredients::Entity::find()
+        .filter(ingredients::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(ingredients::Column::Id);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        select = select.lock_exclusive();
     }
-    for id in sorted_ids {
-        ingredients::Entity::update_many()
-            .col_expr(ingredients::Column::UpdatedAt, Expr::value(at))
-            .filter(ingredients::Column::Id.eq(*id))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
+    Ok(select.all(db).await?)
 }
 
 /// [`lock_rows`] for one ingredient, and the ingredient.
 async fn lock<C: ConnectionTrait>(
     db: &C,
     ingredient_id: Uuid,
-    at: DateTime<Utc>,
 ) -> Result<ingredients::Model, ApiError> {
-    lock_rows(db, &[ingredient_id], at).await?;
-    ingredients::Entity::find_by_id(ingredient_id)
-        .one(db)
+    lock_rows(db, &[ingredient_id])
         .await?
+        .pop()
         .ok_or_else(|| ApiError::not_found("ingredient"))
 }
 
@@ -198,7 +198,9 @@ pub async fn take<C: ConnectionTrait>(
     quantity: i64,
     ctx: &Context,
 ) -> Result<(), ApiError> {
-    take_many(db, &BTreeMap::from([(ingredient_id, quantity)]), ctx).await
+    take_many(db, &BTreeMap::from([(ingredient_id, quantity)]), ctx)
+        .await
+        .map(|_| ())
 }
 
 /// What comes into stock: a delivery, or a count's surplus.
@@ -220,7 +222,7 @@ pub async fn put<C: ConnectionTrait>(
     incoming: &Incoming,
     ctx: &Context,
 ) -> Result<batches::Model, ApiError> {
-    let ingredient = lock(db, ingredient_id, ctx.at).await?;
+    let ingredient = lock(db, ingredient_id).await?;
     let before = on_hand(db, ingredient_id, None).await?;
     let deficit = (-before).max(0);
     let expires_on = incoming.expires_on.or_else(|| {
@@ -251,7 +253,7 @@ pub async fn put<C: ConnectionTrait>(
     )
     .insert(db)
     .await?;
-    if ctx.kind == MovementKind::Receipt {
+    if matches!(ctx.kind, MovementKind::Receipt | MovementKind::Production) {
         ingredients::Entity::update_many()
             .col_expr(
                 ingredients::Column::UnitCostMicros,
@@ -272,7 +274,7 @@ pub async fn count<C: ConnectionTrait>(
     counted: i64,
     ctx: &Context,
 ) -> Result<i64, ApiError> {
-    let ingredient = lock(db, ingredient_id, ctx.at).await?;
+    let ingredient = lock(db, ingredient_id).await?;
     let variance = counted - on_hand(db, ingredient_id, None).await?;
     if variance < 0 {
         take(db, ingredient_id, -variance, ctx).await?;
@@ -381,17 +383,26 @@ impl From<&batches::Model> for fifo::Lot {
     }
 }
 
-/// Take what a FIFO plan takes out of its batch.
-async fn decrement<C: ConnectionTrait>(db: &C, take: &fifo::Take) -> Result<(), ApiError> {
+/// Take what FIFO plans take out of their batches, in one statement
+/// (`remaining = remaining - CASE id WHEN … END`).
+async fn decrement<C: ConnectionTrait>(db: &C, takes: &[fifo::Take]) -> Result<(), ApiError> {
+    let Some((first, rest)) = takes.split_first() else {
+        return Ok(());
+    };
+    let by_batch = |t: &fifo::Take| (batches::Column::Id.eq(t.lot), Expr::value(t.quantity));
+    let (when, then) = by_batch(first);
+    let mut case = Expr::case(when, then);
+    for t in rest {
+        let (when, then) = by_batch(t);
+        case = case.case(when, then);
+    }
+    let case = case.finally(Expr::value(0i64));
     batches::Entity::update_many()
         .col_expr(
             batches::Column::Remaining,
-            sea_orm::sea_query::ExprTrait::sub(
-                Expr::col(batches::Column::Remaining),
-                take.quantity,
-            ),
+            sea_orm::sea_query::ExprTrait::sub(Expr::col(batches::Column::Remaining), case),
         )
-        .filter(batches::Column::Id.eq(take.lot))
+        .filter(batches::Column::Id.is_in(takes.iter().map(|t| t.lot)))
         .exec(db)
         .await?;
     Ok(())
@@ -399,25 +410,22 @@ async fn decrement<C: ConnectionTrait>(db: &C, take: &fifo::Take) -> Result<(), 
 
 /// [`take`] for several ingredients at once (an order's recipes): the locks in id order, then one read
 /// of the ingredients, one of their batches and one insert of every movement, so a completion costs a
-/// few statements more, not a few per ingredient.
+/// few statements more, not a few per ingredient. Returns what was taken is worth, in billionths (each
+/// batch at its cost, a shortfall at the standard cost).
 async fn take_many<C: ConnectionTrait>(
     db: &C,
     needs: &BTreeMap<Uuid, i64>,
     ctx: &Context,
-) -> Result<(), ApiError> {
+) -> Result<i128, ApiError> {
     let ids: Vec<Uuid> = needs
         .iter()
         .filter(|(_, q)| **q > 0)
         .map(|(id, _)| *id)
         .collect();
     if ids.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    // `needs` is a BTreeMap: the ids, and so the locks, are in id order.
-    lock_rows(db, &ids, ctx.at).await?;
-    let found: std::collections::HashMap<Uuid, ingredients::Model> = ingredients::Entity::find()
-        .filter(ingredients::Column::Id.is_in(ids.clone()))
-        .all(db)
+    let found: std::collections::HashMap<Uuid, ingredients::Model> = lock_rows(db, &ids)
         .await?
         .into_iter()
         .map(|i| (i.id, i))
@@ -434,6 +442,8 @@ async fn take_many<C: ConnectionTrait>(
             .push(fifo::Lot::from(&b));
     }
     let mut movements = Vec::new();
+    let mut takes = Vec::new();
+    let mut value = 0i128;
     for id in &ids {
         let ingredient = found
             .get(id)
@@ -444,7 +454,6 @@ async fn take_many<C: ConnectionTrait>(
             ctx.today,
         );
         for t in &plan.takes {
-            decrement(db, t).await?;
             movements.push(movement(
                 ingredient,
                 Some(t.lot),
@@ -453,6 +462,9 @@ async fn take_many<C: ConnectionTrait>(
                 ctx,
             ));
         }
+        value += fifo::plan_cost_nanos(&plan)
+            + fifo::value_nanos(plan.shortfall, ingredient.unit_cost_micros);
+        takes.extend(plan.takes);
         if plan.shortfall > 0 {
             movements.push(movement(
                 ingredient,
@@ -463,12 +475,55 @@ async fn take_many<C: ConnectionTrait>(
             ));
         }
     }
+    decrement(db, &takes).await?;
     if !movements.is_empty() {
         stock_movements::Entity::insert_many(movements)
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
+    Ok(value)
+}
+
+/// Make `quantity` (thousandths) of an ingredient from its sub-recipe, one batch of which (`lines`:
+/// component, thousandths) yields `yield_quantity`: the components are taken FIFO, scaled to the
+/// quantity made, and the made ingredient enters stock as a batch costing what they cost. Both sides
+/// are `production` movements under `ctx`'s reference.
+pub async fn produce<C: ConnectionTrait>(
+    db: &C,
+    made: &ingredients::Model,
+    lines: &[(Uuid, i64)],
+    yield_quantity: i64,
+    quantity: i64,
+    ctx: &Context,
+) -> Result<batches::Model, ApiError> {
+    let mut needs: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for (component, per_batch) in lines {
+        // Rounded to the nearest thousandth of the component's unit.
+        let scaled = (i128::from(*per_batch) * i128::from(quantity)
+            + i128::from(yield_quantity) / 2)
+            / i128::from(yield_quantity.max(1));
+        *needs.entry(*component).or_default() += i64::try_from(scaled).unwrap_or(i64::MAX);
+    }
+    // Components and the made ingredient locked together, in id order.
+    let mut ids: Vec<Uuid> = needs.keys().copied().chain([made.id]).collect();
+    ids.sort();
+    ids.dedup();
+    lock_rows(db, &ids).await?;
+    let value = take_many(db, &needs, ctx).await?;
+    let unit_cost_micros = i64::try_from(value / i128::from(quantity.max(1))).unwrap_or(0);
+    put(
+        db,
+        made.id,
+        &Incoming {
+            quantity,
+            unit_cost_micros,
+            supplier_id: None,
+            lot: None,
+            expires_on: None,
+        },
+        ctx,
+    )
+    .await
 }
 
 /// Move `quantity` (thousandths) of one venue's ingredient to another venue's: taken FIFO from the
@@ -483,9 +538,7 @@ pub async fn transfer<C: ConnectionTrait>(
     out: &Context,
     into: &Context,
 ) -> Result<i128, ApiError> {
-    let mut ids = [from.id, to.id];
-    ids.sort();
-    lock_rows(db, &ids, out.at).await?;
+    lock_rows(db, &[from.id, to.id]).await?;
     let held = on_hand(db, from.id, None).await?;
     if held < quantity {
         return Err(ApiError::conflict(
@@ -519,7 +572,7 @@ pub async fn transfer<C: ConnectionTrait>(
             .iter()
             .find(|b| b.id == t.lot)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a planned batch is gone")))?;
-        decrement(db, t).await?;
+        decrement(db, std::slice::from_ref(t)).await?;
         movement(from, Some(t.lot), -t.quantity, t.unit_cost_micros, out)
             .insert(db)
             .await?;

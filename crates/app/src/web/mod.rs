@@ -65,6 +65,8 @@ pub fn router() -> Router<AppState> {
             "/venues/{id}/inventory/{ingredient}",
             get(workspace::ingredient_page),
         )
+        .route("/venues/{id}/stocktake", get(workspace::stocktake_page))
+        .route("/venues/{id}/waste", get(workspace::waste_page))
         .route("/purchasing", get(workspace::purchasing_start))
         .route("/venues/{id}/purchasing", get(workspace::purchasing_page))
         .route("/venues/{id}/menu", get(workspace::menu_page))
@@ -243,6 +245,8 @@ const MENU_JS: &[u8] = include_bytes!("../../assets/menu.js");
 const RESERVATIONS_JS: &[u8] = include_bytes!("../../assets/reservations.js");
 const INVENTORY_JS: &[u8] = include_bytes!("../../assets/inventory.js");
 const PURCHASING_JS: &[u8] = include_bytes!("../../assets/purchasing.js");
+const STOCKTAKE_JS: &[u8] = include_bytes!("../../assets/stocktake.js");
+const WASTE_JS: &[u8] = include_bytes!("../../assets/waste.js");
 const TEAM_JS: &[u8] = include_bytes!("../../assets/team.js");
 const INGREDIENT_JS: &[u8] = include_bytes!("../../assets/ingredient.js");
 const FORECAST_JS: &[u8] = include_bytes!("../../assets/forecast.js");
@@ -297,6 +301,8 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "inventory.js" => (INVENTORY_JS, "text/javascript; charset=utf-8"),
         "purchasing.js" => (PURCHASING_JS, "text/javascript; charset=utf-8"),
         "team.js" => (TEAM_JS, "text/javascript; charset=utf-8"),
+        "stocktake.js" => (STOCKTAKE_JS, "text/javascript; charset=utf-8"),
+        "waste.js" => (WASTE_JS, "text/javascript; charset=utf-8"),
         "ingredient.js" => (INGREDIENT_JS, "text/javascript; charset=utf-8"),
         "forecast.js" => (FORECAST_JS, "text/javascript; charset=utf-8"),
         "kitchen.js" => (KITCHEN_JS, "text/javascript; charset=utf-8"),

@@ -67,6 +67,26 @@ struct PurchasingPage {
 }
 
 #[derive(Template)]
+#[template(path = "stocktake.html")]
+struct StocktakePage {
+    layout: Layout,
+    venue_id: Uuid,
+    venue_name: String,
+    currency: String,
+    venues: Vec<(Uuid, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "waste.html")]
+struct WastePage {
+    layout: Layout,
+    venue_id: Uuid,
+    venue_name: String,
+    currency: String,
+    venues: Vec<(Uuid, String, bool)>,
+}
+
+#[derive(Template)]
 #[template(path = "reservations.html")]
 struct ReservationBook {
     layout: Layout,
@@ -283,6 +303,53 @@ pub async fn ingredient_page(
         venue_name: t.venue.name,
         ingredient_id: ingredient,
         name: found.name,
+    };
+    (jar, render(&page)).into_response()
+}
+
+/// The stocktake sheet: every ingredient with what the records expect and a box for what is on the
+/// shelf, saved as one stocktake; or the same sheet as CSV, filled in a spreadsheet and uploaded
+/// (`assets/stocktake.js`, on the REST API).
+pub async fn stocktake_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let screen = ("Stocktake", "its stock", "/inventory");
+    let (jar, t) = match team(&state, jar, &user, id, screen).await {
+        Ok(team) => team,
+        Err(refused) => return refused,
+    };
+    let page = StocktakePage {
+        currency: t.currency(),
+        layout: t.layout,
+        venue_id: id,
+        venue_name: t.venue.name,
+        venues: t.venues,
+    };
+    (jar, render(&page)).into_response()
+}
+
+/// The waste log: what was thrown away and why, its value by reason and the ingredients wasted most,
+/// and a form to log more (`assets/waste.js`, on the REST API).
+pub async fn waste_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: WebUser,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let screen = ("Waste", "its stock", "/inventory");
+    let (jar, t) = match team(&state, jar, &user, id, screen).await {
+        Ok(team) => team,
+        Err(refused) => return refused,
+    };
+    let page = WastePage {
+        currency: t.currency(),
+        layout: t.layout,
+        venue_id: id,
+        venue_name: t.venue.name,
+        venues: t.venues,
     };
     (jar, render(&page)).into_response()
 }

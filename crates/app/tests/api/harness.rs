@@ -291,6 +291,20 @@ impl TestApp {
         self.request(Method::PUT, path, Some(body), token).await
     }
 
+    /// A POST of a CSV file (`text/csv`).
+    pub async fn post_csv(&self, path: &str, csv: &str, token: &str) -> TestResponse {
+        self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from(csv.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> TestResponse {
         self.request(Method::DELETE, path, None, token).await
     }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::TestApp;
 use crate::orders::{Shop, shop};
 
-async fn ingredient(app: &TestApp, s: &Shop, body: Value) -> String {
+pub async fn ingredient(app: &TestApp, s: &Shop, body: Value) -> String {
     let made = app
         .post(
             &format!("/api/venues/{}/ingredients", s.id),
@@ -23,7 +23,7 @@ async fn ingredient(app: &TestApp, s: &Shop, body: Value) -> String {
     made.data()["id"].as_str().unwrap().to_string()
 }
 
-async fn stock(app: &TestApp, s: &Shop, id: &str) -> Value {
+pub async fn stock(app: &TestApp, s: &Shop, id: &str) -> Value {
     let found = app
         .get(
             &format!("/api/venues/{}/ingredients/{id}", s.id),
@@ -35,7 +35,7 @@ async fn stock(app: &TestApp, s: &Shop, id: &str) -> Value {
 }
 
 /// An order of `portions` ramen, moved to READY.
-async fn ready_order(app: &TestApp, s: &Shop, customer: &str, portions: i64) -> String {
+pub async fn ready_order(app: &TestApp, s: &Shop, customer: &str, portions: i64) -> String {
     let placed = app
         .post(
             "/api/orders",
@@ -452,7 +452,9 @@ async fn stock_at_any_past_instant_is_the_running_balance_after_random_operation
                 assert_eq!(variance, counted - balance);
                 balance = counted;
             }
-            MovementKind::Transfer => unreachable!("this walk makes no transfers"),
+            MovementKind::Transfer | MovementKind::Production => {
+                unreachable!("this walk makes no transfers and makes nothing")
+            }
         }
         history.push((at, balance));
         // Batches hold exactly the stock when it is positive, nothing when it is not.

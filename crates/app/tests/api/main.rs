@@ -26,6 +26,7 @@ mod restaurants;
 mod scenario;
 mod scopes;
 mod shared_backends;
+mod stock_files;
 mod venues;
 mod web;
 mod workspace;

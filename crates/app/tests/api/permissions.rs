@@ -733,6 +733,23 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
             .json(json!({"to_venue_id": spare_venue.id, "quantity": "1"})),
         op(M::GET, "/api/venues/{venue_id}/ingredients/export", format!("/api/venues/{v}/ingredients/export"), Allow(VENUE_STAFF)),
         op(M::GET, "/api/venues/{venue_id}/ingredients/{id}/usage", format!("/api/venues/{v}/ingredients/{flour}/usage"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/venues/{venue_id}/ingredients/import", format!("/api/venues/{v}/ingredients/import"), Allow(VENUE_MANAGERS))
+            .csv("name,unit\nWalk Pepper,g\n"),
+        op(M::GET, "/api/venues/{venue_id}/recipes/export", format!("/api/venues/{v}/recipes/export"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/venues/{venue_id}/recipes/import", format!("/api/venues/{v}/recipes/import"), Allow(VENUE_MANAGERS))
+            .csv("recipe,ingredient,quantity\nGyoza,Walk Flour,50\n"),
+        op(M::GET, "/api/venues/{venue_id}/counts/sheet", format!("/api/venues/{v}/counts/sheet"), Allow(VENUE_STAFF)),
+        op(M::POST, "/api/venues/{venue_id}/counts/import", format!("/api/venues/{v}/counts/import"), Allow(VENUE_STAFF))
+            .csv("ingredient,counted\nWalk Flour,900\n"),
+        op(M::POST, "/api/venues/{venue_id}/stocktakes", format!("/api/venues/{v}/stocktakes"), Allow(VENUE_STAFF))
+            .json(json!({"lines": [{"ingredient_id": flour, "counted": "900"}]})),
+        op(M::GET, "/api/venues/{venue_id}/movements", format!("/api/venues/{v}/movements?kind=waste"), Allow(VENUE_STAFF)),
+        op(M::GET, "/api/venues/{venue_id}/waste/summary", format!("/api/venues/{v}/waste/summary"), Allow(VENUE_STAFF)),
+        op(M::GET, "/api/venues/{venue_id}/ingredients/{id}/recipe", format!("/api/venues/{v}/ingredients/{flour}/recipe"), Allow(VENUE_STAFF)),
+        op(M::PUT, "/api/venues/{venue_id}/ingredients/{id}/recipe", format!("/api/venues/{v}/ingredients/{flour}/recipe"), Allow(VENUE_MANAGERS))
+            .json(json!({"yield_quantity": "100", "lines": []})),
+        op(M::POST, "/api/venues/{venue_id}/ingredients/{id}/production", format!("/api/venues/{v}/ingredients/{flour}/production"), Allow(VENUE_STAFF))
+            .json(json!({})),
         op(M::GET, "/api/venues/{venue_id}/suppliers", format!("/api/venues/{v}/suppliers"), Allow(VENUE_STAFF)),
         op(M::POST, "/api/venues/{venue_id}/suppliers", format!("/api/venues/{v}/suppliers"), Allow(VENUE_MANAGERS))
             .json(json!({"name": "Walk Dairy"})),

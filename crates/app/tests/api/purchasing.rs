@@ -11,24 +11,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::harness::TestApp;
+use crate::inventory::ingredient;
 use crate::orders::{Shop, shop};
 
-async fn supplier(app: &TestApp, s: &Shop, body: Value) -> String {
+pub async fn supplier(app: &TestApp, s: &Shop, body: Value) -> String {
     let made = app
         .post(
             &format!("/api/venues/{}/suppliers", s.id),
-            body,
-            Some(&s.owner),
-        )
-        .await;
-    made.assert_status(StatusCode::CREATED);
-    made.data()["id"].as_str().unwrap().to_string()
-}
-
-async fn ingredient(app: &TestApp, s: &Shop, body: Value) -> String {
-    let made = app
-        .post(
-            &format!("/api/venues/{}/ingredients", s.id),
             body,
             Some(&s.owner),
         )

@@ -93,7 +93,7 @@ pub struct IngredientInput {
     pub purchase_factor: Option<Positive>,
 }
 
-async fn apply_ingredient(
+pub(super) async fn apply_ingredient(
     state: &AppState,
     venue_id: Uuid,
     input: &IngredientInput,
@@ -154,6 +154,25 @@ async fn apply_ingredient(
     Ok(())
 }
 
+/// A new ingredient of the venue with every optional field empty, for `apply_ingredient` to fill.
+pub(super) fn new_ingredient(venue_id: Uuid, now: DateTime<Utc>) -> ingredients::ActiveModel {
+    ingredients::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(venue_id),
+        category: Set(None),
+        unit_cost_micros: Set(0),
+        par_level: Set(None),
+        shelf_life_days: Set(None),
+        supplier_id: Set(None),
+        purchase_unit: Set(None),
+        purchase_factor: Set(MILLI),
+        yield_quantity: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
 fn name_taken() -> ApiError {
     ApiError::conflict(
         "ingredient_exists",
@@ -181,22 +200,7 @@ pub async fn create_ingredient(
 ) -> ApiResult<Reply<IngredientView>> {
     let input = IngredientInput::from(input);
     crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Manager).await?;
-    let now = state.now();
-    let mut active = ingredients::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        restaurant_id: Set(venue_id),
-        category: Set(None),
-        unit_cost_micros: Set(0),
-        par_level: Set(None),
-        shelf_life_days: Set(None),
-        supplier_id: Set(None),
-        purchase_unit: Set(None),
-        purchase_factor: Set(MILLI),
-        yield_quantity: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+    let mut active = new_ingredient(venue_id, state.now());
     apply_ingredient(&state, venue_id, &input, &mut active, true).await?;
     let name = match &active.name {
         Set(n) => n.clone(),
@@ -314,108 +318,4 @@ pub async fn update_ingredient(
     active.updated_at = Set(state.now());
     let row = active.update(&state.db).await?;
     Ok(ok(view_of(&state, row).await?))
-}
-
-/// The stock list as CSV (venue staff): one line per ingredient with its stock, value, cost, par
-/// level, shelf life, supplier and purchase unit, by name; spreadsheet-safe (a cell that starts like a
-/// formula is quoted with a leading apostrophe).
-#[utoipa::path(get, path = "/api/venues/{venue_id}/ingredients/export", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
-    params(("venue_id" = Uuid, Path, description = "Venue id")),
-    responses(
-        (status = 200, description = "name,unit,category,on_hand,value,unit_cost,par_level,shelf_life_days,supplier,purchase_unit,purchase_factor", content_type = "text/csv", body = String),
-        (status = 403, description = "Not the venue's staff", body = ErrorBody),
-        (status = 404, description = "No such venue", body = ErrorBody),
-    ))]
-pub async fn export_ingredients(
-    State(state): State<AppState>,
-    AuthUser(me): AuthUser,
-    ApiPath(venue_id): ApiPath<Uuid>,
-) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
-    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
-    let rows = ingredients::Entity::find()
-        .filter(ingredients::Column::RestaurantId.eq(venue_id))
-        .order_by_asc(ingredients::Column::Name)
-        .all(&state.db)
-        .await?;
-    let suppliers: HashMap<Uuid, String> = crate::entities::suppliers::Entity::find()
-        .filter(crate::entities::suppliers::Column::RestaurantId.eq(venue_id))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
-    let views = views_of(&state, rows).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let safe = |cell: &str| -> String {
-        if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{cell}")
-        } else {
-            cell.to_string()
-        }
-    };
-    let text = |d: Option<Decimal>| d.map(|d| d.to_string()).unwrap_or_default();
-    out.write_record([
-        "name",
-        "unit",
-        "category",
-        "on_hand",
-        "value",
-        "unit_cost",
-        "par_level",
-        "shelf_life_days",
-        "supplier",
-        "purchase_unit",
-        "purchase_factor",
-    ])
-    .map_err(ApiError::internal)?;
-    for v in views {
-        out.write_record([
-            safe(&v.name),
-            v.unit.clone(),
-            safe(v.category.as_deref().unwrap_or("")),
-            v.on_hand.to_string(),
-            v.value.to_string(),
-            v.unit_cost.to_string(),
-            text(v.par_level),
-            v.shelf_life_days.map(|d| d.to_string()).unwrap_or_default(),
-            safe(
-                v.supplier_id
-                    .and_then(|s| suppliers.get(&s))
-                    .map(String::as_str)
-                    .unwrap_or(""),
-            ),
-            safe(v.purchase_unit.as_deref().unwrap_or("")),
-            v.purchase_factor.to_string(),
-        ])
-        .map_err(ApiError::internal)?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| ApiError::internal(e.into_error()))?;
-    let slug: String = venue
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_string(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"stock-{slug}.csv\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
 }

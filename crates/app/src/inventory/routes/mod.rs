@@ -32,20 +32,26 @@ use crate::money::Amount;
 use crate::state::AppState;
 
 mod catalogue;
+mod files;
 pub(crate) mod purchasing;
 mod recipes;
 mod stock;
 pub(crate) mod suppliers;
 
 pub use catalogue::{IngredientDetail, IngredientInput, NewIngredient};
+pub use files::StockImportReport;
 pub use purchasing::{
     NewPurchaseOrder, PurchaseLineInput, PurchaseLineView, PurchaseOrderFilter, PurchaseOrderInput,
     PurchaseOrderView, PurchaseStatus, ReceiveInput, ReceiveLineInput,
 };
-pub use recipes::{RecipeInput, RecipeLineInput, RecipeLineView, RecipeView};
+pub use recipes::{
+    RecipeInput, RecipeLineInput, RecipeLineView, RecipeView, SubRecipeInput, SubRecipeView,
+};
 pub use stock::{
-    CountInput, CountResult, MovementFilter, MovementView, ReceiptInput, TransferInput,
-    TransferResult, UsageDay, UsageQuery, WasteInput,
+    CountInput, CountResult, MovementFilter, MovementKindFilter, MovementView, ProductionInput,
+    ProductionResult, ReceiptInput, StocktakeInput, StocktakeLine, StocktakeLineInput,
+    StocktakeResult, TransferInput, TransferResult, UsageDay, UsageQuery, VenueMovementFilter,
+    WasteByIngredient, WasteByReason, WasteDays, WasteInput, WasteQuery, WasteSummary,
 };
 pub use suppliers::{NewSupplier, SupplierInput, SupplierView};
 
@@ -55,12 +61,22 @@ pub fn router() -> OpenApiRouter<AppState> {
             catalogue::list_ingredients,
             catalogue::create_ingredient
         ))
-        .routes(routes!(catalogue::export_ingredients))
+        .routes(routes!(files::export_ingredients))
+        .routes(routes!(files::import_ingredients))
+        .routes(routes!(files::export_recipes))
+        .routes(routes!(files::import_recipes))
+        .routes(routes!(files::count_sheet))
+        .routes(routes!(files::import_counts))
+        .routes(routes!(stock::stocktake))
+        .routes(routes!(stock::venue_movements))
+        .routes(routes!(stock::waste_summary))
+        .routes(routes!(stock::produce))
         .routes(routes!(
             catalogue::get_ingredient,
             catalogue::update_ingredient
         ))
         .routes(routes!(recipes::get_recipe, recipes::put_recipe))
+        .routes(routes!(recipes::get_sub_recipe, recipes::put_sub_recipe))
         .routes(routes!(stock::receive))
         .routes(routes!(stock::count_stock))
         .routes(routes!(stock::record_waste))
@@ -105,6 +121,15 @@ impl Unit {
             Unit::Each => "each",
         }
     }
+
+    fn parse(raw: &str) -> Result<Unit, String> {
+        match raw.trim().to_lowercase().as_str() {
+            "g" => Ok(Unit::G),
+            "ml" => Ok(Unit::Ml),
+            "each" => Ok(Unit::Each),
+            _ => Err(format!("{raw:?} is not a unit (g, ml or each)")),
+        }
+    }
 }
 
 /// A unit cost as the API takes it: a string of digits with up to six decimals ("0.0042" per gram).
@@ -113,23 +138,30 @@ pub struct UnitCost(pub Decimal);
 
 pub const UNIT_COST_PATTERN: &str = r"^[0-9]{1,9}(\.[0-9]{1,6})?$";
 
-impl<'de> Deserialize<'de> for UnitCost {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <String as Deserialize>::deserialize(d)?;
-        let (whole, fraction) = raw.split_once('.').unwrap_or((&raw, ""));
+impl UnitCost {
+    /// Exactly the strings [`UNIT_COST_PATTERN`] matches.
+    pub fn parse(raw: &str) -> Result<UnitCost, String> {
+        let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         let shaped = (1..=9).contains(&whole.len())
             && digits(whole)
             && (!raw.contains('.') || (1..=6).contains(&fraction.len()))
             && digits(fraction);
         if !shaped {
-            return Err(serde::de::Error::custom(format!(
+            return Err(format!(
                 "{raw:?} is not a unit cost like 0.0042 (digits, at most six decimals)"
-            )));
+            ));
         }
         raw.parse::<Decimal>()
             .map(UnitCost)
-            .map_err(serde::de::Error::custom)
+            .map_err(|_| format!("{raw:?} is not a unit cost"))
+    }
+}
+
+impl<'de> Deserialize<'de> for UnitCost {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <String as Deserialize>::deserialize(d)?;
+        UnitCost::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 

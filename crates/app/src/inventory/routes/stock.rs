@@ -36,6 +36,9 @@ pub struct MovementView {
     pub reason: Option<String>,
     pub actor_id: Option<Uuid>,
     pub occurred_at: DateTime<Utc>,
+    /// `quantity` at `unit_cost` (negative for what left stock), unrounded.
+    #[schema(value_type = String, example = "-1.225")]
+    pub value: Decimal,
 }
 
 impl From<stock_movements::Model> for MovementView {
@@ -52,6 +55,7 @@ impl From<stock_movements::Model> for MovementView {
             reason: m.reason,
             actor_id: m.actor_id,
             occurred_at: m.occurred_at,
+            value: fifo::money(fifo::value_nanos(m.quantity, m.unit_cost_micros)).normalize(),
         }
     }
 }
@@ -455,8 +459,10 @@ pub async fn ingredient_usage(
         };
         match kind.as_str() {
             "consumption" => day.0 -= amount,
+            // A component used to make a sub-recipe is used as a dish's ingredient is.
+            "production" if amount < 0 => day.0 -= amount,
             "waste" => day.1 -= amount,
-            "receipt" | "transfer" if amount > 0 => day.2 += amount,
+            "receipt" | "transfer" | "production" if amount > 0 => day.2 += amount,
             _ => {}
         }
     }
@@ -469,4 +475,483 @@ pub async fn ingredient_usage(
             received: quantity(received),
         })
         .collect()))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StocktakeLineInput {
+    pub ingredient_id: Uuid,
+    /// What is on the shelf, in the ingredient's unit (zero for none).
+    pub counted: Amount,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StocktakeInput {
+    /// The ingredients counted, each at most once (422 naming the repeated line otherwise); those left
+    /// out keep their stock.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub lines: Vec<StocktakeLineInput>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StocktakeLine {
+    pub ingredient_id: Uuid,
+    pub name: String,
+    pub unit: String,
+    /// What the records said before the count.
+    #[schema(value_type = String, example = "4350")]
+    pub expected: Decimal,
+    #[schema(value_type = String, example = "4200")]
+    pub counted: Decimal,
+    /// Counted minus expected (negative: missing).
+    #[schema(value_type = String, example = "-150")]
+    pub variance: Decimal,
+    /// The variance at the ingredient's standard cost, in the venue's currency.
+    #[schema(value_type = String, example = "-1.47")]
+    pub variance_value: Decimal,
+}
+
+/// A stocktake: every line's variance and what they come to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StocktakeResult {
+    /// The reference of every `count` movement it made.
+    pub count_id: Uuid,
+    pub lines: Vec<StocktakeLine>,
+    #[schema(value_type = String, example = "-3.20")]
+    pub variance_value: Decimal,
+}
+
+/// Count several ingredients as one stocktake: in one transaction, under one reference, each
+/// ingredient's counted quantity becoming its stock (in ingredient-id order, the order every stock
+/// write locks in). `lines` are (ingredient, counted thousandths), each ingredient of the venue once.
+pub(super) async fn apply_stocktake(
+    state: &AppState,
+    venue: &restaurants::Model,
+    actor: Uuid,
+    lines: &[(ingredients::Model, i64)],
+) -> ApiResult<StocktakeResult> {
+    let now = state.now();
+    let count_id = Uuid::now_v7();
+    let ctx = Context {
+        kind: MovementKind::Count,
+        order_id: None,
+        reference_id: Some(count_id),
+        reason: None,
+        actor_id: Some(actor),
+        at: now,
+        today: crate::inventory::local_today(venue, now),
+    };
+    let currency = crate::menus::currency_of(venue);
+    let mut sorted: Vec<&(ingredients::Model, i64)> = lines.iter().collect();
+    sorted.sort_by_key(|(i, _)| i.id);
+    let mut variances = HashMap::new();
+    let turn = state.write_turn().await;
+    let txn = crate::database::begin_write(&state.db).await?;
+    for (ingredient, counted) in &sorted {
+        let variance = crate::inventory::count(&txn, ingredient.id, *counted, &ctx).await?;
+        variances.insert(ingredient.id, variance);
+    }
+    txn.commit().await?;
+    drop(turn);
+    let mut total = 0i128;
+    let out = lines
+        .iter()
+        .map(|(ingredient, counted)| {
+            let variance = variances.get(&ingredient.id).copied().unwrap_or(0);
+            let value = fifo::value_nanos(variance, ingredient.unit_cost_micros);
+            total += value;
+            StocktakeLine {
+                ingredient_id: ingredient.id,
+                name: ingredient.name.clone(),
+                unit: ingredient.unit.clone(),
+                expected: quantity(counted - variance),
+                counted: quantity(*counted),
+                variance: quantity(variance),
+                variance_value: money_in(currency, value),
+            }
+        })
+        .collect();
+    Ok(StocktakeResult {
+        count_id,
+        lines: out,
+        variance_value: money_in(currency, total),
+    })
+}
+
+/// A stocktake of several ingredients at once (venue staff), from the stocktake sheet: one
+/// transaction, one reference; each counted quantity becomes the stock and its difference a `count`
+/// movement.
+#[utoipa::path(post, path = "/api/venues/{venue_id}/stocktakes", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id")),
+    request_body(content = StocktakeInput, example = json!({"lines": [{"ingredient_id": "0190d7a4-3b7c-7cc0-8000-000000000003", "counted": "4200"}]})),
+    responses(
+        (status = 201, description = "Counted", body = Envelope<StocktakeResult>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "An ingredient not of this venue", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or an ingredient twice", body = ErrorBody),
+    ))]
+pub async fn stocktake(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<StocktakeInput>,
+) -> ApiResult<Reply<StocktakeResult>> {
+    let mut errors = FieldErrors::new();
+    if input.lines.is_empty() {
+        errors.add("lines", "count at least one ingredient");
+    }
+    if input.lines.len() > 1000 {
+        errors.add("lines", "at most 1000 lines");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (k, line) in input.lines.iter().enumerate() {
+        if !seen.insert(line.ingredient_id) {
+            errors.add(
+                &format!("lines[{k}].ingredient_id"),
+                "is counted on another line",
+            );
+        }
+    }
+    errors.into_result()?;
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    let found: HashMap<Uuid, ingredients::Model> = ingredients::Entity::find()
+        .filter(ingredients::Column::RestaurantId.eq(venue_id))
+        .filter(ingredients::Column::Id.is_in(seen.iter().copied()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let mut lines = Vec::new();
+    for (k, line) in input.lines.iter().enumerate() {
+        let Some(ingredient) = found.get(&line.ingredient_id) else {
+            return Err(ApiError::not_found("ingredient").with_field(
+                &format!("lines[{k}].ingredient_id"),
+                "is not an ingredient of this venue",
+            ));
+        };
+        lines.push((ingredient.clone(), milli(line.counted)));
+    }
+    let result = apply_stocktake(&state, &venue, me.user_id, &lines).await?;
+    let message = format!(
+        "{} ingredient(s) counted; variance {} {}",
+        result.lines.len(),
+        result.variance_value,
+        crate::menus::currency_of(&venue).code
+    );
+    Ok(created(result).message(message))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementKindFilter {
+    Receipt,
+    Consumption,
+    Count,
+    Waste,
+    Transfer,
+    Production,
+}
+
+impl From<MovementKindFilter> for MovementKind {
+    fn from(k: MovementKindFilter) -> Self {
+        match k {
+            MovementKindFilter::Receipt => MovementKind::Receipt,
+            MovementKindFilter::Consumption => MovementKind::Consumption,
+            MovementKindFilter::Count => MovementKind::Count,
+            MovementKindFilter::Waste => MovementKind::Waste,
+            MovementKindFilter::Transfer => MovementKind::Transfer,
+            MovementKindFilter::Production => MovementKind::Production,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VenueMovementFilter {
+    /// Only movements of this kind.
+    pub kind: Option<MovementKindFilter>,
+    /// Only this ingredient's.
+    pub ingredient_id: Option<Uuid>,
+    /// Only movements at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Only movements before this instant.
+    pub to: Option<DateTime<Utc>>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+    pub per_page: Option<crate::http::envelope::PerPage>,
+}
+
+/// The venue's stock movements, newest first (the waste log is `kind=waste`).
+#[utoipa::path(get, path = "/api/venues/{venue_id}/movements", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), VenueMovementFilter),
+    responses(
+        (status = 200, description = "A page of movements", body = Envelope<Page<MovementView>>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "No such venue", body = ErrorBody),
+    ))]
+pub async fn venue_movements(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+    ApiQuery(filter): ApiQuery<VenueMovementFilter>,
+) -> ApiResult<Reply<Page<MovementView>>> {
+    crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    let mut select = stock_movements::Entity::find()
+        .filter(stock_movements::Column::RestaurantId.eq(venue_id))
+        .order_by_desc(stock_movements::Column::OccurredAt)
+        .order_by_desc(stock_movements::Column::Id);
+    if let Some(kind) = filter.kind {
+        select = select.filter(stock_movements::Column::Kind.eq(MovementKind::from(kind).as_str()));
+    }
+    if let Some(id) = filter.ingredient_id {
+        select = select.filter(stock_movements::Column::IngredientId.eq(id));
+    }
+    if let Some(from) = filter.from {
+        select = select.filter(stock_movements::Column::OccurredAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        select = select.filter(stock_movements::Column::OccurredAt.lt(to));
+    }
+    let params = PageParams {
+        page: filter.page,
+        per_page: filter.per_page,
+    };
+    let (rows, index, per_page, total) = paginate(select, &state.db, &params).await?;
+    Ok(ok(Page::new(
+        rows.into_iter().map(MovementView::from).collect(),
+        index,
+        per_page,
+        total,
+    )))
+}
+
+crate::bounded_parameter!(WasteDays, 1, 366, "Days back from now, 1 to 366.");
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WasteQuery {
+    /// How many days back (default 30).
+    pub days: Option<WasteDays>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WasteByReason {
+    pub reason: String,
+    /// Entries recorded with this reason.
+    pub entries: u64,
+    #[schema(value_type = String, example = "12.40")]
+    pub value: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WasteByIngredient {
+    pub ingredient_id: Uuid,
+    pub name: String,
+    pub unit: String,
+    #[schema(value_type = String, example = "1500")]
+    pub quantity: Decimal,
+    #[schema(value_type = String, example = "6.30")]
+    pub value: Decimal,
+}
+
+/// What a venue threw away over a period, at the batches' own costs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WasteSummary {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    #[schema(value_type = String, example = "31.75")]
+    pub value: Decimal,
+    /// Share of the period's stock use (consumption plus waste, by value) that was waste, 0-1; absent
+    /// when nothing was used.
+    #[schema(value_type = Option<String>, example = "0.042")]
+    pub share_of_use: Option<Decimal>,
+    /// Expired, spoiled, dropped, returned: those with any.
+    pub by_reason: Vec<WasteByReason>,
+    /// The ten ingredients wasted most, by value.
+    pub top_ingredients: Vec<WasteByIngredient>,
+}
+
+/// What the venue wasted in the last days (venue staff): the value by reason, the ingredients wasted
+/// most, and waste as a share of all stock used.
+#[utoipa::path(get, path = "/api/venues/{venue_id}/waste/summary", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:read"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), WasteQuery),
+    responses(
+        (status = 200, description = "The summary", body = Envelope<WasteSummary>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "No such venue", body = ErrorBody),
+    ))]
+pub async fn waste_summary(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath(venue_id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<WasteQuery>,
+) -> ApiResult<Reply<WasteSummary>> {
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    let currency = crate::menus::currency_of(&venue);
+    let to = state.now();
+    let from = to - chrono::Duration::days(query.days.map_or(30, WasteDays::get) as i64);
+    // Per (kind, reason, ingredient): quantity and value in billionths, summed here (value is a
+    // product per row, which SQL would round differently on each backend).
+    let rows: Vec<(String, Option<String>, Uuid, i64, i64)> = stock_movements::Entity::find()
+        .select_only()
+        .column(stock_movements::Column::Kind)
+        .column(stock_movements::Column::Reason)
+        .column(stock_movements::Column::IngredientId)
+        .column(stock_movements::Column::Quantity)
+        .column(stock_movements::Column::UnitCostMicros)
+        .filter(stock_movements::Column::RestaurantId.eq(venue_id))
+        .filter(stock_movements::Column::Kind.is_in([
+            MovementKind::Waste.as_str(),
+            MovementKind::Consumption.as_str(),
+        ]))
+        .filter(stock_movements::Column::OccurredAt.gte(from))
+        .filter(stock_movements::Column::OccurredAt.lte(to))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut used = 0i128;
+    let mut wasted = 0i128;
+    let mut reasons: std::collections::BTreeMap<String, (u64, i128)> = Default::default();
+    let mut per_ingredient: HashMap<Uuid, (i64, i128)> = HashMap::new();
+    for (kind, reason, ingredient, qty, cost) in rows {
+        let value = -fifo::value_nanos(qty, cost);
+        used += value;
+        if kind != MovementKind::Waste.as_str() {
+            continue;
+        }
+        wasted += value;
+        let entry = reasons.entry(reason.unwrap_or_default()).or_default();
+        entry.0 += 1;
+        entry.1 += value;
+        let entry = per_ingredient.entry(ingredient).or_default();
+        entry.0 -= qty;
+        entry.1 += value;
+    }
+    let names: HashMap<Uuid, ingredients::Model> = ingredients::Entity::find()
+        .filter(ingredients::Column::Id.is_in(per_ingredient.keys().copied()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let mut top: Vec<(Uuid, i64, i128)> = per_ingredient
+        .into_iter()
+        .map(|(id, (q, v))| (id, q, v))
+        .collect();
+    top.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    top.truncate(10);
+    let share_of_use = (used > 0).then(|| {
+        (Decimal::from_i128_with_scale(wasted, 0) / Decimal::from_i128_with_scale(used, 0))
+            .round_dp(4)
+            .normalize()
+    });
+    Ok(ok(WasteSummary {
+        from,
+        to,
+        value: money_in(currency, wasted),
+        share_of_use,
+        by_reason: reasons
+            .into_iter()
+            .map(|(reason, (entries, value))| WasteByReason {
+                reason,
+                entries,
+                value: money_in(currency, value),
+            })
+            .collect(),
+        top_ingredients: top
+            .into_iter()
+            .map(|(id, q, v)| {
+                let found = names.get(&id);
+                WasteByIngredient {
+                    ingredient_id: id,
+                    name: found.map(|i| i.name.clone()).unwrap_or_default(),
+                    unit: found.map(|i| i.unit.clone()).unwrap_or_default(),
+                    quantity: quantity(q),
+                    value: money_in(currency, v),
+                }
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductionInput {
+    /// How much was made, in the ingredient's unit (default: one batch, its recipe's yield).
+    pub quantity: Option<Positive>,
+}
+
+/// What a production run made and used.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProductionResult {
+    /// The reference of every `production` movement it made.
+    pub production_id: Uuid,
+    /// The batch made, costing what its components cost.
+    pub batch: BatchView,
+    pub ingredient: IngredientView,
+}
+
+/// Record a batch made in the kitchen from the ingredient's sub-recipe (venue staff): its components
+/// leave stock FIFO, scaled to the quantity made (below zero if the shelf held less, as with orders),
+/// and the ingredient enters stock as a batch at what they cost, with its shelf life.
+#[utoipa::path(post, path = "/api/venues/{venue_id}/ingredients/{id}/production", tag = "inventory", security(("bearer" = []), ("api_key" = ["restaurants:write"])),
+    params(("venue_id" = Uuid, Path, description = "Venue id"), ("id" = Uuid, Path, description = "Ingredient id")),
+    request_body(content = ProductionInput, example = json!({"quantity": "2000"})),
+    responses(
+        (status = 201, description = "Made", body = Envelope<ProductionResult>),
+        (status = 403, description = "Not the venue's staff", body = ErrorBody),
+        (status = 404, description = "No such ingredient", body = ErrorBody),
+        (status = 409, description = "The ingredient has no recipe: it is bought, not made", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+    ))]
+pub async fn produce(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(input): ApiJson<ProductionInput>,
+) -> ApiResult<Reply<ProductionResult>> {
+    let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Staff).await?;
+    let made = find_ingredient(&state, venue_id, id).await?;
+    let lines: Vec<(Uuid, i64)> = recipe_lines::Entity::find()
+        .filter(recipe_lines::Column::ParentIngredientId.eq(id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|l| (l.ingredient_id, l.quantity))
+        .collect();
+    let Some(yield_quantity) = made.yield_quantity.filter(|y| *y > 0 && !lines.is_empty()) else {
+        return Err(ApiError::conflict(
+            "not_made",
+            format!(
+                "{} has no recipe: it is bought, not made (give it one first)",
+                made.name
+            ),
+        ));
+    };
+    let made_quantity = input.quantity.map_or(yield_quantity, positive);
+    let now = state.now();
+    let production_id = Uuid::now_v7();
+    let ctx = Context {
+        kind: MovementKind::Production,
+        order_id: None,
+        reference_id: Some(production_id),
+        reason: None,
+        actor_id: Some(me.user_id),
+        at: now,
+        today: crate::inventory::local_today(&venue, now),
+    };
+    let turn = state.write_turn().await;
+    let txn = crate::database::begin_write(&state.db).await?;
+    let batch =
+        crate::inventory::produce(&txn, &made, &lines, yield_quantity, made_quantity, &ctx).await?;
+    txn.commit().await?;
+    drop(turn);
+    let made = find_ingredient(&state, venue_id, id).await?;
+    Ok(created(ProductionResult {
+        production_id,
+        batch: BatchView::from(batch),
+        ingredient: view_of(&state, made).await?,
+    })
+    .message("made"))
 }
