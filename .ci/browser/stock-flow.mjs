@@ -2,7 +2,8 @@
 // sells a Margherita; on the stock page the manager adds mozzarella and dough, writes the pizza's recipe
 // (its cost and margin show), receives a delivery of each, then a guest's order of two pizzas completes
 // and the stock falls by the recipe; waste and a count follow, each reflected at once; then the stocktake
-// sheet (a count kept over a reload, saved as one stocktake) and the waste log (logged and valued).
+// sheet (a count kept over a reload, saved as one stocktake), the waste log (logged and valued, and the
+// manager's switch for orders cancelled after cooking) and a sauce made here from its page.
 //
 // Usage: BRIGADE_URL=http://127.0.0.1:PORT node stock-flow.mjs [screenshot-prefix]
 import { chromium } from "playwright-core";
@@ -144,9 +145,31 @@ try {
   await page.getByTestId("waste-entry").first().filter({ hasText: "Spoiled" }).waitFor();
   // 50 g dropped and 30 g spoiled at 0.01: £0.80.
   await page.getByTestId("waste-value").filter({ hasText: "£0.80" }).waitFor();
+  // The manager decides that orders cancelled after cooking are waste.
+  await page.getByTestId("waste-cancelled").check();
+  await page.getByTestId("waste-status").filter({ hasText: "now count as waste" }).waitFor();
+  if (!(await api("GET", `/api/venues/${venue.id}/stock-settings`, undefined, manager)).waste_cancelled_cooking) throw new Error("the switch did not save");
   if (shots) await page.screenshot({ path: `${shots}-waste-desktop.png`, fullPage: true });
   const after = (await api("GET", `/api/venues/${venue.id}/ingredients`, undefined, manager)).find((i) => i.name === "Mozzarella");
   if (after.on_hand !== "650") throw new Error(`after the count and the waste the API says ${JSON.stringify(after)}`);
+
+  // A sauce made here: its recipe written on its page (1.6 kg tomatoes make 2 l), then a batch made.
+  const tomatoes = await api("POST", `/api/venues/${venue.id}/ingredients`, { name: "Tomatoes", unit: "g", unit_cost: "0.003" }, manager);
+  await api("POST", `/api/venues/${venue.id}/ingredients/${tomatoes.id}/receipts`, { quantity: "5000", unit_cost: "0.003" }, manager);
+  const sauce = await api("POST", `/api/venues/${venue.id}/ingredients`, { name: "Tomato sauce", unit: "ml" }, manager);
+  await page.goto(`${base}/venues/${venue.id}/inventory/${sauce.id}`);
+  await page.getByTestId("made").filter({ hasText: "Bought, not made here" }).waitFor();
+  await page.locator("#made-ingredient").selectOption({ label: "Tomatoes (g)" });
+  await page.locator("#made-quantity").fill("1600");
+  await page.locator("#made-yield").fill("2000");
+  await page.getByRole("button", { name: "Save to recipe" }).click();
+  await page.getByTestId("made-summary").filter({ hasText: "£4.80" }).waitFor();
+  await page.getByRole("button", { name: "Record a batch made" }).click();
+  await page.getByTestId("ingredient-status").filter({ hasText: "Made 2,000 ml" }).waitFor();
+  await page.getByTestId("fact-on-hand").filter({ hasText: "2,000 ml" }).waitFor();
+  const stocked = await api("GET", `/api/venues/${venue.id}/ingredients`, undefined, manager);
+  if (stocked.find((i) => i.name === "Tomatoes").on_hand !== "3400") throw new Error(`making the sauce left ${JSON.stringify(stocked)}`);
+  if (shots) await page.screenshot({ path: `${shots}-made-desktop.png`, fullPage: true });
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await phone.context().addCookies(await page.context().cookies());
   await phone.goto(`${base}/venues/${venue.id}/inventory`);
@@ -157,7 +180,7 @@ try {
     await phone.getByTestId(screen === "stocktake" ? "count-line" : "waste-entry").first().waitFor();
     if (shots) await phone.screenshot({ path: `${shots}-${screen}-phone.png`, fullPage: true });
   }
-  console.log("stock page: ingredients added, recipe costed, deliveries received, a completed order took its recipe from stock, waste and a count recorded; the stocktake sheet kept a typed count over a reload and saved one stocktake; the waste log logged and valued waste");
+  console.log("stock page: ingredients added, recipe costed, deliveries received, a completed order took its recipe from stock, waste and a count recorded; the stocktake sheet kept a typed count over a reload and saved one stocktake; the waste log logged and valued waste; a sauce's recipe written and a batch made on its page");
 } finally {
   await browser.close();
 }

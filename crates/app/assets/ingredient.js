@@ -1,6 +1,7 @@
 // One ingredient: its stock, cover and reorder advice, a chart of the last four weeks' daily use with
 // the next two weeks' forecast and its 80% band (Chart.js), its batches in the order FIFO takes them,
-// and its latest movements. All read from the REST API with the session.
+// how it is made when the kitchen makes it (a sub-recipe: managers edit it, staff record a batch made),
+// and its latest movements. All through the REST API with the session.
 (function () {
   "use strict";
   const facts = document.getElementById("ingredient-facts");
@@ -9,8 +10,11 @@
   const id = facts.dataset.ingredient;
   const { el, qty } = window.BrigadeTeam;
   const money = window.BrigadeTeam.money(facts.dataset.currency);
-  const { api } = window.BrigadeTeam.page(facts.dataset.csrf, document.getElementById("ingredient-status"));
-  const labels = { receipt: "received", consumption: "used by an order", count: "count", waste: "waste", transfer: "transfer" };
+  const { api, say } = window.BrigadeTeam.page(facts.dataset.csrf, document.getElementById("ingredient-status"));
+  const { amount } = window.BrigadeTeam;
+  const labels = { receipt: "received", consumption: "used by an order", count: "count", waste: "waste", transfer: "transfer", production: "made" };
+  const manage = document.getElementById("made").dataset.manage === "true";
+  let chart = null;
 
   function fact(label, value, testid) {
     facts.appendChild(el("div", { class: "col-6 col-md-3" }, [
@@ -22,6 +26,7 @@
   }
 
   async function load() {
+    facts.replaceChildren();
     const [detail, usage, prediction, movements] = await Promise.all([
       api("GET", `/api/venues/${venue}/ingredients/${id}`),
       api("GET", `/api/venues/${venue}/ingredients/${id}/usage?days=28`),
@@ -45,7 +50,8 @@
     const pad = (values, before) => new Array(before).fill(null).concat(values);
     const n = past.length;
     if (typeof Chart !== "undefined") {
-      new Chart(document.getElementById("usage-chart"), {
+      if (chart) chart.destroy();
+      chart = new Chart(document.getElementById("usage-chart"), {
         data: {
           labels: dates,
           datasets: [
@@ -99,5 +105,76 @@
       el("span", { class: Number(m.quantity) < 0 ? "text-danger" : "text-success", text: (Number(m.quantity) > 0 ? "+" : "") + qty(m.quantity, i.unit) }),
     ])));
   }
+  // How it is made: the sub-recipe's lines and yield, a batch's cost; a manager changes them, anyone on
+  // the team records a batch made (its components leave stock, the batch enters at their cost).
+  async function loadMade() {
+    const [reply, all] = await Promise.all([
+      api("GET", `/api/venues/${venue}/ingredients/${id}/recipe`),
+      api("GET", `/api/venues/${venue}/ingredients`),
+    ]);
+    const recipe = reply.data;
+    const unit = (all.data.find((x) => x.id === id) || {}).unit || "";
+    const box = document.getElementById("made-body");
+    box.replaceChildren();
+    const lines = recipe.lines.map((l) => ({ ingredient_id: l.ingredient_id, quantity: l.quantity }));
+    const save = async (next, yieldQuantity) => {
+      try {
+        await api("PUT", `/api/venues/${venue}/ingredients/${id}/recipe`, { yield_quantity: yieldQuantity, lines: next });
+        say("Recipe saved.");
+        await loadMade();
+      } catch (e) { /* said */ }
+    };
+    if (!recipe.lines.length) {
+      box.appendChild(el("p", { class: "small text-muted mb-2", text: manage ? "Bought, not made here. If the kitchen makes it (a sauce, a dough), add what one batch takes:" : "Bought, not made here." }));
+    } else {
+      box.appendChild(el("p", { class: "small mb-2", "data-testid": "made-summary", text: "One batch makes " + qty(recipe.yield_quantity, unit || "") + " and costs " + money(recipe.batch_cost) + (recipe.unit_cost ? " (" + recipe.unit_cost + " per unit)." : ".") }));
+      const table = el("table", { class: "table table-sm align-middle" }, [el("thead", {}, [el("tr", {}, [el("th", { text: "Ingredient" }), el("th", { class: "text-end", text: "Per batch" }), el("th", { class: "text-end", text: "Cost" }), el("th")])])]);
+      const tbody = el("tbody");
+      recipe.lines.forEach((l) => tbody.appendChild(el("tr", { "data-testid": "made-line" }, [
+        el("td", { text: l.name }),
+        el("td", { class: "text-end", text: qty(l.quantity, l.unit) }),
+        el("td", { class: "text-end", text: money(l.cost) }),
+        el("td", { class: "text-end" }, manage ? [el("button", { class: "btn btn-sm btn-link text-danger", type: "button", text: "Remove", "aria-label": "Remove " + l.name,
+          onclick: () => save(lines.filter((x) => x.ingredient_id !== l.ingredient_id), recipe.yield_quantity) })] : []),
+      ])));
+      table.appendChild(tbody);
+      box.appendChild(el("div", { class: "table-responsive" }, [table]));
+      const made = el("form", { class: "row g-2 align-items-end mb-2", "data-testid": "produce" });
+      const quantity = el("input", { class: "form-control form-control-sm", id: "produce-qty", inputmode: "decimal", value: recipe.yield_quantity });
+      made.append(
+        el("div", { class: "col-6 col-md-3" }, [el("label", { class: "form-label small mb-0", for: "produce-qty", text: "Made (" + unit + ")" }), quantity]),
+        el("div", { class: "col-6 col-md-3" }, [el("button", { class: "btn btn-sm btn-primary w-100", type: "submit", text: "Record a batch made" })]),
+      );
+      made.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        try {
+          const reply = await api("POST", `/api/venues/${venue}/ingredients/${id}/production`, { quantity: amount(quantity.value) });
+          say("Made " + qty(reply.data.batch.received_quantity, unit) + " at " + reply.data.batch.unit_cost + " per unit; its ingredients left stock.");
+          await load();
+        } catch (e) { /* said */ }
+      });
+      box.appendChild(made);
+    }
+    if (!manage) return;
+    const add = el("form", { class: "row g-2 align-items-end", "data-testid": "made-add" });
+    const pick = el("select", { class: "form-select form-select-sm", id: "made-ingredient" });
+    all.data.filter((x) => x.id !== id).sort((a, b) => a.name.localeCompare(b.name))
+      .forEach((x) => pick.appendChild(el("option", { value: x.id, text: x.name + " (" + x.unit + ")" })));
+    const perBatch = el("input", { class: "form-control form-control-sm", id: "made-quantity", inputmode: "decimal", required: true });
+    const yieldInput = el("input", { class: "form-control form-control-sm", id: "made-yield", inputmode: "decimal", required: true, value: recipe.yield_quantity || "" });
+    add.append(
+      el("div", { class: "col-12 col-md-4" }, [el("label", { class: "form-label small mb-0", for: "made-ingredient", text: "Add ingredient" }), pick]),
+      el("div", { class: "col-6 col-md-2" }, [el("label", { class: "form-label small mb-0", for: "made-quantity", text: "Per batch" }), perBatch]),
+      el("div", { class: "col-6 col-md-3" }, [el("label", { class: "form-label small mb-0", for: "made-yield", text: "A batch makes (" + unit + ")" }), yieldInput]),
+      el("div", { class: "col-12 col-md-3" }, [el("button", { class: "btn btn-sm btn-outline-primary w-100", type: "submit", text: "Save to recipe" })]),
+    );
+    add.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const next = lines.filter((x) => x.ingredient_id !== pick.value).concat([{ ingredient_id: pick.value, quantity: amount(perBatch.value) }]);
+      save(next, amount(yieldInput.value));
+    });
+    box.appendChild(add);
+  }
   load().catch(() => {});
+  loadMade().catch(() => {});
 })();

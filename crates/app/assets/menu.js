@@ -13,43 +13,8 @@
   let stations = [];
   let routes = [];
 
-  async function api(method, path, body, isForm) {
-    const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
-    if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, {
-      method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
-    });
-    const envelope = await response.json().catch(() => ({ success: false, message: "unreadable answer" }));
-    if (response.status === 401) {
-      say("Your session has ended: sign in again (nothing you typed here is lost; reload after signing in).", "warning");
-      throw new Error("signed out");
-    }
-    if (!response.ok) {
-      const fields = envelope.errors ? Object.entries(envelope.errors).map(([f, p]) => f.replace(/_/g, " ") + ": " + p.join(", ")).join("; ") : "";
-      say((envelope.message || "The change was not saved") + (fields ? " (" + fields + ")" : ""), "danger");
-      throw new Error(envelope.message || String(response.status));
-    }
-    return envelope;
-  }
-
-  function say(text, kind) {
-    statusBox.className = "alert alert-" + (kind || "success");
-    statusBox.textContent = text;
-    clearTimeout(say.timer);
-    if ((kind || "success") === "success") say.timer = setTimeout(() => statusBox.classList.add("d-none"), 4000);
-  }
-
-  const el = (tag, attrs, children) => {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => {
-      if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v === true ? "" : v);
-    });
-    (children || []).forEach((c) => node.appendChild(typeof c === "string" ? document.createTextNode(c) : c));
-    return node;
-  };
+  const { el } = window.BrigadeTeam;
+  const { api, say } = window.BrigadeTeam.page(csrf, statusBox);
 
   function stationSelect(current, label, onChange, inheritLabel) {
     const select = el("select", { class: "form-select form-select-sm", "aria-label": label, disabled: !manage });
@@ -80,7 +45,7 @@
         const form = new FormData();
         form.append("file", file.files[0]);
         try {
-          await api("POST", `/api/venues/${venue}/menu/items/${item.id}/image`, form, true);
+          await api("POST", `/api/venues/${venue}/menu/items/${item.id}/image`, form);
           say("Photo saved for " + item.name + ".");
           load();
         } catch (_) { /* said */ }

@@ -17,40 +17,8 @@
   const COLOURS = { PENDING: "warning", CONFIRMED: "primary", SEATED: "success", COMPLETED: "secondary", CANCELLED: "light", NO_SHOW: "danger" };
   let slots = [];
 
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
-    const envelope = await response.json().catch(() => ({ success: false, message: "unreadable answer" }));
-    if (response.status === 401) {
-      say("Your session has ended: sign in again, then reload.", "warning");
-      throw new Error("signed out");
-    }
-    if (!response.ok) {
-      const fields = envelope.errors ? Object.entries(envelope.errors).map(([f, p]) => f.replace(/_/g, " ") + ": " + p.join(", ")).join("; ") : "";
-      say((envelope.message || "The change was not saved") + (fields ? " (" + fields + ")" : ""), "danger");
-      throw new Error(envelope.message || String(response.status));
-    }
-    return envelope;
-  }
-
-  function say(text, kind) {
-    statusBox.className = "alert alert-" + (kind || "success");
-    statusBox.textContent = text;
-    clearTimeout(say.timer);
-    if ((kind || "success") === "success") say.timer = setTimeout(() => statusBox.classList.add("d-none"), 4000);
-  }
-
-  const el = (tag, attrs, children) => {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => {
-      if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v === true ? "" : v);
-    });
-    (children || []).forEach((c) => node.appendChild(typeof c === "string" ? document.createTextNode(c) : c));
-    return node;
-  };
+  const { el } = window.BrigadeTeam;
+  const { api, say } = window.BrigadeTeam.page(csrf, statusBox);
 
   const hhmm = (t) => t.slice(0, 5);
   const count = (n, one, many) => n + " " + (n === 1 ? one : many);

@@ -22,16 +22,26 @@
     localStorage.setItem(draftKey, JSON.stringify(typed));
     progress.textContent = Object.keys(typed).length + " of " + ingredients.length + " counted";
   }
-  function difference(input, cell, expected, unit) {
+  // The difference as typed, in its column (wide screens) and under the box (phones).
+  function difference(input, cells, expected, unit) {
     const raw = amount(input.value);
-    cell.className = "text-end";
-    if (raw === "") { cell.textContent = ""; return; }
-    const counted = Number(raw);
-    if (!Number.isFinite(counted) || counted < 0) { cell.textContent = "not a quantity"; cell.classList.add("text-danger"); return; }
-    const diff = counted - Number(expected);
-    cell.textContent = (diff > 0 ? "+" : "") + qty(diff, unit);
-    if (diff < 0) cell.classList.add("text-danger");
-    else if (diff > 0) cell.classList.add("text-success");
+    let text = "";
+    let tone = "";
+    if (raw !== "") {
+      const counted = Number(raw);
+      if (!Number.isFinite(counted) || counted < 0) {
+        text = "not a quantity";
+        tone = "text-danger";
+      } else {
+        const diff = counted - Number(expected);
+        text = (diff > 0 ? "+" : "") + qty(diff, unit);
+        tone = diff < 0 ? "text-danger" : diff > 0 ? "text-success" : "";
+      }
+    }
+    cells.forEach(([cell, base]) => {
+      cell.className = base + (tone ? " " + tone : "");
+      cell.textContent = text;
+    });
   }
   function render() {
     const typed = draft();
@@ -49,14 +59,16 @@
       const id = "count-" + i.id;
       const input = el("input", { class: "form-control form-control-sm text-end", id, inputmode: "decimal", autocomplete: "off", "data-ingredient": i.id, "aria-label": "Counted " + i.name + " in " + i.unit });
       input.value = typed[i.id] || "";
-      const diff = el("td", { class: "text-end" });
-      input.addEventListener("input", () => { difference(input, diff, i.on_hand, i.unit); keep(); });
-      difference(input, diff, i.on_hand, i.unit);
+      const column = el("td");
+      const under = el("div");
+      const cells = [[column, "text-end d-none d-sm-table-cell"], [under, "small text-end d-sm-none"]];
+      input.addEventListener("input", () => { difference(input, cells, i.on_hand, i.unit); keep(); });
+      difference(input, cells, i.on_hand, i.unit);
       body.appendChild(el("tr", { "data-testid": "count-line" }, [
         el("td", {}, [el("label", { for: id, class: "mb-0", text: i.name }), el("span", { class: "text-muted small", text: " " + i.unit })]),
-        el("td", { class: "text-end", text: qty(i.on_hand, i.unit) }),
-        el("td", {}, [input]),
-        diff,
+        el("td", { class: "text-end text-nowrap", text: qty(i.on_hand, i.unit) }),
+        el("td", {}, [input, under]),
+        column,
       ]));
     });
     keep();

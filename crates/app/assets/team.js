@@ -1,7 +1,7 @@
 // What the venue team's pages share: calling the REST API with the signed-in session and the page's
 // CSRF token (a 401 asks to sign in again and keeps what was typed; a refusal names its fields in
 // words), a status line, and a small element builder. `BrigadeTeam.page(csrf, statusBox)` gives them.
-// A `Blob` (a chosen file) is sent as it is, as CSV; `download` saves what a GET answers as a file, and
+// A `FormData` is sent as a multipart form, a `Blob` (a chosen file) as it is, as CSV; `download` saves what a GET answers as a file, and
 // `report` says what an import did with each line.
 (function () {
   "use strict";
@@ -14,9 +14,11 @@
     }
     async function api(method, path, payload) {
       const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
+      // A form (a photo upload) sets its own multipart type; a file goes as CSV; the rest as JSON.
+      const form = payload instanceof FormData;
       const raw = payload instanceof Blob;
-      if (payload !== undefined) headers["Content-Type"] = raw ? "text/csv" : "application/json";
-      const response = await fetch(path, { method, headers, credentials: "same-origin", body: payload === undefined ? undefined : raw ? payload : JSON.stringify(payload) });
+      if (payload !== undefined && !form) headers["Content-Type"] = raw ? "text/csv" : "application/json";
+      const response = await fetch(path, { method, headers, credentials: "same-origin", body: payload === undefined ? undefined : form || raw ? payload : JSON.stringify(payload) });
       const envelope = await response.json().catch(() => ({ success: false, message: "unreadable answer" }));
       if (response.status === 401) {
         say("Your session has ended: sign in again, then reload (what you typed is still here).", "warning");

@@ -11,7 +11,8 @@
   const { api, say } = window.BrigadeTeam.page(form.dataset.csrf, document.getElementById("waste-status"));
   const select = document.getElementById("waste-ingredient");
   const days = document.getElementById("waste-days");
-  const reasons = { expired: "Expired", spoiled: "Spoiled", dropped: "Dropped", returned: "Returned by a guest" };
+  const reasons = { expired: "Expired", spoiled: "Spoiled", dropped: "Dropped", returned: "Returned by a guest", cancelled: "Cooked, then cancelled" };
+  const cancelled = document.getElementById("waste-cancelled");
   let ingredients = new Map();
   let page = 1;
 
@@ -68,11 +69,15 @@
     reply.data.items.forEach((m) => {
       const i = ingredients.get(m.ingredient_id);
       const unit = i ? i.unit : "";
+      const why = reasons[m.reason] || m.reason || "";
       body.appendChild(el("tr", { "data-testid": "waste-entry" }, [
-        el("td", { class: "small", text: new Date(m.occurred_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) }),
-        el("td", {}, [i ? el("a", { href: `/venues/${venue}/inventory/${i.id}`, text: i.name }) : "(removed)"]),
-        el("td", { class: "text-end", text: qty(-Number(m.quantity), unit) }),
-        el("td", { text: reasons[m.reason] || m.reason || "" }),
+        el("td", { class: "small", text: new Date(m.occurred_at).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" }) }),
+        el("td", {}, [
+          i ? el("a", { href: `/venues/${venue}/inventory/${i.id}`, text: i.name }) : "(removed)",
+          el("div", { class: "small text-muted d-sm-none", text: why }),
+        ]),
+        el("td", { class: "text-end text-nowrap", text: qty(-Number(m.quantity), unit) }),
+        el("td", { class: "d-none d-sm-table-cell", text: why }),
         el("td", { class: "text-end", text: money(-Number(m.value)) }),
       ]));
     });
@@ -80,6 +85,15 @@
     document.getElementById("waste-newer").disabled = page <= 1;
     document.getElementById("waste-older").disabled = page >= pages;
   }
+  async function loadSettings() {
+    cancelled.checked = (await api("GET", `/api/venues/${venue}/stock-settings`)).data.waste_cancelled_cooking;
+  }
+  cancelled.addEventListener("change", async () => {
+    try {
+      await api("PUT", `/api/venues/${venue}/stock-settings`, { waste_cancelled_cooking: cancelled.checked });
+      say(cancelled.checked ? "Orders cancelled after cooking now count as waste." : "Orders cancelled after cooking no longer take anything from stock.");
+    } catch (e) { cancelled.checked = !cancelled.checked; }
+  });
   select.addEventListener("change", showUnit);
   days.addEventListener("change", () => loadSummary().catch(() => {}));
   document.getElementById("waste-newer").addEventListener("click", () => { page = Math.max(1, page - 1); loadLog().catch(() => {}); });
@@ -98,5 +112,5 @@
       await loadLog();
     } catch (e) { /* said; the input stays */ }
   });
-  loadIngredients().then(() => Promise.all([loadSummary(), loadLog()])).catch(() => {});
+  loadIngredients().then(() => Promise.all([loadSummary(), loadLog(), loadSettings()])).catch(() => {});
 })();

@@ -582,6 +582,12 @@ async fn orders(config: Config, command: OrdersCommand) -> anyhow::Result<()> {
                 },
             );
             print_tallies(&summary.files, rejects.rejects.as_ref());
+            if summary.consumed > 0 {
+                println!(
+                    "{} order(s) took their recipes from the restaurant's stock",
+                    summary.consumed
+                );
+            }
             if let (Some(first), Some(last)) = (summary.first, summary.last) {
                 println!(
                     "orders from {first} to {last}; the rollup job adds them to the analytics within a minute (or run `brigade orders rollup`)"

@@ -22,7 +22,7 @@ mod m20261206_000014_kitchen;
 mod m20261206_000015_workspace;
 mod m20261206_000016_inventory;
 mod m20261206_000017_purchasing;
-mod m20261207_000018_stock_reads;
+mod m20261207_000018_stock_settings;
 
 pub struct Migrator;
 
@@ -47,7 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_workspace::Migration),
             Box::new(m20261206_000016_inventory::Migration),
             Box::new(m20261206_000017_purchasing::Migration),
-            Box::new(m20261207_000018_stock_reads::Migration),
+            Box::new(m20261207_000018_stock_settings::Migration),
         ]
     }
 }

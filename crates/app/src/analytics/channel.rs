@@ -754,6 +754,8 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         is_new: bool,
         new_events: Vec<(i32, DateTime<Utc>)>,
         latest: (i32, DateTime<Utc>),
+        /// Whether the kitchen started on it: a PREPARING or READY state in its history.
+        cooked: bool,
         /// For the metrics: (state before, state after, seconds in the state before) of each new event.
         transitions: Vec<(&'static str, &'static str, Option<f64>)>,
     }
@@ -823,6 +825,9 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
                 },
             )
             .collect();
+        let cooked = merged
+            .iter()
+            .any(|(code, _)| matches!(mapping.state_of(*code), "PREPARING" | "READY"));
         plans.push(Plan {
             order,
             order_id,
@@ -831,6 +836,7 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             is_new,
             new_events,
             latest,
+            cooked,
             transitions,
         });
     }
@@ -1090,19 +1096,28 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
     let inserted =
         bulk::execute_with(&txn, &insert, &events, CHUNK, &[now_text.clone().into()]).await?;
     // Stock follows: an order the channel now calls COMPLETED takes its recipes from stock in this
-    // transaction, once (a replayed event finds the claim taken). Only venues with recipes look.
-    let completed: Vec<&Plan> = plans
+    // transaction, once (a replayed event finds the claim taken); one it now calls CANCELLED after the
+    // kitchen started on it takes them as waste, if its venue says so. Only venues with recipes look.
+    let mut taking: Vec<(&Plan, crate::inventory::OrderUse)> = plans
         .iter()
-        .filter(|p| !p.new_events.is_empty() && mapping.state_of(p.latest.0) == "COMPLETED")
+        .filter(|p| !p.new_events.is_empty())
+        .filter_map(|p| match mapping.state_of(p.latest.0) {
+            "COMPLETED" => Some((p, crate::inventory::OrderUse::Sold)),
+            "CANCELLED" if p.cooked => Some((p, crate::inventory::OrderUse::CancelledCooking)),
+            _ => None,
+        })
         .collect();
-    if !completed.is_empty() {
-        let venues: Vec<Uuid> = completed.iter().map(|p| p.restaurant_id).collect();
-        let stocked = crate::inventory::venues_with_recipes(&txn, venues).await?;
+    if !taking.is_empty() {
+        let venues: Vec<Uuid> = taking.iter().map(|(p, _)| p.restaurant_id).collect();
+        let stocked = crate::inventory::venues_with_recipes(&txn, venues.clone()).await?;
+        let wasting = crate::inventory::wastes_cancelled_cooking(&txn, venues).await?;
+        taking.retain(|(p, usage)| {
+            stocked.contains(&p.restaurant_id)
+                && (*usage == crate::inventory::OrderUse::Sold
+                    || wasting.contains(&p.restaurant_id))
+        });
         let mut menus: HashMap<Uuid, Vec<crate::entities::menu_items::Model>> = HashMap::new();
-        for p in completed
-            .iter()
-            .filter(|p| stocked.contains(&p.restaurant_id))
-        {
+        for (p, usage) in taking {
             if let std::collections::hash_map::Entry::Vacant(slot) = menus.entry(p.restaurant_id) {
                 slot.insert(
                     crate::entities::menu_items::Entity::find()
@@ -1124,13 +1139,12 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             let portions = crate::inventory::match_portions(&menus[&p.restaurant_id], &items);
             let venue = crate::restaurants::find(state, p.restaurant_id).await?;
             let at = p.latest.1;
-            crate::inventory::consume(
+            crate::inventory::take_order(
                 &txn,
-                p.order_id,
-                p.restaurant_id,
+                (p.order_id, p.restaurant_id),
                 &portions,
-                at,
-                crate::inventory::local_today(&venue, at),
+                (at, crate::inventory::local_today(&venue, at)),
+                usage,
             )
             .await?;
         }

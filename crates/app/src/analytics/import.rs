@@ -154,6 +154,9 @@ pub struct ImportSummary {
     pub files: Vec<Tally>,
     pub first: Option<DateTime<Utc>>,
     pub last: Option<DateTime<Utc>>,
+    /// Orders stored whose items matched menu items with recipes: each took its recipes from stock
+    /// (FIFO, at the order's time), as a completed order does.
+    pub consumed: usize,
 }
 
 /// Lines of one file of a log, read with [`CsvFile`]: `row` gets each record (and may reject it with a
@@ -429,6 +432,21 @@ pub async fn import(
     }
     summary.files = files;
 
+    // A restaurant with recipes: each imported order takes its items' recipes from stock, its items
+    // matched to the menu by name as a channel order's are.
+    let stocked = crate::inventory::venues_with_recipes(&state.db, vec![found.id])
+        .await
+        .map_err(|e| ImportError::Invalid(e.message))?
+        .contains(&found.id);
+    let menu = if stocked {
+        crate::entities::menu_items::Entity::find()
+            .filter(crate::entities::menu_items::Column::RestaurantId.eq(found.id))
+            .all(&state.db)
+            .await?
+    } else {
+        Vec::new()
+    };
+
     progress.set_length(fresh.len() as u64);
     progress.set_position(0);
     progress.set_message(format!("storing {}", format.as_str()));
@@ -513,6 +531,26 @@ pub async fn import(
         }))
         .exec_without_returning(&txn)
         .await?;
+        if stocked {
+            for (id, at, o) in &rows {
+                let items: Vec<(String, Option<String>, i32)> = o
+                    .items
+                    .iter()
+                    .map(|(name, q, _)| (name.clone(), None, *q))
+                    .collect();
+                let portions = crate::inventory::match_portions(&menu, &items);
+                if portions.is_empty() {
+                    continue;
+                }
+                let today = at.with_timezone(&tz).date_naive();
+                let moved = crate::inventory::consume(&txn, *id, found.id, &portions, *at, today)
+                    .await
+                    .map_err(|e| ImportError::Invalid(e.message))?;
+                if moved > 0 {
+                    summary.consumed += 1;
+                }
+            }
+        }
         txn.commit().await?;
         for (_, at, _) in &rows {
             summary.first = Some(summary.first.map_or(*at, |f| f.min(*at)));

@@ -49,6 +49,7 @@ pub mod station_routes;
 pub mod stations;
 pub mod status_code_mappings;
 pub mod stock_movements;
+pub mod stock_settings;
 pub mod stocked_venues;
 pub mod store_poll_days;
 pub mod suppliers;

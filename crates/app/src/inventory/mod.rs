@@ -72,6 +72,8 @@ pub enum WasteReason {
     Spoiled,
     Dropped,
     Returned,
+    /// Cooked for an order that was then cancelled.
+    Cancelled,
 }
 
 impl WasteReason {
@@ -81,6 +83,7 @@ impl WasteReason {
             WasteReason::Spoiled => "spoiled",
             WasteReason::Dropped => "dropped",
             WasteReason::Returned => "returned",
+            WasteReason::Cancelled => "cancelled",
         }
     }
 }
@@ -296,6 +299,27 @@ pub async fn count<C: ConnectionTrait>(
     Ok(variance)
 }
 
+/// Why an order's recipes leave stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderUse {
+    /// It completed: `consumption`.
+    Sold,
+    /// It was cancelled after the kitchen started on it, and the venue records that as waste
+    /// (`waste`, reason `cancelled`).
+    CancelledCooking,
+}
+
+/// A QR order's portions per menu item.
+fn portions_of(items: &[order_items::Model]) -> BTreeMap<Uuid, i64> {
+    let mut ordered: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for item in items {
+        if let Some(menu_item) = item.menu_item_id {
+            *ordered.entry(menu_item).or_default() += i64::from(item.quantity.max(0));
+        }
+    }
+    ordered
+}
+
 /// Take an order's recipes out of stock, once. Called inside the transaction that records the order's
 /// COMPLETED status; a second call for the same order (a replay, a concurrent completion) finds the
 /// claim taken and takes nothing. Returns how many ingredients moved.
@@ -306,13 +330,54 @@ pub async fn consume_order<C: ConnectionTrait>(
     at: DateTime<Utc>,
     today: NaiveDate,
 ) -> Result<usize, ApiError> {
-    let mut ordered: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for item in items {
-        if let Some(menu_item) = item.menu_item_id {
-            *ordered.entry(menu_item).or_default() += i64::from(item.quantity.max(0));
-        }
-    }
+    let ordered = portions_of(items);
     consume(db, order.id, order.restaurant_id, &ordered, at, today).await
+}
+
+/// An order cancelled after the kitchen started on it: if the venue says so (`stock_settings`), its
+/// recipes leave stock as waste (reason `cancelled`), once; otherwise nothing moves. Called inside the
+/// transaction that records the CANCELLED status.
+pub async fn waste_cancelled_order<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    items: &[order_items::Model],
+    at: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<usize, ApiError> {
+    if !wastes_cancelled_cooking(db, vec![order.restaurant_id])
+        .await?
+        .contains(&order.restaurant_id)
+    {
+        return Ok(0);
+    }
+    let ordered = portions_of(items);
+    take_order(
+        db,
+        (order.id, order.restaurant_id),
+        &ordered,
+        (at, today),
+        OrderUse::CancelledCooking,
+    )
+    .await
+}
+
+/// Venues among `venues` that record a cancelled order the kitchen started on as waste.
+pub async fn wastes_cancelled_cooking<C: ConnectionTrait>(
+    db: &C,
+    venues: Vec<Uuid>,
+) -> Result<std::collections::HashSet<Uuid>, ApiError> {
+    if venues.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<Uuid> = crate::entities::stock_settings::Entity::find()
+        .select_only()
+        .column(crate::entities::stock_settings::Column::RestaurantId)
+        .filter(crate::entities::stock_settings::Column::RestaurantId.is_in(venues))
+        .filter(crate::entities::stock_settings::Column::WasteCancelledCooking.eq(true))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().collect())
 }
 
 /// [`consume_order`] for portions already resolved to menu items (a channel order's items matched by
@@ -324,6 +389,25 @@ pub async fn consume<C: ConnectionTrait>(
     ordered: &BTreeMap<Uuid, i64>,
     at: DateTime<Utc>,
     today: NaiveDate,
+) -> Result<usize, ApiError> {
+    take_order(
+        db,
+        (order_id, restaurant_id),
+        ordered,
+        (at, today),
+        OrderUse::Sold,
+    )
+    .await
+}
+
+/// An order's portions (per menu item) taken from stock by their recipes, once per order whatever the
+/// use: the `order_consumptions` row is the claim.
+pub async fn take_order<C: ConnectionTrait>(
+    db: &C,
+    (order_id, restaurant_id): (Uuid, Uuid),
+    ordered: &BTreeMap<Uuid, i64>,
+    (at, today): (DateTime<Utc>, NaiveDate),
+    usage: OrderUse,
 ) -> Result<usize, ApiError> {
     let claimed = order_consumptions::Entity::insert(order_consumptions::ActiveModel {
         order_id: Set(order_id),
@@ -358,11 +442,15 @@ pub async fn consume<C: ConnectionTrait>(
             .unwrap_or(0);
         *needs.entry(line.ingredient_id).or_default() += portions * line.quantity;
     }
+    let (kind, reason) = match usage {
+        OrderUse::Sold => (MovementKind::Consumption, None),
+        OrderUse::CancelledCooking => (MovementKind::Waste, Some(WasteReason::Cancelled.as_str())),
+    };
     let ctx = Context {
-        kind: MovementKind::Consumption,
+        kind,
         order_id: Some(order_id),
         reference_id: None,
-        reason: None,
+        reason,
         actor_id: None,
         at,
         today,
@@ -383,18 +471,12 @@ impl From<&batches::Model> for fifo::Lot {
     }
 }
 
-/// Take what FIFO plans take out of their batches, in one statement
-/// (`remaining = remaining - CASE id WHEN … END`).
-async fn decrement<C: ConnectionTrait>(db: &C, takes: &[fifo::Take]) -> Result<(), ApiError> {
-    let Some((first, rest)) = takes.split_first() else {
-        return Ok(());
-    };
-    let by_batch = |t: &fifo::Take| (batches::Column::Id.eq(t.lot), Expr::value(t.quantity));
-    let (when, then) = by_batch(first);
-    let mut case = Expr::case(when, then);
-    for t in rest {
-        let (when, then) = by_batch(t);
-        case = case.case(when, then);
+/// `remaining = remaining - CASE id WHEN … END` for every batch FIFO plans take from.
+fn decrement_statement(takes: &[fifo::Take]) -> sea_orm::sea_query::UpdateStatement {
+    use sea_orm::QueryTrait;
+    let mut case = sea_orm::sea_query::CaseStatement::new();
+    for t in takes {
+        case = case.case(batches::Column::Id.eq(t.lot), Expr::value(t.quantity));
     }
     let case = case.finally(Expr::value(0i64));
     batches::Entity::update_many()
@@ -403,8 +485,15 @@ async fn decrement<C: ConnectionTrait>(db: &C, takes: &[fifo::Take]) -> Result<(
             sea_orm::sea_query::ExprTrait::sub(Expr::col(batches::Column::Remaining), case),
         )
         .filter(batches::Column::Id.is_in(takes.iter().map(|t| t.lot)))
-        .exec(db)
-        .await?;
+        .into_query()
+}
+
+/// Take what FIFO plans take out of their batches, in one statement.
+async fn decrement<C: ConnectionTrait>(db: &C, takes: &[fifo::Take]) -> Result<(), ApiError> {
+    if takes.is_empty() {
+        return Ok(());
+    }
+    db.execute(&decrement_statement(takes)).await?;
     Ok(())
 }
 
@@ -425,22 +514,7 @@ async fn take_many<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(0);
     }
-    let found: std::collections::HashMap<Uuid, ingredients::Model> = lock_rows(db, &ids)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i))
-        .collect();
-    let mut lots: std::collections::HashMap<Uuid, Vec<fifo::Lot>> = Default::default();
-    for b in batches::Entity::find()
-        .filter(batches::Column::IngredientId.is_in(ids.clone()))
-        .filter(batches::Column::Remaining.gt(0))
-        .all(db)
-        .await?
-    {
-        lots.entry(b.ingredient_id)
-            .or_default()
-            .push(fifo::Lot::from(&b));
-    }
+    let (found, lots) = stock_of(db, &ids).await?;
     let mut movements = Vec::new();
     let mut takes = Vec::new();
     let mut value = 0i128;
@@ -475,13 +549,92 @@ async fn take_many<C: ConnectionTrait>(
             ));
         }
     }
-    decrement(db, &takes).await?;
-    if !movements.is_empty() {
-        stock_movements::Entity::insert_many(movements)
-            .exec_without_returning(db)
-            .await?;
-    }
+    write_takes(db, &takes, movements).await?;
     Ok(value)
+}
+
+/// The ingredients (locked on PostgreSQL, in id order, as [`lock_rows`] does) with the batches that
+/// hold stock, in one statement: `ingredients LEFT JOIN batches`.
+async fn stock_of<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> Result<
+    (
+        std::collections::HashMap<Uuid, ingredients::Model>,
+        std::collections::HashMap<Uuid, Vec<fifo::Lot>>,
+    ),
+    ApiError,
+> {
+    use sea_orm::{FromQueryResult, IdenStatic, Iterable, Statement};
+    let backend = db.get_database_backend();
+    let postgres = backend == sea_orm::DbBackend::Postgres;
+    let mut columns: Vec<String> = ingredients::Column::iter()
+        .map(|c| format!("i.{0} AS i_{0}", c.as_str()))
+        .collect();
+    columns.extend(batches::Column::iter().map(|c| format!("b.{0} AS b_{0}", c.as_str())));
+    let marks: Vec<String> = (1..=ids.len())
+        .map(|k| {
+            if postgres {
+                format!("${k}")
+            } else {
+                "?".into()
+            }
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM ingredients i LEFT JOIN batches b ON b.ingredient_id = i.id AND b.remaining > 0 \
+         WHERE i.id IN ({}) ORDER BY i.id{}",
+        columns.join(", "),
+        marks.join(", "),
+        if postgres { " FOR UPDATE OF i" } else { "" }
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            ids.iter().map(|id| sea_orm::Value::from(*id)),
+        ))
+        .await?;
+    let mut found = std::collections::HashMap::new();
+    let mut lots: std::collections::HashMap<Uuid, Vec<fifo::Lot>> = Default::default();
+    for row in rows {
+        let ingredient = ingredients::Model::from_query_result(&row, "i_")?;
+        if let Some(batch) = batches::Model::from_query_result_optional(&row, "b_")? {
+            lots.entry(ingredient.id)
+                .or_default()
+                .push(fifo::Lot::from(&batch));
+        }
+        found.entry(ingredient.id).or_insert(ingredient);
+    }
+    Ok((found, lots))
+}
+
+/// What FIFO plans take out of their batches and the movements that say so: the batch decrements as
+/// one `UPDATE … CASE` and the movements as one insert. On PostgreSQL both go in one round trip (one
+/// simple-protocol message, values inlined by the query builder: ids, integers, instants and fixed
+/// words only); SQLite, in process, runs them one after the other (it stores a uuid as a blob, which an
+/// inlined literal would not match).
+async fn write_takes<C: ConnectionTrait>(
+    db: &C,
+    takes: &[fifo::Take],
+    movements: Vec<stock_movements::ActiveModel>,
+) -> Result<(), ApiError> {
+    use sea_orm::QueryTrait;
+    let backend = db.get_database_backend();
+    if backend != sea_orm::DbBackend::Postgres || movements.is_empty() || takes.is_empty() {
+        decrement(db, takes).await?;
+        if !movements.is_empty() {
+            stock_movements::Entity::insert_many(movements)
+                .exec_without_returning(db)
+                .await?;
+        }
+        return Ok(());
+    }
+    let insert = stock_movements::Entity::insert_many(movements).into_query();
+    let update = decrement_statement(takes);
+    let sql = format!("{}; {}", backend.build(&update), backend.build(&insert));
+    db.execute_unprepared(&sql).await?;
+    Ok(())
 }
 
 /// Make `quantity` (thousandths) of an ingredient from its sub-recipe, one batch of which (`lines`:

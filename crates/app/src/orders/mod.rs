@@ -868,6 +868,10 @@ pub async fn transition(
     if to == OrderStatus::Completed {
         crate::inventory::consume_order(&txn, &order, &items, now, today).await?;
     }
+    // An order the kitchen had started on and is now cancelled: waste, if the venue says so.
+    if to == OrderStatus::Cancelled && matches!(from, OrderStatus::Preparing | OrderStatus::Ready) {
+        crate::inventory::waste_cancelled_order(&txn, &order, &items, now, today).await?;
+    }
     let view = order_view(
         orders::Model {
             status: to.as_str().to_string(),

@@ -53,6 +53,7 @@ struct IngredientPage {
     currency: String,
     ingredient_id: Uuid,
     name: String,
+    can_manage: bool,
 }
 
 #[derive(Template)]
@@ -84,6 +85,7 @@ struct WastePage {
     venue_name: String,
     currency: String,
     venues: Vec<(Uuid, String, bool)>,
+    can_manage: bool,
 }
 
 #[derive(Template)]
@@ -271,7 +273,8 @@ pub async fn purchasing_page(
     (jar, render(&page)).into_response()
 }
 
-/// One ingredient: its facts, a chart of its daily use with the forecast, its batches and movements
+/// One ingredient: its facts, a chart of its daily use with the forecast, how it is made (a sub-recipe,
+/// edited by managers, with batches made recorded by staff), its batches and movements
 /// (`assets/ingredient.js`, on the REST API).
 pub async fn ingredient_page(
     State(state): State<AppState>,
@@ -303,6 +306,7 @@ pub async fn ingredient_page(
         venue_name: t.venue.name,
         ingredient_id: ingredient,
         name: found.name,
+        can_manage: t.can_manage,
     };
     (jar, render(&page)).into_response()
 }
@@ -332,7 +336,8 @@ pub async fn stocktake_page(
 }
 
 /// The waste log: what was thrown away and why, its value by reason and the ingredients wasted most,
-/// and a form to log more (`assets/waste.js`, on the REST API).
+/// a form to log more, and (for managers) whether orders cancelled after cooking count as waste
+/// (`assets/waste.js`, on the REST API).
 pub async fn waste_page(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -350,6 +355,7 @@ pub async fn waste_page(
         venue_id: id,
         venue_name: t.venue.name,
         venues: t.venues,
+        can_manage: t.can_manage,
     };
     (jar, render(&page)).into_response()
 }

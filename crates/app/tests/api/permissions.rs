@@ -745,6 +745,9 @@ async fn every_endpoint_admits_exactly_the_roles_it_should() {
             .json(json!({"lines": [{"ingredient_id": flour, "counted": "900"}]})),
         op(M::GET, "/api/venues/{venue_id}/movements", format!("/api/venues/{v}/movements?kind=waste"), Allow(VENUE_STAFF)),
         op(M::GET, "/api/venues/{venue_id}/waste/summary", format!("/api/venues/{v}/waste/summary"), Allow(VENUE_STAFF)),
+        op(M::GET, "/api/venues/{venue_id}/stock-settings", format!("/api/venues/{v}/stock-settings"), Allow(VENUE_STAFF)),
+        op(M::PUT, "/api/venues/{venue_id}/stock-settings", format!("/api/venues/{v}/stock-settings"), Allow(VENUE_MANAGERS))
+            .json(json!({"waste_cancelled_cooking": false})),
         op(M::GET, "/api/venues/{venue_id}/ingredients/{id}/recipe", format!("/api/venues/{v}/ingredients/{flour}/recipe"), Allow(VENUE_STAFF)),
         op(M::PUT, "/api/venues/{venue_id}/ingredients/{id}/recipe", format!("/api/venues/{v}/ingredients/{flour}/recipe"), Allow(VENUE_MANAGERS))
             .json(json!({"yield_quantity": "100", "lines": []})),

@@ -579,3 +579,304 @@ async fn the_waste_summary_values_waste_by_reason_and_as_a_share_of_use() {
     .await
     .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
+
+#[tokio::test]
+async fn imported_orders_whose_items_have_recipes_take_them_from_stock_once() {
+    use brigade_app::analytics::import::{self, Format};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let progress = indicatif::ProgressBar::hidden();
+    let options = brigade_app::csv_lines::RejectOptions {
+        out: None,
+        max: brigade_app::csv_lines::MaxRejects::Count(10),
+    };
+    let header = "OrderNumber,OrderDate,ItemName,Quantity,ProductPrice,TotalProducts\n";
+    let log = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(
+            path.join("restaurant-1-orders.csv"),
+            format!("{header}{body}"),
+        )
+        .unwrap();
+        path
+    };
+    // The till's history arrives before any recipe: nothing is taken.
+    let first = import::import(
+        &app.state,
+        Format::LondonTakeaway,
+        &log("before", "9001,04/08/2019 12:00,Dal,1,4.5,1\n"),
+        Some("till-log"),
+        &progress,
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!((first.stored, first.consumed), (1, 0));
+    let venue = first.restaurant_id;
+
+    // The venue's menu, an ingredient with stock, and the dal's recipe: 80 g of lentils.
+    let category = app
+        .post(
+            &format!("/api/venues/{venue}/menu/categories"),
+            json!({"name": "Curries"}),
+            Some(&admin),
+        )
+        .await;
+    category.assert_status(StatusCode::CREATED);
+    let dal = app
+        .post(
+            &format!("/api/venues/{venue}/menu/items"),
+            json!({"category_id": category.data()["id"], "name": "Dal", "price": "4.50"}),
+            Some(&admin),
+        )
+        .await;
+    dal.assert_status(StatusCode::CREATED);
+    let lentils = app
+        .post(
+            &format!("/api/venues/{venue}/ingredients"),
+            json!({"name": "Lentils", "unit": "g", "unit_cost": "0.002"}),
+            Some(&admin),
+        )
+        .await;
+    lentils.assert_status(StatusCode::CREATED);
+    let lentils = lentils.data()["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/venues/{venue}/ingredients/{lentils}/receipts"),
+        json!({"quantity": "1000", "unit_cost": "0.002"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.put(
+        &format!(
+            "/api/venues/{venue}/menu/items/{}/recipe",
+            dal.data()["id"].as_str().unwrap()
+        ),
+        json!({"lines": [{"ingredient_id": lentils, "quantity": "80"}]}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+
+    // Two orders with dal (three portions), one without: 240 g leave, once however often it is imported.
+    let body = "9101,05/08/2019 12:00,Dal,2,4.5,2\n9101,05/08/2019 12:00,Rice,1,2.5,2\n9102,05/08/2019 13:00,dal,1,4.5,1\n9103,05/08/2019 14:00,Naan,1,2.0,1\n";
+    let path = log("after", body);
+    let imported = import::import(
+        &app.state,
+        Format::LondonTakeaway,
+        &path,
+        Some("till-log"),
+        &progress,
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!((imported.stored, imported.consumed), (3, 2));
+    let path_of_lentils = format!("/api/venues/{venue}/ingredients/{lentils}");
+    let on_hand = || async {
+        let found = app.get(&path_of_lentils, Some(&admin)).await;
+        found.data()["on_hand"].as_str().unwrap().to_string()
+    };
+    assert_eq!(on_hand().await, "760");
+    let again = import::import(
+        &app.state,
+        Format::LondonTakeaway,
+        &path,
+        Some("till-log"),
+        &progress,
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (again.stored, again.already_there, again.consumed),
+        (0, 3, 0)
+    );
+    assert_eq!(on_hand().await, "760");
+    // The movements are at the orders' own times.
+    let moves = app
+        .get(
+            &format!("/api/venues/{venue}/movements?kind=consumption"),
+            Some(&admin),
+        )
+        .await;
+    let items = moves.data()["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        items[0]["occurred_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2019-08-05T12:00"),
+        "{}",
+        moves.text
+    );
+}
+
+#[tokio::test]
+async fn an_order_cancelled_after_cooking_is_waste_only_when_the_venue_says_so_and_only_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(
+        &app,
+        &admin,
+        "Cancel Kitchen",
+        json!({"external_id": "brand-cancel"}),
+    )
+    .await;
+    let (_, customer, _) = app.user("fickle@example.com", Role::Customer).await;
+    let noodles = ingredient(
+        &app,
+        &s,
+        json!({"name": "Noodles", "unit": "g", "unit_cost": "0.004"}),
+    )
+    .await;
+    let wrappers = ingredient(
+        &app,
+        &s,
+        json!({"name": "Wrappers", "unit": "each", "unit_cost": "0.05"}),
+    )
+    .await;
+    for (id, quantity, cost) in [(&noodles, "1000", "0.004"), (&wrappers, "100", "0.05")] {
+        app.post(
+            &format!("/api/venues/{}/ingredients/{id}/receipts", s.id),
+            json!({"quantity": quantity, "unit_cost": cost}),
+            Some(&s.staff),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+    }
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}/recipe", s.id, s.ramen),
+        json!({"lines": [{"ingredient_id": noodles, "quantity": "150"}]}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let cancel = |order: String| {
+        let staff = s.staff.clone();
+        let app = &app;
+        async move {
+            app.put(
+                &format!("/api/orders/{order}/status"),
+                json!({"status": "CANCELLED"}),
+                Some(&staff),
+            )
+            .await
+            .assert_status(StatusCode::OK);
+        }
+    };
+    // By default a cancelled order takes nothing, however far the kitchen got.
+    let settings = format!("/api/venues/{}/stock-settings", s.id);
+    let read = app.get(&settings, Some(&s.staff)).await;
+    assert_eq!(read.data()["waste_cancelled_cooking"], false);
+    cancel(ready_order(&app, &s, &customer, 2).await).await;
+    assert_eq!(stock(&app, &s, &noodles).await["on_hand"], "1000");
+
+    // The venue says so: an order cancelled when ready is waste, once.
+    app.put(
+        &settings,
+        json!({"waste_cancelled_cooking": true}),
+        Some(&s.staff),
+    )
+    .await
+    .assert_status(StatusCode::FORBIDDEN);
+    let saved = app
+        .put(
+            &settings,
+            json!({"waste_cancelled_cooking": true}),
+            Some(&s.owner),
+        )
+        .await;
+    saved.assert_status(StatusCode::OK);
+    assert_eq!(saved.data()["waste_cancelled_cooking"], true);
+    let ready = ready_order(&app, &s, &customer, 2).await;
+    cancel(ready.clone()).await;
+    assert_eq!(stock(&app, &s, &noodles).await["on_hand"], "700");
+    let waste = app
+        .get(
+            &format!("/api/venues/{}/movements?kind=waste", s.id),
+            Some(&s.staff),
+        )
+        .await;
+    let items = waste.data()["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", waste.text);
+    assert_eq!(items[0]["reason"], "cancelled");
+    assert_eq!(items[0]["order_id"], ready.as_str());
+    assert_eq!(items[0]["quantity"], "-300");
+    // An order cancelled before the kitchen started takes nothing.
+    let placed = app
+        .post(
+            "/api/orders",
+            json!({"venue_id": s.id, "order_type": "TAKEOUT", "items": [{"menu_item_id": s.ramen, "quantity": 1}]}),
+            Some(&customer),
+        )
+        .await;
+    placed.assert_status(StatusCode::CREATED);
+    cancel(placed.data()["id"].as_str().unwrap().to_string()).await;
+    assert_eq!(stock(&app, &s, &noodles).await["on_hand"], "700");
+
+    // A channel order: preparing, then cancelled, its events replayed: its gyoza wrappers are waste once;
+    // one cancelled while only accepted takes nothing.
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}", s.id, s.gyoza),
+        json!({"plu": "G-1"}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    app.put(
+        &format!("/api/venues/{}/menu/items/{}/recipe", s.id, s.gyoza),
+        json!({"lines": [{"ingredient_id": wrappers, "quantity": "6"}]}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let channel = |id: &str, history: Value| {
+        let status = history.as_array().unwrap().last().unwrap()["status"].clone();
+        json!({
+            "_id": id, "created": "2026-06-15T11:00:00Z", "account": "acc-1", "brandId": "brand-cancel",
+            "items": [{"name": "Dumplings x6", "plu": "G-1", "quantity": 2}],
+            "status": status, "statusHistory": history,
+        })
+    };
+    let cooked = json!([
+        {"status": 10, "timestamp": "2026-06-15T11:00:00Z"},
+        {"status": 50, "timestamp": "2026-06-15T11:05:00Z"},
+        {"status": 110, "timestamp": "2026-06-15T11:20:00Z"}
+    ]);
+    for _ in 0..2 {
+        let sent = app
+            .post(
+                "/api/channel-orders",
+                channel("ch-cancel-1", cooked.clone()),
+                Some(&admin),
+            )
+            .await;
+        assert!(sent.status.is_success(), "{}", sent.text);
+    }
+    let accepted_only = json!([
+        {"status": 10, "timestamp": "2026-06-15T11:00:00Z"},
+        {"status": 110, "timestamp": "2026-06-15T11:02:00Z"}
+    ]);
+    let sent = app
+        .post(
+            "/api/channel-orders",
+            channel("ch-cancel-2", accepted_only),
+            Some(&admin),
+        )
+        .await;
+    assert!(sent.status.is_success(), "{}", sent.text);
+    assert_eq!(stock(&app, &s, &wrappers).await["on_hand"], "88");
+    let summary = app
+        .get(
+            &format!("/api/venues/{}/waste/summary", s.id),
+            Some(&s.staff),
+        )
+        .await;
+    let reasons = summary.data()["by_reason"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{}", summary.text);
+    assert_eq!(reasons[0]["reason"], "cancelled");
+    assert_eq!(reasons[0]["entries"], 2);
+}

@@ -1,6 +1,8 @@
-//! A venue's inventory API, by operation group: `ingredients` (the stock list and each ingredient),
-//! `recipes` (a menu item's recipe with its dish cost and margin), `stock` (receipts, counts, waste and
-//! the movements they leave), `suppliers` and `purchasing` (purchase orders, sent and received).
+//! A venue's inventory API, by operation group: `catalogue` (the stock list and each ingredient),
+//! `recipes` (a menu item's recipe with its dish cost and margin, a made ingredient's), `stock`
+//! (receipts, counts and stocktakes, waste, transfers, production, an ingredient's movements and use),
+//! `reports` (the venue's movements, the waste summary, stock settings), `files` and `recipe_files`
+//! (CSV in and out), `suppliers` and `purchasing` (purchase orders, sent and received).
 //! Reading and recording movements takes the venue's staff; changing ingredients, recipes, suppliers
 //! and orders its managers. This file holds what they share: the quantity and cost types, the
 //! conversions to stored thousandths and millionths, and the ingredient view.
@@ -34,7 +36,9 @@ use crate::state::AppState;
 mod catalogue;
 mod files;
 pub(crate) mod purchasing;
+mod recipe_files;
 mod recipes;
+mod reports;
 mod stock;
 pub(crate) mod suppliers;
 
@@ -47,11 +51,14 @@ pub use purchasing::{
 pub use recipes::{
     RecipeInput, RecipeLineInput, RecipeLineView, RecipeView, SubRecipeInput, SubRecipeView,
 };
+pub use reports::{
+    MovementKindFilter, StockSettingsInput, StockSettingsView, VenueMovementFilter,
+    WasteByIngredient, WasteByReason, WasteDays, WasteQuery, WasteSummary,
+};
 pub use stock::{
-    CountInput, CountResult, MovementFilter, MovementKindFilter, MovementView, ProductionInput,
-    ProductionResult, ReceiptInput, StocktakeInput, StocktakeLine, StocktakeLineInput,
-    StocktakeResult, TransferInput, TransferResult, UsageDay, UsageQuery, VenueMovementFilter,
-    WasteByIngredient, WasteByReason, WasteDays, WasteInput, WasteQuery, WasteSummary,
+    CountInput, CountResult, MovementFilter, MovementView, ProductionInput, ProductionResult,
+    ReceiptInput, StocktakeInput, StocktakeLine, StocktakeLineInput, StocktakeResult,
+    TransferInput, TransferResult, UsageDay, UsageQuery, WasteInput,
 };
 pub use suppliers::{NewSupplier, SupplierInput, SupplierView};
 
@@ -63,13 +70,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(files::export_ingredients))
         .routes(routes!(files::import_ingredients))
-        .routes(routes!(files::export_recipes))
-        .routes(routes!(files::import_recipes))
+        .routes(routes!(recipe_files::export_recipes))
+        .routes(routes!(recipe_files::import_recipes))
         .routes(routes!(files::count_sheet))
         .routes(routes!(files::import_counts))
         .routes(routes!(stock::stocktake))
-        .routes(routes!(stock::venue_movements))
-        .routes(routes!(stock::waste_summary))
+        .routes(routes!(reports::venue_movements))
+        .routes(routes!(reports::waste_summary))
+        .routes(routes!(
+            reports::get_stock_settings,
+            reports::put_stock_settings
+        ))
         .routes(routes!(stock::produce))
         .routes(routes!(
             catalogue::get_ingredient,
