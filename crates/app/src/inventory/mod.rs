@@ -177,13 +177,36 @@ fn movement(
     unit_cost_micros: i64,
     ctx: &Context,
 ) -> stock_movements::ActiveModel {
+    movement_of(
+        &Out {
+            restaurant_id: ingredient.restaurant_id,
+            ingredient_id: ingredient.id,
+            batch_id: batch,
+            quantity,
+            unit_cost_micros,
+        },
+        ctx,
+    )
+}
+
+/// One movement's own values (the rest comes from its [`Context`]).
+#[derive(Debug, Clone, Copy)]
+struct Out {
+    restaurant_id: Uuid,
+    ingredient_id: Uuid,
+    batch_id: Option<Uuid>,
+    quantity: i64,
+    unit_cost_micros: i64,
+}
+
+fn movement_of(out: &Out, ctx: &Context) -> stock_movements::ActiveModel {
     stock_movements::ActiveModel {
-        restaurant_id: Set(ingredient.restaurant_id),
-        ingredient_id: Set(ingredient.id),
-        batch_id: Set(batch),
+        restaurant_id: Set(out.restaurant_id),
+        ingredient_id: Set(out.ingredient_id),
+        batch_id: Set(out.batch_id),
         kind: Set(ctx.kind.as_str().to_string()),
-        quantity: Set(quantity),
-        unit_cost_micros: Set(unit_cost_micros),
+        quantity: Set(out.quantity),
+        unit_cost_micros: Set(out.unit_cost_micros),
         order_id: Set(ctx.order_id),
         reference_id: Set(ctx.reference_id),
         reason: Set(ctx.reason.map(str::to_string)),
@@ -519,7 +542,7 @@ async fn take_many<C: ConnectionTrait>(
     let mut takes = Vec::new();
     let mut value = 0i128;
     for id in &ids {
-        let ingredient = found
+        let &(restaurant_id, standard_cost) = found
             .get(id)
             .ok_or_else(|| ApiError::not_found("ingredient"))?;
         let plan = fifo::plan_use(
@@ -527,51 +550,42 @@ async fn take_many<C: ConnectionTrait>(
             needs[id],
             ctx.today,
         );
+        let out = |batch_id, quantity, unit_cost_micros| Out {
+            restaurant_id,
+            ingredient_id: *id,
+            batch_id,
+            quantity,
+            unit_cost_micros,
+        };
         for t in &plan.takes {
-            movements.push(movement(
-                ingredient,
-                Some(t.lot),
-                -t.quantity,
-                t.unit_cost_micros,
-                ctx,
-            ));
+            movements.push(out(Some(t.lot), -t.quantity, t.unit_cost_micros));
         }
-        value += fifo::plan_cost_nanos(&plan)
-            + fifo::value_nanos(plan.shortfall, ingredient.unit_cost_micros);
+        value += fifo::plan_cost_nanos(&plan) + fifo::value_nanos(plan.shortfall, standard_cost);
         takes.extend(plan.takes);
         if plan.shortfall > 0 {
-            movements.push(movement(
-                ingredient,
-                None,
-                -plan.shortfall,
-                ingredient.unit_cost_micros,
-                ctx,
-            ));
+            movements.push(out(None, -plan.shortfall, standard_cost));
         }
     }
-    write_takes(db, &takes, movements).await?;
+    write_takes(db, &takes, &movements, ctx).await?;
     Ok(value)
 }
 
-/// The ingredients (locked on PostgreSQL, in id order, as [`lock_rows`] does) with the batches that
-/// hold stock, in one statement: `ingredients LEFT JOIN batches`.
+/// Each ingredient's venue and standard cost (its row locked on PostgreSQL, in id order, as
+/// [`lock_rows`] does) with the batches that hold stock, in one statement of only the columns FIFO
+/// needs, read by position: `ingredients LEFT JOIN batches`.
 async fn stock_of<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
 ) -> Result<
     (
-        std::collections::HashMap<Uuid, ingredients::Model>,
+        std::collections::HashMap<Uuid, (Uuid, i64)>,
         std::collections::HashMap<Uuid, Vec<fifo::Lot>>,
     ),
     ApiError,
 > {
-    use sea_orm::{FromQueryResult, IdenStatic, Iterable, Statement};
+    use sea_orm::Statement;
     let backend = db.get_database_backend();
     let postgres = backend == sea_orm::DbBackend::Postgres;
-    let mut columns: Vec<String> = ingredients::Column::iter()
-        .map(|c| format!("i.{0} AS i_{0}", c.as_str()))
-        .collect();
-    columns.extend(batches::Column::iter().map(|c| format!("b.{0} AS b_{0}", c.as_str())));
     let marks: Vec<String> = (1..=ids.len())
         .map(|k| {
             if postgres {
@@ -582,9 +596,10 @@ async fn stock_of<C: ConnectionTrait>(
         })
         .collect();
     let sql = format!(
-        "SELECT {} FROM ingredients i LEFT JOIN batches b ON b.ingredient_id = i.id AND b.remaining > 0 \
+        "SELECT i.id, i.restaurant_id, i.unit_cost_micros, b.id, b.remaining, b.unit_cost_micros, \
+         b.received_at, b.expires_on FROM ingredients i \
+         LEFT JOIN batches b ON b.ingredient_id = i.id AND b.remaining > 0 \
          WHERE i.id IN ({}) ORDER BY i.id{}",
-        columns.join(", "),
         marks.join(", "),
         if postgres { " FOR UPDATE OF i" } else { "" }
     );
@@ -598,42 +613,88 @@ async fn stock_of<C: ConnectionTrait>(
     let mut found = std::collections::HashMap::new();
     let mut lots: std::collections::HashMap<Uuid, Vec<fifo::Lot>> = Default::default();
     for row in rows {
-        let ingredient = ingredients::Model::from_query_result(&row, "i_")?;
-        if let Some(batch) = batches::Model::from_query_result_optional(&row, "b_")? {
-            lots.entry(ingredient.id)
-                .or_default()
-                .push(fifo::Lot::from(&batch));
+        let id: Uuid = row.try_get_by_index(0)?;
+        found.entry(id).or_insert((
+            row.try_get_by_index::<Uuid>(1)?,
+            row.try_get_by_index::<i64>(2)?,
+        ));
+        if let Some(batch) = row.try_get_by_index::<Option<Uuid>>(3)? {
+            lots.entry(id).or_default().push(fifo::Lot {
+                id: batch,
+                remaining: row.try_get_by_index(4)?,
+                unit_cost_micros: row.try_get_by_index(5)?,
+                received_at: row.try_get_by_index(6)?,
+                expires_on: row.try_get_by_index(7)?,
+            });
         }
-        found.entry(ingredient.id).or_insert(ingredient);
     }
     Ok((found, lots))
 }
 
-/// What FIFO plans take out of their batches and the movements that say so: the batch decrements as
-/// one `UPDATE … CASE` and the movements as one insert. On PostgreSQL both go in one round trip (one
-/// simple-protocol message, values inlined by the query builder: ids, integers, instants and fixed
-/// words only); SQLite, in process, runs them one after the other (it stores a uuid as a blob, which an
-/// inlined literal would not match).
+/// What FIFO plans take out of their batches and the movements that say so. On PostgreSQL one
+/// prepared statement does both (`WITH taken AS (UPDATE batches … FROM (VALUES …)) INSERT INTO
+/// stock_movements …`): one round trip; SQLite, in process, runs the batch decrements as one
+/// `UPDATE … CASE` and the movements as one insert.
 async fn write_takes<C: ConnectionTrait>(
     db: &C,
     takes: &[fifo::Take],
-    movements: Vec<stock_movements::ActiveModel>,
+    movements: &[Out],
+    ctx: &Context,
 ) -> Result<(), ApiError> {
-    use sea_orm::QueryTrait;
     let backend = db.get_database_backend();
     if backend != sea_orm::DbBackend::Postgres || movements.is_empty() || takes.is_empty() {
         decrement(db, takes).await?;
         if !movements.is_empty() {
-            stock_movements::Entity::insert_many(movements)
+            stock_movements::Entity::insert_many(movements.iter().map(|m| movement_of(m, ctx)))
                 .exec_without_returning(db)
                 .await?;
         }
         return Ok(());
     }
-    let insert = stock_movements::Entity::insert_many(movements).into_query();
-    let update = decrement_statement(takes);
-    let sql = format!("{}; {}", backend.build(&update), backend.build(&insert));
-    db.execute_unprepared(&sql).await?;
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut mark = |v: sea_orm::Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    let taken: Vec<String> = takes
+        .iter()
+        .map(|t| {
+            let id = mark(t.lot.into());
+            let quantity = mark(t.quantity.into());
+            format!("({id}::uuid, {quantity}::bigint)")
+        })
+        .collect();
+    let rows: Vec<String> = movements
+        .iter()
+        .map(|m| {
+            let cells = [
+                mark(m.restaurant_id.into()),
+                mark(m.ingredient_id.into()),
+                mark(m.batch_id.into()),
+                mark(ctx.kind.as_str().into()),
+                mark(m.quantity.into()),
+                mark(m.unit_cost_micros.into()),
+                mark(ctx.order_id.into()),
+                mark(ctx.reference_id.into()),
+                mark(ctx.reason.map(str::to_string).into()),
+                mark(ctx.actor_id.into()),
+                mark(ctx.at.into()),
+            ];
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "WITH taken AS (UPDATE batches SET remaining = batches.remaining - t.quantity \
+         FROM (VALUES {}) AS t(id, quantity) WHERE batches.id = t.id) \
+         INSERT INTO stock_movements (restaurant_id, ingredient_id, batch_id, kind, quantity, \
+         unit_cost_micros, order_id, reference_id, reason, actor_id, occurred_at) VALUES {}",
+        taken.join(", "),
+        rows.join(", ")
+    );
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await?;
     Ok(())
 }
 
