@@ -135,6 +135,9 @@ def filter_case(context, case):
 CSV_HEADERS = {
     "/api/crm/import/leads": "name,timezone,region,address,phone,email,status,kam_email",
     "/api/crm/import/contacts": "restaurant,name,phone,email,role,is_lead",
+    "/api/venues/{venue_id}/ingredients/import": "name,unit,category,unit_cost,par_level,shelf_life_days,supplier,purchase_unit,purchase_factor",
+    "/api/venues/{venue_id}/recipes/import": "recipe,ingredient,quantity,yield",
+    "/api/venues/{venue_id}/counts/import": "ingredient,counted",
 }
 
 
