@@ -127,6 +127,24 @@ pub(super) async fn sub_recipes(
     Ok(subs)
 }
 
+/// A recipe's lines as written: at most 100, each ingredient once (422 naming the repeated line).
+fn check_lines(lines: &[RecipeLineInput]) -> ApiResult<()> {
+    let mut errors = FieldErrors::new();
+    if lines.len() > 100 {
+        errors.add("lines", "at most 100 lines");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (k, line) in lines.iter().enumerate() {
+        if !seen.insert(line.ingredient_id) {
+            errors.add(
+                &format!("lines[{k}].ingredient_id"),
+                "is already in the recipe",
+            );
+        }
+    }
+    errors.into_result()
+}
+
 /// Replace a menu item's recipe with `lines` (ingredient, thousandths per portion), in one transaction.
 pub(super) async fn save_dish_recipe(
     state: &AppState,
@@ -195,20 +213,7 @@ pub async fn put_recipe(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<RecipeInput>,
 ) -> ApiResult<Reply<RecipeView>> {
-    let mut errors = FieldErrors::new();
-    if input.lines.len() > 100 {
-        errors.add("lines", "at most 100 lines");
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (k, line) in input.lines.iter().enumerate() {
-        if !seen.insert(line.ingredient_id) {
-            errors.add(
-                &format!("lines[{k}].ingredient_id"),
-                "is already in the recipe",
-            );
-        }
-    }
-    errors.into_result()?;
+    check_lines(&input.lines)?;
     let venue = crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Manager).await?;
     let item = crate::menus::routes::find_item(&state, venue_id, id).await?;
     for (k, line) in input.lines.iter().enumerate() {
@@ -345,20 +350,7 @@ pub async fn put_sub_recipe(
     ApiPath((venue_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(input): ApiJson<SubRecipeInput>,
 ) -> ApiResult<Reply<SubRecipeView>> {
-    let mut errors = FieldErrors::new();
-    if input.lines.len() > 100 {
-        errors.add("lines", "at most 100 lines");
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (k, line) in input.lines.iter().enumerate() {
-        if !seen.insert(line.ingredient_id) {
-            errors.add(
-                &format!("lines[{k}].ingredient_id"),
-                "is already in the recipe",
-            );
-        }
-    }
-    errors.into_result()?;
+    check_lines(&input.lines)?;
     crate::restaurants::team_venue(&state, &me, venue_id, MemberRole::Manager).await?;
     let made = find_ingredient(&state, venue_id, id).await?;
     let lines: Vec<(Uuid, i64)> = input
