@@ -224,6 +224,7 @@ pub async fn take<C: ConnectionTrait>(
     quantity: i64,
     ctx: &Context,
 ) -> Result<(), ApiError> {
+    lock(db, ingredient_id).await?;
     take_many(db, &BTreeMap::from([(ingredient_id, quantity)]), ctx)
         .await
         .map(|_| ())
@@ -303,7 +304,7 @@ pub async fn count<C: ConnectionTrait>(
     let ingredient = lock(db, ingredient_id).await?;
     let variance = counted - on_hand(db, ingredient_id, None).await?;
     if variance < 0 {
-        take(db, ingredient_id, -variance, ctx).await?;
+        take_many(db, &BTreeMap::from([(ingredient_id, -variance)]), ctx).await?;
     } else if variance > 0 {
         put(
             db,
@@ -423,48 +424,36 @@ pub async fn consume<C: ConnectionTrait>(
     .await
 }
 
-/// Claim an order's consumption and read the recipe lines (menu item, ingredient, thousandths per
-/// portion) of what it ordered; none when the claim was taken already. On PostgreSQL one statement
-/// does both (`WITH claim AS (INSERT … ON CONFLICT DO NOTHING RETURNING …) SELECT … WHERE EXISTS
-/// (SELECT 1 FROM claim)`), one round trip; on SQLite, in process, two.
-async fn claim_and_recipes<C: ConnectionTrait>(
+/// Claim an order's consumption and add up what its recipes take of each ingredient (thousandths),
+/// in ingredient-id order; nothing when the claim was taken already. On PostgreSQL one statement
+/// claims, adds up and locks the ingredients' rows in id order (`WITH claim AS (INSERT … ON CONFLICT
+/// DO NOTHING RETURNING …), needs AS (… WHERE EXISTS (SELECT 1 FROM claim)) SELECT … FOR UPDATE OF
+/// i`), as [`lock_rows`] would; on SQLite, in process and one writer at a time, two statements.
+async fn claim_and_needs<C: ConnectionTrait>(
     db: &C,
     (order_id, restaurant_id): (Uuid, Uuid),
     ordered: &BTreeMap<Uuid, i64>,
     at: DateTime<Utc>,
-) -> Result<Vec<(Uuid, Uuid, i64)>, ApiError> {
+) -> Result<BTreeMap<Uuid, i64>, ApiError> {
     let backend = db.get_database_backend();
     if backend == sea_orm::DbBackend::Postgres && !ordered.is_empty() {
-        let mut values: Vec<sea_orm::Value> =
-            vec![order_id.into(), restaurant_id.into(), at.into()];
-        let marks: Vec<String> = ordered
-            .keys()
-            .map(|item| {
-                values.push((*item).into());
-                format!("${}", values.len())
-            })
-            .collect();
-        let sql = format!(
-            "WITH claim AS (INSERT INTO order_consumptions (order_id, restaurant_id, consumed_at) \
-             VALUES ($1, $2, $3) ON CONFLICT (order_id) DO NOTHING RETURNING order_id) \
-             SELECT menu_item_id, ingredient_id, quantity FROM recipe_lines \
-             WHERE menu_item_id IN ({}) AND EXISTS (SELECT 1 FROM claim) ORDER BY ingredient_id",
-            marks.join(", ")
-        );
+        let (items, portions) = id_and_number_lists(ordered);
         let rows = db
             .query_all_raw(sea_orm::Statement::from_sql_and_values(
-                backend, sql, values,
+                backend,
+                CLAIM_AND_NEEDS,
+                [
+                    order_id.into(),
+                    restaurant_id.into(),
+                    at.into(),
+                    items.into(),
+                    portions.into(),
+                ],
             ))
             .await?;
         return rows
             .iter()
-            .map(|row| {
-                Ok((
-                    row.try_get_by_index(0)?,
-                    row.try_get_by_index(1)?,
-                    row.try_get_by_index(2)?,
-                ))
-            })
+            .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
             .collect::<Result<_, sea_orm::DbErr>>()
             .map_err(ApiError::from);
     }
@@ -481,16 +470,48 @@ async fn claim_and_recipes<C: ConnectionTrait>(
     .exec_without_returning(db)
     .await?;
     if claimed == 0 || ordered.is_empty() {
-        return Ok(Vec::new());
+        return Ok(BTreeMap::new());
     }
-    Ok(recipe_lines::Entity::find()
+    let lines = recipe_lines::Entity::find()
         .filter(recipe_lines::Column::MenuItemId.is_in(ordered.keys().copied().collect::<Vec<_>>()))
-        .order_by_asc(recipe_lines::Column::IngredientId)
         .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|l| l.menu_item_id.map(|m| (m, l.ingredient_id, l.quantity)))
-        .collect())
+        .await?;
+    let mut needs: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for line in lines {
+        let Some(item) = line.menu_item_id else {
+            continue;
+        };
+        let portions = ordered.get(&item).copied().unwrap_or(0);
+        *needs.entry(line.ingredient_id).or_default() += portions * line.quantity;
+    }
+    needs.retain(|_, quantity| *quantity > 0);
+    Ok(needs)
+}
+
+/// [`claim_and_needs`] on PostgreSQL. `$4` and `$5` are the ordered menu items and their portions as
+/// comma-separated lists, so the statement's text (and its prepared plan) is the same for every order.
+const CLAIM_AND_NEEDS: &str = "\
+WITH claim AS (
+    INSERT INTO order_consumptions (order_id, restaurant_id, consumed_at) VALUES ($1, $2, $3)
+    ON CONFLICT (order_id) DO NOTHING RETURNING order_id),
+ordered AS (
+    SELECT * FROM unnest(string_to_array($4, ',')::uuid[], string_to_array($5, ',')::bigint[])
+        AS o(menu_item_id, portions)),
+needs AS (
+    SELECT r.ingredient_id, SUM(r.quantity * o.portions)::bigint AS quantity
+    FROM recipe_lines r JOIN ordered o ON o.menu_item_id = r.menu_item_id
+    WHERE EXISTS (SELECT 1 FROM claim)
+    GROUP BY r.ingredient_id)
+SELECT i.id, n.quantity FROM ingredients i JOIN needs n ON n.ingredient_id = i.id
+WHERE n.quantity > 0
+ORDER BY i.id FOR UPDATE OF i";
+
+/// Ids and numbers as two comma-separated lists (`string_to_array($n, ',')::uuid[]` and `::bigint[]`
+/// in a statement), in key order.
+fn id_and_number_lists(pairs: &BTreeMap<Uuid, i64>) -> (String, String) {
+    let ids: Vec<String> = pairs.keys().map(Uuid::to_string).collect();
+    let numbers: Vec<String> = pairs.values().map(i64::to_string).collect();
+    (ids.join(","), numbers.join(","))
 }
 
 /// An order's portions (per menu item) taken from stock by their recipes, once per order whatever the
@@ -502,13 +523,7 @@ pub async fn take_order<C: ConnectionTrait>(
     (at, today): (DateTime<Utc>, NaiveDate),
     usage: OrderUse,
 ) -> Result<usize, ApiError> {
-    let lines = claim_and_recipes(db, (order_id, restaurant_id), ordered, at).await?;
-    // Per ingredient, in id order (the lock order).
-    let mut needs: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for (menu_item, ingredient, quantity) in &lines {
-        let portions = ordered.get(menu_item).copied().unwrap_or(0);
-        *needs.entry(*ingredient).or_default() += portions * quantity;
-    }
+    let needs = claim_and_needs(db, (order_id, restaurant_id), ordered, at).await?;
     let (kind, reason) = match usage {
         OrderUse::Sold => (MovementKind::Consumption, None),
         OrderUse::CancelledCooking => (MovementKind::Waste, Some(WasteReason::Cancelled.as_str())),
@@ -564,10 +579,16 @@ async fn decrement<C: ConnectionTrait>(db: &C, takes: &[fifo::Take]) -> Result<(
     Ok(())
 }
 
-/// [`take`] for several ingredients at once (an order's recipes): the locks in id order, then one read
-/// of the ingredients, one of their batches and one insert of every movement, so a completion costs a
-/// few statements more, not a few per ingredient. Returns what was taken is worth, in billionths (each
-/// batch at its cost, a shortfall at the standard cost).
+/// [`take`] for several ingredients at once (an order's recipes), their rows already locked
+/// ([`lock_rows`], or [`claim_and_needs`] for an order): FIFO over each one's batches, the batch
+/// decrements and a movement per batch taken from and per shortfall, so a completion costs a few
+/// statements more, not a few per ingredient. Returns what was taken is worth, in billionths (each batch
+/// at its cost, a shortfall at the standard cost).
+///
+/// On PostgreSQL all of it is one statement ([`TAKE_FIFO`]): the server plans FIFO as
+/// [`fifo::plan_use`] does (a test holds the two to the same answers) and writes. It reads the batches
+/// after the locks were taken, in a statement of its own, so it sees every write of the transactions it
+/// waited for. SQLite, in process, reads the batches, plans in Rust and writes ([`write_takes`]).
 async fn take_many<C: ConnectionTrait>(
     db: &C,
     needs: &BTreeMap<Uuid, i64>,
@@ -580,6 +601,35 @@ async fn take_many<C: ConnectionTrait>(
         .collect();
     if ids.is_empty() {
         return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    if backend == sea_orm::DbBackend::Postgres {
+        let wanted: BTreeMap<Uuid, i64> = ids.iter().map(|id| (*id, needs[id])).collect();
+        let (ids, quantities) = id_and_number_lists(&wanted);
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                TAKE_FIFO,
+                [
+                    ids.into(),
+                    quantities.into(),
+                    ctx.today.into(),
+                    ctx.kind.as_str().into(),
+                    ctx.order_id.into(),
+                    ctx.reference_id.into(),
+                    ctx.reason.map(str::to_string).into(),
+                    ctx.actor_id.into(),
+                    ctx.at.into(),
+                ],
+            ))
+            .await?;
+        let mut value = 0i128;
+        for row in rows {
+            let quantity: i64 = row.try_get_by_index(0)?;
+            let unit_cost_micros: i64 = row.try_get_by_index(1)?;
+            value += fifo::value_nanos(-quantity, unit_cost_micros);
+        }
+        return Ok(value);
     }
     let (found, lots) = stock_of(db, &ids).await?;
     let mut movements = Vec::new();
@@ -614,9 +664,9 @@ async fn take_many<C: ConnectionTrait>(
     Ok(value)
 }
 
-/// Each ingredient's venue and standard cost (its row locked on PostgreSQL, in id order, as
-/// [`lock_rows`] does) with the batches that hold stock, in one statement of only the columns FIFO
-/// needs, read by position: `ingredients LEFT JOIN batches`.
+/// Each ingredient's venue and standard cost with the batches that hold stock, in one statement of
+/// only the columns FIFO needs, read by position: `ingredients LEFT JOIN batches` (SQLite; PostgreSQL
+/// plans FIFO in [`TAKE_FIFO`]).
 async fn stock_of<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
@@ -629,23 +679,12 @@ async fn stock_of<C: ConnectionTrait>(
 > {
     use sea_orm::Statement;
     let backend = db.get_database_backend();
-    let postgres = backend == sea_orm::DbBackend::Postgres;
-    let marks: Vec<String> = (1..=ids.len())
-        .map(|k| {
-            if postgres {
-                format!("${k}")
-            } else {
-                "?".into()
-            }
-        })
-        .collect();
     let sql = format!(
         "SELECT i.id, i.restaurant_id, i.unit_cost_micros, b.id, b.remaining, b.unit_cost_micros, \
          b.received_at, b.expires_on FROM ingredients i \
          LEFT JOIN batches b ON b.ingredient_id = i.id AND b.remaining > 0 \
-         WHERE i.id IN ({}) ORDER BY i.id{}",
-        marks.join(", "),
-        if postgres { " FOR UPDATE OF i" } else { "" }
+         WHERE i.id IN ({}) ORDER BY i.id",
+        vec!["?"; ids.len()].join(", ")
     );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -675,72 +714,67 @@ async fn stock_of<C: ConnectionTrait>(
     Ok((found, lots))
 }
 
-/// What FIFO plans take out of their batches and the movements that say so. On PostgreSQL one
-/// prepared statement does both (`WITH taken AS (UPDATE batches … FROM (VALUES …)) INSERT INTO
-/// stock_movements …`): one round trip; SQLite, in process, runs the batch decrements as one
-/// `UPDATE … CASE` and the movements as one insert.
+/// What FIFO plans take out of their batches (one `UPDATE … CASE`) and the movements that say so (one
+/// insert): SQLite's side of [`take_many`].
 async fn write_takes<C: ConnectionTrait>(
     db: &C,
     takes: &[fifo::Take],
     movements: &[Out],
     ctx: &Context,
 ) -> Result<(), ApiError> {
-    let backend = db.get_database_backend();
-    if backend != sea_orm::DbBackend::Postgres || movements.is_empty() || takes.is_empty() {
-        decrement(db, takes).await?;
-        if !movements.is_empty() {
-            stock_movements::Entity::insert_many(movements.iter().map(|m| movement_of(m, ctx)))
-                .exec_without_returning(db)
-                .await?;
-        }
-        return Ok(());
+    decrement(db, takes).await?;
+    if !movements.is_empty() {
+        stock_movements::Entity::insert_many(movements.iter().map(|m| movement_of(m, ctx)))
+            .exec_without_returning(db)
+            .await?;
     }
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut mark = |v: sea_orm::Value| {
-        values.push(v);
-        format!("${}", values.len())
-    };
-    let taken: Vec<String> = takes
-        .iter()
-        .map(|t| {
-            let id = mark(t.lot.into());
-            let quantity = mark(t.quantity.into());
-            format!("({id}::uuid, {quantity}::bigint)")
-        })
-        .collect();
-    let rows: Vec<String> = movements
-        .iter()
-        .map(|m| {
-            let cells = [
-                mark(m.restaurant_id.into()),
-                mark(m.ingredient_id.into()),
-                mark(m.batch_id.into()),
-                mark(ctx.kind.as_str().into()),
-                mark(m.quantity.into()),
-                mark(m.unit_cost_micros.into()),
-                mark(ctx.order_id.into()),
-                mark(ctx.reference_id.into()),
-                mark(ctx.reason.map(str::to_string).into()),
-                mark(ctx.actor_id.into()),
-                mark(ctx.at.into()),
-            ];
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "WITH taken AS (UPDATE batches SET remaining = batches.remaining - t.quantity \
-         FROM (VALUES {}) AS t(id, quantity) WHERE batches.id = t.id) \
-         INSERT INTO stock_movements (restaurant_id, ingredient_id, batch_id, kind, quantity, \
-         unit_cost_micros, order_id, reference_id, reason, actor_id, occurred_at) VALUES {}",
-        taken.join(", "),
-        rows.join(", ")
-    );
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend, sql, values,
-    ))
-    .await?;
     Ok(())
 }
+
+/// [`take_many`] on PostgreSQL, one statement: `$1` and `$2` are the ingredients and the thousandths
+/// wanted of each as comma-separated lists, `$3` the venue's date (what expiry is judged against),
+/// `$4`-`$9` the movements' context. FIFO as [`fifo::plan_use`]: batches holding stock, unexpired
+/// before expired, oldest received first, ties by id; each gives what is still wanted after the ones
+/// before it (a running sum), and what no batch had is a shortfall at the standard cost. Movements are
+/// numbered per ingredient in that order, the shortfall last. Returns each movement's quantity and unit
+/// cost.
+const TAKE_FIFO: &str = "\
+WITH wanted AS (
+    SELECT * FROM unnest(string_to_array($1, ',')::uuid[], string_to_array($2, ',')::bigint[])
+        AS w(ingredient_id, quantity)),
+ing AS (
+    SELECT i.id, i.restaurant_id, i.unit_cost_micros, w.quantity
+    FROM ingredients i JOIN wanted w ON w.ingredient_id = i.id),
+lots AS (
+    SELECT b.id, b.ingredient_id, b.remaining, b.unit_cost_micros, g.quantity AS wanted,
+        SUM(b.remaining) OVER fifo - b.remaining AS before, ROW_NUMBER() OVER fifo AS rank
+    FROM batches b JOIN ing g ON g.id = b.ingredient_id
+    WHERE b.remaining > 0
+    WINDOW fifo AS (PARTITION BY b.ingredient_id
+        ORDER BY (b.expires_on IS NOT NULL AND b.expires_on < $3), b.received_at, b.id)),
+takes AS (
+    SELECT id, ingredient_id, unit_cost_micros, rank,
+        LEAST(remaining, wanted - before)::bigint AS quantity
+    FROM lots WHERE before < wanted),
+taken AS (
+    UPDATE batches SET remaining = batches.remaining - t.quantity
+    FROM takes t WHERE batches.id = t.id),
+outs AS (
+    SELECT t.ingredient_id, t.rank, t.id AS batch_id, -t.quantity AS quantity, t.unit_cost_micros
+    FROM takes t
+    UNION ALL
+    SELECT g.id, 9223372036854775807, NULL, (COALESCE(s.quantity, 0) - g.quantity)::bigint,
+        g.unit_cost_micros
+    FROM ing g LEFT JOIN (SELECT ingredient_id, SUM(quantity) AS quantity FROM takes
+        GROUP BY ingredient_id) s ON s.ingredient_id = g.id
+    WHERE g.quantity > COALESCE(s.quantity, 0))
+INSERT INTO stock_movements (restaurant_id, ingredient_id, batch_id, kind, quantity,
+    unit_cost_micros, order_id, reference_id, reason, actor_id, occurred_at)
+SELECT g.restaurant_id, o.ingredient_id, o.batch_id, $4, o.quantity, o.unit_cost_micros,
+    $5, $6, $7, $8, $9
+FROM outs o JOIN ing g ON g.id = o.ingredient_id
+ORDER BY o.ingredient_id, o.rank
+RETURNING quantity, unit_cost_micros";
 
 /// Make `quantity` (thousandths) of an ingredient from its sub-recipe, one batch of which (`lines`:
 /// component, thousandths) yields `yield_quantity`: the components are taken FIFO, scaled to the

@@ -355,18 +355,22 @@ async fn thirty_two_simultaneous_completions_and_their_replays_consume_exactly_o
             .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
         "{statuses:?}"
     );
-    // 32 portions of 100 g: 3.2 kg gone, 800 g left, in the newest batch only.
+    // 32 portions of 100 g: 3.2 kg gone, 800 g left, in the newest batch only: a completion that
+    // waited for another's lock saw what that one took (none planned from a batch already emptied).
     let now = stock(&app, &s, &rice).await;
     assert_eq!(now["on_hand"], "800");
-    let left: i64 = batches::Entity::find()
+    let mut held = batches::Entity::find()
         .filter(batches::Column::IngredientId.eq(uuid::Uuid::parse_str(&rice).unwrap()))
         .all(&app.state.db)
         .await
-        .unwrap()
-        .iter()
-        .map(|b| b.remaining)
-        .sum();
-    assert_eq!(left, 800_000, "batches hold exactly the stock");
+        .unwrap();
+    held.sort_by_key(|b| (b.received_at, b.id));
+    let left: Vec<i64> = held.iter().map(|b| b.remaining).collect();
+    assert_eq!(
+        left,
+        vec![0, 0, 0, 800_000],
+        "batches hold exactly the stock"
+    );
     let consumed = stock_movements::Entity::find()
         .filter(stock_movements::Column::Kind.eq("consumption"))
         .all(&app.state.db)
@@ -575,4 +579,121 @@ async fn a_channel_order_finalized_takes_stock_by_plu_once_whatever_is_replayed(
         moved[0].occurred_at.to_rfc3339(),
         "2026-06-15T11:30:00+00:00"
     );
+}
+
+#[tokio::test]
+async fn fifo_on_the_database_takes_what_plan_use_plans() {
+    // PostgreSQL plans FIFO in SQL and SQLite in Rust: both must take what `fifo::plan_use` plans, batch
+    // by batch and in order, from random shelves (expired and unexpired, same-instant receipts) and
+    // random uses (some beyond the stock).
+    use brigade_app::inventory::{Context, Incoming, MovementKind, fifo};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Shelf Store", json!({})).await;
+    let mut seed: u64 = 0xf1f0;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let start = app.state.now();
+    let today = start.date_naive();
+    for round in 0..12 {
+        let id = ingredient(
+            &app,
+            &s,
+            json!({"name": format!("Shelf {round}"), "unit": "g", "unit_cost": "0.004"}),
+        )
+        .await;
+        let id = uuid::Uuid::parse_str(&id).unwrap();
+        for _ in 0..(next() % 7) {
+            // Receipts at one of a few instants (ties broken by id), expiring before, on or after today.
+            let at = start - chrono::Duration::hours((next() % 4) as i64);
+            let expires_on = match next() % 4 {
+                0 => None,
+                k => Some(today + chrono::Duration::days(k as i64 - 2)),
+            };
+            let ctx = Context {
+                kind: MovementKind::Receipt,
+                order_id: None,
+                reference_id: None,
+                reason: None,
+                actor_id: None,
+                at,
+                today,
+            };
+            let incoming = Incoming {
+                quantity: (next() % 3_000 + 1) as i64 * 10,
+                unit_cost_micros: (next() % 9_000 + 1) as i64,
+                supplier_id: None,
+                lot: None,
+                expires_on,
+            };
+            brigade_app::inventory::put(&app.state.db, id, &incoming, &ctx)
+                .await
+                .unwrap();
+        }
+        let before = batches::Entity::find()
+            .filter(batches::Column::IngredientId.eq(id))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        let lots: Vec<fifo::Lot> = before.iter().map(fifo::Lot::from).collect();
+        let wanted = (next() % 40_000 + 1) as i64;
+        let plan = fifo::plan_use(&lots, wanted, today);
+        let ctx = Context {
+            kind: MovementKind::Waste,
+            order_id: None,
+            reference_id: Some(uuid::Uuid::now_v7()),
+            reason: Some("spoiled"),
+            actor_id: None,
+            at: start,
+            today,
+        };
+        let txn = brigade_app::database::begin_write(&app.state.db)
+            .await
+            .unwrap();
+        brigade_app::inventory::take(&txn, id, wanted, &ctx)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        let mut moved = stock_movements::Entity::find()
+            .filter(stock_movements::Column::IngredientId.eq(id))
+            .filter(stock_movements::Column::Kind.eq("waste"))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        moved.sort_by_key(|m| m.id);
+        let mut expected: Vec<(Option<uuid::Uuid>, i64, i64)> = plan
+            .takes
+            .iter()
+            .map(|t| (Some(t.lot), -t.quantity, t.unit_cost_micros))
+            .collect();
+        if plan.shortfall > 0 {
+            // At the standard cost, which a receipt sets to its own.
+            let standard = brigade_app::entities::ingredients::Entity::find_by_id(id)
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .unit_cost_micros;
+            expected.push((None, -plan.shortfall, standard));
+        }
+        let got: Vec<(Option<uuid::Uuid>, i64, i64)> = moved
+            .iter()
+            .map(|m| (m.batch_id, m.quantity, m.unit_cost_micros))
+            .collect();
+        assert_eq!(got, expected, "round {round}: {wanted} from {lots:?}");
+        let after = batches::Entity::find()
+            .filter(batches::Column::IngredientId.eq(id))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        let planned = fifo::apply(&lots, &plan);
+        for batch in &after {
+            let lot = planned.iter().find(|l| l.id == batch.id).unwrap();
+            assert_eq!(batch.remaining, lot.remaining, "round {round}");
+        }
+    }
 }

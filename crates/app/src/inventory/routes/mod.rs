@@ -2,7 +2,8 @@
 //! `recipes` (a menu item's recipe with its dish cost and margin, a made ingredient's), `stock`
 //! (receipts, counts and stocktakes, waste, transfers, production, an ingredient's movements and use),
 //! `reports` (the venue's movements, the waste summary, stock settings), `files` and `recipe_files`
-//! (CSV in and out), `suppliers` and `purchasing` (purchase orders, sent and received).
+//! (CSV in and out), `suppliers`, `purchasing` (purchase orders written and sent)
+//! and `receiving` (deliveries received against them).
 //! Reading and recording movements takes the venue's staff; changing ingredients, recipes, suppliers
 //! and orders its managers. This file holds what they share: the quantity and cost types, the
 //! conversions to stored thousandths and millionths, and the ingredient view.
@@ -36,6 +37,7 @@ use crate::state::AppState;
 mod catalogue;
 mod files;
 pub(crate) mod purchasing;
+mod receiving;
 mod recipe_files;
 mod recipes;
 mod reports;
@@ -46,8 +48,9 @@ pub use catalogue::{IngredientDetail, IngredientInput, NewIngredient};
 pub use files::StockImportReport;
 pub use purchasing::{
     NewPurchaseOrder, PurchaseLineInput, PurchaseLineView, PurchaseOrderFilter, PurchaseOrderInput,
-    PurchaseOrderView, PurchaseStatus, ReceiveInput, ReceiveLineInput,
+    PurchaseOrderView, PurchaseStatus,
 };
+pub use receiving::{ReceiveInput, ReceiveLineInput};
 pub use recipes::{
     RecipeInput, RecipeLineInput, RecipeLineView, RecipeView, SubRecipeInput, SubRecipeView,
 };
@@ -113,7 +116,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(purchasing::send_purchase_order))
         .routes(routes!(purchasing::cancel_purchase_order))
-        .routes(routes!(purchasing::receive_purchase_order))
+        .routes(routes!(receiving::receive_purchase_order))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
