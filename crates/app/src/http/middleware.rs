@@ -238,6 +238,24 @@ pub async fn security_headers(State(hsts): State<bool>, request: Request, next: 
     response
 }
 
+/// Run the rest of the request in a task of its own, so that nothing cancels it half way: a client that
+/// hangs up, or the request timeout, drops this future, not the handler's. A handler's transaction is
+/// always committed or rolled back by the code that began it. Cancelling a request inside sqlx's
+/// `begin()` would otherwise return its pooled PostgreSQL connection still inside a transaction (sqlx
+/// 0.9.0, upstream #4393: the next borrower then runs inside it and logs "there is already a
+/// transaction in progress"), and a write the client will never hear of is finished rather than torn.
+/// A handler that panics answers 500 in the envelope instead of closing the connection.
+pub async fn run_to_completion(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let work = tokio::spawn(next.run(request).instrument(tracing::Span::current()));
+    match work.await {
+        Ok(response) => response,
+        Err(err) => {
+            ApiError::internal(anyhow::anyhow!("the request's task failed: {err}")).into_response()
+        }
+    }
+}
+
 /// Text holding a NUL character is refused wherever it arrives in the URL (the path or any query
 /// parameter, for pages as for the API): PostgreSQL cannot store it and SQLite cuts strings at it.
 /// Bodies are checked by their extractors (`ApiJson`, the pages' forms) with the same rule.

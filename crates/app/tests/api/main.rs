@@ -5,6 +5,7 @@ mod harness;
 
 mod auth;
 mod backup;
+mod cancellation;
 mod channel_orders;
 mod conventions;
 mod crm;
