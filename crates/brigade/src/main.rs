@@ -17,6 +17,12 @@ use brigade_platform::telemetry;
 use clap::{Args, Parser, Subcommand};
 use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
 
+/// mimalloc instead of glibc's allocator: request handling allocates and frees many small buffers
+/// from many threads, and glibc's per-thread arenas kept the freed memory resident (and spent up to a
+/// third of an analytics read in `malloc_consolidate`; see BENCHMARKS.md, issue 22).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "brigade",

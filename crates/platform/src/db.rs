@@ -46,11 +46,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // Rows travel from SQLite's thread to the caller through this buffer; sqlx's 50 made
                 // reading 28,000 rows a ping-pong of thread wake-ups (370 ms, 30 ms in SQLite itself).
                 .row_buffer_size(4096)
-                // Bulk writes (imports, rollups) touch many pages: a 64 MiB page cache per connection
-                // keeps a large transaction from spilling pages to the WAL as it goes, and reads map the
-                // file instead of copying it through read calls.
-                .pragma("cache_size", "-65536")
-                .pragma("mmap_size", "268435456")
+                // A 16 MiB page cache per connection, and no memory map. Each pooled connection keeps
+                // its own cache and its own map of the file, and a page mapped by ten connections counts
+                // ten times in the process's resident memory: 64 MiB caches and 256 MiB maps held the
+                // server at about 1 GB under analytics reads (BENCHMARKS.md, issue 22). Pages the
+                // caches do not hold come from the kernel's page cache, which is shared.
+                .pragma("cache_size", "-16384")
                 .pragma("temp_store", "memory")
         });
     }

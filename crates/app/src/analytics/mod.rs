@@ -3,6 +3,7 @@
 //!
 //! Facade: [`channel::ingest`], [`channel::add_status`], [`rollup::catch_up`], [`queries`].
 
+pub mod answers;
 pub(crate) mod bulk;
 pub mod channel;
 pub mod histogram;

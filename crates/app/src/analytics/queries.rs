@@ -18,7 +18,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -71,8 +71,10 @@ pub struct Range {
 
 /// Restaurants sharing one zone, and the condition that picks them.
 struct Group {
+    /// Their zone: the rollups' hours and days are its local ones.
     tz: Tz,
-    local: bool,
+    /// The zone the question is asked in: `tz` itself, or UTC.
+    clock: Tz,
     restaurants: Condition,
 }
 
@@ -101,13 +103,8 @@ async fn groups<C: ConnectionTrait, Col: ColumnTrait + Copy>(
     which: &Restaurants,
     clock: Clock,
 ) -> Result<Vec<Group>, DbErr> {
-    if clock == Clock::Utc {
-        return Ok(vec![Group {
-            tz: Tz::UTC,
-            local: false,
-            restaurants: rest_condition(col, which, None),
-        }]);
-    }
+    // Grouped by zone in both clocks: a range asked in UTC is still read from each zone's local days,
+    // for the whole local days inside it, and from its hours at the edges.
     let mut zones = restaurants::Entity::find()
         .select_only()
         .column(restaurants::Column::Timezone)
@@ -118,10 +115,13 @@ async fn groups<C: ConnectionTrait, Col: ColumnTrait + Copy>(
     let zones: Vec<String> = zones.into_tuple().all(db).await?;
     Ok(zones
         .into_iter()
-        .map(|zone| Group {
-            tz: zone.parse().unwrap_or(Tz::UTC),
-            local: true,
-            restaurants: rest_condition(col, which, Some(&zone)),
+        .map(|zone| {
+            let tz = zone.parse().unwrap_or(Tz::UTC);
+            Group {
+                tz,
+                clock: if clock == Clock::Utc { Tz::UTC } else { tz },
+                restaurants: rest_condition(col, which, Some(&zone)),
+            }
         })
         .collect())
 }
@@ -144,10 +144,12 @@ impl Parts {
     }
 }
 
-fn parts(range: Range, tz: Tz, use_days: bool) -> Parts {
-    let from = local_hour(tz, range.from.ms_in(tz));
-    let to_raw = range.to.ms_in(tz);
-    let to = match local_hour(tz, to_raw) {
+/// `range` read in `clock` (its dates are midnights there, its ends taken out to whole hours there),
+/// split into the whole local days of `tz` inside it (when `use_days`) and the hours around them.
+fn parts(range: Range, clock: Tz, tz: Tz, use_days: bool) -> Parts {
+    let from = local_hour(clock, range.from.ms_in(clock));
+    let to_raw = range.to.ms_in(clock);
+    let to = match local_hour(clock, to_raw) {
         start if start < to_raw => start + HOUR_MS,
         start => start,
     };
@@ -188,7 +190,7 @@ fn parts(range: Range, tz: Tz, use_days: bool) -> Parts {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StatusTime {
     /// Brigade's order state.
     #[schema(example = "PREPARING")]
@@ -224,7 +226,7 @@ pub async fn time_in_status<C: ConnectionTrait>(
 ) -> Result<Vec<StatusTime>, DbErr> {
     let mut acc: BTreeMap<(String, i32), StatusAcc> = BTreeMap::new();
     for group in groups(db, order_status_rollups::Column::RestaurantId, which, clock).await? {
-        for (granularity, lo, hi) in parts(range, group.tz, group.local).spans() {
+        for (granularity, lo, hi) in parts(range, group.clock, group.tz, true).spans() {
             let rows: Vec<(String, i32, i64, i64, i64, String)> =
                 order_status_rollups::Entity::find()
                     .select_only()
@@ -280,7 +282,7 @@ pub async fn time_in_status<C: ConnectionTrait>(
     Ok(out)
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ThroughputBucket {
     /// The bucket's start: local wall time (`2021-07-22T20:00:00`) or UTC (`…Z`).
     #[schema(example = "2021-07-22T20:00:00")]
@@ -300,22 +302,6 @@ pub async fn throughput<C: ConnectionTrait>(
     daily: bool,
 ) -> Result<Vec<ThroughputBucket>, DbErr> {
     let mut acc: BTreeMap<NaiveDateTime, (i64, i64)> = BTreeMap::new();
-    let all_zones: BTreeMap<Uuid, Tz> = if clock == Clock::Local {
-        let mut q = restaurants::Entity::find()
-            .select_only()
-            .columns([restaurants::Column::Id, restaurants::Column::Timezone]);
-        if let Restaurants::Some(ids) = which {
-            q = q.filter(restaurants::Column::Id.is_in(ids.clone()));
-        }
-        q.into_tuple::<(Uuid, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|(id, z)| (id, z.parse().unwrap_or(Tz::UTC)))
-            .collect()
-    } else {
-        BTreeMap::new()
-    };
     for group in groups(
         db,
         order_throughput_rollups::Column::RestaurantId,
@@ -324,33 +310,29 @@ pub async fn throughput<C: ConnectionTrait>(
     )
     .await?
     {
-        for (granularity, lo, hi) in parts(range, group.tz, group.local && daily).spans() {
-            let rows: Vec<(Uuid, i64, i64, i64)> = order_throughput_rollups::Entity::find()
+        // Daily rows answer per day only where the zone's days are the clock's.
+        let use_days = daily && group.clock == group.tz;
+        for (granularity, lo, hi) in parts(range, group.clock, group.tz, use_days).spans() {
+            // Added up per bucket by the database: one row per hour or day of the answer, not one per
+            // restaurant and bucket.
+            let rows: Vec<(i64, i64, i64)> = order_throughput_rollups::Entity::find()
                 .select_only()
-                .columns([
-                    order_throughput_rollups::Column::RestaurantId,
-                    order_throughput_rollups::Column::BucketStart,
-                    order_throughput_rollups::Column::Created,
-                    order_throughput_rollups::Column::Finished,
-                ])
+                .column(order_throughput_rollups::Column::BucketStart)
+                .column_as(Expr::cust("CAST(SUM(created) AS BIGINT)"), "created")
+                .column_as(Expr::cust("CAST(SUM(finished) AS BIGINT)"), "finished")
                 .filter(order_throughput_rollups::Column::Granularity.eq(granularity))
                 .filter(order_throughput_rollups::Column::BucketStart.gte(lo))
                 .filter(order_throughput_rollups::Column::BucketStart.lt(hi))
                 .filter(group.restaurants.clone())
+                .group_by(order_throughput_rollups::Column::BucketStart)
                 .into_tuple()
                 .all(db)
                 .await?;
-            for (restaurant, bucket, created, finished) in rows {
+            for (bucket, created, finished) in rows {
                 let Some(at) = Utc.timestamp_millis_opt(bucket).single() else {
                     continue;
                 };
-                let local = match clock {
-                    Clock::Utc => at.naive_utc(),
-                    Clock::Local => {
-                        let tz = all_zones.get(&restaurant).copied().unwrap_or(group.tz);
-                        at.with_timezone(&tz).naive_local()
-                    }
-                };
+                let local = at.with_timezone(&group.clock).naive_local();
                 let label = if daily {
                     local.date().and_hms_opt(0, 0, 0).expect("midnight")
                 } else {
@@ -376,7 +358,7 @@ pub async fn throughput<C: ConnectionTrait>(
         .collect())
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CustomerRow {
     pub customer_id: Uuid,
     pub name: Option<String>,
@@ -391,14 +373,14 @@ pub struct CustomerRow {
     pub currency: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrdersPerCustomer {
     pub orders: i64,
     /// How many customers placed this many orders.
     pub customers: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CustomerSummary {
     pub customers: i64,
     pub orders: i64,

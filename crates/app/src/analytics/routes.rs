@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::answers;
 use super::channel::{self, ChannelOrderInput, IngestOutcome, Mapping};
 use super::queries::{
     self, Bound, Clock, CustomerSummary, Range, Restaurants, StatusTime, ThroughputBucket,
@@ -655,6 +656,25 @@ fn range_of(state: &AppState, q: &AnalyticsQuery) -> Option<Range> {
     (approx(to) > approx(from)).then_some(Range { from, to })
 }
 
+/// A range as the answer sees it: the queries take an instant's start out to the whole hour before it
+/// and its end to the whole hour after, and every zone's hours begin on a whole minute, so instants
+/// within one minute (the start floored, the end ceiled) give the same answer and the same key.
+fn range_key(range: Range) -> String {
+    let minute = |b: Bound, up: bool| match b {
+        Bound::Date(d) => d.to_string(),
+        Bound::At(at) => {
+            let s = at.timestamp_millis();
+            let m = if up {
+                s.div_euclid(60_000) + i64::from(s.rem_euclid(60_000) > 0)
+            } else {
+                s.div_euclid(60_000)
+            };
+            format!("{m}m")
+        }
+    };
+    format!("{}..{}", minute(range.from, false), minute(range.to, true))
+}
+
 const EMPTY_RANGE: &str = "the range is empty: from is not before to";
 
 fn clock_of(q: &AnalyticsQuery) -> Clock {
@@ -746,7 +766,15 @@ async fn time_in_status(
         .message(EMPTY_RANGE));
     };
     let by_code = q.by == Some(ByChoice::Code);
-    let statuses = queries::time_in_status(&state.db, &which, range, clock_of(&q), by_code).await?;
+    let clock = clock_of(&q);
+    let question = format!(
+        "time-in-status {which:?} {} {clock:?} {by_code}",
+        range_key(range)
+    );
+    let statuses = answers::cached(&state, &question, || async {
+        Ok(queries::time_in_status(&state.db, &which, range, clock, by_code).await?)
+    })
+    .await?;
     Ok(ok(TimeInStatus { statuses }))
 }
 
@@ -781,7 +809,15 @@ async fn throughput(
         })
         .message(EMPTY_RANGE));
     };
-    let buckets = queries::throughput(&state.db, &which, range, clock_of(&q), daily).await?;
+    let clock = clock_of(&q);
+    let question = format!(
+        "throughput {which:?} {} {clock:?} {daily}",
+        range_key(range)
+    );
+    let buckets = answers::cached(&state, &question, || async {
+        Ok(queries::throughput(&state.db, &which, range, clock, daily).await?)
+    })
+    .await?;
     Ok(ok(ThroughputView { interval, buckets }))
 }
 
@@ -819,7 +855,12 @@ async fn customers_query(
         None
     };
     let top = q.top.map_or(20, |t| t.get());
-    Ok(ok(queries::customers(&state.db, &which, cohort, top).await?))
+    let question = format!("customers {which:?} {cohort:?} {top}");
+    let summary = answers::cached(&state, &question, || async {
+        Ok(queries::customers(&state.db, &which, cohort, top).await?)
+    })
+    .await?;
+    Ok(ok(summary))
 }
 
 /// Bring the summary tables up to date now (operations; the job also runs every minute).

@@ -1018,6 +1018,74 @@ async fn rollups_equal_a_recomputation_after_random_late_and_duplicate_events() 
     let run = rollup::catch_up_in_batches(&app.state, 7).await.unwrap();
     assert!(run.batches > 10, "{} runs", run.batches);
     assert_eq!(rollup::stored(&app.state.db).await.unwrap(), recomputed);
+
+    // A range asked in UTC is read from each zone's whole local days (New York's 25-hour one
+    // included, Kolkata's starting at 18:30Z) and the hours around them. It counts what the same range
+    // cut into 12-hour pieces counts, which no local day fits in and which are read hour by hour.
+    let hour = |h: i64| base + chrono::Duration::hours(h);
+    for (from, to) in [
+        (hour(-20), hour(60)),
+        (hour(-3), hour(37)),
+        (hour(4), hour(52)),
+    ] {
+        let ask = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| {
+            let app = &app;
+            let admin = admin.clone();
+            async move {
+                let r = app
+                    .get(
+                        &format!(
+                            "/api/analytics/time-in-status?from={}&to={}&tz=utc",
+                            from.format("%Y-%m-%dT%H:%M:%SZ"),
+                            to.format("%Y-%m-%dT%H:%M:%SZ")
+                        ),
+                        Some(&admin),
+                    )
+                    .await;
+                r.assert_status(StatusCode::OK);
+                r.data()["statuses"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| {
+                        let timed = s["timed"].as_i64().unwrap();
+                        let total = s["avg_seconds"].as_f64().unwrap_or(0.0) * timed as f64;
+                        (
+                            s["status"].as_str().unwrap().to_string(),
+                            (s["entered"].as_i64().unwrap(), timed, total),
+                        )
+                    })
+                    .collect::<std::collections::BTreeMap<String, (i64, i64, f64)>>()
+            }
+        };
+        let whole = ask(from, to).await;
+        let mut pieces: std::collections::BTreeMap<String, (i64, i64, f64)> = Default::default();
+        let mut at = from;
+        while at < to {
+            let next = Ord::min(at + chrono::Duration::hours(12), to);
+            for (status, (entered, timed, total)) in ask(at, next).await {
+                let p = pieces.entry(status).or_default();
+                p.0 += entered;
+                p.1 += timed;
+                p.2 += total;
+            }
+            at = next;
+        }
+        assert_eq!(
+            whole.keys().collect::<Vec<_>>(),
+            pieces.keys().collect::<Vec<_>>()
+        );
+        for (status, (entered, timed, total)) in &whole {
+            let (e, t, tt) = pieces[status];
+            assert_eq!((*entered, *timed), (e, t), "{status} from {from} to {to}");
+            // Averages come rounded to the hundredth of a second.
+            assert!(
+                (total - tt).abs() <= 0.01 * (*timed as f64 + 1.0) * 2.0,
+                "{status}: {total} against {tt}"
+            );
+        }
+        assert!(whole.values().map(|w| w.0).sum::<i64>() > 0);
+    }
 }
 
 #[tokio::test]
@@ -1181,17 +1249,54 @@ async fn deleting_a_restaurant_takes_its_orders_out_of_the_summaries() {
         rollup::stored(&app.state.db).await.unwrap().counts,
         [(3, 2)].into()
     );
+    // Answers are kept until the summaries change (`analytics::answers`): asked twice, the second
+    // comes from the cache; the deletion below must still show in the next answer.
+    let created = || async {
+        let r = app
+            .get(
+                "/api/analytics/throughput?from=2024-06-01&to=2024-06-02&tz=utc&interval=day",
+                Some(&admin),
+            )
+            .await;
+        r.assert_status(StatusCode::OK);
+        r.data()["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["created"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(created().await, 6);
+    assert_eq!(created().await, 6);
     app.delete(&format!("/api/restaurants/{}", ids[1]), Some(&admin))
         .await
         .assert_status(StatusCode::OK);
+    assert_eq!(created().await, 4, "the deleted restaurant's orders are gone");
+    // An order stored but not rolled up yet is not in the answer; after the run it is.
+    app.post(
+        "/api/channel-orders",
+        json!([order(
+            "x9",
+            "stays",
+            "2024-06-01T09:00:00Z",
+            "+358400003009",
+            &[(10, "2024-06-01T09:00:00Z")]
+        )]),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    assert_eq!(created().await, 4);
+    roll_up(&app).await;
+    assert_eq!(created().await, 5);
     let stored = rollup::stored(&app.state.db).await.unwrap();
     let gone = uuid::Uuid::parse_str(&ids[1]).unwrap();
     assert!(stored.status.keys().all(|k| k.restaurant != gone));
     assert!(stored.customers.keys().all(|(r, _)| *r != gone));
     assert_eq!(
         stored.counts,
-        [(2, 2)].into(),
-        "each customer lost one order"
+        [(1, 1), (2, 2)].into(),
+        "each customer lost one order; a new customer ordered once"
     );
     assert_eq!(stored, rollup::recompute(&app.state.db).await.unwrap());
 }

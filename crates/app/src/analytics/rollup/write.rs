@@ -568,6 +568,7 @@ pub(super) async fn forget_restaurant(state: &AppState, restaurant: Uuid) -> Res
         .await?;
     }
     recount_distribution(&mut tx).await?;
+    tx.execute(BUMP_REVISION).await?;
     tx.commit().await
 }
 
@@ -1028,5 +1029,13 @@ pub(super) async fn forget(state: &AppState) -> Result<(), DbErr> {
     }
     tx.set_watermark(WATERMARK, 0).await?;
     tx.set_watermark(CUSTOMER_WATERMARK, 0).await?;
+    tx.execute(BUMP_REVISION).await?;
     tx.commit().await
 }
+
+/// Count a change to the summary tables that moves no watermark (a restaurant's rows deleted, the
+/// tables emptied): cached answers are keyed by the watermarks and this revision
+/// (`analytics::answers`).
+const BUMP_REVISION: &str = "INSERT INTO analytics_watermarks (name, last_event_id, updated_at) \
+     VALUES ('revision', 1, CURRENT_TIMESTAMP) \
+     ON CONFLICT (name) DO UPDATE SET last_event_id = analytics_watermarks.last_event_id + 1";
