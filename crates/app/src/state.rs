@@ -61,6 +61,8 @@ pub struct Flights {
     >,
     pub accounts: SingleFlight<uuid::Uuid, crate::accounts::auth::AccountAccess>,
     pub sign_ins: SingleFlight<uuid::Uuid, bool>,
+    /// Analytics answers by cache key, encoded (`analytics::answers`).
+    pub answers: SingleFlight<String, Arc<Vec<u8>>>,
 }
 
 #[derive(Clone)]

@@ -23,6 +23,7 @@ mod m20261206_000015_workspace;
 mod m20261206_000016_inventory;
 mod m20261206_000017_purchasing;
 mod m20261207_000018_stock_settings;
+mod m20261207_000019_throughput_reads;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_inventory::Migration),
             Box::new(m20261206_000017_purchasing::Migration),
             Box::new(m20261207_000018_stock_settings::Migration),
+            Box::new(m20261207_000019_throughput_reads::Migration),
         ]
     }
 }

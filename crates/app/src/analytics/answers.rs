@@ -42,7 +42,8 @@ pub async fn generation<C: ConnectionTrait>(db: &C) -> Result<String, sea_orm::D
 }
 
 /// The answer to `question` (any text that tells two questions apart) at the tables' present
-/// generation: from the cache, or from `load`, which is then kept.
+/// generation: from the cache, or from `load`, which is then kept. Questions asked together while the
+/// answer is not kept yet share one `load` (`Flights::answers`).
 pub async fn cached<T, F, Fut>(state: &AppState, question: &str, load: F) -> Result<T, ApiError>
 where
     T: Serialize + DeserializeOwned,
@@ -52,10 +53,28 @@ where
     let generation = generation(&state.db).await?;
     let digest = Sha256::digest(format!("{generation}\n{question}").as_bytes());
     let key = format!("analytics:answer:{}", hex::encode(&digest[..16]));
-    if let Some(answer) = brigade_platform::cache::get_json::<T>(state.cache.as_ref(), &key).await {
+    if let Ok(Some(bytes)) = state.cache.get(&key).await
+        && let Ok(answer) = serde_json::from_slice(&bytes)
+    {
         return Ok(answer);
     }
-    let answer = load().await?;
-    brigade_platform::cache::set_json(state.cache.as_ref(), &key, &answer, TTL).await;
-    Ok(answer)
+    let bytes = state
+        .flights
+        .answers
+        .run(key.clone(), || async {
+            let answer = load().await.map_err(std::sync::Arc::new)?;
+            let bytes = serde_json::to_vec(&answer)
+                .map_err(|e| std::sync::Arc::new(ApiError::internal(e)))?;
+            if let Err(err) = state.cache.set(&key, bytes.clone(), TTL).await {
+                tracing::debug!(%err, "an analytics answer could not be kept");
+            }
+            Ok::<_, std::sync::Arc<ApiError>>(std::sync::Arc::new(bytes))
+        })
+        .await
+        .map_err(|e| match std::sync::Arc::try_unwrap(e) {
+            Ok(err) => err,
+            // Another caller's load failed: the same answer, without its source (logged once).
+            Err(shared) => ApiError::new(shared.status, shared.code, shared.message.clone()),
+        })?;
+    serde_json::from_slice(&bytes).map_err(ApiError::internal)
 }

@@ -106,7 +106,9 @@ async fn requests_dropped_half_way_finish_and_leave_every_pooled_connection_idle
             Err(_) => dropped += 1,
         }
     }
-    assert!(dropped > total / 2, "only {dropped} requests were dropped");
+    // How many are dropped depends on the machine's speed; some always are (a wait of 0 drops the
+    // request before it starts).
+    assert!(dropped >= total / 10, "only {dropped} requests were dropped");
     let idle = every_pooled_connection_is_idle(&app).await;
     assert!(
         idle.iter().all(|i| *i),

@@ -1271,7 +1271,11 @@ async fn deleting_a_restaurant_takes_its_orders_out_of_the_summaries() {
     app.delete(&format!("/api/restaurants/{}", ids[1]), Some(&admin))
         .await
         .assert_status(StatusCode::OK);
-    assert_eq!(created().await, 4, "the deleted restaurant's orders are gone");
+    assert_eq!(
+        created().await,
+        4,
+        "the deleted restaurant's orders are gone"
+    );
     // An order stored but not rolled up yet is not in the answer; after the run it is.
     app.post(
         "/api/channel-orders",
