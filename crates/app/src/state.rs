@@ -130,7 +130,7 @@ impl AppState {
                 Arc::new(FallbackRateLimiter::new(clock.clone(), redis.clone())),
             ),
             None => (
-                Arc::new(MemoryCache::new(100_000)),
+                Arc::new(MemoryCache::with_bytes(64 << 20)),
                 Arc::new(LocalPubSub::new()),
                 Arc::new(MemoryRateLimiter::new(clock.clone())),
             ),

@@ -204,10 +204,31 @@ pub struct MemoryCache {
 }
 
 impl MemoryCache {
+    /// At most `max_entries` entries, a large value counting once per 4 KiB it holds (the near layer
+    /// of [`TieredCache`]: small hot values count one each, and large ones cannot take more than 4 KiB
+    /// a unit).
     pub fn new(max_entries: u64) -> Self {
         MemoryCache {
             inner: moka::future::Cache::builder()
+                .weigher(|_key: &String, entry: &Entry| {
+                    u32::try_from(1 + entry.bytes.len() / 4096).unwrap_or(u32::MAX)
+                })
                 .max_capacity(max_entries)
+                .expire_after(PerEntryTtl)
+                .build(),
+        }
+    }
+
+    /// At most about `max_bytes` of keys and values: the cache of a process without Redis, which also
+    /// keeps large values (an analytics answer of 720 hourly buckets is 40 KB), so a count of entries
+    /// would not bound its memory.
+    pub fn with_bytes(max_bytes: u64) -> Self {
+        MemoryCache {
+            inner: moka::future::Cache::builder()
+                .weigher(|key: &String, entry: &Entry| {
+                    u32::try_from(key.len() + entry.bytes.len() + 64).unwrap_or(u32::MAX)
+                })
+                .max_capacity(max_bytes)
                 .expire_after(PerEntryTtl)
                 .build(),
         }
@@ -615,6 +636,31 @@ mod tests {
         set_json(&cache, "b", &"x", Duration::from_millis(30)).await;
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert_eq!(get_json::<String>(&cache, "b").await, None);
+    }
+
+    #[tokio::test]
+    async fn a_byte_bounded_cache_keeps_its_budget() {
+        let cache = MemoryCache::with_bytes(4 << 20);
+        for k in 0..12 {
+            cache
+                .set(
+                    &format!("big-{k}"),
+                    vec![7u8; 1 << 20],
+                    Duration::from_secs(60),
+                )
+                .await
+                .unwrap();
+        }
+        cache.inner.run_pending_tasks().await;
+        assert!(
+            cache.inner.weighted_size() <= 4 << 20,
+            "{} bytes kept",
+            cache.inner.weighted_size()
+        );
+        let kept = (0..12)
+            .filter(|k| cache.inner.contains_key(&format!("big-{k}")))
+            .count();
+        assert!((1..=4).contains(&kept), "{kept} of 12 kept");
     }
 
     #[tokio::test]

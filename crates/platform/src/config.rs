@@ -74,7 +74,7 @@ pub struct Config {
     /// Key prefix in Redis, so several installations can share one server.
     pub redis_prefix: String,
     /// With Redis: how many cache entries each process keeps in its own memory in front of Redis (see
-    /// `cache::TieredCache`); 0 reads every entry from Redis.
+    /// `cache::TieredCache`), a value counting once per 4 KiB it holds; 0 reads every entry from Redis.
     pub cache_near_entries: u64,
 }
 

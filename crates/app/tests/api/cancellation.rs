@@ -108,7 +108,10 @@ async fn requests_dropped_half_way_finish_and_leave_every_pooled_connection_idle
     }
     // How many are dropped depends on the machine's speed; some always are (a wait of 0 drops the
     // request before it starts).
-    assert!(dropped >= total / 10, "only {dropped} requests were dropped");
+    assert!(
+        dropped >= total / 10,
+        "only {dropped} requests were dropped"
+    );
     let idle = every_pooled_connection_is_idle(&app).await;
     assert!(
         idle.iter().all(|i| *i),
