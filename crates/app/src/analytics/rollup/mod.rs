@@ -298,8 +298,26 @@ async fn catch_up_to(state: &AppState, size: u64, horizon: Horizon) -> Result<Ro
     if total.batches == 0 {
         total.watermark = watermark(&state.db).await?;
     }
+    if total.events >= ANALYZE_AFTER_EVENTS
+        && state.db.get_database_backend() == sea_orm::DbBackend::Postgres
+    {
+        // A run this large (a first load, a rebuild) changes the tables faster than autovacuum
+        // notices: until it analyzes them, PostgreSQL plans the reads from statistics of nearly empty
+        // tables (a nested loop over every hourly row: 29 ms a zone instead of 4; BENCHMARKS.md, issue
+        // 22). Analyzing them now costs tens of milliseconds.
+        state
+            .db
+            .execute_unprepared(
+                "ANALYZE order_status_rollups, order_throughput_rollups, customer_order_stats, \
+                 customer_order_totals",
+            )
+            .await?;
+    }
     Ok(total)
 }
+
+/// A run that reads at least this many events has the summary tables' statistics refreshed.
+const ANALYZE_AFTER_EVENTS: u64 = 50_000;
 
 /// Customers of the orders first seen in the events `(from, to]`, not written yet.
 struct Gathered {
