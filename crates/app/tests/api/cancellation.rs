@@ -48,11 +48,11 @@ async fn every_pooled_connection_is_idle(app: &TestApp) -> Vec<bool> {
             }
             // Each connection as the next one sees it (a connection asking about itself is active).
             let mut idle = Vec::new();
-            for k in 0..held.len() {
+            for (k, pid) in pids.iter().enumerate() {
                 let asker = (k + 1) % held.len();
                 let (state,): (Option<String>,) =
                     sqlx::query_as("SELECT state FROM pg_stat_activity WHERE pid = $1")
-                        .bind(pids[k])
+                        .bind(*pid)
                         .fetch_one(&mut *held[asker])
                         .await
                         .expect("ask about the connection");
