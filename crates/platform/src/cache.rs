@@ -328,8 +328,9 @@ impl Cache for RedisCache {
 
 /// The longest a near copy is served without Redis, a bound on staleness should an announcement be lost.
 pub const NEAR_TTL_MAX: Duration = Duration::from_secs(30);
-/// Each process announces a heartbeat this often on the channel and hears its own; a subscription that
-/// hears nothing of itself for [`SILENCE_LIMIT`] (a half-open connection, say) is treated as lost.
+/// Each process announces a heartbeat on the channel when it has been quiet this long and hears its
+/// own; a subscription that hears nothing at all for [`SILENCE_LIMIT`] (a half-open connection, say)
+/// is treated as lost.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const SILENCE_LIMIT: Duration = Duration::from_secs(15);
 const HEARTBEAT: &str = "\u{1}heartbeat";
@@ -413,14 +414,14 @@ impl TieredCache {
             loop {
                 if let Some(mut pubsub) = first.take() {
                     let mut messages = pubsub.on_message();
-                    let mut heard_self = tokio::time::Instant::now();
+                    let mut heard = tokio::time::Instant::now();
                     loop {
                         let message =
                             match tokio::time::timeout(HEARTBEAT_EVERY, messages.next()).await {
                                 Ok(Some(message)) => message,
                                 Ok(None) => break,
                                 Err(_) => {
-                                    if heard_self.elapsed() > SILENCE_LIMIT {
+                                    if heard.elapsed() > SILENCE_LIMIT {
                                         break;
                                     }
                                     let beat = format!("{own}{HEARTBEAT}");
@@ -440,13 +441,15 @@ impl TieredCache {
                                     continue;
                                 }
                             };
+                        // Any message proves the subscription delivers. Under load the channel is
+                        // never quiet for a heartbeat's interval, so no heartbeat is sent: counting
+                        // only our own made a busy minute look like a lost subscription the moment
+                        // it ended (BENCHMARKS.md, issue 22).
+                        heard = tokio::time::Instant::now();
                         let Ok(payload) = message.get_payload::<String>() else {
                             continue;
                         };
-                        if let Some(mine) = payload.strip_prefix(&own) {
-                            if mine == HEARTBEAT {
-                                heard_self = tokio::time::Instant::now();
-                            }
+                        if payload.strip_prefix(&own).is_some() {
                             continue;
                         }
                         match payload.split_once(':') {
