@@ -1,14 +1,6 @@
 -- wrk script: POST /api/channel-orders, one new order per request (a fresh `_id` per thread and request).
 -- Needs TOKEN in the environment (see benches/channel/run.sh).
-local token = os.getenv("TOKEN")
-local counter = 0
-local threads = 0
-
-function setup(thread)
-  thread:set("thread_id", threads)
-  threads = threads + 1
-end
-
+dofile("benches/channel/common.lua")
 request = function()
   counter = counter + 1
   local id = string.format("wrk-%d-%d-%d", os.time(), thread_id, counter)
@@ -24,9 +16,4 @@ request = function()
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
   }, body)
-end
-
-done = function(summary, latency, requests)
-  io.write(string.format("non-2xx or socket errors: %d\n",
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end

@@ -1,19 +1,11 @@
 -- wrk script: POST /api/channel-orders/{id}/status, each request a new event on one of the data set's
 -- open orders (OPEN_FILE: "id created-epoch" lines), at an instant no other request uses.
-local token = os.getenv("TOKEN")
+dofile("benches/channel/common.lua")
 local orders = {}
 for line in io.lines(os.getenv("OPEN_FILE")) do
   local id, created = line:match("(%S+) (%d+)")
   orders[#orders + 1] = {id, tonumber(created)}
 end
-local counter = 0
-local threads = 0
-
-function setup(thread)
-  thread:set("thread_id", threads)
-  threads = threads + 1
-end
-
 request = function()
   counter = counter + 1
   local o = orders[math.random(#orders)]
@@ -25,9 +17,4 @@ request = function()
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
   }, body)
-end
-
-done = function(summary, latency, requests)
-  io.write(string.format("non-2xx or socket errors: %d\n",
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end

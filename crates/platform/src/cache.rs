@@ -208,27 +208,23 @@ impl MemoryCache {
     /// of [`TieredCache`]: small hot values count one each, and large ones cannot take more than 4 KiB
     /// a unit).
     pub fn new(max_entries: u64) -> Self {
-        MemoryCache {
-            inner: moka::future::Cache::builder()
-                .weigher(|_key: &String, entry: &Entry| {
-                    u32::try_from(1 + entry.bytes.len() / 4096).unwrap_or(u32::MAX)
-                })
-                .max_capacity(max_entries)
-                .expire_after(PerEntryTtl)
-                .build(),
-        }
+        Self::weighed(max_entries, |_key, entry| 1 + entry.bytes.len() / 4096)
     }
 
     /// At most about `max_bytes` of keys and values: the cache of a process without Redis, which also
     /// keeps large values (an analytics answer of 720 hourly buckets is 40 KB), so a count of entries
     /// would not bound its memory.
     pub fn with_bytes(max_bytes: u64) -> Self {
+        Self::weighed(max_bytes, |key, entry| key.len() + entry.bytes.len() + 64)
+    }
+
+    fn weighed(capacity: u64, weight: fn(&String, &Entry) -> usize) -> Self {
         MemoryCache {
             inner: moka::future::Cache::builder()
-                .weigher(|key: &String, entry: &Entry| {
-                    u32::try_from(key.len() + entry.bytes.len() + 64).unwrap_or(u32::MAX)
+                .weigher(move |key: &String, entry: &Entry| {
+                    u32::try_from(weight(key, entry)).unwrap_or(u32::MAX)
                 })
-                .max_capacity(max_bytes)
+                .max_capacity(capacity)
                 .expire_after(PerEntryTtl)
                 .build(),
         }

@@ -53,9 +53,7 @@ where
     let generation = generation(&state.db).await?;
     let digest = Sha256::digest(format!("{generation}\n{question}").as_bytes());
     let key = format!("analytics:answer:{}", hex::encode(&digest[..16]));
-    if let Ok(Some(bytes)) = state.cache.get(&key).await
-        && let Ok(answer) = serde_json::from_slice(&bytes)
-    {
+    if let Some(answer) = brigade_platform::cache::get_json(state.cache.as_ref(), &key).await {
         return Ok(answer);
     }
     let bytes = state

@@ -594,17 +594,16 @@ async fn take_many<C: ConnectionTrait>(
     needs: &BTreeMap<Uuid, i64>,
     ctx: &Context,
 ) -> Result<i128, ApiError> {
-    let ids: Vec<Uuid> = needs
+    let wanted: BTreeMap<Uuid, i64> = needs
         .iter()
         .filter(|(_, q)| **q > 0)
-        .map(|(id, _)| *id)
+        .map(|(id, q)| (*id, *q))
         .collect();
-    if ids.is_empty() {
+    if wanted.is_empty() {
         return Ok(0);
     }
     let backend = db.get_database_backend();
     if backend == sea_orm::DbBackend::Postgres {
-        let wanted: BTreeMap<Uuid, i64> = ids.iter().map(|id| (*id, needs[id])).collect();
         let (ids, quantities) = id_and_number_lists(&wanted);
         let rows = db
             .query_all_raw(sea_orm::Statement::from_sql_and_values(
@@ -631,17 +630,18 @@ async fn take_many<C: ConnectionTrait>(
         }
         return Ok(value);
     }
+    let ids: Vec<Uuid> = wanted.keys().copied().collect();
     let (found, lots) = stock_of(db, &ids).await?;
     let mut movements = Vec::new();
     let mut takes = Vec::new();
     let mut value = 0i128;
-    for id in &ids {
+    for (id, want) in &wanted {
         let &(restaurant_id, standard_cost) = found
             .get(id)
             .ok_or_else(|| ApiError::not_found("ingredient"))?;
         let plan = fifo::plan_use(
             lots.get(id).map(Vec::as_slice).unwrap_or(&[]),
-            needs[id],
+            *want,
             ctx.today,
         );
         let out = |batch_id, quantity, unit_cost_micros| Out {
