@@ -5,7 +5,7 @@
 #   - every analytics read over a 30-day window (2026-01-15 to 2026-02-14), in tz=utc and local zones;
 #   - the server's resident memory after each row and at its peak.
 # Usage: benches/channel/run.sh [sqlite|postgres]   (PostgreSQL at 127.0.0.1:5432 and Redis at :6379)
-# Environment: DURATION (wrk, default 15s), ORDERS (default 100000).
+# Environment: DURATION (wrk, default 15s), ORDERS (default 100000), ONLY=writes (skip the reads).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 backend="${1:-sqlite}"
@@ -58,6 +58,7 @@ reads=(
   "throughput per day, tz=local|/api/analytics/throughput?tz=local&interval=day"
   "customers, first order in the window|/api/analytics/customers?top=20"
 )
+[ "${ONLY:-}" = writes ] && reads=()
 for read in "${reads[@]}"; do
   name=${read%%|*}; endpoint=${read#*|}
   row "$name, 30 days, same window" -s benches/channel/get.lua "http://127.0.0.1:$port$endpoint&$window"

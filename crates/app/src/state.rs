@@ -40,6 +40,9 @@ pub struct Inner {
     pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     /// The task that stores placed orders in groups (see `orders::store`).
     pub order_writer: crate::orders::store::OrderWriter,
+    /// The task that stores single channel orders and status updates in groups (see
+    /// `analytics::grouped`); started with the state.
+    channel_writer: std::sync::OnceLock<crate::analytics::grouped::ChannelWriter>,
     /// Overlapping cache misses of the hot reads share one database read.
     pub flights: Flights,
 }
@@ -67,6 +70,15 @@ pub struct Flights {
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
+
+/// An [`AppState`] that does not keep it alive.
+pub struct WeakState(std::sync::Weak<Inner>);
+
+impl WeakState {
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
+    }
+}
 
 impl Deref for AppState {
     type Target = Inner;
@@ -161,7 +173,7 @@ impl AppState {
                 crate::orders::store::POSTGRES_LANES,
             )
         };
-        Ok(AppState(Arc::new(Inner {
+        let state = AppState(Arc::new(Inner {
             config,
             db,
             forecast_db,
@@ -178,8 +190,23 @@ impl AppState {
             stopping: tokio::sync::watch::Sender::new(false),
             write_gate,
             order_writer,
+            channel_writer: std::sync::OnceLock::new(),
             flights: Flights::default(),
-        })))
+        }));
+        let writer = crate::analytics::grouped::ChannelWriter::start(state.downgrade());
+        let _ = state.channel_writer.set(writer);
+        Ok(state)
+    }
+
+    /// The channel order writer (see `analytics::grouped`).
+    pub fn channel_writer(&self) -> &crate::analytics::grouped::ChannelWriter {
+        self.channel_writer
+            .get_or_init(|| crate::analytics::grouped::ChannelWriter::start(self.downgrade()))
+    }
+
+    /// A handle that does not keep the state alive (for the state's own tasks).
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
     }
 
     /// Hold this while a hot write transaction runs (see `write_gate`).

@@ -120,6 +120,17 @@ pub async fn query<C: ConnectionTrait, R: Serialize>(
     rows: &[R],
     chunk: usize,
 ) -> Result<Vec<QueryResult>, DbErr> {
+    query_with(db, sql, rows, chunk, &[]).await
+}
+
+/// [`query`] with more bind values after the rows (placeholders from [`param`], from 2 on).
+pub async fn query_with<C: ConnectionTrait, R: Serialize>(
+    db: &C,
+    sql: &str,
+    rows: &[R],
+    chunk: usize,
+    extra: &[Value],
+) -> Result<Vec<QueryResult>, DbErr> {
     let mut out = Vec::new();
     for part in rows.chunks(chunk.max(1)) {
         out.extend(
@@ -127,7 +138,7 @@ pub async fn query<C: ConnectionTrait, R: Serialize>(
                 db.get_database_backend(),
                 sql.to_owned(),
                 part,
-                &[],
+                extra,
             )?)
             .await?,
         );

@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
@@ -538,7 +537,7 @@ fn merge_duplicates(orders: Vec<ValidOrder>) -> Vec<ValidOrder> {
 async fn restaurants_for(
     state: &AppState,
     brands: &[&str],
-) -> Result<(HashMap<String, (Uuid, String)>, usize), ApiError> {
+) -> Result<(HashMap<String, (Uuid, String)>, HashSet<String>), ApiError> {
     let mut found: HashMap<String, (Uuid, String)> = HashMap::new();
     for chunk in brands.chunks(500) {
         let rows: Vec<(Uuid, Option<String>, String)> = restaurants::Entity::find()
@@ -563,11 +562,15 @@ async fn restaurants_for(
         .copied()
         .filter(|b| !found.contains_key(*b))
         .collect();
-    let mut created = 0;
+    let mut created = HashSet::new();
     if !missing.is_empty() && state.config.channels.create_unknown_restaurants {
         let made =
             crate::restaurants::ensure_external(state, &missing, &|_| Some(chrono_tz::UTC)).await?;
-        created = made.values().filter(|r| r.created).count();
+        created = made
+            .iter()
+            .filter(|(_, r)| r.created)
+            .map(|(ext, _)| ext.clone())
+            .collect();
         let ids: Vec<Uuid> = made.values().map(|r| r.id).collect();
         let currencies: HashMap<Uuid, String> = restaurants::Entity::find()
             .select_only()
@@ -647,8 +650,26 @@ async fn customer_ids<C: ConnectionTrait>(
     Ok(ids)
 }
 
+/// What one order of a batch added to its [`IngestOutcome`], beyond its [`IngestedOrder`] (in the same
+/// place of `orders`): a grouped single request answers with its own share.
+#[derive(Debug, Clone, Default)]
+pub struct OrderShare {
+    pub duplicate_events: usize,
+    pub unknown_codes: Vec<i32>,
+    /// Whether storing it created its restaurant.
+    pub restaurant_created: bool,
+}
+
 /// Store a checked batch: all of it, or (on any conflict with what is stored) none of it.
 pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOutcome, ApiError> {
+    Ok(ingest_shares(state, batch).await?.0)
+}
+
+/// [`ingest`], with each order's share of the outcome.
+pub async fn ingest_shares(
+    state: &AppState,
+    batch: Vec<ValidOrder>,
+) -> Result<(IngestOutcome, Vec<OrderShare>), ApiError> {
     let received = batch.len();
     let batch = merge_duplicates(batch);
     let now = state.now();
@@ -657,7 +678,7 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
     let mut brands: Vec<&str> = batch.iter().map(|o| o.brand_id.as_str()).collect();
     brands.sort_unstable();
     brands.dedup();
-    let (restaurant_of, restaurants_created) = restaurants_for(state, &brands).await?;
+    let (restaurant_of, mut brands_created) = restaurants_for(state, &brands).await?;
     let mut errors = FieldErrors::new();
     for order in &batch {
         if !restaurant_of.contains_key(&order.brand_id) {
@@ -673,7 +694,7 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
                 "unknown_restaurant",
                 "no restaurant has that brandId, and this Brigade does not create restaurants from channel orders",
             )
-            .map(|_| IngestOutcome::default());
+            .map(|_| (IngestOutcome::default(), Vec::new()));
     }
 
     // What is stored already.
@@ -758,11 +779,12 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         cooked: bool,
         /// For the metrics: (state before, state after, seconds in the state before) of each new event.
         transitions: Vec<(&'static str, &'static str, Option<f64>)>,
+        share: OrderShare,
     }
     let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
     let mut outcome = IngestOutcome {
         received,
-        restaurants_created,
+        restaurants_created: brands_created.len(),
         ..Default::default()
     };
     let mut unknown: HashSet<i32> = HashSet::new();
@@ -789,10 +811,15 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             }
             None => (Uuid::now_v7(), true, Vec::new(), HashSet::new()),
         };
+        let mut share = OrderShare {
+            restaurant_created: brands_created.remove(&order.brand_id),
+            ..Default::default()
+        };
         let mut new_events = Vec::new();
         for ev in &order.history {
             if known.contains(ev) {
                 outcome.duplicate_events += 1;
+                share.duplicate_events += 1;
             } else {
                 new_events.push(*ev);
                 merged.push(*ev);
@@ -806,8 +833,12 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         for (code, _) in &new_events {
             if !mapping.codes.contains_key(code) {
                 unknown.insert(*code);
+                if !share.unknown_codes.contains(code) {
+                    share.unknown_codes.push(*code);
+                }
             }
         }
+        share.unknown_codes.sort_unstable();
         let latest = *merged.last().expect("an order has at least one event");
         let fresh: HashSet<(i32, DateTime<Utc>)> = new_events.iter().copied().collect();
         let transitions = merged
@@ -838,6 +869,7 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             latest,
             cooked,
             transitions,
+            share,
         });
     }
     errors.into_conflict(
@@ -976,43 +1008,89 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         )
     );
     bulk::execute(&txn, &insert, &channel_rows, CHUNK).await?;
-    for p in plans.iter().filter(|p| !p.is_new) {
-        orders::Entity::update_many()
-            .col_expr(
-                orders::Column::Status,
-                Expr::value(mapping.state_of(p.latest.0)),
+    // Stored orders take their latest state, as one UPDATE per table for the whole batch.
+    #[derive(Serialize)]
+    struct OrderUpdate<'a> {
+        id: Uuid,
+        status: &'a str,
+        status_changed_at: String,
+        pickup_time: Option<String>,
+        order_type: &'a str,
+    }
+    #[derive(Serialize)]
+    struct ChannelUpdate<'a> {
+        order_id: Uuid,
+        status_code: i32,
+        channel_order_id: Option<&'a str>,
+        delivery_address: Option<&'a str>,
+        customer_id: Option<Uuid>,
+    }
+    let stored_plans: Vec<&Plan> = plans.iter().filter(|p| !p.is_new).collect();
+    if !stored_plans.is_empty() {
+        let rows: Vec<OrderUpdate> = stored_plans
+            .iter()
+            .map(|p| OrderUpdate {
+                id: p.order_id,
+                status: mapping.state_of(p.latest.0),
+                status_changed_at: bulk::time(&p.latest.1),
+                pickup_time: p.order.pickup_time.as_ref().map(bulk::time),
+                order_type: order_type(p.order),
+            })
+            .collect();
+        let update = format!(
+            "UPDATE orders SET status = r.status, status_changed_at = r.status_changed_at, \
+             pickup_time = r.pickup_time, order_type = r.order_type, updated_at = {now} \
+             FROM ({rows}) r WHERE orders.id = r.id",
+            now = now_param,
+            rows = bulk::select_named(
+                backend,
+                &[
+                    ("id", Col::Uuid),
+                    ("status", Col::Text),
+                    ("status_changed_at", Col::Time),
+                    ("pickup_time", Col::Time),
+                    ("order_type", Col::Text),
+                ]
             )
-            .col_expr(orders::Column::StatusChangedAt, Expr::value(p.latest.1))
-            .col_expr(orders::Column::PickupTime, Expr::value(p.order.pickup_time))
-            .col_expr(orders::Column::OrderType, Expr::value(order_type(p.order)))
-            .col_expr(orders::Column::UpdatedAt, Expr::value(now))
-            .filter(orders::Column::Id.eq(p.order_id))
-            .exec(&txn)
-            .await?;
-        let mut update = channel_orders::Entity::update_many()
-            .col_expr(channel_orders::Column::StatusCode, Expr::value(p.latest.0))
-            .col_expr(
-                channel_orders::Column::MappingVersion,
-                Expr::value(mapping.version),
+        );
+        bulk::execute_with(&txn, &update, &rows, CHUNK, &[now_text.clone().into()]).await?;
+        let rows: Vec<ChannelUpdate> = stored_plans
+            .iter()
+            .map(|p| ChannelUpdate {
+                order_id: p.order_id,
+                status_code: p.latest.0,
+                channel_order_id: p.order.channel_order_id.as_deref(),
+                delivery_address: p.order.delivery_address.as_deref(),
+                customer_id: customer(p.order),
+            })
+            .collect();
+        let update = format!(
+            "UPDATE channel_orders SET status_code = r.status_code, mapping_version = {version}, \
+             channel_order_id = r.channel_order_id, delivery_address = r.delivery_address, \
+             customer_id = COALESCE(r.customer_id, channel_orders.customer_id) \
+             FROM ({rows}) r WHERE channel_orders.order_id = r.order_id",
+            version = mapping.version,
+            rows = bulk::select_named(
+                backend,
+                &[
+                    ("order_id", Col::Uuid),
+                    ("status_code", Col::Int4),
+                    ("channel_order_id", Col::Text),
+                    ("delivery_address", Col::Text),
+                    ("customer_id", Col::Uuid),
+                ]
             )
-            .col_expr(
-                channel_orders::Column::ChannelOrderId,
-                Expr::value(p.order.channel_order_id.clone()),
-            )
-            .col_expr(
-                channel_orders::Column::DeliveryAddress,
-                Expr::value(p.order.delivery_address.clone()),
-            );
-        if let Some(c) = customer(p.order) {
-            update = update.col_expr(channel_orders::Column::CustomerId, Expr::value(c));
-        }
-        update
-            .filter(channel_orders::Column::OrderId.eq(p.order_id))
-            .exec(&txn)
-            .await?;
-        if !p.order.items.is_empty() {
+        );
+        bulk::execute(&txn, &update, &rows, CHUNK).await?;
+        // Items sent again replace the stored ones.
+        let replaced: Vec<Uuid> = stored_plans
+            .iter()
+            .filter(|p| !p.order.items.is_empty())
+            .map(|p| p.order_id)
+            .collect();
+        for chunk in replaced.chunks(500) {
             order_items::Entity::delete_many()
-                .filter(order_items::Column::OrderId.eq(p.order_id))
+                .filter(order_items::Column::OrderId.is_in(chunk.to_vec()))
                 .exec(&txn)
                 .await?;
         }
@@ -1080,7 +1158,8 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
         "INSERT INTO order_status_events (order_id, restaurant_id, to_status, raw_code, actor_kind, \
          occurred_at, recorded_at) \
          SELECT order_id, restaurant_id, to_status, raw_code, '{SOURCE_CHANNEL}', occurred_at, {now} \
-         FROM ({rows}) r WHERE true ON CONFLICT (order_id, raw_code, occurred_at) DO NOTHING",
+         FROM ({rows}) r WHERE true ON CONFLICT (order_id, raw_code, occurred_at) DO NOTHING \
+         RETURNING order_id",
         now = now_param,
         rows = bulk::select_named(
             backend,
@@ -1093,8 +1172,12 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             ]
         )
     );
-    let inserted =
-        bulk::execute_with(&txn, &insert, &events, CHUNK, &[now_text.clone().into()]).await?;
+    let mut inserted: HashMap<Uuid, usize> = HashMap::new();
+    for row in bulk::query_with(&txn, &insert, &events, CHUNK, &[now_text.clone().into()]).await? {
+        *inserted
+            .entry(row.try_get_by_index::<Uuid>(0)?)
+            .or_default() += 1;
+    }
     // Stock follows: an order the channel now calls COMPLETED takes its recipes from stock in this
     // transaction, once (a replayed event finds the claim taken); one it now calls CANCELLED after the
     // kitchen started on it takes them as waste, if its venue says so. Only venues with recipes look.
@@ -1149,14 +1232,27 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             .await?;
         }
     }
+    // The kitchen follows what the channel now says, in the same transaction: a confirmed order has its
+    // lines once it is stored.
+    let states: Vec<(Uuid, Uuid, &str)> = plans
+        .iter()
+        .map(|p| (p.order_id, p.restaurant_id, mapping.state_of(p.latest.0)))
+        .collect();
+    let kitchen = crate::kitchen::follow_channel(&txn, &states, now).await?;
     txn.commit().await?;
     drop(turn);
+    for update in &kitchen {
+        crate::kitchen::publish(state, update).await;
+    }
 
-    let planned: usize = plans.iter().map(|p| p.new_events.len()).sum();
-    // A simultaneous request may have stored the same event first.
-    outcome.duplicate_events += planned.saturating_sub(inserted as usize);
-    outcome.events_stored = inserted as usize;
-    for p in &plans {
+    let mut shares = Vec::with_capacity(plans.len());
+    for p in plans {
+        // A simultaneous request may have stored some of the same events first.
+        let stored = inserted.get(&p.order_id).copied().unwrap_or(0);
+        let mut share = p.share;
+        share.duplicate_events += p.new_events.len().saturating_sub(stored);
+        outcome.duplicate_events += p.new_events.len().saturating_sub(stored);
+        outcome.events_stored += stored;
         if p.is_new {
             outcome.created += 1;
         } else {
@@ -1174,27 +1270,18 @@ pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOu
             external_id: p.order.external_id.clone(),
             order_id: p.order_id,
             created: p.is_new,
-            events_stored: p.new_events.len(),
+            events_stored: stored,
             status_code: p.latest.0,
             status: mapping.state_of(p.latest.0).to_string(),
         });
+        shares.push(share);
     }
     metrics::counter!("brigade_orders_created_total", "source" => SOURCE_CHANNEL)
         .increment(outcome.created as u64);
     let mut unknown: Vec<i32> = unknown.into_iter().collect();
     unknown.sort_unstable();
     outcome.unknown_codes = unknown;
-    // The kitchen follows what the channel now says (after the commit: a failure there is logged and
-    // never undoes the ingest).
-    let states: Vec<(Uuid, String)> = outcome
-        .orders
-        .iter()
-        .map(|o| (o.order_id, o.status.clone()))
-        .collect();
-    if let Err(err) = crate::kitchen::follow_channel(state, &states).await {
-        tracing::warn!(error = %err.message, "the kitchen could not follow a channel ingest");
-    }
-    Ok(outcome)
+    Ok((outcome, shares))
 }
 
 fn field(at: &str, name: &str) -> String {
@@ -1205,18 +1292,45 @@ fn field(at: &str, name: &str) -> String {
     }
 }
 
-/// A status update of a stored channel order (`row`): stored once, in timestamp order. The stored history
-/// is merged and checked by [`ingest`]; a contradiction is reported on `timestamp`.
+/// What a status update needs of a stored channel order: its channel fields and its order's.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct UpdateTarget {
+    pub external_id: String,
+    pub account: String,
+    pub brand_id: String,
+    pub channel_order_id: Option<String>,
+    pub delivery_address: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub pickup_time: Option<DateTime<Utc>>,
+}
+
+/// The channel order with the `_id` `external_id`, read with its order in one query.
+pub async fn update_target(
+    state: &AppState,
+    external_id: &str,
+) -> Result<Option<UpdateTarget>, DbErr> {
+    let backend = state.db.get_database_backend();
+    let sql = format!(
+        "SELECT c.external_id, c.account, c.brand_id, c.channel_order_id, c.delivery_address, \
+         o.created_at, o.pickup_time FROM channel_orders c JOIN orders o ON o.id = c.order_id \
+         WHERE c.external_id = {}",
+        bulk::param(backend, 1)
+    );
+    <UpdateTarget as sea_orm::FromQueryResult>::find_by_statement(
+        sea_orm::Statement::from_sql_and_values(backend, sql, [external_id.into()]),
+    )
+    .one(&state.db)
+    .await
+}
+
+/// A status update of a stored channel order (`order`): stored once, in timestamp order. The stored
+/// history is merged and checked by [`ingest`]; a contradiction is reported on `timestamp`.
 pub async fn add_status(
     state: &AppState,
-    row: channel_orders::Model,
+    order: UpdateTarget,
     code: i32,
     at: DateTime<Utc>,
 ) -> Result<IngestedOrder, ApiError> {
-    let order = orders::Entity::find_by_id(row.order_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel order"))?;
     if at < order.created_at {
         return Err(ApiError::conflict(
             "order_conflict",
@@ -1229,25 +1343,32 @@ pub async fn add_status(
     }
     let update = ValidOrder {
         at: String::new(),
-        external_id: row.external_id,
+        external_id: order.external_id,
         created: order.created_at,
-        account: row.account,
-        brand_id: row.brand_id,
-        channel_order_id: row.channel_order_id,
+        account: order.account,
+        brand_id: order.brand_id,
+        channel_order_id: order.channel_order_id,
         customer: None,
-        delivery_address: row.delivery_address,
+        delivery_address: order.delivery_address,
         pickup_time: order.pickup_time,
         items: Vec::new(),
         status: code,
         history: vec![(code, at)],
     };
-    let mut outcome = ingest(state, vec![update]).await.map_err(|mut err| {
-        if let Some(problems) = err.errors.as_mut().and_then(|e| e.remove("statusHistory")) {
-            err = ApiError::conflict("order_conflict", "the event contradicts the stored history")
+    let mut outcome = state
+        .channel_writer()
+        .store(update)
+        .await
+        .map_err(|mut err| {
+            if let Some(problems) = err.errors.as_mut().and_then(|e| e.remove("statusHistory")) {
+                err = ApiError::conflict(
+                    "order_conflict",
+                    "the event contradicts the stored history",
+                )
                 .with_field("timestamp", problems.join("; "));
-        }
-        err
-    })?;
+            }
+            err
+        })?;
     outcome
         .orders
         .pop()

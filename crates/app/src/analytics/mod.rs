@@ -6,6 +6,7 @@
 pub mod answers;
 pub(crate) mod bulk;
 pub mod channel;
+pub mod grouped;
 pub mod histogram;
 pub mod import;
 pub mod queries;

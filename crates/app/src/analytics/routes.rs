@@ -137,7 +137,14 @@ async fn ingest_orders(
     let accounts = valid.iter().map(|o| o.account.clone()).collect();
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     channel::check_signatures(&state, &accounts, signature, &body).await?;
-    let outcome = channel::ingest(&state, valid).await?;
+    let outcome = if batch {
+        channel::ingest(&state, valid).await?
+    } else {
+        let order = valid.into_iter().next().ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("a checked single order went missing"))
+        })?;
+        state.channel_writer().store(order).await?
+    };
     let status = if outcome.created > 0 {
         StatusCode::CREATED
     } else {
@@ -196,15 +203,13 @@ async fn add_status(
         .ok_or_else(|| ApiError::field("status", "must be a status code from 0 to 2147483647"))?;
     let at =
         channel::parse_instant(&input.timestamp).map_err(|p| ApiError::field("timestamp", p))?;
-    let row = channel_orders::Entity::find()
-        .filter(channel_orders::Column::ExternalId.eq(id.as_str()))
-        .one(&state.db)
+    let target = channel::update_target(&state, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("channel order"))?;
-    let accounts = std::iter::once(row.account.clone()).collect();
+    let accounts = std::iter::once(target.account.clone()).collect();
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     channel::check_signatures(&state, &accounts, signature, &body).await?;
-    let order = channel::add_status(&state, row, code, at).await?;
+    let order = channel::add_status(&state, target, code, at).await?;
     Ok(ok(StatusAdded {
         order_id: order.order_id,
         stored: order.events_stored > 0,

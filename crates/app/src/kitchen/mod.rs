@@ -11,13 +11,13 @@ pub mod predictions;
 pub mod prep;
 pub mod routes;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -212,24 +212,33 @@ async fn routed<C: ConnectionTrait>(
         .collect())
 }
 
-/// Open lines per station of the venue right now: the load each new line arrives into.
+/// Open lines per station right now (counted in the database, off the `(station_id, state)` index): the
+/// load each new line arrives into.
 async fn open_per_station<C: ConnectionTrait>(
     db: &C,
-    venue_id: Uuid,
-) -> Result<HashMap<Option<Uuid>, i32>, DbErr> {
-    let open = ticket_lines::Entity::find()
-        .filter(ticket_lines::Column::RestaurantId.eq(venue_id))
+    stations: &[Uuid],
+) -> Result<HashMap<Uuid, i32>, DbErr> {
+    if stations.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let counts: Vec<(Option<Uuid>, i64)> = ticket_lines::Entity::find()
+        .select_only()
+        .column(ticket_lines::Column::StationId)
+        // COUNT(*), not of a column: the index alone answers it.
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(ticket_lines::Column::StationId.is_in(stations.to_vec()))
         .filter(
             ticket_lines::Column::State
                 .is_in([LineState::Queued.as_str(), LineState::Started.as_str()]),
         )
+        .group_by(ticket_lines::Column::StationId)
+        .into_tuple()
         .all(db)
         .await?;
-    let mut counts = HashMap::new();
-    for line in open {
-        *counts.entry(line.station_id).or_insert(0) += 1;
-    }
-    Ok(counts)
+    Ok(counts
+        .into_iter()
+        .filter_map(|(station, n)| Some((station?, i32::try_from(n).unwrap_or(i32::MAX))))
+        .collect())
 }
 
 fn event(
@@ -258,71 +267,120 @@ pub async fn queue_lines<C: ConnectionTrait>(
     items: &[order_items::Model],
     now: DateTime<Utc>,
 ) -> Result<Vec<ticket_lines::Model>, DbErr> {
-    if items.is_empty()
-        || ticket_lines::Entity::find()
-            .filter(ticket_lines::Column::OrderId.eq(order.id))
-            .count(db)
-            .await?
-            > 0
-    {
+    queue_lines_many(db, &[(order.id, order.restaurant_id, items)], now).await
+}
+
+/// One order to queue: its id, its venue and its items.
+pub type ToQueue<'a> = (Uuid, Uuid, &'a [order_items::Model]);
+
+/// [`queue_lines`] for several orders at once: which orders have lines already, and each venue's routes,
+/// stations and load, are read once for all of them; the lines and their events are inserted together.
+pub async fn queue_lines_many<C: ConnectionTrait>(
+    db: &C,
+    orders: &[ToQueue<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<ticket_lines::Model>, DbErr> {
+    let ids: Vec<Uuid> = orders
+        .iter()
+        .filter(|(_, _, items)| !items.is_empty())
+        .map(|(order, _, _)| *order)
+        .collect();
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let venue = order.restaurant_id;
-    let item_ids: Vec<Uuid> = items.iter().filter_map(|i| i.menu_item_id).collect();
-    let routes = routed(db, venue, &item_ids).await?;
-    let stations: HashMap<Uuid, stations::Model> = stations::Entity::find()
-        .filter(stations::Column::RestaurantId.eq(venue))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
-    let mut fallback: Option<stations::Model> = None;
-    let mut load = open_per_station(db, venue).await?;
-    let mut lines = Vec::with_capacity(items.len());
-    for item in items {
-        let station = match item
-            .menu_item_id
-            .and_then(|id| routes.get(&id))
-            .and_then(|s| stations.get(s))
-        {
-            Some(station) => station.clone(),
-            None => match &fallback {
-                Some(station) => station.clone(),
-                None => {
-                    let station = default_station(db, venue, now).await?;
-                    fallback = Some(station.clone());
-                    station
-                }
-            },
-        };
-        let depth = load.entry(Some(station.id)).or_insert(0);
-        let line = ticket_lines::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            restaurant_id: Set(venue),
-            order_id: Set(order.id),
-            station_id: Set(Some(station.id)),
-            station_name: Set(station.name.clone()),
-            menu_item_id: Set(item.menu_item_id),
-            order_item_id: Set(Some(item.id)),
-            name: Set(item.name.clone()),
-            quantity: Set(item.quantity),
-            note: Set(item.special_request.clone()),
-            state: Set(LineState::Queued.as_str().to_string()),
-            queued_at: Set(now),
-            started_at: Set(None),
-            ready_at: Set(None),
-            bumped_by: Set(None),
-            recalls: Set(0),
-            voided_at: Set(None),
-            void_reason: Set(None),
-            queue_depth: Set(*depth),
+    let mut queued_before: HashSet<Uuid> = HashSet::new();
+    for chunk in ids.chunks(500) {
+        queued_before.extend(
+            ticket_lines::Entity::find()
+                .select_only()
+                .column(ticket_lines::Column::OrderId)
+                .filter(ticket_lines::Column::OrderId.is_in(chunk.to_vec()))
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?,
+        );
+    }
+    let mut by_venue: BTreeMap<Uuid, Vec<(Uuid, &[order_items::Model])>> = BTreeMap::new();
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    for (order, venue, items) in orders {
+        if !items.is_empty() && !queued_before.contains(order) && seen.insert(*order) {
+            by_venue.entry(*venue).or_default().push((*order, items));
         }
-        .insert(db)
+    }
+    let mut lines = Vec::new();
+    for (venue, venue_orders) in by_venue {
+        let mut item_ids: Vec<Uuid> = venue_orders
+            .iter()
+            .flat_map(|(_, items)| items.iter().filter_map(|i| i.menu_item_id))
+            .collect();
+        item_ids.sort_unstable();
+        item_ids.dedup();
+        let routes = routed(db, venue, &item_ids).await?;
+        let stations: HashMap<Uuid, stations::Model> = stations::Entity::find()
+            .filter(stations::Column::RestaurantId.eq(venue))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let station_ids: Vec<Uuid> = stations.keys().copied().collect();
+        let mut load = open_per_station(db, &station_ids).await?;
+        let mut fallback: Option<stations::Model> = None;
+        for (order, items) in venue_orders {
+            for item in items {
+                let station = match item
+                    .menu_item_id
+                    .and_then(|id| routes.get(&id))
+                    .and_then(|s| stations.get(s))
+                {
+                    Some(station) => station.clone(),
+                    None => match &fallback {
+                        Some(station) => station.clone(),
+                        None => {
+                            let station = default_station(db, venue, now).await?;
+                            fallback = Some(station.clone());
+                            station
+                        }
+                    },
+                };
+                let depth = load.entry(station.id).or_insert(0);
+                lines.push(ticket_lines::Model {
+                    id: Uuid::now_v7(),
+                    restaurant_id: venue,
+                    order_id: order,
+                    station_id: Some(station.id),
+                    station_name: station.name.clone(),
+                    menu_item_id: item.menu_item_id,
+                    order_item_id: Some(item.id),
+                    name: item.name.clone(),
+                    quantity: item.quantity,
+                    note: item.special_request.clone(),
+                    state: LineState::Queued.as_str().to_string(),
+                    queued_at: now,
+                    started_at: None,
+                    ready_at: None,
+                    bumped_by: None,
+                    recalls: 0,
+                    voided_at: None,
+                    void_reason: None,
+                    queue_depth: *depth,
+                });
+                *depth += 1;
+            }
+        }
+    }
+    // 19 columns a line: 100 lines a statement stay far inside SQLite's bind limit.
+    for chunk in lines.chunks(100) {
+        ticket_lines::Entity::insert_many(
+            chunk.iter().cloned().map(ticket_lines::ActiveModel::from),
+        )
+        .exec_without_returning(db)
         .await?;
-        *depth += 1;
-        event(&line, "queued", None, None, now).insert(db).await?;
-        lines.push(line);
+        ticket_events::Entity::insert_many(
+            chunk.iter().map(|l| event(l, "queued", None, None, now)),
+        )
+        .exec_without_returning(db)
+        .await?;
     }
     Ok(lines)
 }
@@ -591,121 +649,132 @@ pub async fn recall_last(
     act(state, last.id, Action::Recall, actor, None).await
 }
 
-/// The kitchen's side of a channel ingest, after it committed: orders the channel now says are
-/// CONFIRMED or PREPARING get their lines (once), their items matched to the venue's menu by PLU, else
-/// by name (case and surrounding spaces aside; unmatched items go to the default station); orders it says are
-/// READY, COMPLETED or CANCELLED close their open lines. The channel owns a channel order's status, so
-/// the kitchen never moves one (`follow_lines` leaves them alone).
-pub async fn follow_channel(state: &AppState, ingested: &[(Uuid, String)]) -> Result<(), ApiError> {
-    let kitchen: Vec<Uuid> = ingested
+/// The kitchen's side of a channel ingest, inside its transaction (`db`), for each `(order, venue, state
+/// the channel now says)`: orders the channel now says are CONFIRMED or PREPARING get their lines (once),
+/// their items matched to the venue's menu by PLU, else by name (case and surrounding spaces aside;
+/// unmatched items go to the default station); orders it says are READY, COMPLETED or CANCELLED close
+/// their open lines. The channel owns a channel order's status, so the kitchen never moves one
+/// (`follow_lines` leaves them alone). Answers the changes to announce once the transaction commits.
+pub async fn follow_channel<C: ConnectionTrait>(
+    db: &C,
+    ingested: &[(Uuid, Uuid, &str)],
+    now: DateTime<Utc>,
+) -> Result<Vec<KitchenUpdate>, DbErr> {
+    let mut kitchen: Vec<(Uuid, Uuid)> = Vec::new();
+    let mut done: Vec<(Uuid, Uuid, OrderStatus)> = Vec::new();
+    for (order, venue, state) in ingested {
+        match state.parse::<OrderStatus>() {
+            Ok(OrderStatus::Confirmed | OrderStatus::Preparing) => kitchen.push((*order, *venue)),
+            Ok(status @ (OrderStatus::Ready | OrderStatus::Completed | OrderStatus::Cancelled)) => {
+                done.push((*order, *venue, status))
+            }
+            _ => {}
+        }
+    }
+    if kitchen.is_empty() && done.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut with_lines: HashSet<Uuid> = HashSet::new();
+    let concerned: Vec<Uuid> = kitchen
         .iter()
-        .filter(|(_, s)| {
-            s == OrderStatus::Confirmed.as_str() || s == OrderStatus::Preparing.as_str()
-        })
         .map(|(id, _)| *id)
+        .chain(done.iter().map(|(id, _, _)| *id))
         .collect();
-    let done: Vec<(Uuid, OrderStatus)> = ingested
-        .iter()
-        .filter_map(|(id, s)| {
-            let status: OrderStatus = s.parse().ok()?;
-            matches!(
-                status,
-                OrderStatus::Ready | OrderStatus::Completed | OrderStatus::Cancelled
-            )
-            .then_some((*id, status))
-        })
-        .collect();
-    let mut with_lines: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
-    for chunk in kitchen
-        .iter()
-        .chain(done.iter().map(|(id, _)| id))
-        .copied()
-        .collect::<Vec<_>>()
-        .chunks(500)
-    {
+    for chunk in concerned.chunks(500) {
         with_lines.extend(
             ticket_lines::Entity::find()
+                .select_only()
+                .column(ticket_lines::Column::OrderId)
                 .filter(ticket_lines::Column::OrderId.is_in(chunk.to_vec()))
-                .all(&state.db)
-                .await?
-                .into_iter()
-                .map(|l| l.order_id),
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?,
         );
     }
-    let to_queue: Vec<Uuid> = kitchen
+    let to_queue: Vec<(Uuid, Uuid)> = kitchen
         .into_iter()
-        .filter(|id| !with_lines.contains(id))
+        .filter(|(id, _)| !with_lines.contains(id))
         .collect();
-    let to_close: Vec<(Uuid, OrderStatus)> = done
+    let to_close: Vec<(Uuid, Uuid, OrderStatus)> = done
         .into_iter()
-        .filter(|(id, _)| with_lines.contains(id))
+        .filter(|(id, _, _)| with_lines.contains(id))
         .collect();
-    if to_queue.is_empty() && to_close.is_empty() {
-        return Ok(());
-    }
-    let now = state.now();
-    let mut updates = Vec::new();
-    for id in to_queue {
-        let Some(order) = orders::Entity::find_by_id(id).one(&state.db).await? else {
-            continue;
-        };
-        let mut items = order_items::Entity::find()
-            .filter(order_items::Column::OrderId.eq(id))
-            .order_by_asc(order_items::Column::Name)
-            .all(&state.db)
-            .await?;
-        let menu = menu_items::Entity::find()
-            .filter(menu_items::Column::RestaurantId.eq(order.restaurant_id))
-            .all(&state.db)
-            .await?;
-        let matcher = crate::menus::ItemMatcher::new(&menu);
-        for item in items.iter_mut() {
-            if item.menu_item_id.is_none() {
-                item.menu_item_id = matcher.find(&item.name, item.plu.as_deref());
+    let mut updates: Vec<KitchenUpdate> = Vec::new();
+    if !to_queue.is_empty() {
+        // The items of the orders to queue and their venues' menus: read once.
+        let ids: Vec<Uuid> = to_queue.iter().map(|(id, _)| *id).collect();
+        let mut items_of: HashMap<Uuid, Vec<order_items::Model>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            for item in order_items::Entity::find()
+                .filter(order_items::Column::OrderId.is_in(chunk.to_vec()))
+                .order_by_asc(order_items::Column::Name)
+                .all(db)
+                .await?
+            {
+                items_of.entry(item.order_id).or_default().push(item);
             }
         }
-        let turn = state.write_turn().await;
-        let txn = crate::database::begin_write(&state.db).await?;
-        let lines = queue_lines(&txn, &order, &items, now).await?;
-        txn.commit().await?;
-        drop(turn);
-        if !lines.is_empty() {
+        let mut venues: Vec<Uuid> = to_queue.iter().map(|(_, v)| *v).collect();
+        venues.sort_unstable();
+        venues.dedup();
+        let mut menus: HashMap<Uuid, Vec<menu_items::Model>> = HashMap::new();
+        for chunk in venues.chunks(500) {
+            for item in menu_items::Entity::find()
+                .filter(menu_items::Column::RestaurantId.is_in(chunk.to_vec()))
+                .all(db)
+                .await?
+            {
+                menus.entry(item.restaurant_id).or_default().push(item);
+            }
+        }
+        let venue_of: HashMap<Uuid, Uuid> = to_queue.iter().copied().collect();
+        let mut matchers: HashMap<Uuid, crate::menus::ItemMatcher> = HashMap::new();
+        for (id, items) in items_of.iter_mut() {
+            let venue = venue_of[id];
+            let matcher = matchers.entry(venue).or_insert_with(|| {
+                crate::menus::ItemMatcher::new(menus.get(&venue).map(Vec::as_slice).unwrap_or(&[]))
+            });
+            for item in items.iter_mut() {
+                if item.menu_item_id.is_none() {
+                    item.menu_item_id = matcher.find(&item.name, item.plu.as_deref());
+                }
+            }
+        }
+        let queue: Vec<ToQueue> = to_queue
+            .iter()
+            .filter_map(|(id, venue)| Some((*id, *venue, items_of.get(id)?.as_slice())))
+            .collect();
+        let lines = queue_lines_many(db, &queue, now).await?;
+        let mut queued: BTreeMap<Uuid, Vec<&ticket_lines::Model>> = BTreeMap::new();
+        for line in &lines {
+            queued.entry(line.order_id).or_default().push(line);
+        }
+        for (order_id, order_lines) in queued {
             updates.push(KitchenUpdate {
-                venue_id: order.restaurant_id,
-                order_id: id,
-                line_ids: lines.iter().map(|l| l.id).collect(),
+                venue_id: order_lines[0].restaurant_id,
+                order_id,
+                line_ids: order_lines.iter().map(|l| l.id).collect(),
                 kind: "queued".into(),
                 at: now,
             });
         }
     }
-    for (id, status) in to_close {
-        let turn = state.write_turn().await;
-        let txn = crate::database::begin_write(&state.db).await?;
-        let closed = close_lines(&txn, id, status, None, now).await?;
-        txn.commit().await?;
-        drop(turn);
-        if let Some(first) = closed.first().copied() {
-            let line = ticket_lines::Entity::find_by_id(first)
-                .one(&state.db)
-                .await?;
-            if let Some(line) = line {
-                updates.push(KitchenUpdate {
-                    venue_id: line.restaurant_id,
-                    order_id: id,
-                    line_ids: closed,
-                    kind: if status == OrderStatus::Cancelled {
-                        "voided".into()
-                    } else {
-                        "ready".into()
-                    },
-                    at: now,
-                });
-            }
+    for (id, venue, status) in to_close {
+        let line_ids = close_lines(db, id, status, None, now).await?;
+        if line_ids.is_empty() {
+            continue;
         }
+        updates.push(KitchenUpdate {
+            venue_id: venue,
+            order_id: id,
+            line_ids,
+            kind: if status == OrderStatus::Cancelled {
+                "voided".into()
+            } else {
+                "ready".into()
+            },
+            at: now,
+        });
     }
-    for update in &updates {
-        publish(state, update).await;
-    }
-    Ok(())
+    Ok(updates)
 }

@@ -1603,3 +1603,143 @@ async fn the_grafana_dashboard_names_real_series_and_tables() {
         "{series} series, {tables} tables"
     );
 }
+
+#[tokio::test]
+async fn single_orders_and_updates_sent_at_once_each_get_their_own_answer() {
+    // Sent at once, single requests are stored in groups (analytics::grouped); each must still get what
+    // storing it alone would answer, and one bad request must not fail the others.
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let t0 = "2026-03-02T12:00:00Z";
+    for (id, history) in [
+        ("g-open", vec![(10, t0)]),
+        ("g-done", vec![(10, t0), (90, "2026-03-02T12:30:00Z")]),
+    ] {
+        app.post(
+            "/api/channel-orders",
+            order(id, "g-brand", t0, "+3585000000", &history),
+            Some(&admin),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+    }
+    let new_ids: Vec<String> = (0..24).map(|i| format!("g-new-{i}")).collect();
+    let mut requests: Vec<(String, Value)> = new_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            (
+                "/api/channel-orders".to_string(),
+                order(
+                    id,
+                    if i % 3 == 0 { "g-brand-new" } else { "g-brand" },
+                    t0,
+                    &format!("+35850000{:02}", i),
+                    &[(10, t0), (20, "2026-03-02T12:01:00Z")],
+                ),
+            )
+        })
+        .collect();
+    // Twelve updates of one order, at distinct instants: the later ones wait for a later group.
+    for m in 0..12 {
+        requests.push((
+            "/api/channel-orders/g-open/status".to_string(),
+            json!({"status": if m % 2 == 0 { 20 } else { 50 }, "timestamp": format!("2026-03-02T12:{:02}:00Z", 10 + m)}),
+        ));
+    }
+    // The open order sent again whole: nothing new.
+    requests.push((
+        "/api/channel-orders".to_string(),
+        order("g-open", "g-brand", t0, "+3585000000", &[(10, t0)]),
+    ));
+    // After the terminal status: refused alone.
+    requests.push((
+        "/api/channel-orders/g-done/status".to_string(),
+        json!({"status": 50, "timestamp": "2026-03-02T12:45:00Z"}),
+    ));
+    // An unknown code: stored, and reported to its sender only.
+    requests.push((
+        "/api/channel-orders".to_string(),
+        order(
+            "g-odd",
+            "g-brand",
+            t0,
+            "+3585000099",
+            &[(10, t0), (77, "2026-03-02T12:05:00Z")],
+        ),
+    ));
+    let answers = futures::future::join_all(
+        requests
+            .iter()
+            .map(|(path, body)| app.post(path, body.clone(), Some(&admin))),
+    )
+    .await;
+    let mut brands_created = 0;
+    for (i, answer) in answers[..24].iter().enumerate() {
+        answer.assert_status(StatusCode::CREATED);
+        let data = answer.data();
+        assert_eq!(data["received"], 1);
+        assert_eq!(data["created"], 1);
+        assert_eq!(data["events_stored"], 2);
+        assert_eq!(data["duplicate_events"], 0);
+        assert_eq!(data["unknown_codes"], json!([]));
+        assert_eq!(data["orders"].as_array().unwrap().len(), 1);
+        assert_eq!(data["orders"][0]["_id"], new_ids[i]);
+        assert_eq!(data["orders"][0]["status"], "CONFIRMED");
+        brands_created += data["restaurants_created"].as_u64().unwrap();
+    }
+    // The new brand was created once, and told to one of its orders.
+    assert_eq!(brands_created, 1);
+    for answer in &answers[24..36] {
+        answer.assert_status(StatusCode::OK);
+        assert_eq!(answer.data()["stored"], true, "{}", answer.body);
+    }
+    let again = &answers[36];
+    again.assert_status(StatusCode::OK);
+    assert_eq!(again.data()["created"], 0);
+    assert_eq!(again.data()["updated"], 1);
+    assert_eq!(again.data()["events_stored"], 0);
+    assert_eq!(again.data()["duplicate_events"], 1);
+    answers[37].assert_error(StatusCode::CONFLICT, "order_conflict");
+    assert!(
+        answers[37].body["errors"]["timestamp"].is_array(),
+        "{}",
+        answers[37].body
+    );
+    let odd = &answers[38];
+    odd.assert_status(StatusCode::CREATED);
+    assert_eq!(odd.data()["unknown_codes"], json!([77]));
+    assert_eq!(odd.data()["orders"][0]["_id"], "g-odd");
+
+    // Every update of the open order is stored once; it follows the latest (12:21, code 50).
+    let open = app.get("/api/channel-orders/g-open", Some(&admin)).await;
+    assert_eq!(open.data()["events"].as_array().unwrap().len(), 13);
+    assert_eq!(open.data()["status_code"], 50);
+    let done = app.get("/api/channel-orders/g-done", Some(&admin)).await;
+    assert_eq!(done.data()["events"].as_array().unwrap().len(), 2);
+    assert_eq!(done.data()["order"]["status"], "COMPLETED");
+
+    // The kitchen queued each new confirmed order once, its station's load counted line after line.
+    use brigade_app::entities::{restaurants, ticket_lines};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let brand = restaurants::Entity::find()
+        .filter(restaurants::Column::ExternalId.eq("g-brand"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let lines = ticket_lines::Entity::find()
+        .filter(ticket_lines::Column::RestaurantId.eq(brand.id))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    // g-brand's 16 new orders, plus g-open (confirmed by its updates, then preparing).
+    let mut orders: Vec<uuid::Uuid> = lines.iter().map(|l| l.order_id).collect();
+    orders.sort_unstable();
+    orders.dedup();
+    assert_eq!(lines.len(), 17);
+    assert_eq!(orders.len(), 17);
+    let mut depths: Vec<i32> = lines.iter().map(|l| l.queue_depth).collect();
+    depths.sort_unstable();
+    assert_eq!(depths, (0..17).collect::<Vec<i32>>());
+}
