@@ -662,13 +662,15 @@ pub struct OrderShare {
 
 /// Store a checked batch: all of it, or (on any conflict with what is stored) none of it.
 pub async fn ingest(state: &AppState, batch: Vec<ValidOrder>) -> Result<IngestOutcome, ApiError> {
-    Ok(ingest_shares(state, batch).await?.0)
+    Ok(ingest_shares(state, batch, &mut HashSet::new()).await?.0)
 }
 
-/// [`ingest`], with each order's share of the outcome.
+/// [`ingest`], with each order's share of the outcome. `created` gets the brands whose restaurants it
+/// created, even when the batch is then refused (restaurants are created before the orders are checked).
 pub async fn ingest_shares(
     state: &AppState,
     batch: Vec<ValidOrder>,
+    created: &mut HashSet<String>,
 ) -> Result<(IngestOutcome, Vec<OrderShare>), ApiError> {
     let received = batch.len();
     let batch = merge_duplicates(batch);
@@ -679,6 +681,7 @@ pub async fn ingest_shares(
     brands.sort_unstable();
     brands.dedup();
     let (restaurant_of, mut brands_created) = restaurants_for(state, &brands).await?;
+    created.extend(brands_created.iter().cloned());
     let mut errors = FieldErrors::new();
     for order in &batch {
         if !restaurant_of.contains_key(&order.brand_id) {

@@ -105,7 +105,8 @@ async fn store_group(state: &crate::state::AppState, group: Vec<Job>) {
         }
         return;
     }
-    match channel::ingest_shares(state, orders.clone()).await {
+    let mut created = HashSet::new();
+    match channel::ingest_shares(state, orders.clone(), &mut created).await {
         Ok((outcome, shares)) => {
             let mut answers: Vec<Option<IngestOutcome>> = split(outcome, shares);
             for (order, reply) in orders.iter().zip(replies) {
@@ -128,7 +129,15 @@ async fn store_group(state: &crate::state::AppState, group: Vec<Job>) {
         Err(err) => {
             tracing::debug!(code = %err.code, orders = orders.len(), "a channel order group failed; storing its orders one by one");
             for (order, reply) in orders.into_iter().zip(replies) {
-                let _ = reply.send(channel::ingest(state, vec![order]).await);
+                let brand = order.brand_id.clone();
+                let mut answer = channel::ingest(state, vec![order]).await;
+                // The group's attempt created the restaurant: the first of its orders stored says so.
+                if let Ok(outcome) = &mut answer
+                    && created.remove(&brand)
+                {
+                    outcome.restaurants_created = 1;
+                }
+                let _ = reply.send(answer);
             }
         }
     }

@@ -288,9 +288,23 @@ pub async fn queue_lines_many<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut queued_before: HashSet<Uuid> = HashSet::new();
+    let queued_before = orders_with_lines(db, &ids).await?;
+    let unqueued: Vec<ToQueue> = orders
+        .iter()
+        .filter(|(order, _, _)| !queued_before.contains(order))
+        .copied()
+        .collect();
+    queue_unqueued(db, &unqueued, now).await
+}
+
+/// Which of `ids` have ticket lines already.
+async fn orders_with_lines<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> Result<HashSet<Uuid>, DbErr> {
+    let mut found = HashSet::new();
     for chunk in ids.chunks(500) {
-        queued_before.extend(
+        found.extend(
             ticket_lines::Entity::find()
                 .select_only()
                 .column(ticket_lines::Column::OrderId)
@@ -300,10 +314,19 @@ pub async fn queue_lines_many<C: ConnectionTrait>(
                 .await?,
         );
     }
+    Ok(found)
+}
+
+/// [`queue_lines_many`] for orders known to have no lines yet (in this transaction).
+async fn queue_unqueued<C: ConnectionTrait>(
+    db: &C,
+    orders: &[ToQueue<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<ticket_lines::Model>, DbErr> {
     let mut by_venue: BTreeMap<Uuid, Vec<(Uuid, &[order_items::Model])>> = BTreeMap::new();
     let mut seen: HashSet<Uuid> = HashSet::new();
     for (order, venue, items) in orders {
-        if !items.is_empty() && !queued_before.contains(order) && seen.insert(*order) {
+        if !items.is_empty() && seen.insert(*order) {
             by_venue.entry(*venue).or_default().push((*order, items));
         }
     }
@@ -674,23 +697,12 @@ pub async fn follow_channel<C: ConnectionTrait>(
     if kitchen.is_empty() && done.is_empty() {
         return Ok(Vec::new());
     }
-    let mut with_lines: HashSet<Uuid> = HashSet::new();
     let concerned: Vec<Uuid> = kitchen
         .iter()
         .map(|(id, _)| *id)
         .chain(done.iter().map(|(id, _, _)| *id))
         .collect();
-    for chunk in concerned.chunks(500) {
-        with_lines.extend(
-            ticket_lines::Entity::find()
-                .select_only()
-                .column(ticket_lines::Column::OrderId)
-                .filter(ticket_lines::Column::OrderId.is_in(chunk.to_vec()))
-                .into_tuple::<Uuid>()
-                .all(db)
-                .await?,
-        );
-    }
+    let with_lines = orders_with_lines(db, &concerned).await?;
     let to_queue: Vec<(Uuid, Uuid)> = kitchen
         .into_iter()
         .filter(|(id, _)| !with_lines.contains(id))
@@ -744,7 +756,7 @@ pub async fn follow_channel<C: ConnectionTrait>(
             .iter()
             .filter_map(|(id, venue)| Some((*id, *venue, items_of.get(id)?.as_slice())))
             .collect();
-        let lines = queue_lines_many(db, &queue, now).await?;
+        let lines = queue_unqueued(db, &queue, now).await?;
         let mut queued: BTreeMap<Uuid, Vec<&ticket_lines::Model>> = BTreeMap::new();
         for line in &lines {
             queued.entry(line.order_id).or_default().push(line);
