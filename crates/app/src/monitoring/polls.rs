@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
+use futures::TryStreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
@@ -65,14 +66,55 @@ pub struct StoreStats {
     pub duplicates: u64,
 }
 
-struct Existing {
-    values: Vec<i64>,
-    version: i32,
-}
-
 /// Rows written per statement (8 columns each; SQLite allows 32,766 parameters).
 const INSERT_BATCH: usize = 2_000;
 const ATTEMPTS: usize = 5;
+
+/// Polls gathered by store (`K`) and block, packed (8 bytes a poll), in any order and with repeats until
+/// stored. An import of millions of polls holds only this: the polls as they will be stored.
+pub struct Blocks<K> {
+    blocks: rustc_hash::FxHashMap<(K, i32), Vec<i64>>,
+    received: u64,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Blocks<K> {
+    pub fn new() -> Blocks<K> {
+        Blocks {
+            blocks: rustc_hash::FxHashMap::default(),
+            received: 0,
+        }
+    }
+
+    pub fn add(&mut self, store: K, poll: Poll) {
+        self.received += 1;
+        self.blocks
+            .entry((store, day_of(poll.at)))
+            .or_default()
+            .push(encode_value(poll));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.received == 0
+    }
+
+    /// The same polls under other store keys (each key must map to a distinct store).
+    pub fn rekey<T: std::hash::Hash + Eq + Copy>(self, to: impl Fn(K) -> T) -> Blocks<T> {
+        Blocks {
+            blocks: self
+                .blocks
+                .into_iter()
+                .map(|((store, day), values)| ((to(store), day), values))
+                .collect(),
+            received: self.received,
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Default for Blocks<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Store polls, merging them into what is there. `on_progress` is told how many days were written.
 pub async fn store(
@@ -80,21 +122,30 @@ pub async fn store(
     polls: &[(Uuid, Poll)],
     on_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<StoreStats, DbErr> {
-    let mut days: HashMap<(Uuid, i32), Vec<i64>> = HashMap::new();
+    let mut blocks = Blocks::new();
     for &(restaurant, poll) in polls {
-        let day = day_of(poll.at);
-        days.entry((restaurant, day))
-            .or_default()
-            .push(encode_value(poll));
+        blocks.add(restaurant, poll);
     }
+    store_blocks(state, blocks, on_progress).await
+}
+
+/// [`store`] for polls already gathered into blocks.
+pub async fn store_blocks(
+    state: &AppState,
+    blocks: Blocks<Uuid>,
+    on_progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<StoreStats, DbErr> {
+    let received = blocks.received;
+    let mut days = blocks.blocks;
     for values in days.values_mut() {
         values.sort_unstable();
         values.dedup();
+        values.shrink_to_fit();
     }
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match store_once(state, &days, polls.len() as u64, on_progress).await {
+        match store_once(state, &days, received, on_progress).await {
             Err(err) if attempt < ATTEMPTS && is_conflict(&err) => {
                 tracing::debug!(attempt, "poll days changed under us; merging again");
             }
@@ -113,35 +164,40 @@ fn is_conflict(err: &DbErr) -> bool {
 
 async fn store_once(
     state: &AppState,
-    days: &HashMap<(Uuid, i32), Vec<i64>>,
+    days: &rustc_hash::FxHashMap<(Uuid, i32), Vec<i64>>,
     received: u64,
     on_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<StoreStats, DbErr> {
-    let existing = load_existing(&state.db, days.keys().copied()).await?;
     let now = Utc::now();
     let mut stats = StoreStats {
         received,
         ..Default::default()
     };
-    let mut inserts: Vec<store_poll_days::Model> = Vec::new();
+    // The stored blocks are compared as they are read; only those gaining polls are kept, so importing
+    // the same file again does not hold every stored poll in memory.
+    let mut there: rustc_hash::FxHashSet<(Uuid, i32)> = Default::default();
     let mut updates = Vec::new();
-    for (&(restaurant_id, day), new) in days {
-        match existing.get(&(restaurant_id, day)) {
-            None => {
-                stats.stored += new.len() as u64;
-                inserts.push(row(restaurant_id, day, new, 0, now));
+    {
+        let mut stored = std::pin::pin!(existing(&state.db, days).await?);
+        while let Some((restaurant_id, day, bytes, version)) = stored.try_next().await? {
+            let Some(new) = days.get(&(restaurant_id, day)) else {
+                continue;
+            };
+            there.insert((restaurant_id, day));
+            let old: Vec<i64> = decode_values(&bytes).collect();
+            let merged = merge(&old, new);
+            let added = (merged.len() - old.len()) as u64;
+            stats.stored += added;
+            if added > 0 {
+                updates.push((version, row(restaurant_id, day, &merged, version + 1, now)));
             }
-            Some(old) => {
-                let merged = merge(&old.values, new);
-                let added = (merged.len() - old.values.len()) as u64;
-                stats.stored += added;
-                if added > 0 {
-                    updates.push((
-                        old.version,
-                        row(restaurant_id, day, &merged, old.version + 1, now),
-                    ));
-                }
-            }
+        }
+    }
+    let mut inserts: Vec<(Uuid, i32)> = Vec::new();
+    for (key, new) in days {
+        if !there.contains(key) {
+            stats.stored += new.len() as u64;
+            inserts.push(*key);
         }
     }
     stats.duplicates = received - stats.stored;
@@ -149,30 +205,35 @@ async fn store_once(
     if total == 0 {
         return Ok(stats);
     }
+    // New blocks are packed a statement's worth at a time, so their bytes are not all held twice.
+    let rows = |keys: &[(Uuid, i32)]| -> Vec<store_poll_days::Model> {
+        keys.iter()
+            .map(|&(restaurant_id, day)| {
+                row(restaurant_id, day, &days[&(restaurant_id, day)], 0, now)
+            })
+            .collect()
+    };
     let _turn = state.write_turn().await;
     let mut done = 0u64;
     if super::bulk::is_postgres(&state.db) {
         // Whole columns a statement. Not in the transaction below: should the updates then conflict, the
         // merge runs again and finds these blocks stored, which changes nothing.
-        for batch in inserts.chunks(10_000) {
-            super::bulk::pg_insert_blocks(&state.db, batch).await?;
-            done += batch.len() as u64;
+        for keys in inserts.chunks(10_000) {
+            super::bulk::pg_insert_blocks(&state.db, &rows(keys)).await?;
+            done += keys.len() as u64;
             on_progress(done, total);
         }
         inserts.clear();
     }
     let txn = crate::database::begin_write(&state.db).await?;
-    let mut inserts = inserts
-        .into_iter()
-        .map(IntoActiveModel::into_active_model)
-        .peekable();
-    while inserts.peek().is_some() {
-        let batch: Vec<_> = inserts.by_ref().take(INSERT_BATCH).collect();
-        let n = batch.len() as u64;
+    for keys in inserts.chunks(INSERT_BATCH) {
+        let batch = rows(keys)
+            .into_iter()
+            .map(IntoActiveModel::into_active_model);
         store_poll_days::Entity::insert_many(batch)
             .exec_without_returning(&txn)
             .await?;
-        done += n;
+        done += keys.len() as u64;
         on_progress(done, total);
     }
     for (version, update) in updates {
@@ -252,17 +313,16 @@ fn merge(old: &[i64], new: &[i64]) -> Vec<i64> {
     out
 }
 
-/// The stored days among `keys`.
-async fn load_existing<C: ConnectionTrait>(
-    db: &C,
-    keys: impl Iterator<Item = (Uuid, i32)>,
-) -> Result<HashMap<(Uuid, i32), Existing>, DbErr> {
-    let keys: HashSet<(Uuid, i32)> = keys.collect();
-    let Some(min_day) = keys.iter().map(|k| k.1).min() else {
-        return Ok(HashMap::new());
-    };
-    let max_day = keys.iter().map(|k| k.1).max().unwrap_or(min_day);
-    let restaurants: HashSet<Uuid> = keys.iter().map(|k| k.0).collect();
+/// The stored blocks that may be among `days` (restaurant, day, packed polls, version), as a stream:
+/// a few stores are asked for, many (an import) read every block of the days and are picked by the caller.
+async fn existing<'a>(
+    db: &'a sea_orm::DatabaseConnection,
+    days: &rustc_hash::FxHashMap<(Uuid, i32), Vec<i64>>,
+) -> Result<impl futures::Stream<Item = Result<(Uuid, i32, Vec<u8>, i32), DbErr>> + Send + 'a, DbErr>
+{
+    let min_day = days.keys().map(|k| k.1).min().unwrap_or(0);
+    let max_day = days.keys().map(|k| k.1).max().unwrap_or(min_day);
+    let restaurants: HashSet<Uuid> = days.keys().map(|k| k.0).collect();
     let mut query = store_poll_days::Entity::find()
         .select_only()
         .columns([
@@ -272,24 +332,10 @@ async fn load_existing<C: ConnectionTrait>(
             store_poll_days::Column::Version,
         ])
         .filter(store_poll_days::Column::Day.between(min_day, max_day));
-    // A few stores: ask for them; many (an import): read the days and pick.
     if restaurants.len() <= 500 {
         query = query.filter(store_poll_days::Column::RestaurantId.is_in(restaurants));
     }
-    let rows: Vec<(Uuid, i32, Vec<u8>, i32)> = query.into_tuple().all(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|(r, d, _, _)| keys.contains(&(*r, *d)))
-        .map(|(r, d, bytes, version)| {
-            (
-                (r, d),
-                Existing {
-                    values: decode_values(&bytes).collect(),
-                    version,
-                },
-            )
-        })
-        .collect())
+    query.into_tuple().stream(db).await
 }
 
 /// The given stores' polls of the blocks `from_day..=to_day`, plus each store's latest earlier block, so
