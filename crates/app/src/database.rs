@@ -11,7 +11,37 @@ const MIGRATION_LOCK: i64 = 0x0062_7269_6761_6465; // "brigade" in ASCII
 pub async fn connect_and_migrate(config: &Config) -> Result<DatabaseConnection, DbErr> {
     let url = config.database_url();
     migrate(&url).await?;
-    db::connect(&url, config.database_max_connections).await
+    db::connect_with(&url, config.database_max_connections, tuning(config)).await
+}
+
+/// The application pools' tuning: slow statements logged as configured, and SQLite's write-ahead log
+/// checkpointed by [`run_checkpoints`] rather than by commits.
+pub fn tuning(config: &Config) -> db::Tuning {
+    db::Tuning {
+        slow_statements: (config.database_slow_statement_ms > 0)
+            .then(|| std::time::Duration::from_millis(config.database_slow_statement_ms)),
+        checkpoint_by_caller: true,
+    }
+}
+
+/// How often [`run_checkpoints`] copies SQLite's write-ahead log into the database file.
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Checkpoint SQLite's write-ahead log every [`CHECKPOINT_EVERY`] while the state lives. The pools never
+/// checkpoint on commit ([`tuning`]), so a commit does not wait for a checkpoint with the write lock held;
+/// without this task the log would grow without end.
+pub async fn run_checkpoints(state: crate::state::WeakState) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        if let Err(err) = db::checkpoint(&state.db).await {
+            tracing::warn!(%err, "could not checkpoint the write-ahead log");
+        }
+    }
 }
 
 /// Apply pending migrations on a dedicated single connection.

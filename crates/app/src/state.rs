@@ -164,7 +164,12 @@ impl AppState {
             sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DbBackend::Sqlite;
         let write_gate = sqlite.then(|| Arc::new(tokio::sync::Mutex::new(())));
         let order_writer = if sqlite {
-            let own = brigade_platform::db::connect(&config.database_url(), 1).await?;
+            let own = brigade_platform::db::connect_with(
+                &config.database_url(),
+                1,
+                crate::database::tuning(&config),
+            )
+            .await?;
             crate::orders::store::OrderWriter::start(own, write_gate.clone(), 1)
         } else {
             crate::orders::store::OrderWriter::start(
@@ -195,6 +200,10 @@ impl AppState {
         }));
         let writer = crate::analytics::grouped::ChannelWriter::start(state.downgrade());
         let _ = state.channel_writer.set(writer);
+        if sqlite {
+            // Ends when the state is dropped.
+            tokio::spawn(crate::database::run_checkpoints(state.downgrade()));
+        }
         Ok(state)
     }
 

@@ -60,6 +60,9 @@ pub struct Config {
     /// Longest a request may take before it is answered 408 (event streams, once started, are not cut).
     pub request_timeout_secs: u64,
     pub database_max_connections: u32,
+    /// Log each SQL statement that takes longer than this many milliseconds, with its text, as a warning
+    /// (`sqlx::query`); 0 logs none.
+    pub database_slow_statement_ms: u64,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     pub smtp: Option<SmtpConfig>,
@@ -233,6 +236,7 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             database_max_connections: 10,
+            database_slow_statement_ms: 0,
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
             smtp: None,

@@ -72,3 +72,49 @@ async fn ready_reports_a_broken_database() {
         ready.text
     );
 }
+
+/// On SQLite no commit copies the write-ahead log into the database file (that would hold the write lock
+/// for the copy); a task of the server does it instead, within a second of the writes.
+#[tokio::test]
+async fn sqlite_log_is_checkpointed_by_the_server_not_by_commits() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    if app.postgres.is_some() {
+        assert_eq!(db.get_database_backend(), sea_orm::DbBackend::Postgres);
+        return;
+    }
+    let setting = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA wal_autocheckpoint",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(setting.try_get_by_index::<i32>(0).unwrap(), 0);
+    let file = app.state.config.data_dir.join("brigade.db");
+    let before = std::fs::metadata(&file).unwrap().len();
+    // About 4 MiB in one table, committed: more than SQLite's own checkpoint threshold of 1,000 pages.
+    db.execute_unprepared(
+        "CREATE TABLE checkpoint_probe (body BLOB); \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+         INSERT INTO checkpoint_probe SELECT randomblob(4000) FROM n",
+    )
+    .await
+    .unwrap();
+    let wal = app.state.config.data_dir.join("brigade.db-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 4_000_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = std::fs::metadata(&file).unwrap().len();
+        if now > before + 4_000_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file is still {now} bytes (it was {before}): the log was not checkpointed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
