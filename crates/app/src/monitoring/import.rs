@@ -451,6 +451,9 @@ async fn replace_changed_hours(
     if changed.is_empty() {
         return Ok(changed);
     }
+    // In the order of the index on restaurant_id: each new entry lands beside the last, and each
+    // store's rows end up side by side in the table, where the report reads them.
+    changed.sort_unstable();
     let rows: Vec<(Uuid, Vec<HoursInterval>)> =
         changed.iter().map(|id| (*id, wanted[id].clone())).collect();
     crate::restaurants::replace_hours_many(state, &rows).await?;

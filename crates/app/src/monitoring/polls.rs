@@ -200,6 +200,9 @@ async fn store_once(
             inserts.push(*key);
         }
     }
+    // In primary key order, each new block lands beside the last. In hash order they land all over the
+    // table: at ten times the full size, storing took 16 times as long as at full size.
+    inserts.sort_unstable();
     stats.duplicates = received - stats.stored;
     let total = (inserts.len() + updates.len()) as u64;
     if total == 0 {
