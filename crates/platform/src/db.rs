@@ -73,7 +73,17 @@ pub async fn connect_with(
             .sqlx_logging_level(log::LevelFilter::Off)
             .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, slow);
     }
+    if Backend::of(url) == Backend::Postgres {
+        // A connection is pinged before it is handed out only once it has been idle for a while (the
+        // server, a proxy or a firewall may have dropped it): a ping on every checkout was one more
+        // round trip per query outside a transaction.
+        options.test_before_acquire_if_idle_for(Duration::from_secs(10));
+    }
     if Backend::of(url) == Backend::Sqlite {
+        // No ping before a pooled connection is handed out: an SQLite connection is a file handle in
+        // this process and cannot be dropped by anyone else, and each ping was a round trip through
+        // the connection's worker thread.
+        options.test_before_acquire(false);
         let parent = sqlite_path(url)
             .and_then(|p| std::path::Path::new(&p).parent().map(|d| d.to_path_buf()));
         if let Some(parent) = parent.filter(|d| !d.as_os_str().is_empty()) {
