@@ -54,12 +54,6 @@ pub async fn connect_with(
     max_connections: u32,
     tuning: Tuning,
 ) -> Result<DatabaseConnection, DbErr> {
-    let slow = tuning.slow_statements;
-    let autocheckpoint = if tuning.checkpoint_by_caller {
-        "0"
-    } else {
-        "1000"
-    };
     let mut options = ConnectOptions::new(url.to_string());
     options
         .max_connections(max_connections.max(1))
@@ -67,7 +61,7 @@ pub async fn connect_with(
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    if let Some(slow) = slow {
+    if let Some(slow) = tuning.slow_statements {
         options
             .sqlx_logging(true)
             .sqlx_logging_level(log::LevelFilter::Off)
@@ -78,8 +72,7 @@ pub async fn connect_with(
         // server, a proxy or a firewall may have dropped it): a ping on every checkout was one more
         // round trip per query outside a transaction.
         options.test_before_acquire_if_idle_for(Duration::from_secs(10));
-    }
-    if Backend::of(url) == Backend::Sqlite {
+    } else {
         // No ping before a pooled connection is handed out: an SQLite connection is a file handle in
         // this process and cannot be dropped by anyone else, and each ping was a round trip through
         // the connection's worker thread.
@@ -106,7 +99,14 @@ pub async fn connect_with(
                 // caches do not hold come from the kernel's page cache, which is shared.
                 .pragma("cache_size", "-16384")
                 .pragma("temp_store", "memory")
-                .pragma("wal_autocheckpoint", autocheckpoint)
+                .pragma(
+                    "wal_autocheckpoint",
+                    if tuning.checkpoint_by_caller {
+                        "0"
+                    } else {
+                        "1000"
+                    },
+                )
         });
     }
     Database::connect(options).await

@@ -136,6 +136,9 @@ pub async fn store_blocks(
     on_progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<StoreStats, DbErr> {
     let received = blocks.received;
+    if blocks.is_empty() {
+        return Ok(StoreStats::default());
+    }
     let mut days = blocks.blocks;
     for values in days.values_mut() {
         values.sort_unstable();
@@ -323,8 +326,8 @@ async fn existing<'a>(
     days: &rustc_hash::FxHashMap<(Uuid, i32), Vec<i64>>,
 ) -> Result<impl futures::Stream<Item = Result<(Uuid, i32, Vec<u8>, i32), DbErr>> + Send + 'a, DbErr>
 {
-    let min_day = days.keys().map(|k| k.1).min().unwrap_or(0);
-    let max_day = days.keys().map(|k| k.1).max().unwrap_or(min_day);
+    let min_day = days.keys().map(|k| k.1).min().unwrap_or_default();
+    let max_day = days.keys().map(|k| k.1).max().unwrap_or_default();
     let restaurants: HashSet<Uuid> = days.keys().map(|k| k.0).collect();
     let mut query = store_poll_days::Entity::find()
         .select_only()
