@@ -61,17 +61,16 @@ impl Mapping {
 
 /// The newest mapping version.
 pub async fn current_mapping<C: ConnectionTrait>(db: &C) -> Result<Mapping, DbErr> {
-    let version: Option<Option<i32>> = status_code_mappings::Entity::find()
-        .select_only()
-        .column_as(status_code_mappings::Column::Version.max(), "v")
-        .into_tuple()
-        .one(db)
-        .await?;
-    let version = version.flatten().unwrap_or(0);
+    // One query: the newest version's rows (a subquery finds the version).
+    let newest = sea_orm::sea_query::Query::select()
+        .expr(status_code_mappings::Column::Version.max())
+        .from(status_code_mappings::Entity)
+        .to_owned();
     let rows = status_code_mappings::Entity::find()
-        .filter(status_code_mappings::Column::Version.eq(version))
+        .filter(status_code_mappings::Column::Version.in_subquery(newest))
         .all(db)
         .await?;
+    let version = rows.first().map_or(0, |r| r.version);
     let codes = rows
         .into_iter()
         .filter_map(|r| Some((r.code, (r.label, r.state.parse().ok()?))))
@@ -1136,6 +1135,25 @@ pub async fn ingest_shares(
         )
     );
     bulk::execute(&txn, &insert, &lines, CHUNK).await?;
+    // The items of the orders created here, for the kitchen (it need not read them back).
+    let is_new: HashSet<Uuid> = fresh.iter().map(|p| p.order_id).collect();
+    let mut created_items: HashMap<Uuid, Vec<order_items::Model>> =
+        is_new.iter().map(|id| (*id, Vec::new())).collect();
+    for line in lines.iter().filter(|l| is_new.contains(&l.order_id)) {
+        if let Some(items) = created_items.get_mut(&line.order_id) {
+            items.push(order_items::Model {
+                id: line.id,
+                order_id: line.order_id,
+                menu_item_id: None,
+                name: line.name.to_string(),
+                plu: line.plu.map(str::to_string),
+                unit_price_minor: 0,
+                quantity: line.quantity,
+                subtotal_minor: 0,
+                special_request: None,
+            });
+        }
+    }
     #[derive(Serialize)]
     struct EventRow {
         order_id: Uuid,
@@ -1241,7 +1259,7 @@ pub async fn ingest_shares(
         .iter()
         .map(|p| (p.order_id, p.restaurant_id, mapping.state_of(p.latest.0)))
         .collect();
-    let kitchen = crate::kitchen::follow_channel(&txn, &states, now).await?;
+    let kitchen = crate::kitchen::follow_channel(&txn, &states, &created_items, now).await?;
     txn.commit().await?;
     drop(turn);
     for update in &kitchen {

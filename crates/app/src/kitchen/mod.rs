@@ -169,45 +169,59 @@ async fn default_station<C: ConnectionTrait>(
         .ok_or_else(|| DbErr::RecordNotFound("the default station".into()))
 }
 
-/// The station of each menu item of the venue that the routes name: the item's own route, else its
-/// category's.
+/// Where each venue's menu items go (`(venue, menu item)` to station): a route naming the item, else a
+/// route naming its category. Read for all of `venues` at once.
 async fn routed<C: ConnectionTrait>(
     db: &C,
-    venue_id: Uuid,
+    venues: &[Uuid],
     item_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Uuid>, DbErr> {
-    if item_ids.is_empty() {
+) -> Result<HashMap<(Uuid, Uuid), Uuid>, DbErr> {
+    if item_ids.is_empty() || venues.is_empty() {
         return Ok(HashMap::new());
     }
-    let routes = station_routes::Entity::find()
-        .filter(station_routes::Column::RestaurantId.eq(venue_id))
-        .all(db)
-        .await?;
+    let mut routes = Vec::new();
+    for chunk in venues.chunks(500) {
+        routes.extend(
+            station_routes::Entity::find()
+                .filter(station_routes::Column::RestaurantId.is_in(chunk.to_vec()))
+                .all(db)
+                .await?,
+        );
+    }
     if routes.is_empty() {
         return Ok(HashMap::new());
     }
-    let by_item: HashMap<Uuid, Uuid> = routes
+    let by_item: HashMap<(Uuid, Uuid), Uuid> = routes
         .iter()
-        .filter_map(|r| r.menu_item_id.map(|i| (i, r.station_id)))
+        .filter_map(|r| r.menu_item_id.map(|i| ((r.restaurant_id, i), r.station_id)))
         .collect();
-    let by_category: HashMap<Uuid, Uuid> = routes
+    let by_category: HashMap<(Uuid, Uuid), Uuid> = routes
         .iter()
-        .filter_map(|r| r.category_id.map(|c| (c, r.station_id)))
+        .filter_map(|r| r.category_id.map(|c| ((r.restaurant_id, c), r.station_id)))
         .collect();
-    let categories: HashMap<Uuid, Uuid> = menu_items::Entity::find()
-        .filter(menu_items::Column::Id.is_in(item_ids.to_vec()))
-        .all(db)
-        .await?
+    let mut items: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
+    for chunk in item_ids.chunks(500) {
+        items.extend(
+            menu_items::Entity::find()
+                .select_only()
+                .columns([
+                    menu_items::Column::Id,
+                    menu_items::Column::RestaurantId,
+                    menu_items::Column::CategoryId,
+                ])
+                .filter(menu_items::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<(Uuid, Uuid, Uuid)>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(items
         .into_iter()
-        .map(|item| (item.id, item.category_id))
-        .collect();
-    Ok(item_ids
-        .iter()
-        .filter_map(|id| {
+        .filter_map(|(id, venue, category)| {
             by_item
-                .get(id)
-                .or_else(|| categories.get(id).and_then(|c| by_category.get(c)))
-                .map(|station| (*id, *station))
+                .get(&(venue, id))
+                .or_else(|| by_category.get(&(venue, category)))
+                .map(|station| ((venue, id), *station))
         })
         .collect())
 }
@@ -331,29 +345,51 @@ async fn queue_unqueued<C: ConnectionTrait>(
         }
     }
     let mut lines = Vec::new();
-    for (venue, venue_orders) in by_venue {
-        let mut item_ids: Vec<Uuid> = venue_orders
-            .iter()
-            .flat_map(|(_, items)| items.iter().filter_map(|i| i.menu_item_id))
-            .collect();
-        item_ids.sort_unstable();
-        item_ids.dedup();
-        let routes = routed(db, venue, &item_ids).await?;
-        let stations: HashMap<Uuid, stations::Model> = stations::Entity::find()
-            .filter(stations::Column::RestaurantId.eq(venue))
+    if by_venue.is_empty() {
+        return Ok(lines);
+    }
+    // Every venue's routes, stations and open lines per station, read once for all of them.
+    let venues: Vec<Uuid> = by_venue.keys().copied().collect();
+    let mut item_ids: Vec<Uuid> = by_venue
+        .values()
+        .flatten()
+        .flat_map(|(_, items)| items.iter().filter_map(|i| i.menu_item_id))
+        .collect();
+    item_ids.sort_unstable();
+    item_ids.dedup();
+    let routes = routed(db, &venues, &item_ids).await?;
+    // In the default station's order (`default_station`): the first station of a venue is its default.
+    let mut stations_of: HashMap<Uuid, Vec<stations::Model>> = HashMap::new();
+    for chunk in venues.chunks(500) {
+        for station in stations::Entity::find()
+            .filter(stations::Column::RestaurantId.is_in(chunk.to_vec()))
+            .order_by_desc(stations::Column::IsDefault)
+            .order_by_asc(stations::Column::DisplayOrder)
+            .order_by_asc(stations::Column::Name)
             .all(db)
             .await?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect();
-        let station_ids: Vec<Uuid> = stations.keys().copied().collect();
-        let mut load = open_per_station(db, &station_ids).await?;
-        let mut fallback: Option<stations::Model> = None;
+        {
+            stations_of
+                .entry(station.restaurant_id)
+                .or_default()
+                .push(station);
+        }
+    }
+    let station_ids: Vec<Uuid> = stations_of.values().flatten().map(|s| s.id).collect();
+    let mut load = HashMap::new();
+    for chunk in station_ids.chunks(500) {
+        load.extend(open_per_station(db, chunk).await?);
+    }
+    for (venue, venue_orders) in by_venue {
+        let venue_stations = stations_of.remove(&venue).unwrap_or_default();
+        let mut fallback: Option<stations::Model> = venue_stations.first().cloned();
+        let stations: HashMap<Uuid, stations::Model> =
+            venue_stations.into_iter().map(|s| (s.id, s)).collect();
         for (order, items) in venue_orders {
             for item in items {
                 let station = match item
                     .menu_item_id
-                    .and_then(|id| routes.get(&id))
+                    .and_then(|id| routes.get(&(venue, id)))
                     .and_then(|s| stations.get(s))
                 {
                     Some(station) => station.clone(),
@@ -417,34 +453,85 @@ pub async fn close_lines<C: ConnectionTrait>(
     actor_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, DbErr> {
-    let open = ticket_lines::Entity::find()
-        .filter(ticket_lines::Column::OrderId.eq(order_id))
-        .filter(
-            ticket_lines::Column::State
-                .is_in([LineState::Queued.as_str(), LineState::Started.as_str()]),
-        )
-        .all(db)
-        .await?;
-    let mut changed = Vec::new();
-    for line in open {
-        let mut active: ticket_lines::ActiveModel = line.clone().into();
-        let kind = if to == OrderStatus::Cancelled {
-            active.state = Set(LineState::Voided.as_str().to_string());
-            active.voided_at = Set(Some(now));
-            active.void_reason = Set(Some("order cancelled".to_string()));
-            "voided"
-        } else {
-            active.state = Set(LineState::Ready.as_str().to_string());
-            active.ready_at = Set(Some(now));
-            active.bumped_by = Set(actor_id);
-            "ready"
-        };
-        active.update(db).await?;
-        let note = format!("order {}", to.as_str().to_lowercase());
-        event(&line, kind, actor_id, Some(note), now)
-            .insert(db)
+    Ok(close_lines_many(db, &[(order_id, to)], actor_id, now)
+        .await?
+        .remove(&order_id)
+        .unwrap_or_default())
+}
+
+/// [`close_lines`] for several orders at once: their open lines are read in one query, changed in one
+/// statement per kind of change and their events inserted together. Answers the lines changed of each
+/// order that had any, in the order they were queued.
+pub async fn close_lines_many<C: ConnectionTrait>(
+    db: &C,
+    closing: &[(Uuid, OrderStatus)],
+    actor_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<Uuid, Vec<Uuid>>, DbErr> {
+    let to_of: HashMap<Uuid, OrderStatus> = closing.iter().copied().collect();
+    let ids: Vec<Uuid> = to_of.keys().copied().collect();
+    let mut open: Vec<ticket_lines::Model> = Vec::new();
+    for chunk in ids.chunks(500) {
+        open.extend(
+            ticket_lines::Entity::find()
+                .filter(ticket_lines::Column::OrderId.is_in(chunk.to_vec()))
+                .filter(
+                    ticket_lines::Column::State
+                        .is_in([LineState::Queued.as_str(), LineState::Started.as_str()]),
+                )
+                .all(db)
+                .await?,
+        );
+    }
+    // Line ids are time-ordered (v7): the order they were queued in.
+    open.sort_unstable_by_key(|l| l.id);
+    let (voided, ready): (Vec<&ticket_lines::Model>, Vec<&ticket_lines::Model>) = open
+        .iter()
+        .partition(|l| to_of[&l.order_id] == OrderStatus::Cancelled);
+    for chunk in voided.chunks(500) {
+        ticket_lines::Entity::update_many()
+            .col_expr(
+                ticket_lines::Column::State,
+                Expr::value(LineState::Voided.as_str()),
+            )
+            .col_expr(ticket_lines::Column::VoidedAt, Expr::value(now))
+            .col_expr(
+                ticket_lines::Column::VoidReason,
+                Expr::value("order cancelled"),
+            )
+            .filter(ticket_lines::Column::Id.is_in(chunk.iter().map(|l| l.id)))
+            .exec(db)
             .await?;
-        changed.push(line.id);
+    }
+    for chunk in ready.chunks(500) {
+        ticket_lines::Entity::update_many()
+            .col_expr(
+                ticket_lines::Column::State,
+                Expr::value(LineState::Ready.as_str()),
+            )
+            .col_expr(ticket_lines::Column::ReadyAt, Expr::value(now))
+            .col_expr(ticket_lines::Column::BumpedBy, Expr::value(actor_id))
+            .filter(ticket_lines::Column::Id.is_in(chunk.iter().map(|l| l.id)))
+            .exec(db)
+            .await?;
+    }
+    let mut changed: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for chunk in open.chunks(100) {
+        ticket_events::Entity::insert_many(chunk.iter().map(|line| {
+            let to = to_of[&line.order_id];
+            let kind = if to == OrderStatus::Cancelled {
+                "voided"
+            } else {
+                "ready"
+            };
+            let note = format!("order {}", to.as_str().to_lowercase());
+            event(line, kind, actor_id, Some(note), now)
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    for line in &open {
+        changed.entry(line.order_id).or_default().push(line.id);
     }
     Ok(changed)
 }
@@ -677,10 +764,13 @@ pub async fn recall_last(
 /// their items matched to the venue's menu by PLU, else by name (case and surrounding spaces aside;
 /// unmatched items go to the default station); orders it says are READY, COMPLETED or CANCELLED close
 /// their open lines. The channel owns a channel order's status, so the kitchen never moves one
-/// (`follow_lines` leaves them alone). Answers the changes to announce once the transaction commits.
+/// (`follow_lines` leaves them alone). `created` holds the items of the orders this transaction created:
+/// they have no lines yet, and their items need not be read back. Answers the changes to announce once
+/// the transaction commits.
 pub async fn follow_channel<C: ConnectionTrait>(
     db: &C,
     ingested: &[(Uuid, Uuid, &str)],
+    created: &HashMap<Uuid, Vec<order_items::Model>>,
     now: DateTime<Utc>,
 ) -> Result<Vec<KitchenUpdate>, DbErr> {
     let mut kitchen: Vec<(Uuid, Uuid)> = Vec::new();
@@ -701,8 +791,13 @@ pub async fn follow_channel<C: ConnectionTrait>(
         .iter()
         .map(|(id, _)| *id)
         .chain(done.iter().map(|(id, _, _)| *id))
+        .filter(|id| !created.contains_key(id))
         .collect();
-    let with_lines = orders_with_lines(db, &concerned).await?;
+    let with_lines = if concerned.is_empty() {
+        HashSet::new()
+    } else {
+        orders_with_lines(db, &concerned).await?
+    };
     let to_queue: Vec<(Uuid, Uuid)> = kitchen
         .into_iter()
         .filter(|(id, _)| !with_lines.contains(id))
@@ -714,8 +809,18 @@ pub async fn follow_channel<C: ConnectionTrait>(
     let mut updates: Vec<KitchenUpdate> = Vec::new();
     if !to_queue.is_empty() {
         // The items of the orders to queue and their venues' menus: read once.
-        let ids: Vec<Uuid> = to_queue.iter().map(|(id, _)| *id).collect();
         let mut items_of: HashMap<Uuid, Vec<order_items::Model>> = HashMap::new();
+        let mut ids: Vec<Uuid> = Vec::new();
+        for (id, _) in &to_queue {
+            match created.get(id) {
+                Some(items) => {
+                    let mut items = items.clone();
+                    items.sort_by(|a, b| a.name.cmp(&b.name));
+                    items_of.insert(*id, items);
+                }
+                None => ids.push(*id),
+            }
+        }
         for chunk in ids.chunks(500) {
             for item in order_items::Entity::find()
                 .filter(order_items::Column::OrderId.is_in(chunk.to_vec()))
@@ -771,11 +876,12 @@ pub async fn follow_channel<C: ConnectionTrait>(
             });
         }
     }
+    let closing: Vec<(Uuid, OrderStatus)> = to_close.iter().map(|(id, _, to)| (*id, *to)).collect();
+    let mut closed = close_lines_many(db, &closing, None, now).await?;
     for (id, venue, status) in to_close {
-        let line_ids = close_lines(db, id, status, None, now).await?;
-        if line_ids.is_empty() {
+        let Some(line_ids) = closed.remove(&id) else {
             continue;
-        }
+        };
         updates.push(KitchenUpdate {
             venue_id: venue,
             order_id: id,

@@ -577,6 +577,185 @@ async fn channel_orders_reach_the_kitchen_matched_by_name_and_their_channel_clos
 }
 
 #[tokio::test]
+async fn a_batch_of_channel_orders_across_venues_queues_each_at_its_own_stations_and_closes_them_together()
+ {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let one = shop(&app, &admin, "Batch One", json!({"external_id": "batch-1"})).await;
+    let two = shop(&app, &admin, "Batch Two", json!({"external_id": "batch-2"})).await;
+    // Venue one: a default Pass and a Fry that takes gyoza. Venue two: no stations at all.
+    app.post(
+        &format!("/api/venues/{}/stations", one.id),
+        json!({"name": "Pass", "kind": "pass", "is_default": true}),
+        Some(&one.owner),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let fry = app
+        .post(
+            &format!("/api/venues/{}/stations", one.id),
+            json!({"name": "Fry", "kind": "fry"}),
+            Some(&one.owner),
+        )
+        .await
+        .data()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.put(
+        &format!("/api/venues/{}/station-routes", one.id),
+        json!({"menu_item_id": one.gyoza, "station_id": fry}),
+        Some(&one.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let order = |id: &str, brand: &str, items: Value, history: Value| {
+        json!({
+            "_id": id,
+            "created": "2026-06-15T11:50:00Z",
+            "account": "acc-1",
+            "brandId": brand,
+            "items": items,
+            "status": history.as_array().unwrap().last().unwrap()["status"].clone(),
+            "statusHistory": history,
+        })
+    };
+    let accepted = json!([{"status": 20, "timestamp": "2026-06-15T11:52:00Z"}]);
+    let batch = app
+        .post(
+            "/api/channel-orders",
+            json!([
+                order("bk-1", "batch-1", json!([{"name": "Gyoza", "quantity": 2}, {"name": "Mystery box", "quantity": 1}]), accepted.clone()),
+                order("bk-2", "batch-1", json!([{"name": "Ramen", "quantity": 1}]), accepted.clone()),
+                order("bk-3", "batch-2", json!([{"name": "Gyoza", "quantity": 1}, {"name": "Ramen", "quantity": 3}]), accepted.clone()),
+            ]),
+            Some(&admin),
+        )
+        .await;
+    batch.assert_status(StatusCode::CREATED);
+    let lines_of = |ext: &'static str| {
+        let app = &app;
+        async move {
+            let order_id = brigade_app::entities::channel_orders::Entity::find()
+                .filter(brigade_app::entities::channel_orders::Column::ExternalId.eq(ext))
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .order_id;
+            let mut lines = brigade_app::entities::ticket_lines::Entity::find()
+                .filter(brigade_app::entities::ticket_lines::Column::OrderId.eq(order_id))
+                .all(&app.state.db)
+                .await
+                .unwrap();
+            lines.sort_by(|a, b| a.name.cmp(&b.name));
+            lines
+        }
+    };
+    let stations = |lines: &[brigade_app::entities::ticket_lines::Model]| {
+        lines
+            .iter()
+            .map(|l| (l.name.clone(), l.station_name.clone(), l.state.clone()))
+            .collect::<Vec<_>>()
+    };
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        stations(&lines_of("bk-1").await),
+        [
+            s("Gyoza", "Fry", "queued"),
+            s("Mystery box", "Pass", "queued")
+        ],
+        "venue one's route and default station"
+    );
+    assert_eq!(
+        stations(&lines_of("bk-2").await),
+        [s("Ramen", "Pass", "queued")]
+    );
+    assert_eq!(
+        stations(&lines_of("bk-3").await),
+        [
+            s("Gyoza", "Kitchen", "queued"),
+            s("Ramen", "Kitchen", "queued")
+        ],
+        "venue two has no stations: its lines go to a default station made for it, not to venue one's"
+    );
+    assert!(
+        lines_of("bk-3")
+            .await
+            .iter()
+            .all(|l| l.restaurant_id.to_string() == two.id),
+        "venue two's lines are venue two's"
+    );
+    // The Pass's second line counts the first as ahead of it.
+    let pass_depths: Vec<i32> = lines_of("bk-1")
+        .await
+        .into_iter()
+        .chain(lines_of("bk-2").await)
+        .filter(|l| l.station_name == "Pass")
+        .map(|l| l.queue_depth)
+        .collect();
+    assert_eq!(pass_depths, [0, 1]);
+
+    // One batch: bk-1 is ready (60), bk-3 cancelled (110), bk-2 unchanged.
+    app.post(
+        "/api/channel-orders",
+        json!([
+            order(
+                "bk-1",
+                "batch-1",
+                json!([]),
+                json!([{"status": 60, "timestamp": "2026-06-15T11:58:00Z"}])
+            ),
+            order(
+                "bk-3",
+                "batch-2",
+                json!([]),
+                json!([{"status": 110, "timestamp": "2026-06-15T11:59:00Z"}])
+            ),
+        ]),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    assert_eq!(
+        stations(&lines_of("bk-1").await),
+        [
+            s("Gyoza", "Fry", "ready"),
+            s("Mystery box", "Pass", "ready")
+        ]
+    );
+    assert_eq!(
+        stations(&lines_of("bk-2").await),
+        [s("Ramen", "Pass", "queued")]
+    );
+    let cancelled = lines_of("bk-3").await;
+    assert!(
+        cancelled
+            .iter()
+            .all(|l| l.state == "voided" && l.void_reason.as_deref() == Some("order cancelled")),
+        "{cancelled:?}"
+    );
+    for (ext, kind, note) in [
+        ("bk-1", "ready", "order ready"),
+        ("bk-3", "voided", "order cancelled"),
+    ] {
+        for line in lines_of(ext).await {
+            let events = ticket_events::Entity::find()
+                .filter(ticket_events::Column::LineId.eq(line.id))
+                .order_by_asc(ticket_events::Column::Id)
+                .all(&app.state.db)
+                .await
+                .unwrap();
+            let kinds: Vec<(&str, Option<&str>)> = events
+                .iter()
+                .map(|e| (e.kind.as_str(), e.note.as_deref()))
+                .collect();
+            assert_eq!(kinds, [("queued", None), (kind, Some(note))], "{ext}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn prep_times_are_predicted_from_the_kitchen_history_with_load_and_fall_back_to_the_median() {
     use brigade_app::entities::ticket_lines;
     use sea_orm::{ActiveModelTrait, Set};
