@@ -1136,10 +1136,9 @@ pub async fn ingest_shares(
     );
     bulk::execute(&txn, &insert, &lines, CHUNK).await?;
     // The items of the orders created here, for the kitchen (it need not read them back).
-    let is_new: HashSet<Uuid> = fresh.iter().map(|p| p.order_id).collect();
     let mut created_items: HashMap<Uuid, Vec<order_items::Model>> =
-        is_new.iter().map(|id| (*id, Vec::new())).collect();
-    for line in lines.iter().filter(|l| is_new.contains(&l.order_id)) {
+        fresh.iter().map(|p| (p.order_id, Vec::new())).collect();
+    for line in &lines {
         if let Some(items) = created_items.get_mut(&line.order_id) {
             items.push(order_items::Model {
                 id: line.id,

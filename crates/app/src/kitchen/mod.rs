@@ -515,7 +515,6 @@ pub async fn close_lines_many<C: ConnectionTrait>(
             .exec(db)
             .await?;
     }
-    let mut changed: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for chunk in open.chunks(100) {
         ticket_events::Entity::insert_many(chunk.iter().map(|line| {
             let to = to_of[&line.order_id];
@@ -530,6 +529,7 @@ pub async fn close_lines_many<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     }
+    let mut changed: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for line in &open {
         changed.entry(line.order_id).or_default().push(line.id);
     }
