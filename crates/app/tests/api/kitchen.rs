@@ -34,6 +34,35 @@ async fn status_of(app: &TestApp, id: &str, token: &str) -> String {
         .to_string()
 }
 
+/// A default Pass station and a Fry station that gyoza is routed to, at `s`.
+async fn pass_and_fry_for_gyoza(app: &TestApp, s: &Shop) {
+    app.post(
+        &format!("/api/venues/{}/stations", s.id),
+        json!({"name": "Pass", "kind": "pass", "is_default": true}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let fry = app
+        .post(
+            &format!("/api/venues/{}/stations", s.id),
+            json!({"name": "Fry", "kind": "fry"}),
+            Some(&s.owner),
+        )
+        .await
+        .data()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.put(
+        &format!("/api/venues/{}/station-routes", s.id),
+        json!({"menu_item_id": s.gyoza, "station_id": fry}),
+        Some(&s.owner),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+}
+
 fn line<'a>(ticket: &'a Value, name: &str) -> &'a Value {
     ticket["lines"]
         .as_array()
@@ -437,31 +466,7 @@ async fn channel_orders_reach_the_kitchen_matched_by_name_and_their_channel_clos
         json!({"external_id": "brand-k"}),
     )
     .await;
-    app.post(
-        &format!("/api/venues/{}/stations", s.id),
-        json!({"name": "Pass", "kind": "pass", "is_default": true}),
-        Some(&s.owner),
-    )
-    .await
-    .assert_status(StatusCode::CREATED);
-    let fry = app
-        .post(
-            &format!("/api/venues/{}/stations", s.id),
-            json!({"name": "Fry", "kind": "fry"}),
-            Some(&s.owner),
-        )
-        .await
-        .data()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.put(
-        &format!("/api/venues/{}/station-routes", s.id),
-        json!({"menu_item_id": s.gyoza, "station_id": fry}),
-        Some(&s.owner),
-    )
-    .await
-    .assert_status(StatusCode::OK);
+    pass_and_fry_for_gyoza(&app, &s).await;
     let order = |history: Value| {
         json!({
             "_id": "ch-kitchen-1",
@@ -584,31 +589,7 @@ async fn a_batch_of_channel_orders_across_venues_queues_each_at_its_own_stations
     let one = shop(&app, &admin, "Batch One", json!({"external_id": "batch-1"})).await;
     let two = shop(&app, &admin, "Batch Two", json!({"external_id": "batch-2"})).await;
     // Venue one: a default Pass and a Fry that takes gyoza. Venue two: no stations at all.
-    app.post(
-        &format!("/api/venues/{}/stations", one.id),
-        json!({"name": "Pass", "kind": "pass", "is_default": true}),
-        Some(&one.owner),
-    )
-    .await
-    .assert_status(StatusCode::CREATED);
-    let fry = app
-        .post(
-            &format!("/api/venues/{}/stations", one.id),
-            json!({"name": "Fry", "kind": "fry"}),
-            Some(&one.owner),
-        )
-        .await
-        .data()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.put(
-        &format!("/api/venues/{}/station-routes", one.id),
-        json!({"menu_item_id": one.gyoza, "station_id": fry}),
-        Some(&one.owner),
-    )
-    .await
-    .assert_status(StatusCode::OK);
+    pass_and_fry_for_gyoza(&app, &one).await;
     let order = |id: &str, brand: &str, items: Value, history: Value| {
         json!({
             "_id": id,
