@@ -160,7 +160,12 @@ pub async fn ensure_account<C: ConnectionTrait>(
         .on_conflict_do_nothing_on([crm_accounts::Column::RestaurantId])
         .exec(db)
         .await?;
+    // Every caller writes the account from what it reads here, inside its transaction: on PostgreSQL
+    // the row is locked (`FOR UPDATE`) so two of them cannot both start from the same state (two
+    // simultaneous reassignments each recorded a move from the same KAM). SQLite's write transactions
+    // are already one at a time.
     crm_accounts::Entity::find_by_id(restaurant_id)
+        .lock_exclusive()
         .one(db)
         .await?
         .ok_or_else(|| ApiError::not_found("restaurant"))
