@@ -228,31 +228,52 @@ async fn routed<C: ConnectionTrait>(
 
 /// Open lines per station right now (counted in the database, off the `(station_id, state)` index): the
 /// load each new line arrives into.
-async fn open_per_station<C: ConnectionTrait>(
+/// Open lines a station's queue depth counts at most. A venue that does not bump its lines on a screen
+/// (its channel orders stay confirmed, or it never closes them) would otherwise grow its stations' queues
+/// without end, and every new line would count all of them: past this many the depth says "at least
+/// this many", which is all the prep-time model and the cooks can use of it.
+pub const DEPTH_COUNTED_UP_TO: i64 = 500;
+
+/// Open (queued or started) lines per station, each counted up to [`DEPTH_COUNTED_UP_TO`]: one index
+/// range of at most that many entries a station, however long its backlog.
+pub async fn open_per_station<C: ConnectionTrait>(
     db: &C,
     stations: &[Uuid],
 ) -> Result<HashMap<Uuid, i32>, DbErr> {
     if stations.is_empty() {
         return Ok(HashMap::new());
     }
-    let counts: Vec<(Option<Uuid>, i64)> = ticket_lines::Entity::find()
-        .select_only()
-        .column(ticket_lines::Column::StationId)
-        // COUNT(*), not of a column: the index alone answers it.
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(ticket_lines::Column::StationId.is_in(stations.to_vec()))
-        .filter(
-            ticket_lines::Column::State
-                .is_in([LineState::Queued.as_str(), LineState::Started.as_str()]),
-        )
-        .group_by(ticket_lines::Column::StationId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(counts
-        .into_iter()
-        .filter_map(|(station, n)| Some((station?, i32::try_from(n).unwrap_or(i32::MAX))))
-        .collect())
+    let backend = db.get_database_backend();
+    let param = |n: usize| crate::analytics::bulk::param(backend, n);
+    let list: Vec<String> = (4..4 + stations.len()).map(param).collect();
+    let sql = format!(
+        "SELECT s.id, (SELECT COUNT(*) FROM (SELECT 1 FROM ticket_lines t WHERE t.station_id = s.id \
+         AND t.state IN ({queued}, {started}) LIMIT {cap}) o) FROM stations s WHERE s.id IN ({list})",
+        queued = param(1),
+        started = param(2),
+        cap = param(3),
+        list = list.join(", "),
+    );
+    let mut values: Vec<sea_orm::Value> = vec![
+        LineState::Queued.as_str().into(),
+        LineState::Started.as_str().into(),
+        DEPTH_COUNTED_UP_TO.into(),
+    ];
+    values.extend(stations.iter().map(|id| sea_orm::Value::from(*id)));
+    let mut counts = HashMap::with_capacity(stations.len());
+    for row in db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?
+    {
+        let n: i64 = row.try_get_by_index(1)?;
+        counts.insert(
+            row.try_get_by_index(0)?,
+            i32::try_from(n).unwrap_or(i32::MAX),
+        );
+    }
+    Ok(counts)
 }
 
 fn event(

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use brigade_forecast::prep::{PrepLine, PrepModel, backtest};
 use chrono::{DateTime, Duration, Timelike, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -221,14 +221,11 @@ pub async fn predict(
     let at = at.unwrap_or_else(|| state.now());
     let venue = crate::restaurants::find(state, station.restaurant_id).await?;
     let hour = at.with_timezone(&tz_of(&venue)).hour() as u8;
-    let depth = ticket_lines::Entity::find()
-        .filter(ticket_lines::Column::StationId.eq(station.id))
-        .filter(
-            ticket_lines::Column::State
-                .is_in([LineState::Queued.as_str(), LineState::Started.as_str()]),
-        )
-        .count(&state.db)
-        .await? as i64;
+    let depth = super::open_per_station(&state.db, &[station.id])
+        .await?
+        .get(&station.id)
+        .copied()
+        .map_or(0, i64::from);
     let answer = |seconds: f64, lower: f64, upper: f64, version, level| PrepAnswer {
         station_id: station.id,
         menu_item_id,

@@ -983,3 +983,88 @@ async fn prep_times_are_predicted_from_the_kitchen_history_with_load_and_fall_ba
     .await
     .assert_status(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_station_backlog_is_counted_up_to_a_bound_for_queue_depth() {
+    use brigade_app::entities::ticket_lines;
+    use brigade_app::kitchen::DEPTH_COUNTED_UP_TO;
+    use sea_orm::{ActiveValue::Set, QuerySelect};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let s = shop(&app, &admin, "Unbumped Cafe", json!({})).await;
+    let (_, customer, _) = app.user("guest@example.com", Role::Customer).await;
+    let confirm = |id: String| {
+        let (app, staff) = (&app, &s.staff);
+        async move {
+            app.put(
+                &format!("/api/orders/{id}/status"),
+                json!({"status": "CONFIRMED"}),
+                Some(staff),
+            )
+            .await
+            .assert_status(StatusCode::OK);
+            id
+        }
+    };
+    let depths = |id: String| {
+        let app = &app;
+        async move {
+            let mut depths: Vec<i32> = ticket_lines::Entity::find()
+                .select_only()
+                .column(ticket_lines::Column::QueueDepth)
+                .filter(ticket_lines::Column::OrderId.eq(uuid::Uuid::parse_str(&id).unwrap()))
+                .into_tuple()
+                .all(&app.state.db)
+                .await
+                .unwrap();
+            depths.sort_unstable();
+            depths
+        }
+    };
+    // The first order makes the venue its Kitchen; its lines are the first two in the queue.
+    let first = confirm(place(&app, &s, &customer).await).await;
+    assert_eq!(depths(first.clone()).await, [0, 1]);
+    let kitchen: ticket_lines::Model = ticket_lines::Entity::find()
+        .filter(ticket_lines::Column::OrderId.eq(uuid::Uuid::parse_str(&first).unwrap()))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    // A backlog the venue never bumps, far past the bound: queued and started lines count, ready ones
+    // do not.
+    let backlog = DEPTH_COUNTED_UP_TO as usize + 150;
+    let lines: Vec<ticket_lines::ActiveModel> = (0..backlog + 40)
+        .map(|i| {
+            let mut line: ticket_lines::ActiveModel = kitchen.clone().into();
+            line.id = Set(uuid::Uuid::now_v7());
+            line.order_item_id = Set(None);
+            line.state = Set(match i % 3 {
+                _ if i >= backlog => "ready",
+                0 => "started",
+                _ => "queued",
+            }
+            .into());
+            line
+        })
+        .collect();
+    for chunk in lines.chunks(50) {
+        ticket_lines::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&app.state.db)
+            .await
+            .unwrap();
+    }
+    // The next order's lines say "at least the bound" (each line after the first one more), and so
+    // does the prediction's load.
+    let next = confirm(place(&app, &s, &customer).await).await;
+    let bound = DEPTH_COUNTED_UP_TO as i32;
+    assert_eq!(depths(next).await, [bound, bound + 1]);
+    let predicted = app
+        .post(
+            "/api/predictions/kitchen/prep-time",
+            json!({"station_id": kitchen.station_id}),
+            Some(&s.staff),
+        )
+        .await;
+    predicted.assert_status(StatusCode::OK);
+    assert_eq!(predicted.data()["queue_depth"], DEPTH_COUNTED_UP_TO);
+}
