@@ -38,7 +38,7 @@ pub const MAX_BATCH: usize = 5_000;
 const CHUNK: usize = 5_000;
 
 /// One version of the code → state mapping.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mapping {
     pub version: i32,
     pub codes: BTreeMap<i32, (String, OrderStatus)>,
@@ -76,6 +76,44 @@ pub async fn current_mapping<C: ConnectionTrait>(db: &C) -> Result<Mapping, DbEr
         .filter_map(|r| Some((r.code, (r.label, r.state.parse().ok()?))))
         .collect();
     Ok(Mapping { version, codes })
+}
+
+/// How long a process may go on using a mapping or a signing secret it read after another process
+/// changed it without its invalidation reaching the cache (a read racing the change). The change's own
+/// invalidation is immediate everywhere through the shared cache.
+const CHANNEL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+const MAPPING_KEY: &str = "channel:mapping";
+
+fn secret_key(account: &str) -> String {
+    format!("channel:secret:{account}")
+}
+
+/// [`current_mapping`] through the cache: every ingest reads it, a new version is rare.
+pub async fn cached_mapping(state: &AppState) -> Result<std::sync::Arc<Mapping>, DbErr> {
+    if let Some(mapping) =
+        brigade_platform::cache::get_json_shared::<Mapping>(state.cache.as_ref(), MAPPING_KEY).await
+    {
+        return Ok(mapping);
+    }
+    let mapping = current_mapping(&state.db).await?;
+    brigade_platform::cache::set_json(
+        state.cache.as_ref(),
+        MAPPING_KEY,
+        &mapping,
+        CHANNEL_CACHE_TTL,
+    )
+    .await;
+    Ok(std::sync::Arc::new(mapping))
+}
+
+/// Forget the cached mapping (a new version was stored).
+pub async fn mapping_changed(state: &AppState) {
+    brigade_platform::cache::invalidate(state.cache.as_ref(), MAPPING_KEY).await;
+}
+
+/// Forget an account's cached signing secret (it was set or cleared).
+pub async fn account_changed(state: &AppState, account: &str) {
+    brigade_platform::cache::invalidate(state.cache.as_ref(), &secret_key(account)).await;
 }
 
 /// `+` and digits: separators dropped, `00` read as `+`. Six to fifteen digits. (The document's pattern
@@ -446,13 +484,46 @@ pub async fn check_signatures(
     if accounts.is_empty() {
         return Ok(());
     }
-    let secured = channel_accounts::Entity::find()
-        .filter(channel_accounts::Column::Account.is_in(accounts.iter().cloned()))
-        .filter(channel_accounts::Column::SigningSecret.is_not_null())
-        .all(&state.db)
-        .await?;
-    for account in secured {
-        let secret = account.signing_secret.unwrap_or_default();
+    // Each account's secret (or that it has none) through the cache: every ingest and status update
+    // asks. What the cache lacks is read in one query and cached, a missing account as "no secret".
+    let mut secured: Vec<(String, String)> = Vec::new();
+    let mut unknown: Vec<&String> = Vec::new();
+    for account in accounts {
+        match brigade_platform::cache::get_json::<Option<String>>(
+            state.cache.as_ref(),
+            &secret_key(account),
+        )
+        .await
+        {
+            Some(Some(secret)) => secured.push((account.clone(), secret)),
+            Some(None) => {}
+            None => unknown.push(account),
+        }
+    }
+    if !unknown.is_empty() {
+        let stored: HashMap<String, Option<String>> = channel_accounts::Entity::find()
+            .filter(channel_accounts::Column::Account.is_in(unknown.iter().map(|a| a.as_str())))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|a| (a.account, a.signing_secret))
+            .collect();
+        for account in unknown {
+            let secret = stored.get(account).cloned().flatten();
+            brigade_platform::cache::set_json(
+                state.cache.as_ref(),
+                &secret_key(account),
+                &secret,
+                CHANNEL_CACHE_TTL,
+            )
+            .await;
+            if let Some(secret) = secret {
+                secured.push((account.clone(), secret));
+            }
+        }
+    }
+    secured.sort();
+    for (account, secret) in secured {
         let given = signature
             .map(str::trim)
             .and_then(|s| s.strip_prefix("sha256="))
@@ -468,7 +539,7 @@ pub async fn check_signatures(
                 "invalid_signature",
                 format!(
                     "account {} signs its requests: X-Signature must be sha256=<hex HMAC-SHA256 of the body>",
-                    account.account
+                    account
                 ),
             ));
         }
@@ -674,7 +745,7 @@ pub async fn ingest_shares(
     let received = batch.len();
     let batch = merge_duplicates(batch);
     let now = state.now();
-    let mapping = current_mapping(&state.db).await?;
+    let mapping = cached_mapping(state).await?;
 
     let mut brands: Vec<&str> = batch.iter().map(|o| o.brand_id.as_str()).collect();
     brands.sort_unstable();

@@ -467,6 +467,7 @@ async fn new_status_codes(
     }))
     .exec_without_returning(&state.db)
     .await?;
+    channel::mapping_changed(&state).await;
     let mapping = channel::current_mapping(&state.db).await?;
     Ok((
         StatusCode::CREATED,
@@ -533,6 +534,7 @@ async fn set_account(
     )
     .exec_without_returning(&state.db)
     .await?;
+    channel::account_changed(&state, &account).await;
     Ok(ok(AccountView {
         account,
         signed: input.signing_secret.is_some(),

@@ -530,13 +530,32 @@ async fn a_signing_account_needs_a_valid_signature() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let secret = "a-long-shared-secret";
-    app.put(
-        "/api/channel-accounts/acc-1",
-        json!({"signing_secret": secret}),
-        Some(&admin),
-    )
-    .await
-    .assert_status(StatusCode::OK);
+    // Unsigned while the account has no secret (and this process has noted that it has none)...
+    let before = order(
+        "before",
+        "b",
+        "2024-03-01T11:00:00Z",
+        "+3584000001",
+        &[(10, "2024-03-01T11:00:00Z")],
+    );
+    app.post("/api/channel-orders", before, Some(&admin))
+        .await
+        .assert_status(StatusCode::CREATED);
+    // ...then refused unsigned from the moment a secret is set.
+    let set_secret = |secret: Option<&str>| {
+        let (app, admin) = (&app, &admin);
+        let secret = secret.map(str::to_string);
+        async move {
+            app.put(
+                "/api/channel-accounts/acc-1",
+                json!({ "signing_secret": secret }),
+                Some(admin),
+            )
+            .await
+            .assert_status(StatusCode::OK);
+        }
+    };
+    set_secret(Some(secret)).await;
     let body = order(
         "signed",
         "b",
@@ -566,6 +585,9 @@ async fn a_signing_account_needs_a_valid_signature() {
     app.send(send(Some(good)))
         .await
         .assert_status(StatusCode::CREATED);
+    // Cleared: unsigned requests are taken again at once.
+    set_secret(None).await;
+    app.send(send(None)).await.assert_status(StatusCode::OK);
 }
 
 /// Three orders in Helsinki (UTC+3 in July), worked out by hand:
