@@ -696,9 +696,12 @@ async fn customer_ids<C: ConnectionTrait>(
         })
         .collect();
     let backend = db.get_database_backend();
-    let insert = format!(
+    // One statement: new phones are inserted, and the no-op update of the stored ones makes
+    // `RETURNING` answer their ids too (one round trip, not an insert and then a select).
+    let upsert = format!(
         "INSERT INTO customers (id, phone, name, created_at, updated_at) SELECT id, phone, name, at, at \
-         FROM ({}) r WHERE true ON CONFLICT (phone) DO NOTHING",
+         FROM ({}) r WHERE true ON CONFLICT (phone) DO UPDATE SET phone = excluded.phone \
+         RETURNING id, phone",
         bulk::select_named(
             backend,
             &[
@@ -709,12 +712,7 @@ async fn customer_ids<C: ConnectionTrait>(
             ]
         )
     );
-    bulk::execute(db, &insert, &rows, CHUNK).await?;
-    let find = format!(
-        "SELECT c.id, c.phone FROM ({}) k JOIN customers c ON c.phone = k.phone",
-        bulk::select_named(backend, &[("phone", Col::Text)])
-    );
-    for row in bulk::query(db, &find, &rows, CHUNK).await? {
+    for row in bulk::query(db, &upsert, &rows, CHUNK).await? {
         ids.insert(row.try_get_by_index(1)?, row.try_get_by_index(0)?);
     }
     Ok(ids)

@@ -1765,3 +1765,66 @@ async fn single_orders_and_updates_sent_at_once_each_get_their_own_answer() {
     depths.sort_unstable();
     assert_eq!(depths, (0..17).collect::<Vec<i32>>());
 }
+
+#[tokio::test]
+async fn a_brand_goes_to_whichever_restaurant_has_its_external_id_now() {
+    let app = TestApp::spawn_with(|c| c.channels.create_unknown_restaurants = false).await;
+    let admin = app.admin().await;
+    let first = app
+        .restaurant(
+            &admin,
+            json!({"name": "First", "external_id": "brand-x", "timezone": "Europe/Helsinki"}),
+        )
+        .await;
+    let send = |id: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let history = [(10, "2024-03-01T12:00:00Z")];
+            app.post(
+                "/api/channel-orders",
+                order(
+                    id,
+                    "brand-x",
+                    "2024-03-01T12:00:00Z",
+                    "+3584000001",
+                    &history,
+                ),
+                Some(admin),
+            )
+            .await
+        }
+    };
+    let venue_of = |id: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            app.get(&format!("/api/channel-orders/{id}"), Some(admin))
+                .await
+                .data()["order"]["venue_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    send("o-1").await.assert_status(StatusCode::CREATED);
+    assert_eq!(venue_of("o-1").await, first);
+    // The first restaurant gives the brand up and a second one takes it: the brand's next order goes
+    // to the second, although this process had just looked the brand up.
+    app.put(
+        &format!("/api/restaurants/{first}"),
+        json!({"external_id": "brand-x-old"}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    send("o-2")
+        .await
+        .assert_error(StatusCode::CONFLICT, "unknown_restaurant");
+    let second = app
+        .restaurant(
+            &admin,
+            json!({"name": "Second", "external_id": "brand-x", "timezone": "Europe/Helsinki"}),
+        )
+        .await;
+    send("o-3").await.assert_status(StatusCode::CREATED);
+    assert_eq!(venue_of("o-3").await, second);
+}
