@@ -772,12 +772,22 @@ pub async fn ingest_shares(
     let mut stored: HashMap<String, Stored> = HashMap::new();
     let ids: Vec<&str> = batch.iter().map(|o| o.external_id.as_str()).collect();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(String, Uuid)> = channel_orders::Entity::find()
+        // Each stored order with its restaurant and creation, in one query.
+        let rows: Vec<(String, Uuid, Uuid, DateTime<Utc>)> = channel_orders::Entity::find()
             .select_only()
             .columns([
                 channel_orders::Column::ExternalId,
                 channel_orders::Column::OrderId,
             ])
+            .column(orders::Column::RestaurantId)
+            .column(orders::Column::CreatedAt)
+            .join(
+                sea_orm::JoinType::InnerJoin,
+                channel_orders::Entity::belongs_to(orders::Entity)
+                    .from(channel_orders::Column::OrderId)
+                    .to(orders::Column::Id)
+                    .into(),
+            )
             .filter(channel_orders::Column::ExternalId.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(&state.db)
@@ -785,21 +795,7 @@ pub async fn ingest_shares(
         if rows.is_empty() {
             continue;
         }
-        let order_ids: Vec<Uuid> = rows.iter().map(|(_, id)| *id).collect();
-        let heads: HashMap<Uuid, (Uuid, DateTime<Utc>)> = orders::Entity::find()
-            .select_only()
-            .columns([
-                orders::Column::Id,
-                orders::Column::RestaurantId,
-                orders::Column::CreatedAt,
-            ])
-            .filter(orders::Column::Id.is_in(order_ids.clone()))
-            .into_tuple::<(Uuid, Uuid, DateTime<Utc>)>()
-            .all(&state.db)
-            .await?
-            .into_iter()
-            .map(|(id, r, c)| (id, (r, c)))
-            .collect();
+        let order_ids: Vec<Uuid> = rows.iter().map(|(_, id, _, _)| *id).collect();
         let mut events: HashMap<Uuid, Vec<(i32, DateTime<Utc>)>> = HashMap::new();
         let rows_events: Vec<(Uuid, Option<i32>, DateTime<Utc>)> =
             order_status_events::Entity::find()
@@ -819,10 +815,7 @@ pub async fn ingest_shares(
                 .or_default()
                 .push((code.unwrap_or(-1), at));
         }
-        for (ext, order_id) in rows {
-            let Some((restaurant_id, created_at)) = heads.get(&order_id).copied() else {
-                continue;
-            };
+        for (ext, order_id, restaurant_id, created_at) in rows {
             let mut evs = events.remove(&order_id).unwrap_or_default();
             evs.sort_by_key(|(c, t)| (*t, *c));
             stored.insert(
