@@ -226,16 +226,15 @@ async fn routed<C: ConnectionTrait>(
         .collect())
 }
 
-/// Open lines per station right now (counted in the database, off the `(station_id, state)` index): the
-/// load each new line arrives into.
 /// Open lines a station's queue depth counts at most. A venue that does not bump its lines on a screen
 /// (its channel orders stay confirmed, or it never closes them) would otherwise grow its stations' queues
 /// without end, and every new line would count all of them: past this many the depth says "at least
 /// this many", which is all the prep-time model and the cooks can use of it.
 pub const DEPTH_COUNTED_UP_TO: i64 = 500;
 
-/// Open (queued or started) lines per station, each counted up to [`DEPTH_COUNTED_UP_TO`]: one index
-/// range of at most that many entries a station, however long its backlog.
+/// Open (queued or started) lines per station right now, the load each new line arrives into: counted
+/// off the `(station_id, state)` index, each up to [`DEPTH_COUNTED_UP_TO`] (one index range of at most
+/// that many entries a station, however long its backlog).
 pub async fn open_per_station<C: ConnectionTrait>(
     db: &C,
     stations: &[Uuid],
