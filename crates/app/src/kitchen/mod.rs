@@ -235,7 +235,7 @@ pub const DEPTH_COUNTED_UP_TO: i64 = 500;
 /// Open (queued or started) lines per station right now, the load each new line arrives into: counted
 /// off the `(station_id, state)` index, each up to [`DEPTH_COUNTED_UP_TO`] (one index range of at most
 /// that many entries a station, however long its backlog).
-pub async fn open_per_station<C: ConnectionTrait>(
+async fn open_per_station<C: ConnectionTrait>(
     db: &C,
     stations: &[Uuid],
 ) -> Result<HashMap<Uuid, i32>, DbErr> {
