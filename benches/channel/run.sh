@@ -3,7 +3,7 @@
 # set (benches/channel/load.py) loaded and rolled up, then
 #   - one channel order per request (POST /api/channel-orders) and status updates (POST .../{id}/status);
 #   - every analytics read over a 30-day window (2026-01-15 to 2026-02-14), in tz=utc and local zones;
-#   - the server's resident memory after each row and at its peak.
+#   - the server's resident memory after each row and at its peak, and the size of SQLite's log.
 # Usage: benches/channel/run.sh [sqlite|postgres]   (PostgreSQL at 127.0.0.1:5432 and Redis at :6379)
 # Environment: DURATION (wrk, default 15s), ORDERS (default 100000), ONLY=writes (skip the reads).
 set -euo pipefail
@@ -34,11 +34,15 @@ export TOKEN=$(curl -s -X POST "127.0.0.1:$port/api/auth/login" -H 'content-type
   -d '{"email":"bench@example.com","password":"bench-password-1"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"]["tokens"]["access_token"])')
 export OPEN_FILE="$work/open.txt"
 memory() { awk '/VmRSS|VmHWM/ {printf "%s %d MiB  ", $1, $2/1024} END {print ""}' "/proc/$server/status"; }
+# SQLite's write-ahead log: emptied by the checkpoints once it passes 64 MiB.
+wal() { [ "$backend" = sqlite ] && stat -c '%s' "$work/data/brigade.db-wal" | awk '{printf "write-ahead log: %d MiB\n", $1/1048576}' || true; }
 echo "== $backend"
 python3 benches/channel/load.py --url "http://127.0.0.1:$port" --token "$TOKEN" --orders "${ORDERS:-100000}" --open-file "$OPEN_FILE"
+echo -n "after the load: "; memory
 curl -s -X POST "127.0.0.1:$port/api/analytics/rollups" -H "authorization: Bearer $TOKEN" \
   | python3 -c 'import sys,json; d=json.load(sys.stdin)["data"]; print("rollup:", d)'
 memory
+wal
 row() {
   local name=$1; shift
   echo "-- $name"
@@ -66,5 +70,6 @@ for read in "${reads[@]}"; do
 done
 row "POST /api/channel-orders, one order per request" -s benches/channel/single.lua "http://127.0.0.1:$port"
 row "POST /api/channel-orders/{id}/status" -s benches/channel/status.lua "http://127.0.0.1:$port"
+wal
 grep -ciE "warn|error" "$work/serve.log" | xargs echo "warning or error lines in the server's log:"
 grep -iE "warn|error" "$work/serve.log" | cut -c1-200 | sort | uniq -c | sort -rn | head -5
