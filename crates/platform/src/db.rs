@@ -121,10 +121,10 @@ pub async fn connect_with(
 ///
 /// Each pooled connection runs on a thread of its own, and glibc gives each thread an arena of its own
 /// that keeps what was freed in it: SQLite's page caches, statements and the copies of every row's
-/// values (made on a connection's thread, freed on the caller's). Through mimalloc, the channel
-/// benchmark's peak fell from 471 to 425 MiB and its writes and new-window reads got faster; a single
-/// glibc arena (`MALLOC_ARENA_MAX=1`) used less memory still but made reads two to four times slower
-/// on its lock (BENCHMARKS.md, issue 22).
+/// values (made on a connection's thread, freed on the caller's). Through mimalloc, the server's
+/// resident memory after the channel benchmark's rows fell from 322-406 to 175-258 MiB, with reads the
+/// same or faster; a single glibc arena (`MALLOC_ARENA_MAX=1`) used less memory still but made reads
+/// two to four times slower on its lock (BENCHMARKS.md, issue 22).
 pub fn route_sqlite_allocations() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
