@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use brigade_platform::db::{self, Tuning};
+use brigade_platform::db;
 use sea_orm::sqlx;
 
 /// Bytes asked of Rust's allocator so far.
@@ -59,11 +59,7 @@ async fn one(conn: &mut sqlx::SqliteConnection, sql: &'static str) -> i64 {
 async fn sqlite_allocates_through_rusts_allocator() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let tuning = Tuning {
-        checkpoint_by_caller: true,
-        ..Tuning::default()
-    };
-    let db = db::connect_with(&url, 3, tuning).await.unwrap();
+    let db = db::connect(&url, 3).await.unwrap();
     let pool = db.get_sqlite_connection_pool();
 
     // A 10 MB value made and dropped inside SQLite is allocated through Rust's allocator.
