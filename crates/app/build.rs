@@ -1,10 +1,10 @@
-//! Installs the front-end packages (Bootstrap, Chart.js, SortableJS) from npm and hands their built files to the crate, so
+//! Installs the front-end packages (Bootstrap, Chart.js, SortableJS, htmx) from npm and hands their built files to the crate, so
 //! `cargo run` needs no separate front-end step and nothing from npm is committed.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
     (
         "node_modules/bootstrap/dist/css/bootstrap.min.css",
         "bootstrap.min.css",
@@ -18,6 +18,7 @@ const FILES: [(&str, &str); 4] = [
         "chart.umd.min.js",
     ),
     ("node_modules/sortablejs/Sortable.min.js", "sortable.min.js"),
+    ("node_modules/htmx.org/dist/htmx.min.js", "htmx.min.js"),
 ];
 
 fn main() {

@@ -59,17 +59,17 @@ impl fmt::Display for Tally {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinesError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{file}: {problem}")]
     Format { file: String, problem: String },
-    #[error("cannot write the rejected lines to {path}: {source}")]
+    #[error("cannot write the rejected lines to {path}: {cause}")]
     Rejects {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "stopped: {rejected} line(s) rejected, more than the {limit} allowed; nothing was stored (fix the file, or raise --max-rejects)"
@@ -149,9 +149,9 @@ impl Rejects {
     pub fn new(options: &RejectOptions) -> Result<Rejects, LinesError> {
         let out = match &options.out {
             Some(path) => {
-                let file = File::create(path).map_err(|source| LinesError::Rejects {
+                let file = File::create(path).map_err(|cause| LinesError::Rejects {
                     path: path.clone(),
-                    source,
+                    cause,
                 })?;
                 Some((path.clone(), BufWriter::new(file)))
             }
@@ -174,9 +174,9 @@ impl Rejects {
             reason: reason.into(),
         });
         if let Some((path, out)) = &mut self.out {
-            let fail = |source| LinesError::Rejects {
+            let fail = |cause| LinesError::Rejects {
                 path: path.clone(),
-                source,
+                cause,
             };
             if self.header_written.as_deref() != Some(file.name.as_str()) {
                 out.write_all(&file.header_raw).map_err(fail)?;
@@ -223,9 +223,9 @@ impl Rejects {
     /// Flush the rejected lines' file.
     pub fn finish(&mut self) -> Result<(), LinesError> {
         if let Some((path, out)) = &mut self.out {
-            out.flush().map_err(|source| LinesError::Rejects {
+            out.flush().map_err(|cause| LinesError::Rejects {
                 path: path.clone(),
-                source,
+                cause,
             })?;
         }
         Ok(())
@@ -287,9 +287,9 @@ impl CsvFile {
         path: &Path,
         wrap: impl FnOnce(File, u64) -> Box<dyn Read + Send>,
     ) -> Result<CsvFile, LinesError> {
-        let file = File::open(path).map_err(|source| LinesError::Read {
+        let file = File::open(path).map_err(|cause| LinesError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let name = path
@@ -398,9 +398,9 @@ impl CsvFile {
         let read = self
             .reader
             .read_until(b'\n', &mut self.raw)
-            .map_err(|source| LinesError::Read {
+            .map_err(|cause| LinesError::Read {
                 path: PathBuf::from(&self.name),
-                source,
+                cause,
             })?;
         if read == 0 {
             return Ok(false);
@@ -492,9 +492,9 @@ impl CsvFile {
 impl LinesError {
     fn with_path(self, path: &Path) -> LinesError {
         match self {
-            LinesError::Read { source, .. } => LinesError::Read {
+            LinesError::Read { cause, .. } => LinesError::Read {
                 path: path.to_path_buf(),
-                source,
+                cause,
             },
             other => other,
         }

@@ -268,10 +268,28 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", readable(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error as a person reads it: its causes joined once each (a cause whose text the message
+/// already holds is not said again), without the database library's "Custom Error:" label.
+fn readable(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let text = text.strip_prefix("Custom Error: ").unwrap_or(&text);
+        if out.contains(text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(text);
+    }
+    out
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -40,6 +40,65 @@ fn an_import_of_a_missing_directory_fails_with_a_readable_message() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+#[test]
+fn errors_are_said_once_and_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // A rejects file that cannot be written names the file and the reason once.
+    let polls = dir.path().join("polls");
+    std::fs::create_dir_all(&polls).unwrap();
+    std::fs::write(
+        polls.join("store_status.csv"),
+        "store_id,status,timestamp_utc\n",
+    )
+    .unwrap();
+    let out = brigade(
+        &dir.path().join("data"),
+        &[
+            "monitoring",
+            "import",
+            "--dir",
+            polls.to_str().unwrap(),
+            "--rejects",
+            "/nonexistent/rejects.csv",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("/nonexistent/rejects.csv"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    // A data directory that cannot be made says so without the database library's wording.
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, "").unwrap();
+    let out = brigade(&blocked.join("data"), &["migrate"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.starts_with("error: cannot create"), "{stderr}");
+    assert!(!stderr.contains("Custom Error"), "{stderr}");
+    // Commands other than `serve` print their own result, not the migrations' log lines (with no
+    // log level asked for).
+    let out = Command::new(env!("CARGO_BIN_EXE_brigade"))
+        .arg("--data-dir")
+        .arg(dir.path().join("quiet"))
+        .arg("migrate")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("BRIGADE_LOG_LEVEL")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        !text(&out.stderr).contains("Applying migration"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains("Applying migration"));
+}
+
 /// A small log in the pizza-sales format: `days` days from 2015-01-01, a weekly pattern of orders.
 fn pizza_log(dir: &Path, days: usize) {
     std::fs::create_dir_all(dir).unwrap();

@@ -24,6 +24,7 @@ mod m20261206_000016_inventory;
 mod m20261206_000017_purchasing;
 mod m20261207_000018_stock_settings;
 mod m20261207_000019_throughput_reads;
+mod m20261208_000020_status_labels;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_purchasing::Migration),
             Box::new(m20261207_000018_stock_settings::Migration),
             Box::new(m20261207_000019_throughput_reads::Migration),
+            Box::new(m20261208_000020_status_labels::Migration),
         ]
     }
 }

@@ -145,11 +145,58 @@ pub struct WebUser {
     pub user: users::Model,
 }
 
-pub struct LoginRedirect;
+/// No signed-in session. A page asked for by address goes to the sign-in form, which comes back to it
+/// afterwards; an in-place request from a page (htmx's `HX-Request`) gets a 401 with a short message instead, so the page keeps what was typed and
+/// asks the user to sign in again rather than pasting the sign-in page into itself.
+pub struct LoginRedirect {
+    next: Option<String>,
+    in_place: bool,
+}
+
+impl LoginRedirect {
+    fn of(parts: &Parts) -> Self {
+        let in_place = parts.headers.contains_key("hx-request");
+        // Only a page asked for with GET is worth coming back to (a form's POST is not).
+        let next = if parts.method == axum::http::Method::GET {
+            parts.uri.path_and_query().map(|p| p.as_str().to_string())
+        } else {
+            None
+        }
+        .filter(|p| p != "/" && safe_next(p).is_some());
+        LoginRedirect { next, in_place }
+    }
+}
+
+/// `next` when it is a path on this site (never `//host`, `/\host` or a full address), else `None`.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !next.starts_with("/login")
+        && next.len() <= 2000;
+    ok.then_some(next)
+}
 
 impl IntoResponse for LoginRedirect {
     fn into_response(self) -> Response {
-        Redirect::to("/login").into_response()
+        if self.in_place {
+            return (
+                axum::http::StatusCode::UNAUTHORIZED,
+                [("content-type", "text/plain; charset=utf-8")],
+                "Your session has ended. Sign in again to continue; what you typed is still here.",
+            )
+                .into_response();
+        }
+        match self.next {
+            Some(next) => {
+                let query: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &next)
+                    .finish();
+                Redirect::to(&format!("/login?{query}")).into_response()
+            }
+            None => Redirect::to("/login").into_response(),
+        }
     }
 }
 
@@ -160,33 +207,35 @@ impl FromRequestParts<AppState> for WebUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, LoginRedirect> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let token = jar
-            .get(SESSION_COOKIE)
-            .map(|c| c.value().to_string())
-            .ok_or(LoginRedirect)?;
-        let session = web_sessions::Entity::find_by_id(digest(&token))
-            .one(&state.db)
+        signed_in(state, &parts.headers)
             .await
-            .ok()
-            .flatten()
-            .filter(|s| s.expires_at > state.now())
-            .ok_or(LoginRedirect)?;
-        let user = users::Entity::find()
-            .filter(users::Column::Id.eq(session.user_id))
-            .filter(users::Column::IsActive.eq(true))
-            .one(&state.db)
-            .await
-            .ok()
-            .flatten()
-            .ok_or(LoginRedirect)?;
-        let principal = Principal {
-            user_id: user.id,
-            role: user.role.parse().unwrap_or(Role::Customer),
-            method: AuthMethod::Session,
-        };
-        Ok(WebUser { principal, user })
+            .ok_or_else(|| LoginRedirect::of(parts))
     }
+}
+
+/// The user whose live session cookie these request headers carry, if any.
+pub async fn signed_in(state: &AppState, headers: &axum::http::HeaderMap) -> Option<WebUser> {
+    let jar = CookieJar::from_headers(headers);
+    let token = jar.get(SESSION_COOKIE)?.value().to_string();
+    let session = web_sessions::Entity::find_by_id(digest(&token))
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()
+        .filter(|s| s.expires_at > state.now())?;
+    let user = users::Entity::find()
+        .filter(users::Column::Id.eq(session.user_id))
+        .filter(users::Column::IsActive.eq(true))
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()?;
+    let principal = Principal {
+        user_id: user.id,
+        role: user.role.parse().unwrap_or(Role::Customer),
+        method: AuthMethod::Session,
+    };
+    Some(WebUser { principal, user })
 }
 
 impl OptionalFromRequestParts<AppState> for WebUser {

@@ -246,6 +246,13 @@ pub async fn time_in_status<C: ConnectionTrait>(
                     .all(db)
                     .await?;
             for (status, code, entered, timed, duration, hist) in rows {
+                // Rollups computed before the state names were made one spelling (migration
+                // 000020) may still hold `completed`: one state, one row.
+                let status = if status.bytes().any(|b| b.is_ascii_lowercase()) {
+                    status.to_ascii_uppercase()
+                } else {
+                    status
+                };
                 let key = if by_code {
                     (status, code)
                 } else {

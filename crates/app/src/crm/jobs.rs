@@ -67,7 +67,7 @@ async fn score_chunk(state: &AppState, ids: &[Uuid], now: DateTime<Utc>) -> Resu
         .column(orders::Column::CreatedAt)
         .column(orders::Column::TotalMinor)
         .filter(orders::Column::RestaurantId.is_in(ids.iter().copied()))
-        .filter(orders::Column::Status.eq("completed"))
+        .filter(orders::Column::Status.eq(crate::orders::OrderStatus::Completed.as_str()))
         .filter(orders::Column::CreatedAt.gte(since))
         .into_tuple()
         .all(db)

@@ -256,7 +256,17 @@ pub async fn apply_profile(
     user: users::Model,
     input: &KamProfileInput,
 ) -> ApiResult<()> {
-    let mut errors = FieldErrors::new();
+    apply_profile_after(state, user, input, FieldErrors::new()).await
+}
+
+/// `apply_profile` for a caller that has already found `errors` of its own (a form's fields it
+/// parsed itself): every problem is reported together and nothing is saved unless there are none.
+pub async fn apply_profile_after(
+    state: &AppState,
+    user: users::Model,
+    input: &KamProfileInput,
+    mut errors: FieldErrors,
+) -> ApiResult<()> {
     let now = state.now();
     let mut active: users::ActiveModel = user.clone().into();
     if let Some(v) = &input.first_name

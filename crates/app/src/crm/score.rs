@@ -258,6 +258,20 @@ pub fn patterns(tz: Tz, orders: &[OrderPoint], now: DateTime<Utc>) -> Patterns {
     }
 }
 
+/// A score part's name as a person reads it ("orders_30d" is "Orders in the last 30 days, against the 30
+/// before").
+pub fn part_label(name: &str) -> &str {
+    match name {
+        "orders_30d" => "Orders in the last 30 days, against the 30 before",
+        "value_30d" => "Order value in the last 30 days, against the 30 before",
+        "orders_90d" => "Orders in the last 90 days, against the 90 before",
+        "value_90d" => "Order value in the last 90 days, against the 90 before",
+        "regularity" => "Days with orders, of the last 28",
+        "engagement" => "Interactions with the restaurant in the last 30 days",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;

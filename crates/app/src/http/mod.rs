@@ -99,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(crate::web::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::with_navigation,
+        ))
         // Innermost: whatever drops the request (timeout, a client gone) drops only this layer's wait.
         .layer(axum::middleware::from_fn(middleware::run_to_completion))
         .layer(axum::middleware::from_fn(middleware::reject_nul))

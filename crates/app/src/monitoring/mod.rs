@@ -200,10 +200,17 @@ pub struct DayUptime {
     #[schema(value_type = String, example = "2023-01-24")]
     pub date: NaiveDate,
     pub business_hours: f64,
+    /// Business time with data (within an hour of a poll) that was up.
     pub uptime_hours: f64,
+    /// Business time with data that was down.
     pub downtime_hours: f64,
-    /// Share of business time up, 0 to 100; null on a day without business time or polls.
+    /// Business time more than an hour from every poll: neither up nor down.
+    pub no_data_hours: f64,
+    /// Share of the business time with data that was up, 0 to 100; null on a day without business
+    /// time or without data.
     pub uptime_percent: Option<f64>,
+    /// Share of business time with data, 0 to 100; null on a day without business time.
+    pub data_percent: Option<f64>,
 }
 
 /// Uptime per local day for the `days` days ending with the day of `at` (default: the latest poll).
@@ -238,21 +245,20 @@ pub async fn daily_uptime(
         let (a, b) = (start_of(day), start_of(day + Duration::days(1)).min(end));
         let part = timeline::clip(&business, a, b);
         let total = timeline::total(&part);
-        // Without any poll there is no status: neither up nor down.
-        let (up, down) = if polls.is_empty() {
-            (0, 0)
-        } else {
-            let up = timeline::uptime(&polls, &part);
-            (up, total - up)
-        };
+        // Only business time near a poll has a status; the rest is no data, neither up nor down.
+        let known = timeline::covered(&polls, &part);
+        let known_total = timeline::total(&known);
+        let up = timeline::uptime(&polls, &known);
         let h = |m: Micros| round2(m as f64 / timeline::HOUR as f64);
         out.push(DayUptime {
             date: day,
             business_hours: h(total),
             uptime_hours: h(up),
-            downtime_hours: h(down),
-            uptime_percent: (total > 0 && !polls.is_empty())
-                .then(|| round2(100.0 * up as f64 / total as f64)),
+            downtime_hours: h(known_total - up),
+            no_data_hours: h(total - known_total),
+            uptime_percent: (known_total > 0)
+                .then(|| round2(100.0 * up as f64 / known_total as f64)),
+            data_percent: (total > 0).then(|| round2(100.0 * known_total as f64 / total as f64)),
         });
         day += Duration::days(1);
     }

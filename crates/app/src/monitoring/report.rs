@@ -18,9 +18,12 @@ use crate::state::AppState;
 
 pub const REPORT_JOB: &str = "monitoring.report";
 
-/// The seed's columns, then the orders the demand forecast expected during the week's outages and their
-/// value in the restaurant's currency (empty for stores without order history).
-pub const CSV_HEADER: &str = "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week,orders_at_risk_last_week,value_at_risk_last_week";
+/// The seed's columns (by the seed's rule: every business instant takes the nearest poll's status,
+/// however far it is), then the orders the demand forecast expected during the week's outages and
+/// their value in the restaurant's currency (empty for stores without order history), then how much of
+/// each window's business time had data: the percentage within an hour of a poll (empty when the window
+/// holds no business time).
+pub const CSV_HEADER: &str = "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week,orders_at_risk_last_week,value_at_risk_last_week,data_coverage_last_hour,data_coverage_last_day,data_coverage_last_week";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportRow {
@@ -33,6 +36,18 @@ pub struct ReportRow {
     /// orders only).
     pub orders_at_risk: Option<f64>,
     pub value_at_risk: Option<rust_decimal::Decimal>,
+    /// Business time in the last hour, day and week, and the part of it within an hour of a poll.
+    pub business: [Micros; 3],
+    pub known: [Micros; 3],
+}
+
+impl ReportRow {
+    /// Percentage of each window's business time with data; `None` for a window without business time.
+    pub fn data_coverage(&self) -> [Option<f64>; 3] {
+        std::array::from_fn(|i| {
+            (self.business[i] > 0).then(|| 100.0 * self.known[i] as f64 / self.business[i] as f64)
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -224,7 +239,13 @@ fn figures_of_all(
             }
             timeline::normalise(&mut polls);
             let business = business_micros(&store.hours, now - 7 * DAY, now);
+            let windows = [now - timeline::HOUR, now - DAY, now - 7 * DAY];
+            let window_business = windows.map(|from| timeline::clip(&business, from, now));
             rows.push(ReportRow {
+                business: std::array::from_fn(|i| timeline::total(&window_business[i])),
+                known: std::array::from_fn(|i| {
+                    timeline::total(&timeline::covered(&polls, &window_business[i]))
+                }),
                 store_id: store.store_id.clone(),
                 restaurant_id: *id,
                 figures: timeline::figures(&polls, &business, now),
@@ -272,9 +293,12 @@ impl ComputedReport {
         out.push('\n');
         for row in &self.rows {
             let f = &row.figures;
+            let coverage = row
+                .data_coverage()
+                .map(|c| c.map(|c| format!("{c:.2}")).unwrap_or_default());
             let _ = writeln!(
                 out,
-                "{},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2},{},{}",
+                "{},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2},{},{},{},{},{}",
                 csv_field(&row.store_id),
                 minutes(f.uptime_hour),
                 hours(f.uptime_day),
@@ -286,6 +310,9 @@ impl ComputedReport {
                     .map(|o| format!("{o:.1}"))
                     .unwrap_or_default(),
                 row.value_at_risk.map(|v| v.to_string()).unwrap_or_default(),
+                coverage[0],
+                coverage[1],
+                coverage[2],
             );
         }
         out

@@ -216,9 +216,78 @@ pub fn outages(polls: &[Poll], business: &[(Micros, Micros)]) -> Vec<Outage> {
     out
 }
 
+/// How far either side of a poll its status counts as known. Stores are polled about once an hour,
+/// so business time further than an hour from every poll has no data: the uptime rule above still
+/// gives it the nearest poll's status (the seed's rule, kept in reports), but pages show it as
+/// "no data" rather than as up or down.
+pub const KNOWN_AROUND_A_POLL: Micros = HOUR;
+
+/// The parts of business time (sorted, disjoint intervals) within `KNOWN_AROUND_A_POLL` of a poll
+/// (normalised polls), as sorted, disjoint intervals.
+pub fn covered(polls: &[Poll], business: &[(Micros, Micros)]) -> Vec<(Micros, Micros)> {
+    // The polls' own reach, merged.
+    let mut reach: Vec<(Micros, Micros)> = Vec::new();
+    for poll in polls {
+        let (a, b) = (
+            poll.at.saturating_sub(KNOWN_AROUND_A_POLL),
+            poll.at.saturating_add(KNOWN_AROUND_A_POLL),
+        );
+        match reach.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => reach.push((a, b)),
+        }
+    }
+    // Both lists are sorted and disjoint: walk them together.
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < reach.len() && j < business.len() {
+        let (a, b) = (reach[i].0.max(business[j].0), reach[i].1.min(business[j].1));
+        if a < b {
+            out.push((a, b));
+        }
+        if reach[i].1 < business[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn business_time_far_from_every_poll_is_not_covered() {
+        // Business 08:00-20:00; polls at 09:00 and 09:30 cover 08:00-10:30, one at 18:00 covers 17:00-19:00.
+        let business = [(8 * 60 * MINUTE, 20 * 60 * MINUTE)];
+        let polls = [p(9 * 60, false), p(9 * 60 + 30, true), p(18 * 60, false)];
+        assert_eq!(
+            covered(&polls, &business),
+            vec![
+                (8 * 60 * MINUTE, (10 * 60 + 30) * MINUTE),
+                (17 * 60 * MINUTE, 19 * 60 * MINUTE)
+            ]
+        );
+        // A split day: the reach is cut at each interval's edges.
+        let split = [
+            (8 * 60 * MINUTE, 9 * 60 * MINUTE),
+            (17 * 60 * MINUTE, 22 * 60 * MINUTE),
+        ];
+        assert_eq!(
+            covered(&polls, &split),
+            vec![
+                (8 * 60 * MINUTE, 9 * 60 * MINUTE),
+                (17 * 60 * MINUTE, 19 * 60 * MINUTE)
+            ]
+        );
+        assert!(covered(&[], &business).is_empty());
+        assert!(covered(&polls, &[]).is_empty());
+        // Hourly polls cover all of it.
+        let hourly: Vec<Poll> = (8..=20).map(|h| p(h * 60 + 7, false)).collect();
+        assert_eq!(covered(&hourly, &business), business.to_vec());
+    }
 
     fn p(minute: i64, inactive: bool) -> Poll {
         Poll::new(minute * MINUTE, inactive)

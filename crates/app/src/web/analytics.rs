@@ -48,10 +48,23 @@ pub struct Label {
     pub text: String,
 }
 
+/// A filter the page could not use, and the field it belongs beside.
+pub struct FilterProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FilterProblem {
+    fn new(field: &'static str, message: String) -> Self {
+        Self { field, message }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "analytics.html")]
 struct AnalyticsPage {
     layout: Layout,
+    problems: Vec<FilterProblem>,
     choices: Vec<Choice>,
     from: String,
     to: String,
@@ -66,6 +79,16 @@ struct AnalyticsPage {
     flow_max: i64,
     created: i64,
     finished: i64,
+}
+
+impl AnalyticsPage {
+    /// The message for a field, if its value could not be used.
+    fn problem(&self, field: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message.as_str())
+    }
 }
 
 const STATUS_ROW: i64 = 34;
@@ -135,11 +158,22 @@ pub async fn page(
             "Order analytics are for operations and for the managers of a venue.",
         );
     }
-    let selected = form
-        .restaurant_id
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .and_then(|s| s.parse::<Uuid>().ok());
+    // A filter that cannot be read is named on the page (beside its field) and the default is shown
+    // instead, so a mistyped link never silently shows another range.
+    let mut problems: Vec<FilterProblem> = Vec::new();
+    let selected = match form.restaurant_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => match raw.parse::<Uuid>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                problems.push(FilterProblem::new(
+                    "restaurant_id",
+                    format!("\u{201c}{raw}\u{201d} is not a restaurant; showing all restaurants."),
+                ));
+                None
+            }
+        },
+    };
     if let (Some(id), Some(managed)) = (selected, &managed)
         && !managed.contains(&id)
     {
@@ -190,9 +224,21 @@ pub async fn page(
         (None, Some(managed)) => Restaurants::Some(managed.clone()),
         (None, None) => Restaurants::All,
     };
-    let date = |raw: &Option<String>| {
-        raw.as_deref()
-            .and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
+    let mut date = |field: &'static str, raw: &Option<String>| match raw.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(day) => Some(day),
+            Err(_) => {
+                problems.push(FilterProblem::new(
+                    field,
+                    format!(
+                        "\u{201c}{text}\u{201d} is not a date like 2026-06-14; the {} shown is the default.",
+                        if field == "from" { "start" } else { "end" }
+                    ),
+                ));
+                None
+            }
+        },
     };
     // Default: the week up to the latest hour with orders.
     let latest: Option<i64> = {
@@ -214,14 +260,21 @@ pub async fn page(
         .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
         .unwrap_or_else(|| state.now())
         .date_naive();
-    let to = date(&form.to).unwrap_or(latest_day + Duration::days(1));
-    let from = date(&form.from).unwrap_or(to - Duration::days(7));
+    let asked_to = date("to", &form.to);
+    let asked_from = date("from", &form.from);
+    let mut to = asked_to.unwrap_or(latest_day + Duration::days(1));
+    let mut from = asked_from.unwrap_or(to - Duration::days(7));
     if from >= to || (to - from).num_days() > 400 {
-        return error_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Not a range",
-            "Choose a start before the end, at most 400 days apart.",
-        );
+        problems.push(FilterProblem::new(
+            "from",
+            format!(
+                "{from} to {to} is not a range: the start must come before the end, at most 400 days \
+                 apart. Showing the week up to {}.",
+                latest_day + Duration::days(1)
+            ),
+        ));
+        to = latest_day + Duration::days(1);
+        from = to - Duration::days(7);
     }
     let range = Range {
         from: Bound::Date(from),
@@ -276,7 +329,13 @@ pub async fn page(
         }
     }
     let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let page = AnalyticsPage {
+        problems,
         layout: Layout::for_user(
             "Order analytics",
             "/analytics",
@@ -299,5 +358,5 @@ pub async fn page(
         flow_labels,
         flow_max,
     };
-    (jar, render(&page)).into_response()
+    (status, jar, render(&page)).into_response()
 }

@@ -1,6 +1,7 @@
 //! The KAM dashboard: today's calls, performance by tier, the restaurant list with filters, a restaurant's
 //! page (contacts, timeline, orders, score history, the log-an-interaction form), profile and settings,
-//! and the administrators' reassignment page. Server-rendered; `crm.js` logs interactions in place.
+//! and the administrators' reassignment page. Server-rendered; forms
+//! marked for htmx (logging an interaction) are answered in place.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -12,7 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::form::Form;
+use super::form::{Form, Submitted};
 use super::pages::render;
 use super::{Layout, error_page};
 use crate::accounts::Role;
@@ -20,7 +21,7 @@ use crate::accounts::sessions::{self, WebUser};
 use crate::crm::planning::local_label;
 use crate::crm::routes::{
     AccountFilter, AccountSummary, ContactInput, InteractionInput, InteractionView,
-    KamProfileInput, OrderBrief, PerformanceView, StatusChangeView, interaction_views,
+    KamProfileInput, OrderBrief, PerformanceView, StatusChangeView,
 };
 use crate::crm::score::{Breakdown, Patterns, Tier};
 use crate::crm::{AssignmentView, CallsToday, ContactRole, InteractionKind, Outcome};
@@ -412,6 +413,7 @@ fn history_chart(p: &PerformanceView) -> Option<HistoryChart> {
 #[template(path = "crm_detail.html")]
 struct DetailPage {
     layout: Layout,
+    failed: Submitted,
     d: crate::crm::routes::AccountDetail,
     breakdown: Option<Breakdown>,
     patterns: Option<Patterns>,
@@ -447,6 +449,9 @@ impl DetailPage {
     fn at(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
         local_time(self.tz, t)
     }
+    fn part_label<'a>(&self, name: &'a str) -> &'a str {
+        crate::crm::score::part_label(name)
+    }
     fn tier_text(&self, t: &Option<Tier>) -> &'static str {
         tier_label(*t)
     }
@@ -472,18 +477,40 @@ pub async fn detail(
     if let Some(denied) = crm_only(&user) {
         return denied;
     }
+    detail_page(
+        &state,
+        jar,
+        &user,
+        id,
+        query.saved.unwrap_or_default(),
+        Submitted::default(),
+    )
+    .await
+}
+
+/// The restaurant's CRM page. After an in-place action it is the answer too: htmx takes the parts
+/// that changed (the form, the timeline, the call plan, the score). A form that failed is shown again
+/// with what was typed and its problems (422).
+async fn detail_page(
+    state: &AppState,
+    jar: CookieJar,
+    user: &WebUser,
+    id: Uuid,
+    flash: String,
+    failed: Submitted,
+) -> Response {
     let is_admin = user.principal.role == Role::Admin;
     let result = async {
-        let (restaurant, _) = crate::crm::account_for(&state, &user.principal, id).await?;
-        let d = crate::crm::routes::detail(&state, id).await?;
-        let perf = crate::crm::routes::performance_of(&state, id).await?;
+        let (restaurant, _) = crate::crm::account_for(state, &user.principal, id).await?;
+        let d = crate::crm::routes::detail(state, id).await?;
+        let perf = crate::crm::routes::performance_of(state, id).await?;
         let first = PageParams::new(1, 20);
-        let timeline = crate::crm::routes::timeline(&state, id, &first).await?;
-        let orders = crate::crm::routes::recent_orders(&state, id, &first).await?;
-        let history = crate::crm::routes::status_views(&state, id).await?;
-        let assignments = crate::crm::routes::assignments_of(&state, id).await?;
+        let timeline = crate::crm::routes::timeline(state, id, &first).await?;
+        let orders = crate::crm::routes::recent_orders(state, id, &first).await?;
+        let history = crate::crm::routes::status_views(state, id).await?;
+        let assignments = crate::crm::routes::assignments_of(state, id).await?;
         let kams = if is_admin {
-            kam_choices(&state, d.summary.kam.as_ref().map(|k| k.id)).await?
+            kam_choices(state, d.summary.kam.as_ref().map(|k| k.id)).await?
         } else {
             Vec::new()
         };
@@ -504,7 +531,7 @@ pub async fn detail(
         Err(e) => return api_error_page(e),
     };
     // The forecast's outlook is a side panel: when it cannot be had, the page says so and goes on.
-    let outlook = match crate::forecasting::predict::week_outlook(&state, id).await {
+    let outlook = match crate::forecasting::predict::week_outlook(state, id).await {
         Ok(o) => Some(o),
         Err(e) => {
             tracing::warn!(restaurant = %id, error = %e.message, "no forecast outlook for the CRM page");
@@ -535,9 +562,13 @@ pub async fn detail(
                 .join(", ")
         })
         .unwrap_or_default();
-    let (jar, csrf) = sessions::csrf_token(&state, jar);
+    let (jar, csrf) = sessions::csrf_token(state, jar);
+    let failed_any = ["log", "contact", "status", "reassign"]
+        .iter()
+        .any(|f| failed.is_failed(f));
     let page = DetailPage {
-        layout: Layout::for_user(&d.summary.name, "/crm/restaurants", &user, false, csrf),
+        failed,
+        layout: Layout::for_user(&d.summary.name, "/crm/restaurants", user, false, csrf),
         breakdown: perf.breakdown.clone(),
         chart: history_chart(&perf),
         patterns,
@@ -562,17 +593,22 @@ pub async fn detail(
         local_now: local_label(rtz, now),
         usual_days,
         usual_hours,
-        flash: query.saved.unwrap_or_default(),
+        flash,
         d,
     };
-    (jar, render(&page)).into_response()
+    let status = if failed_any {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (status, jar, render(&page)).into_response()
 }
 
 /// Parse a `datetime-local` value in `tz`.
-fn parse_local(raw: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, ApiError> {
+fn parse_local(raw: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, &'static str> {
     let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| ApiError::field("occurred_at", "is not a date and time"))?;
+        .map_err(|_| "is not a date and time")?;
     Ok(crate::restaurants::hours::local_to_utc(tz, local))
 }
 
@@ -588,24 +624,11 @@ pub struct InteractionForm {
     pub follow_up_on: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "crm_interaction_row.html")]
-struct InteractionRow {
-    i: InteractionView,
-    tz: chrono_tz::Tz,
-}
-
-impl InteractionRow {
-    fn at(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
-        local_time(self.tz, t)
-    }
-}
-
-fn opt_uuid(raw: &Option<String>, field: &str) -> Result<Option<Uuid>, ApiError> {
+fn opt_uuid(raw: &Option<String>) -> Result<Option<Uuid>, &'static str> {
     match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => Uuid::parse_str(s)
             .map(Some)
-            .map_err(|_| ApiError::field(field, "is not a valid id")),
+            .map_err(|_| "is not one of the choices"),
         None => Ok(None),
     }
 }
@@ -624,44 +647,88 @@ pub async fn log_interaction(
     if sessions::check_csrf(&jar, &form.csrf).is_err() {
         return csrf_failed();
     }
-    let in_place = headers.get("x-brigade-fragment").is_some();
     let result = async {
         crate::crm::account_for(&state, &user.principal, id).await?;
         let zone = crate::crm::kam_zone(&user.user);
-        let input = InteractionInput {
-            kind: InteractionKind::parse(&form.kind)
-                .ok_or_else(|| ApiError::field("kind", "choose call, email, meeting or visit"))?,
-            outcome: Outcome::parse(&form.outcome).ok_or_else(|| {
-                ApiError::field("outcome", "choose positive, neutral, negative or no_answer")
-            })?,
-            occurred_at: match form.occurred_at.as_deref().map(str::trim) {
-                Some(s) if !s.is_empty() => Some(parse_local(s, zone)?),
-                _ => None,
-            },
-            contact_id: opt_uuid(&form.contact_id, "contact_id")?,
-            order_id: opt_uuid(&form.order_id, "order_id")?,
-            notes: form.notes.clone().unwrap_or_default(),
-            follow_up_on: match form.follow_up_on.as_deref().map(str::trim) {
-                Some(s) if !s.is_empty() => Some(
-                    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                        .map_err(|_| ApiError::field("follow_up_on", "is not a date"))?,
-                ),
-                _ => None,
-            },
+        // Every field is checked before anything is refused, so the form names all its problems.
+        let mut errors = crate::http::error::FieldErrors::new();
+        let kind = InteractionKind::parse(&form.kind);
+        if kind.is_none() {
+            errors.add("kind", "choose call, email, meeting or visit");
+        }
+        let outcome = Outcome::parse(&form.outcome);
+        if outcome.is_none() {
+            errors.add("outcome", "choose positive, neutral, negative or no answer");
+        }
+        let occurred_at = match form.occurred_at.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => errors.check("occurred_at", parse_local(s, zone)),
+            _ => None,
         };
-        let row = crate::crm::routes::log_interaction(&state, &user.principal, id, &input).await?;
-        Ok::<_, ApiError>(interaction_views(&state, vec![row]).await?.remove(0))
+        let contact_id = errors
+            .check("contact_id", opt_uuid(&form.contact_id))
+            .flatten();
+        let order_id = errors.check("order_id", opt_uuid(&form.order_id)).flatten();
+        let follow_up_on = match form.follow_up_on.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => errors.check(
+                "follow_up_on",
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "is not a date"),
+            ),
+            _ => None,
+        };
+        errors.into_result()?;
+        let input = InteractionInput {
+            kind: kind.expect("checked above"),
+            outcome: outcome.expect("checked above"),
+            occurred_at,
+            contact_id,
+            order_id,
+            notes: form.notes.clone().unwrap_or_default(),
+            follow_up_on,
+        };
+        crate::crm::routes::log_interaction(&state, &user.principal, id, &input).await?;
+        Ok::<_, ApiError>(())
     }
     .await;
+    let in_place = headers.contains_key("hx-request");
     match result {
-        Ok(view) if in_place => render(&InteractionRow {
-            i: view,
-            tz: crate::crm::kam_zone(&user.user),
-        }),
-        Ok(_) => Redirect::to(&format!("/crm/restaurants/{id}?saved=interaction")).into_response(),
-        Err(e) if in_place => (e.status, problems_text(&e)).into_response(),
+        // In place, the answer is the page as it now is: htmx swaps in the fresh form, the timeline,
+        // the call plan and the score.
+        Ok(()) if in_place => {
+            detail_page(
+                &state,
+                jar,
+                &user,
+                id,
+                "interaction".into(),
+                Submitted::default(),
+            )
+            .await
+        }
+        Ok(()) => Redirect::to(&format!("/crm/restaurants/{id}?saved=interaction")).into_response(),
+        Err(e) if shown_in_form(&e) => {
+            let values = [
+                ("kind", form.kind),
+                ("outcome", form.outcome),
+                ("occurred_at", form.occurred_at.unwrap_or_default()),
+                ("contact_id", form.contact_id.unwrap_or_default()),
+                ("order_id", form.order_id.unwrap_or_default()),
+                ("notes", form.notes.unwrap_or_default()),
+                ("follow_up_on", form.follow_up_on.unwrap_or_default()),
+            ];
+            let failed = Submitted::failed("log", values, &e);
+            detail_page(&state, jar, &user, id, String::new(), failed).await
+        }
         Err(e) => api_error_page(e),
     }
+}
+
+/// Whether a refusal belongs beside the form's fields (a mistake in what was typed) rather than on
+/// a page of its own (not found, not allowed, a failure).
+fn shown_in_form(err: &ApiError) -> bool {
+    matches!(
+        err.status,
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST | StatusCode::CONFLICT
+    )
 }
 
 #[derive(Deserialize)]
@@ -689,12 +756,27 @@ pub async fn change_status(
         let status = form
             .status
             .parse::<RestaurantStatus>()
-            .map_err(|e| ApiError::field("status", e))?;
-        crate::crm::routes::set_status(&state, &user.principal, restaurant, status, form.note).await
+            .map_err(|_| ApiError::field("status", "choose new, active or inactive"))?;
+        crate::crm::routes::set_status(
+            &state,
+            &user.principal,
+            restaurant,
+            status,
+            form.note.clone(),
+        )
+        .await
     }
     .await;
     match result {
         Ok(()) => Redirect::to(&format!("/crm/restaurants/{id}?saved=status")).into_response(),
+        Err(e) if shown_in_form(&e) => {
+            let values = [
+                ("status", form.status),
+                ("note", form.note.unwrap_or_default()),
+            ];
+            let failed = Submitted::failed("status", values, &e);
+            detail_page(&state, jar, &user, id, String::new(), failed).await
+        }
         Err(e) => api_error_page(e),
     }
 }
@@ -724,16 +806,27 @@ pub async fn add_contact(
     }
     let result = async {
         crate::crm::account_for(&state, &user.principal, id).await?;
+        let role = ContactRole::parse(&form.role);
         let input = ContactInput {
-            name: Some(form.name),
-            phone: Some(form.phone),
-            email: form.email,
-            role: Some(
-                ContactRole::parse(&form.role)
-                    .ok_or_else(|| ApiError::field("role", "choose a role"))?,
-            ),
-            is_lead: form.is_lead.map(|_| true),
+            name: Some(form.name.clone()),
+            phone: Some(form.phone.clone()),
+            email: form.email.clone(),
+            role,
+            is_lead: form.is_lead.as_ref().map(|_| true),
         };
+        // The contact's own checks name every problem; a role that is not one of the choices joins them.
+        if let Err(mut err) = crate::crm::routes::check_contact(&input, true) {
+            if role.is_none()
+                && !form.role.trim().is_empty()
+                && let Some(map) = err.errors.as_mut()
+            {
+                map.insert(
+                    "role".into(),
+                    vec!["choose owner, manager, staff or other".into()],
+                );
+            }
+            return Err(err);
+        }
         let txn = crate::database::begin_write(&state.db).await?;
         crate::crm::routes::insert_contact(&txn, id, &input, state.now()).await?;
         txn.commit().await?;
@@ -742,6 +835,20 @@ pub async fn add_contact(
     .await;
     match result {
         Ok(()) => Redirect::to(&format!("/crm/restaurants/{id}?saved=contact")).into_response(),
+        Err(e) if shown_in_form(&e) => {
+            let values = [
+                ("name", form.name),
+                ("phone", form.phone),
+                ("email", form.email.unwrap_or_default()),
+                ("role", form.role),
+                (
+                    "is_lead",
+                    form.is_lead.map(|_| "on".to_string()).unwrap_or_default(),
+                ),
+            ];
+            let failed = Submitted::failed("contact", values, &e);
+            detail_page(&state, jar, &user, id, String::new(), failed).await
+        }
         Err(e) => api_error_page(e),
     }
 }
@@ -752,6 +859,7 @@ pub async fn add_contact(
 #[template(path = "crm_settings.html")]
 struct SettingsPage {
     layout: Layout,
+    failed: Submitted,
     first_name: String,
     last_name: String,
     phone: String,
@@ -776,29 +884,38 @@ fn hours_text(hours: &[HoursInterval]) -> String {
         .join("\n")
 }
 
-/// Lines like `Mon 09:00-17:00` (several per day for split shifts).
-fn parse_hours_text(text: &str) -> Result<Vec<HoursInterval>, ApiError> {
+/// Lines like `Mon 09:00-17:00` (several per day for split shifts). Every line that cannot be read is
+/// named in `errors`; the rest are returned.
+fn parse_hours_text(
+    text: &str,
+    errors: &mut crate::http::error::FieldErrors,
+) -> Vec<HoursInterval> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let problem = || {
-            ApiError::field(
+        let parsed = (|| {
+            let (day, span) = line.split_once(char::is_whitespace)?;
+            let weekday = WEEKDAYS
+                .iter()
+                .position(|d| day.get(..3).is_some_and(|d3| d.eq_ignore_ascii_case(d3)))?;
+            let (opens, closes) = span.trim().split_once('-')?;
+            HoursInterval::parse(weekday as i64, opens.trim(), closes.trim()).ok()
+        })();
+        match parsed {
+            Some(interval) => out.push(interval),
+            None => errors.add(
                 "working_hours",
-                format!("line {}: {line:?} is not like \"Mon 09:00-17:00\"", n + 1),
-            )
-        };
-        let (day, span) = line.split_once(char::is_whitespace).ok_or_else(problem)?;
-        let weekday = WEEKDAYS
-            .iter()
-            .position(|d| d.eq_ignore_ascii_case(&day[..day.len().min(3)]))
-            .ok_or_else(problem)?;
-        let (opens, closes) = span.trim().split_once('-').ok_or_else(problem)?;
-        out.push(HoursInterval::parse(weekday as i64, opens, closes).map_err(|_| problem())?);
+                format!(
+                    "line {} (\u{201c}{line}\u{201d}) is not a day and two times like \u{201c}Mon 09:00-17:00\u{201d}",
+                    n + 1
+                ),
+            ),
+        }
     }
-    Ok(out)
+    out
 }
 
 pub async fn settings(
@@ -831,6 +948,7 @@ pub async fn settings(
         timezone: hours.tz.name().to_string(),
         hours_text: hours_text(&hours.intervals),
         saved: query.saved.is_some(),
+        failed: Submitted::default(),
     };
     (jar, render(&page)).into_response()
 }
@@ -858,21 +976,54 @@ pub async fn save_settings(
     if sessions::check_csrf(&jar, &form.csrf).is_err() {
         return csrf_failed();
     }
-    let result = async {
-        let hours = parse_hours_text(&form.working_hours)?;
-        let input = KamProfileInput {
-            first_name: Some(form.first_name),
-            last_name: Some(form.last_name),
-            phone: Some(form.phone),
-            region: Some(form.region),
-            timezone: Some(form.timezone),
-            working_hours: Some(hours),
-        };
-        crate::crm::routes::apply_profile(&state, user.user.clone(), &input).await
-    }
-    .await;
+    let mut errors = crate::http::error::FieldErrors::new();
+    let hours = parse_hours_text(&form.working_hours, &mut errors);
+    let input = KamProfileInput {
+        first_name: Some(form.first_name.clone()),
+        last_name: Some(form.last_name.clone()),
+        phone: Some(form.phone.clone()),
+        region: Some(form.region.clone()),
+        timezone: Some(form.timezone.clone()),
+        // Lines that could not be read are already named; the rest are not checked again alone.
+        working_hours: errors.is_empty().then_some(hours),
+    };
+    let result =
+        crate::crm::routes::apply_profile_after(&state, user.user.clone(), &input, errors).await;
     match result {
         Ok(()) => Redirect::to("/crm/settings?saved=1").into_response(),
+        Err(e) if shown_in_form(&e) => {
+            let (jar, csrf) = sessions::csrf_token(&state, jar);
+            let failed = Submitted::failed(
+                "settings",
+                [
+                    ("first_name", form.first_name.clone()),
+                    ("last_name", form.last_name.clone()),
+                    ("phone", form.phone.clone()),
+                    ("region", form.region.clone()),
+                    ("timezone", form.timezone.clone()),
+                    ("working_hours", form.working_hours.clone()),
+                ],
+                &e,
+            );
+            let page = SettingsPage {
+                layout: Layout::for_user(
+                    "Profile and settings",
+                    "/crm/settings",
+                    &user,
+                    false,
+                    csrf,
+                ),
+                first_name: form.first_name,
+                last_name: form.last_name,
+                phone: form.phone,
+                region: form.region,
+                timezone: form.timezone,
+                hours_text: form.working_hours,
+                saved: false,
+                failed,
+            };
+            (StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)).into_response()
+        }
         Err(e) => api_error_page(e),
     }
 }
@@ -889,14 +1040,49 @@ struct ReassignPage {
     targets: Vec<KamChoice>,
     from: String,
     q: String,
-    done: String,
+    /// What the last reassignment did: whether anything changed, and the sentence saying so.
+    outcome: Option<(bool, String)>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct ReassignQuery {
     pub from: Option<String>,
     pub q: Option<String>,
-    pub done: Option<String>,
+    /// Restaurants the last reassignment moved, of `asked`, to `to`.
+    pub done: Option<usize>,
+    pub asked: Option<usize>,
+    pub to: Option<Uuid>,
+}
+
+/// The sentence after a reassignment: how many moved to whom, and why the others did not.
+fn reassign_outcome(done: usize, asked: usize, to: &str) -> (bool, String) {
+    let restaurants = |n: usize| {
+        if n == 1 {
+            "1 restaurant".to_string()
+        } else {
+            format!("{n} restaurants")
+        }
+    };
+    let asked = asked.max(done);
+    if done == 0 {
+        let which = if asked == 1 {
+            format!("the restaurant you ticked already belongs to {to}")
+        } else {
+            format!("the {asked} restaurants you ticked already belong to {to}")
+        };
+        (false, format!("Nothing changed: {which}."))
+    } else if done == asked {
+        (true, format!("{} reassigned to {to}.", restaurants(done)))
+    } else {
+        (
+            true,
+            format!(
+                "{} of {asked} reassigned to {to}; the other {} already belonged to {to}.",
+                restaurants(done),
+                asked - done
+            ),
+        )
+    }
 }
 
 pub async fn reassign_page(
@@ -931,6 +1117,16 @@ pub async fn reassign_page(
         Ok(r) => r,
         Err(e) => return api_error_page(e),
     };
+    let outcome = match query.done {
+        Some(done) => {
+            let to = query
+                .to
+                .and_then(|to| targets.iter().find(|k| k.id == to))
+                .map_or_else(|| "the KAM you chose".to_string(), |k| k.name.clone());
+            Some(reassign_outcome(done, query.asked.unwrap_or(done), &to))
+        }
+        None => None,
+    };
     let (jar, csrf) = sessions::csrf_token(&state, jar);
     let page = ReassignPage {
         layout: Layout::for_user("Reassign restaurants", "/crm/reassign", &user, false, csrf),
@@ -940,7 +1136,7 @@ pub async fn reassign_page(
         targets,
         from,
         q,
-        done: query.done.unwrap_or_default(),
+        outcome,
     };
     (jar, render(&page)).into_response()
 }
@@ -986,11 +1182,44 @@ pub async fn reassign(
             ));
         }
         let note = Some(note.trim().to_string()).filter(|n| !n.is_empty());
-        crate::crm::reassign(&state, user.principal.user_id, &ids, to, note).await
+        let asked = ids.iter().collect::<std::collections::HashSet<_>>().len();
+        let made = crate::crm::reassign(&state, user.principal.user_id, &ids, to, note).await?;
+        Ok((made.len(), asked, to))
     }
     .await;
     match result {
-        Ok(made) => Redirect::to(&format!("/crm/reassign?done={}", made.len())).into_response(),
+        Ok((made, asked, to)) => {
+            Redirect::to(&format!("/crm/reassign?done={made}&asked={asked}&to={to}"))
+                .into_response()
+        }
         Err(e) => api_error_page(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reassign_outcome;
+
+    #[test]
+    fn a_reassignment_says_what_changed_and_why_not() {
+        assert_eq!(
+            reassign_outcome(1, 1, "Olivia Hart"),
+            (true, "1 restaurant reassigned to Olivia Hart.".into())
+        );
+        assert_eq!(
+            reassign_outcome(0, 1, "Kiran Mehta"),
+            (
+                false,
+                "Nothing changed: the restaurant you ticked already belongs to Kiran Mehta.".into()
+            )
+        );
+        assert_eq!(
+            reassign_outcome(0, 3, "Kiran Mehta").1,
+            "Nothing changed: the 3 restaurants you ticked already belong to Kiran Mehta."
+        );
+        assert_eq!(
+            reassign_outcome(2, 3, "Olivia Hart").1,
+            "2 restaurants of 3 reassigned to Olivia Hart; the other 1 already belonged to Olivia Hart."
+        );
     }
 }

@@ -214,16 +214,77 @@ struct ErrorPage {
     message: String,
 }
 
+/// What an error page says; kept on its response so `with_navigation` can draw it again inside the
+/// signed-in user's layout.
+#[derive(Clone)]
+struct ErrorContent {
+    heading: String,
+    message: String,
+}
+
 pub fn error_page(status: StatusCode, heading: &str, message: &str) -> Response {
-    let page = ErrorPage {
-        layout: Layout::anonymous(heading, String::new()),
+    let content = ErrorContent {
         heading: heading.to_string(),
         message: message.to_string(),
     };
+    let mut response = render_error(status, Layout::anonymous(heading, String::new()), &content);
+    response.extensions_mut().insert(content);
+    response
+}
+
+fn render_error(status: StatusCode, layout: Layout, content: &ErrorContent) -> Response {
+    let page = ErrorPage {
+        layout,
+        heading: content.heading.clone(),
+        message: content.message.clone(),
+    };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => (status, message.to_string()).into_response(),
+        Err(_) => (status, content.message.clone()).into_response(),
     }
+}
+
+/// Error pages keep the navigation: a page answered with `error_page` for a signed-in user is drawn
+/// again in that user's layout (their links, their name, sign-out), so "not found" or "not allowed"
+/// is never a dead end.
+pub async fn with_navigation(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // Only the cookies are kept (a request without any has no session to draw the layout for).
+    let mut headers = axum::http::HeaderMap::new();
+    for value in request.headers().get_all(header::COOKIE) {
+        headers.append(header::COOKIE, value.clone());
+    }
+    if headers.is_empty() {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    let Some(content) = response.extensions().get::<ErrorContent>().cloned() else {
+        return response;
+    };
+    let Some(user) = crate::accounts::sessions::signed_in(&state, &headers).await else {
+        return response;
+    };
+    let is_venue = user.principal.role == Role::Customer
+        && crate::accounts::memberships_of(&state, user.user.id)
+            .await
+            .is_ok_and(|m| !m.is_empty());
+    let jar = axum_extra::extract::cookie::CookieJar::from_headers(&headers);
+    let csrf = jar
+        .get(crate::accounts::sessions::CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let layout = Layout::for_user(&content.heading, "", &user, is_venue, csrf);
+    let mut redrawn = render_error(response.status(), layout, &content);
+    // The handler's own headers (cookies it set, Retry-After, ...) stay.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            redrawn.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    redrawn
 }
 
 pub fn not_found_page() -> Response {
@@ -238,7 +299,8 @@ const BOOTSTRAP_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap
 const BOOTSTRAP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/bootstrap.bundle.min.js"));
 const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
 const ORDER_JS: &[u8] = include_bytes!("../../assets/order.js");
-const CRM_JS: &[u8] = include_bytes!("../../assets/crm.js");
+const PAGE_JS: &[u8] = include_bytes!("../../assets/page.js");
+const HTMX_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/htmx.min.js"));
 const CHART_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chart.umd.min.js"));
 const SORTABLE_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sortable.min.js"));
 const MENU_JS: &[u8] = include_bytes!("../../assets/menu.js");
@@ -293,7 +355,8 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "bootstrap.bundle.min.js" => (BOOTSTRAP_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "order.js" => (ORDER_JS, "text/javascript; charset=utf-8"),
-        "crm.js" => (CRM_JS, "text/javascript; charset=utf-8"),
+        "page.js" => (PAGE_JS, "text/javascript; charset=utf-8"),
+        "htmx.min.js" => (HTMX_JS, "text/javascript; charset=utf-8"),
         "chart.umd.min.js" => (CHART_JS, "text/javascript; charset=utf-8"),
         "sortable.min.js" => (SORTABLE_JS, "text/javascript; charset=utf-8"),
         "menu.js" => (MENU_JS, "text/javascript; charset=utf-8"),

@@ -253,21 +253,34 @@ pub fn bars(days: &[DayUptime]) -> Vec<Bar> {
     days.iter()
         .enumerate()
         .map(|(i, d)| {
-            let pct = d.uptime_percent.unwrap_or(0.0).clamp(0.0, 100.0);
+            // A day without data is a full grey bar that says so, never an empty (0%) or full (100%) one.
+            let pct = d.uptime_percent.map_or(100.0, |p| p.clamp(0.0, 100.0));
             let height = (pct / 100.0 * f64::from(CHART_HEIGHT)).round() as u32;
             Bar {
                 x: 30 + i as u32 * (BAR_WIDTH + 6),
                 y: 10 + CHART_HEIGHT - height,
                 height,
                 label: d.date.format("%d").to_string(),
-                title: match d.uptime_percent {
-                    Some(p) => format!(
+                title: match (d.uptime_percent, d.business_hours > 0.0) {
+                    (Some(p), _) if d.no_data_hours > 0.0 => format!(
+                        "{}: {p:.2}% up ({:.2} h of the {:.2} h with data; no data for {:.2} h)",
+                        d.date,
+                        d.uptime_hours,
+                        d.uptime_hours + d.downtime_hours,
+                        d.no_data_hours
+                    ),
+                    (Some(p), _) => format!(
                         "{}: {p:.2}% up ({:.2} h of {:.2} h)",
                         d.date, d.uptime_hours, d.business_hours
                     ),
-                    None => format!("{}: no business time or no polls", d.date),
+                    (None, true) => format!(
+                        "{}: no data (no poll within an hour of its business hours)",
+                        d.date
+                    ),
+                    (None, false) => format!("{}: closed all day", d.date),
                 },
                 class: match d.uptime_percent {
+                    None if d.business_hours > 0.0 => "bar-no-data",
                     None => "bar-none",
                     Some(p) if p >= 99.0 => "bar-good",
                     Some(p) if p >= 90.0 => "bar-fair",

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Layout, error_page};
 use crate::accounts::sessions::{self, WebUser};
 use crate::accounts::{Role, memberships_of, service};
-use crate::entities::{restaurants, users};
+use crate::entities::{crm_accounts, restaurants, users};
 use crate::http::middleware::ClientIp;
 use crate::restaurants::{hours_of, view as restaurant_view};
 use crate::state::AppState;
@@ -47,15 +47,31 @@ struct LoginPage {
     layout: Layout,
     error: Option<String>,
     email: String,
+    /// The page to go to after signing in (a path on this site), or empty for home.
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Where to go after signing in: `next` when it is a path on this site, else home.
+fn after_login(next: Option<&str>) -> String {
+    next.and_then(sessions::safe_next)
+        .unwrap_or("/")
+        .to_string()
 }
 
 pub async fn login_form(
     State(state): State<AppState>,
     jar: CookieJar,
     user: Option<WebUser>,
+    Query(query): Query<LoginQuery>,
 ) -> Response {
+    let next = after_login(query.next.as_deref());
     if user.is_some() {
-        return Redirect::to("/").into_response();
+        return Redirect::to(&next).into_response();
     }
     let (jar, csrf) = sessions::csrf_token(&state, jar);
     (
@@ -64,6 +80,7 @@ pub async fn login_form(
             layout: Layout::anonymous("Sign in", csrf),
             error: None,
             email: String::new(),
+            next: if next == "/" { String::new() } else { next },
         }),
     )
         .into_response()
@@ -74,6 +91,8 @@ pub struct LoginForm {
     csrf: String,
     email: String,
     password: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 pub async fn login(
@@ -96,7 +115,7 @@ pub async fn login(
                 Err(err) => return server_error(err.message),
             };
             match sessions::start(&state, jar, user.id).await {
-                Ok(jar) => (jar, Redirect::to("/")).into_response(),
+                Ok(jar) => (jar, Redirect::to(&after_login(form.next.as_deref()))).into_response(),
                 Err(err) => server_error(err.message),
             }
         }
@@ -115,6 +134,12 @@ pub async fn login(
                 layout: Layout::anonymous("Sign in", csrf),
                 error: Some(message),
                 email: form.email,
+                next: form
+                    .next
+                    .as_deref()
+                    .and_then(sessions::safe_next)
+                    .unwrap_or_default()
+                    .to_string(),
             };
             (status, jar, render(&page)).into_response()
         }
@@ -337,6 +362,9 @@ pub async fn home(State(state): State<AppState>, jar: CookieJar, user: WebUser) 
     }
 }
 
+/// How many of a KAM's restaurants her home page lists (the CRM list has them all).
+const KAM_HOME_ROWS: u64 = 50;
+
 async fn build_home(state: &AppState, user: &WebUser) -> Result<HomePage, sea_orm::DbErr> {
     let role = user.principal.role;
     let profile = Profile {
@@ -413,21 +441,44 @@ async fn build_home(state: &AppState, user: &WebUser) -> Result<HomePage, sea_or
             page.restaurants = restaurant_rows(state, recent, &[]).await?;
         }
         Role::Kam => {
-            page.subheading = "Your restaurants across time zones".into();
-            let all = restaurants::Entity::find()
-                .filter(restaurants::Column::Status.ne("inactive"))
+            // Her restaurants are the ones whose CRM account names her as their KAM; the count is
+            // all of them, the list the first page (the CRM list pages through the rest).
+            let mine = || {
+                restaurants::Entity::find()
+                    .filter(restaurants::Column::Status.ne("inactive"))
+                    .filter(
+                        restaurants::Column::Id.in_subquery(
+                            sea_orm::sea_query::Query::select()
+                                .column(crm_accounts::Column::RestaurantId)
+                                .from(crm_accounts::Entity)
+                                .and_where(crm_accounts::Column::KamId.eq(user.user.id))
+                                .to_owned(),
+                        ),
+                    )
+            };
+            let total = mine().count(&state.db).await?;
+            let shown = mine()
                 .order_by_asc(restaurants::Column::Region)
                 .order_by_asc(restaurants::Column::Name)
-                .paginate(&state.db, 50)
+                .paginate(&state.db, KAM_HOME_ROWS)
                 .fetch_page(0)
                 .await?;
+            page.subheading = match total {
+                0 => "No restaurants are assigned to you yet".into(),
+                1 => "Your 1 restaurant".into(),
+                n => format!("Your {n} restaurants across time zones"),
+            };
             page.stats = vec![Stat {
                 key: "restaurants",
-                label: "Restaurants",
-                value: all.len().to_string(),
+                label: "Your restaurants",
+                value: total.to_string(),
             }];
-            page.restaurants_title = "Restaurants and their local time".into();
-            page.restaurants = restaurant_rows(state, all, &[]).await?;
+            page.restaurants_title = if total > KAM_HOME_ROWS {
+                format!("{KAM_HOME_ROWS} of your {total} restaurants and their local time")
+            } else {
+                "Your restaurants and their local time".into()
+            };
+            page.restaurants = restaurant_rows(state, shown, &[]).await?;
         }
         Role::Customer => {
             let memberships = memberships_of(state, user.user.id)

@@ -90,7 +90,7 @@ async fn report(app: &TestApp, token: &str, as_of: &str) -> HashMap<String, Vec<
     assert_eq!(
         lines.next(),
         Some(
-            "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week,orders_at_risk_last_week,value_at_risk_last_week"
+            "store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week,orders_at_risk_last_week,value_at_risk_last_week,data_coverage_last_hour,data_coverage_last_day,data_coverage_last_week"
         )
     );
     lines
@@ -202,7 +202,7 @@ async fn reports_follow_the_rule_across_hours_zones_and_dst() {
     // 14 June 22:00 to 01:00. Active until the midpoint 22:30, inactive after.
     let rows = report(&app, &admin, "2026-06-15T01:00:00Z").await;
     assert_eq!(
-        rows["overnight"],
+        rows["overnight"][..8],
         row(["0.00", "0.50", "1.50", "60.00", "2.50", "2.50"])
     );
 
@@ -210,7 +210,7 @@ async fn reports_follow_the_rule_across_hours_zones_and_dst() {
     // 21:00 polls is 18:00), 18:00-23:59:59 up. The last hour holds 59 min 59 s of business time.
     let rows = report(&app, &admin, "2026-06-16T05:00:00Z").await;
     assert_eq!(
-        rows["split"],
+        rows["split"][..8],
         row(["59.98", "9.00", "9.00", "0.00", "5.00", "5.00"])
     );
 
@@ -218,19 +218,19 @@ async fn reports_follow_the_rule_across_hours_zones_and_dst() {
     // 03:30 EDT, so 02:30-05:00 is 1.5 hours.
     let rows = report(&app, &admin, "2026-03-08T09:00:00Z").await;
     assert_eq!(
-        rows["spring"],
+        rows["spring"][..8],
         row(["0.00", "2.00", "2.00", "0.00", "0.00", "0.00"])
     );
     let rows = report(&app, &admin, "2026-03-08T10:00:00Z").await;
     assert_eq!(
-        rows["spring-gap"],
+        rows["spring-gap"][..8],
         row(["0.00", "1.50", "1.50", "0.00", "0.00", "0.00"])
     );
 
     // Fall back: 00:00 EDT to 03:00 EST is four real hours, all down.
     let rows = report(&app, &admin, "2025-11-02T08:00:00Z").await;
     assert_eq!(
-        rows["fall"],
+        rows["fall"][..8],
         row(["0.00", "0.00", "0.00", "60.00", "4.00", "4.00"])
     );
     assert!(
@@ -243,21 +243,28 @@ async fn reports_follow_the_rule_across_hours_zones_and_dst() {
     // twins count their 11:30 poll as inactive. Wednesdays: no business time in the last hour or day.
     let rows = report(&app, &admin, "2026-06-10T12:00:00Z").await;
     assert_eq!(
-        rows["always"],
+        rows["always"][..8],
         row(["0.00", "23.00", "167.00", "60.00", "1.00", "1.00"])
     );
     assert_eq!(
-        rows["lonely"],
+        rows["lonely"][..8],
         row(["60.00", "24.00", "168.00", "0.00", "0.00", "0.00"])
     );
     assert_eq!(
-        rows["twins"],
+        rows["twins"][..8],
         row(["0.00", "0.00", "0.00", "60.00", "24.00", "168.00"])
     );
     assert!(!rows.contains_key("late"));
+    // After the seed's columns, how much of each window had data (within an hour of a poll): the
+    // always-open store's last hour is covered by its 11:30 poll; of its day only 09:30-12:00; of its
+    // week also 11:00-13:00 on the 7th (4.5 of 168 hours). The lonely store's one poll is ten days old.
+    assert_eq!(rows["always"][8..], ["100.00", "10.42", "2.68"]);
+    assert_eq!(rows["lonely"][8..], ["0.00", "0.00", "0.00"]);
     let rows = report(&app, &admin, "2026-06-15T12:00:00Z").await;
+    // No business time in the last hour or day: no coverage to speak of.
+    assert_eq!(rows["wednesdays"][8..], ["", "", "0.00"]);
     assert_eq!(
-        rows["wednesdays"],
+        rows["wednesdays"][..8],
         row(["0.00", "0.00", "1.00", "0.00", "0.00", "0.00"])
     );
 }
@@ -387,8 +394,16 @@ async fn seed_contract_reports_running_then_the_csv_and_failures_say_why() {
     let lines: Vec<&str> = done.text.lines().collect();
     assert_eq!(lines.len(), 3);
     // Neither store has orders, so nothing is at risk that a forecast could say.
-    assert_eq!(lines[1], "a,60.00,24.00,168.00,0.00,0.00,0.00,,");
-    assert_eq!(lines[2], "b,0.00,0.00,0.00,60.00,24.00,168.00,,");
+    // After them, the share of each window with data: a's 10:00 poll covers 09:00-11:00 (two hours
+    // of the day and week ending at 11:00); b's 11:00 poll the hour before it.
+    assert_eq!(
+        lines[1],
+        "a,60.00,24.00,168.00,0.00,0.00,0.00,,,100.00,8.33,1.19"
+    );
+    assert_eq!(
+        lines[2],
+        "b,0.00,0.00,0.00,60.00,24.00,168.00,,,100.00,4.17,0.60"
+    );
 
     // Kept and listed, newest first, with the instant they were computed for.
     let list = app.get("/api/monitoring/reports", Some(&admin)).await;
@@ -497,6 +512,14 @@ async fn incidents_and_daily_uptime_of_a_store() {
     assert_eq!(days[0]["uptime_hours"], 4.0);
     assert_eq!(days[0]["uptime_percent"], 50.0);
     assert_eq!(days[1]["downtime_hours"], 0.75);
+    // Tuesday's only polls are at 16:00 and 16:30: 15:00-17:00 has data (up until 16:15), the six
+    // hours before it have none and count as neither up nor down.
+    assert_eq!(days[1]["uptime_hours"], 1.25);
+    assert_eq!(days[1]["no_data_hours"], 6.0);
+    assert_eq!(days[1]["uptime_percent"], 62.5);
+    assert_eq!(days[1]["data_percent"], 25.0);
+    assert_eq!(days[0]["no_data_hours"], 0.0);
+    assert_eq!(days[0]["data_percent"], 100.0);
     // Wednesday so far: 09:00-11:30 open, down until 10:30.
     assert_eq!(days[2]["business_hours"], 2.5);
     assert_eq!(days[2]["uptime_hours"], 1.0);
@@ -550,6 +573,8 @@ async fn incidents_and_daily_uptime_of_a_store() {
     assert_eq!(days.data()[0]["business_hours"], 8.0);
     assert_eq!(days.data()[0]["downtime_hours"], 0.0);
     assert_eq!(days.data()[0]["uptime_percent"], Value::Null);
+    assert_eq!(days.data()[0]["no_data_hours"], 8.0);
+    assert_eq!(days.data()[0]["data_percent"], 0.0);
 
     app.get(
         &format!("/api/monitoring/stores/{id}/uptime?days=0"),

@@ -131,19 +131,83 @@ async fn sign_in_show_the_landing_page_and_sign_out() {
     );
 }
 
+/// Names as askama writes them into a page.
+fn askama_escape(text: &str) -> String {
+    text.replace('&', "&#38;").replace('\'', "&#39;")
+}
+
 #[tokio::test]
 async fn each_role_lands_on_its_own_page() {
     let app = TestApp::spawn().await;
     brigade_app::demo::load(&app.state).await.unwrap();
     let kam = sign_in(&app, "kam@demo.brigade", "brigade-demo").await;
     let kam_home = page(&app, "/", &kam).await;
-    assert!(kam_home.text.contains("Restaurants and their local time"));
-    assert!(kam_home.text.contains("Asia/Tokyo"));
-    assert!(!kam_home.text.contains("href=\"/admin/users\""));
-    assert_eq!(
-        page(&app, "/admin/users", &kam).await.status,
-        StatusCode::FORBIDDEN
+    assert!(
+        kam_home
+            .text
+            .contains("Your restaurants and their local time")
     );
+    assert!(kam_home.text.contains("Asia/Tokyo"));
+    // Her home lists the restaurants the CRM gives her, not everyone's: the count is the number of
+    // active-or-new CRM accounts naming her, and another KAM's restaurant is not on it.
+    let kam_id = brigade_app::entities::users::Entity::find()
+        .filter(brigade_app::entities::users::Column::Email.eq("kam@demo.brigade"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let accounts = brigade_app::entities::crm_accounts::Entity::find()
+        .filter(brigade_app::entities::crm_accounts::Column::KamId.eq(kam_id))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let mut hers = 0;
+    for account in &accounts {
+        let restaurant =
+            brigade_app::entities::restaurants::Entity::find_by_id(account.restaurant_id)
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap();
+        if restaurant.status != "inactive" {
+            hers += 1;
+            assert!(
+                kam_home
+                    .text
+                    .contains(&format!("<td>{}</td>", askama_escape(&restaurant.name))),
+                "{} is hers",
+                restaurant.name
+            );
+        }
+    }
+    assert!(hers >= 3, "the demo gives her restaurants ({hers})");
+    assert!(
+        kam_home
+            .text
+            .contains(&format!("data-testid=\"stat-restaurants\">{hers}<")),
+        "{}",
+        kam_home.text
+    );
+    assert!(
+        !kam_home.text.contains("Ember &#38; Oak"),
+        "another KAM's restaurant is not on her home"
+    );
+    assert!(!kam_home.text.contains("href=\"/admin/users\""));
+    // Error pages keep the signed-in user's navigation: never a dead end.
+    let refused = page(&app, "/admin/users", &kam).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    for refused in [refused, page(&app, "/no-such-page", &kam).await] {
+        assert!(
+            refused.text.contains("data-testid=\"signed-in-as\""),
+            "{}",
+            refused.text
+        );
+        assert!(refused.text.contains("href=\"/crm\""), "{}", refused.text);
+    }
+    let anonymous = app.get("/no-such-page", None).await;
+    assert_eq!(anonymous.status, StatusCode::NOT_FOUND);
+    assert!(!anonymous.text.contains("signed-in-as"));
     assert_eq!(
         page(&app, "/restaurants?q=sakura", &kam).await.status,
         StatusCode::OK
@@ -253,11 +317,21 @@ async fn monitoring_pages_start_a_report_and_chart_a_store() {
     let store = page(&app, &format!("/monitoring/stores/{store_link}"), &cookies).await;
     store.assert_status(StatusCode::OK);
     assert!(store.text.contains("data-testid=\"uptime-chart\""));
-    // Twenty-one days of bars; on the 14th (Chicago) the store was up until 17:00, the midpoint between
-    // its polls.
+    // Twenty-one days of bars. On the 14th (Chicago) only the hour either side of the 10:00 UTC poll
+    // has data (up); the rest of that day, and every day before the first poll, is no data rather than
+    // 100% up.
     assert_eq!(store.text.matches("<rect ").count(), 21);
     assert!(
-        store.text.contains("2026-06-14: 70.83% up"),
+        store.text.contains(
+            "2026-06-14: 100.00% up (2.00 h of the 2.00 h with data; no data for 22.00 h)"
+        ),
+        "{}",
+        store.text
+    );
+    assert!(store.text.contains("2026-06-01: no data"), "{}", store.text);
+    assert_eq!(
+        store.text.matches("class=\"bar-no-data\"").count(),
+        19,
         "{}",
         store.text
     );
@@ -325,6 +399,35 @@ async fn the_analytics_page_charts_time_in_status_and_orders_per_hour() {
     assert_eq!(analytics.text.matches("class=\"bar-created\"").count(), 2);
     let bad = page(&app, "/analytics?from=2026-06-20&to=2026-06-10", &cookies).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.text.contains("2026-06-20 to 2026-06-10 is not a range"),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text.contains("data-testid=\"status-chart\""),
+        "the default week is still shown"
+    );
+    // A filter that cannot be read says so beside its field rather than silently showing another week.
+    let garbage = page(&app, "/analytics?from=garbage&restaurant_id=nope", &cookies).await;
+    assert_eq!(garbage.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(garbage.text.contains("data-testid=\"filter-problems\""));
+    assert!(
+        garbage
+            .text
+            .contains("id=\"from-problem\">&#8220;garbage&#8221; is not a date")
+            || garbage
+                .text
+                .contains("id=\"from-problem\">“garbage” is not a date"),
+        "{}",
+        garbage.text
+    );
+    assert!(garbage.text.contains("id=\"restaurant_id-problem\""));
+    assert_eq!(
+        page(&app, "/analytics?from=&to=", &cookies).await.status,
+        StatusCode::OK,
+        "empty fields are the defaults, not mistakes"
+    );
 
     app.user("diner2@example.com", Role::Customer).await;
     let diner = sign_in(&app, "diner2@example.com", "password-123").await;
@@ -368,6 +471,14 @@ async fn the_kam_dashboard_shows_calls_logs_interactions_and_keeps_to_the_kams_r
         detail.text.contains("data-testid=\"breakdown\""),
         "scored at load"
     );
+    // The score's parts in words, not code names; contacts can be called and written to from the page.
+    assert!(
+        detail
+            .text
+            .contains("<td>Orders in the last 30 days, against the 30 before</td>")
+    );
+    assert!(!detail.text.contains("<td>orders_30d</td>"));
+    assert!(detail.text.contains("href=\"tel:"), "{}", detail.text);
 
     // Logging with the plain form redirects back; a forged token is refused and stores nothing.
     let forged = form(
@@ -389,6 +500,53 @@ async fn the_kam_dashboard_shows_calls_logs_interactions_and_keeps_to_the_kams_r
     let detail = page(&app, &format!("/crm/restaurants/{noodle}"), &kiran).await;
     assert!(detail.text.contains("Tasting menu agreed"));
     assert!(!detail.text.contains("forged"));
+    // In place (htmx), the answer is the page as it now is: the timeline's count, the call plan and a
+    // fresh form, which htmx swaps in.
+    let timeline_total = |html: &str| -> u64 {
+        let after = html
+            .split("data-testid=\"timeline-total\">Timeline (")
+            .nth(1)
+            .unwrap();
+        after[..after.find(')').unwrap()].parse().unwrap()
+    };
+    let before = timeline_total(&detail.text);
+    let in_place = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("/crm/restaurants/{noodle}/interactions"))
+                .header("hx-request", "true")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, &kiran)
+                .body(Body::from(format!(
+                    "csrf={csrf}&kind=call&outcome=positive&notes=Called+in+place&occurred_at=&follow_up_on="
+                )))
+                .unwrap(),
+        )
+        .await;
+    in_place.assert_status(StatusCode::OK);
+    assert_eq!(timeline_total(&in_place.text), before + 1);
+    assert!(in_place.text.contains("Called in place"));
+    assert!(
+        in_place.text.contains("rows=\"2\"></textarea>"),
+        "a fresh form"
+    );
+    let plan = in_place
+        .text
+        .split("data-testid=\"call-plan\"")
+        .nth(1)
+        .unwrap();
+    let plan = &plan[..plan.find("Contacts").unwrap()];
+    let today_in_kolkata = app
+        .state
+        .now()
+        .with_timezone(&chrono_tz::Asia::Kolkata)
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(
+        plan.contains(&format!("Last call: {today_in_kolkata}")),
+        "{plan}"
+    );
     // Times are entered and shown in the viewer's zone (Kiran: Asia/Kolkata, UTC+05:30).
     let earlier = form(
         &app,
@@ -430,6 +588,107 @@ async fn the_kam_dashboard_shows_calls_logs_interactions_and_keeps_to_the_kams_r
     .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text.contains("line 1"), "{}", bad.text);
+    // The form comes back with what was typed and every problem beside its field, in words; nothing
+    // is saved.
+    let bad = form(
+        &app,
+        "/crm/settings",
+        &kiran,
+        &format!("csrf={csrf}&first_name=Kiran&last_name=Mehta&phone=12&region=East&timezone=Mars%2FOlympus&working_hours=Mon+10%3A00-13%3A00%0AFunday+9-5%0ATue+25%3A00-26%3A00"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.text.contains("data-testid=\"settings-form\""),
+        "the form itself, not a dead end"
+    );
+    assert!(bad.text.contains("Nothing was saved yet"));
+    let hours_problem = bad
+        .text
+        .split("data-testid=\"working-hours-problem\">")
+        .nth(1)
+        .expect("the hours' problem beside the field");
+    assert!(
+        hours_problem.contains("line 2") && hours_problem.contains("line 3"),
+        "{hours_problem}"
+    );
+    assert!(
+        hours_problem.starts_with("Working hours"),
+        "in words, not working_hours: {hours_problem}"
+    );
+    assert!(
+        bad.text.contains("id=\"phone-problem\">Phone"),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text.contains("id=\"timezone-problem\">Time zone"),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text.contains("value=\"East\""),
+        "the region typed is kept"
+    );
+    assert!(bad.text.contains("Funday 9-5"), "the hours typed are kept");
+    assert!(!bad.text.contains("working_hours:"), "{}", bad.text);
+    let unchanged = page(&app, "/crm/settings", &kiran).await;
+    assert!(
+        unchanged.text.contains("value=\"West\""),
+        "nothing was saved"
+    );
+    assert!(unchanged.text.contains("Mon 10:00-13:00\nMon 14:00-18:00"));
+
+    // A contact with a bad phone and e-mail comes back beside its fields, its name kept.
+    let bad_contact = form(
+        &app,
+        &format!("/crm/restaurants/{noodle}/contacts"),
+        &kiran,
+        &format!("csrf={csrf}&name=Priya+Nair&phone=abc&email=not-an-address&role=manager"),
+    )
+    .await;
+    assert_eq!(bad_contact.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_contact.text.contains("value=\"Priya Nair\""),
+        "the name is kept"
+    );
+    assert!(
+        bad_contact
+            .text
+            .contains("data-testid=\"contact-phone-problem\">Phone")
+    );
+    assert!(
+        bad_contact
+            .text
+            .contains("data-testid=\"contact-email-problem\">E-mail address")
+    );
+    assert!(
+        bad_contact
+            .text
+            .contains("<option selected>manager</option>")
+    );
+    // The interaction form names a bad time in words and keeps the note.
+    let bad_log = form(
+        &app,
+        &format!("/crm/restaurants/{noodle}/interactions"),
+        &kiran,
+        &format!("csrf={csrf}&kind=call&outcome=positive&notes=Keep+this+note&occurred_at=yesterday&follow_up_on=soon"),
+    )
+    .await;
+    assert_eq!(bad_log.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_log.text.contains(">Keep this note</textarea>"),
+        "{}",
+        bad_log.text
+    );
+    assert!(bad_log.text.contains(
+        "id=\"occurred_at-problem\">The time of the interaction is not a date and time."
+    ));
+    assert!(
+        bad_log
+            .text
+            .contains("id=\"follow_up_on-problem\">The follow-up date is not a date.")
+    );
 
     // A customer is turned away; the admin reassigns through the form.
     let chloe = sign_in(&app, "customer@demo.brigade", "brigade-demo").await;
@@ -460,7 +719,44 @@ async fn the_kam_dashboard_shows_calls_logs_interactions_and_keeps_to_the_kams_r
     )
     .await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text);
-    assert_eq!(moved.headers[header::LOCATION], "/crm/reassign?done=1");
+    let location = moved.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        location,
+        format!("/crm/reassign?done=1&asked=1&to={}", olivia.id)
+    );
+    let said = page(&app, &location, &ada).await;
+    assert!(
+        said.text
+            .contains("1 restaurant reassigned to Olivia Hart."),
+        "{}",
+        said.text
+    );
+    // Reassigning to the KAM it already has changes nothing, and says so (not in green).
+    let again = form(
+        &app,
+        "/crm/reassign",
+        &ada,
+        &format!(
+            "csrf={ada_csrf}&restaurant_id={noodle}&to_kam_id={}&note=again",
+            olivia.id
+        ),
+    )
+    .await;
+    let location = again.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let said = page(&app, &location, &ada).await;
+    assert!(
+        said.text
+            .contains("Nothing changed: the restaurant you ticked already belongs to Olivia Hart."),
+        "{}",
+        said.text
+    );
+    assert!(said.text.contains("alert alert-info"));
     page(&app, &format!("/crm/restaurants/{noodle}"), &kiran)
         .await
         .assert_status(StatusCode::NOT_FOUND);
@@ -872,4 +1168,114 @@ async fn the_menu_editor_and_the_reservation_book_call_the_api_with_the_session(
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
     let ended = app.send(api_call(Some(csrf))).await;
     ended.assert_error(StatusCode::UNAUTHORIZED, "session_expired");
+}
+
+#[tokio::test]
+async fn analytics_names_each_state_once_across_qr_channel_and_imported_orders() {
+    let app = TestApp::spawn().await;
+    brigade_app::demo::load(&app.state).await.unwrap();
+    app.clock.advance(chrono::Duration::seconds(10));
+    brigade_app::analytics::rollup::catch_up(&app.state)
+        .await
+        .unwrap();
+    let cookies = sign_in(&app, "admin@demo.brigade", "brigade-demo").await;
+    let today = app.state.now().date_naive();
+    let analytics = page(
+        &app,
+        &format!(
+            "/analytics?from={}&to={}",
+            today - chrono::Duration::days(120),
+            today + chrono::Duration::days(1)
+        ),
+        &cookies,
+    )
+    .await;
+    analytics.assert_status(StatusCode::OK);
+    let table = analytics
+        .text
+        .split("data-testid=\"status-table\"")
+        .nth(1)
+        .expect("a status table");
+    assert_eq!(
+        table.matches("<tr><td>COMPLETED</td>").count(),
+        1,
+        "{table}"
+    );
+    assert!(
+        !table.contains("<td>completed</td>"),
+        "channel, QR and imported orders share the state names: {table}"
+    );
+}
+
+/// Signs in through the form with a `next` field; returns where the answer sends the browser.
+async fn sign_in_to(app: &TestApp, email: &str, next: &str) -> String {
+    let login_page = app.get("/login", None).await;
+    let csrf = cookie(&login_page, "brigade_csrf").expect("csrf cookie");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf)
+        .append_pair("email", email)
+        .append_pair("password", "brigade-demo")
+        .append_pair("next", next)
+        .finish();
+    let answer = form(app, "/login", &format!("brigade_csrf={csrf}"), &body).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
+    answer.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn signing_in_from_a_deep_link_returns_to_it_and_only_to_this_site() {
+    let app = TestApp::spawn().await;
+    brigade_app::demo::load(&app.state).await.unwrap();
+    let asked = app.get("/crm/restaurants?q=sakura", None).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        asked.headers[header::LOCATION],
+        "/login?next=%2Fcrm%2Frestaurants%3Fq%3Dsakura"
+    );
+    let form_page = app
+        .get("/login?next=%2Fcrm%2Frestaurants%3Fq%3Dsakura", None)
+        .await;
+    assert!(
+        form_page
+            .text
+            .contains("name=\"next\" value=\"/crm/restaurants?q=sakura\""),
+        "{}",
+        form_page.text
+    );
+    assert_eq!(
+        sign_in_to(&app, "kam@demo.brigade", "/crm/restaurants?q=sakura").await,
+        "/crm/restaurants?q=sakura"
+    );
+    // Only paths on this site: anything else lands on home.
+    for elsewhere in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+    ] {
+        assert_eq!(
+            sign_in_to(&app, "kam@demo.brigade", elsewhere).await,
+            "/",
+            "{elsewhere}"
+        );
+    }
+    // An in-place request without a session is told to sign in again, not sent the sign-in page.
+    let in_place = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/crm/restaurants/00000000-0000-0000-0000-000000000000/interactions")
+                .header("hx-request", "true")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("csrf=x&kind=call&outcome=positive&notes=kept"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(in_place.status, StatusCode::UNAUTHORIZED);
+    assert!(in_place.text.contains("Sign in again"), "{}", in_place.text);
+    assert!(!in_place.text.contains("<form"));
 }
