@@ -1,10 +1,11 @@
-//! Installs the front-end packages (Bootstrap, Chart.js, SortableJS, htmx) from npm and hands their built files to the crate, so
+//! Installs the front-end packages (Bootstrap, Chart.js with its zoom plugin and
+//! Hammer.js for pinching, SortableJS, htmx) from npm and hands their built files to the crate, so
 //! `cargo run` needs no separate front-end step and nothing from npm is committed.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-const FILES: [(&str, &str); 5] = [
+const FILES: [(&str, &str); 7] = [
     (
         "node_modules/bootstrap/dist/css/bootstrap.min.css",
         "bootstrap.min.css",
@@ -19,6 +20,11 @@ const FILES: [(&str, &str); 5] = [
     ),
     ("node_modules/sortablejs/Sortable.min.js", "sortable.min.js"),
     ("node_modules/htmx.org/dist/htmx.min.js", "htmx.min.js"),
+    ("node_modules/hammerjs/hammer.min.js", "hammer.min.js"),
+    (
+        "node_modules/chartjs-plugin-zoom/dist/chartjs-plugin-zoom.min.js",
+        "chartjs-plugin-zoom.min.js",
+    ),
 ];
 
 fn main() {

@@ -6,7 +6,7 @@
   if (!canvas || !source || typeof Chart === "undefined") return;
   const data = JSON.parse(source.textContent);
   if (!data) return;
-  const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  const dark = document.documentElement.getAttribute("data-bs-theme") === "dark";
   const line = { pointRadius: data.hourly ? 0 : 2, pointHoverRadius: 4, borderWidth: 2, spanGaps: false };
   const band = (label, values, fill, color) => ({
     label, data: values, fill, backgroundColor: color, borderWidth: 0, pointRadius: 0, pointHoverRadius: 0,

@@ -62,6 +62,18 @@ pub fn registry(state: &AppState) -> JobRegistry {
             .expect("valid cron expression"),
     );
     registry.register(
+        crate::monitoring::fleet::FLEET_JOB,
+        Arc::new(crate::monitoring::fleet::FleetJob(state.clone())),
+    );
+    registry.schedule(
+        CronJob::new(
+            "monitoring-fleet-every-minute",
+            "20 * * * * *",
+            crate::monitoring::fleet::FLEET_JOB,
+        )
+        .expect("valid cron expression"),
+    );
+    registry.register(
         crate::forecasting::jobs::TRAIN_JOB,
         Arc::new(crate::forecasting::jobs::TrainJob(state.clone())),
     );

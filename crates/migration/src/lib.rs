@@ -25,6 +25,7 @@ mod m20261206_000017_purchasing;
 mod m20261207_000018_stock_settings;
 mod m20261207_000019_throughput_reads;
 mod m20261208_000020_status_labels;
+mod m20261208_000021_fleet;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_stock_settings::Migration),
             Box::new(m20261207_000019_throughput_reads::Migration),
             Box::new(m20261208_000020_status_labels::Migration),
+            Box::new(m20261208_000021_fleet::Migration),
         ]
     }
 }

@@ -72,6 +72,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub backup: BackupConfig,
     pub forecast: ForecastConfig,
+    pub monitoring: MonitoringConfig,
     /// Mark browser cookies `Secure`; defaults to true when `public_url` is https.
     pub cookie_secure: Option<bool>,
     /// Key prefix in Redis, so several installations can share one server.
@@ -187,6 +188,22 @@ pub struct ForecastConfig {
     pub database_url: Option<SecretString>,
 }
 
+/// Store monitoring (`BRIGADE_MONITORING__ALERT_AFTER_MINUTES`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct MonitoringConfig {
+    /// A store down this many minutes of its business hours alerts its KAM and managers.
+    pub alert_after_minutes: u32,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        MonitoringConfig {
+            alert_after_minutes: 15,
+        }
+    }
+}
+
 /// Where uploaded files (venue logos, menu images) go: `<data_dir>/media` unless an S3-compatible
 /// bucket is configured.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -246,6 +263,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             backup: BackupConfig::default(),
             forecast: ForecastConfig::default(),
+            monitoring: MonitoringConfig::default(),
             cookie_secure: None,
             redis_prefix: "brigade".into(),
             cache_near_entries: 10_000,

@@ -10,6 +10,7 @@
 //! [`import::import_dir`].
 
 pub mod bulk;
+pub mod fleet;
 pub mod import;
 pub mod polls;
 pub mod report;

@@ -167,11 +167,37 @@ pub async fn compute(
             .await?
             .ok_or(ReportError::NoPolls(" yet"))?,
     };
+    let started = std::time::Instant::now();
+    let stores = load_week(db, now).await?;
+    let loaded = started.elapsed();
+    let rows = tokio::task::spawn_blocking(move || figures_of_all(stores, now))
+        .await
+        .map_err(|e| ReportError::Crashed(e.to_string()))?
+        .ok_or_else(|| ReportError::Crashed("a worker thread panicked".into()))?;
+    tracing::debug!(
+        load_ms = loaded.as_millis() as u64,
+        compute_ms = (started.elapsed() - loaded).as_millis() as u64,
+        "report computed"
+    );
+    if rows.is_empty() {
+        return Err(ReportError::NoPolls(" at or before that instant"));
+    }
+    Ok(ComputedReport {
+        now: instant_of(now),
+        rows,
+    })
+}
+
+/// Every store with polls in the week ending at `now` (or, for stores whose polls all lie before it,
+/// their latest block), with its zone, hours and external id; polls after `now` included (callers
+/// drop them).
+pub async fn load_week(
+    db: &sea_orm::DatabaseConnection,
+    now: Micros,
+) -> Result<Vec<(Vec<Poll>, StoreInfo, Uuid)>, DbErr> {
     let week_start = now - 7 * DAY;
     let (from_day, to_day) = (polls::day_of(week_start), polls::day_of(now));
-    let started = std::time::Instant::now();
     let input = super::bulk::read_report_input(db, from_day, to_day).await?;
-    let read = started.elapsed();
     // Stores whose polls all lie before the range: their latest block, and their zone and hours.
     let mut before = polls::earlier(db, from_day, None).await?;
     let mut stores: Vec<(Vec<Poll>, StoreInfo, Uuid)> = Vec::with_capacity(input.len());
@@ -205,24 +231,7 @@ pub async fn compute(
             }
         }
     }
-    let loaded = started.elapsed();
-    let rows = tokio::task::spawn_blocking(move || figures_of_all(stores, now))
-        .await
-        .map_err(|e| ReportError::Crashed(e.to_string()))?
-        .ok_or_else(|| ReportError::Crashed("a worker thread panicked".into()))?;
-    tracing::debug!(
-        read_ms = read.as_millis() as u64,
-        load_ms = loaded.as_millis() as u64,
-        compute_ms = (started.elapsed() - loaded).as_millis() as u64,
-        "report computed"
-    );
-    if rows.is_empty() {
-        return Err(ReportError::NoPolls(" at or before that instant"));
-    }
-    Ok(ComputedReport {
-        now: instant_of(now),
-        rows,
-    })
+    Ok(stores)
 }
 
 /// Figures of every store with a poll at or before `now`, sorted by store id; on both cores.

@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::chart::{Chart, Series, colour};
 use super::pages::{render, server_error as failed};
 use super::{Layout, error_page};
 use crate::accounts::Role;
@@ -30,22 +31,6 @@ pub struct Choice {
     pub id: Uuid,
     pub name: String,
     pub selected: bool,
-}
-
-/// One bar of a chart, placed.
-pub struct Bar {
-    pub x: i64,
-    pub y: i64,
-    pub width: i64,
-    pub height: i64,
-    pub class: &'static str,
-    pub title: String,
-}
-
-pub struct Label {
-    pub x: i64,
-    pub y: i64,
-    pub text: String,
 }
 
 /// A filter the page could not use, and the field it belongs beside.
@@ -69,14 +54,12 @@ struct AnalyticsPage {
     from: String,
     to: String,
     statuses: Vec<StatusTime>,
-    status_bars: Vec<Bar>,
-    status_labels: Vec<Label>,
-    status_height: i64,
+    /// Time in status (minutes) as a chart, as JSON.
+    status_chart: String,
     interval: &'static str,
-    flow_bars: Vec<Bar>,
-    flow_labels: Vec<Label>,
-    flow_width: i64,
-    flow_max: i64,
+    /// Orders created and finished per hour or day, as JSON.
+    flow_chart: String,
+    has_flow: bool,
     created: i64,
     finished: i64,
 }
@@ -91,44 +74,26 @@ impl AnalyticsPage {
     }
 }
 
-const STATUS_ROW: i64 = 34;
-const STATUS_WIDTH: f64 = 560.0;
-
-fn status_chart(statuses: &[StatusTime]) -> (Vec<Bar>, Vec<Label>) {
-    let longest = statuses
-        .iter()
-        .filter_map(|s| s.p90_seconds.or(s.avg_seconds))
-        .fold(1.0_f64, f64::max);
-    let mut bars = Vec::new();
-    let mut labels = Vec::new();
-    for (i, s) in statuses.iter().enumerate() {
-        let top = 8 + i as i64 * STATUS_ROW;
-        labels.push(Label {
-            x: 110,
-            y: top + 16,
-            text: s.status.clone(),
-        });
-        for (j, (value, class, what)) in [
-            (s.avg_seconds, "bar-avg", "average"),
-            (s.median_seconds, "bar-median", "median"),
-            (s.p90_seconds, "bar-p90", "p90"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if let Some(v) = value {
-                bars.push(Bar {
-                    x: 116,
-                    y: top + j as i64 * 9,
-                    width: ((v / longest) * STATUS_WIDTH).round().max(1.0) as i64,
-                    height: 8,
-                    class,
-                    title: format!("{}: {what} {:.0} s ({:.1} min)", s.status, v, v / 60.0),
-                });
-            }
-        }
-    }
-    (bars, labels)
+/// Average, median and p90 time in each status, in minutes, as bars beside each other.
+fn status_chart(statuses: &[StatusTime]) -> Chart {
+    let minutes = |f: fn(&StatusTime) -> Option<f64>| -> Vec<Option<f64>> {
+        statuses
+            .iter()
+            .map(|s| f(s).map(|v| (v / 6.0).round() / 10.0))
+            .collect()
+    };
+    let mut chart = Chart::bar(
+        statuses.iter().map(|s| s.status.clone()).collect(),
+        vec![
+            Series::new("Average", minutes(|s| s.avg_seconds), colour::BLUE),
+            Series::new("Median", minutes(|s| s.median_seconds), colour::TEAL),
+            Series::new("p90", minutes(|s| s.p90_seconds), colour::PURPLE),
+        ],
+        "minutes in the status",
+    );
+    chart.horizontal = true;
+    chart.unit = " min".into();
+    chart
 }
 
 pub async fn page(
@@ -290,44 +255,36 @@ pub async fn page(
         Ok(f) => f,
         Err(err) => return failed(err),
     };
-    let (status_bars, status_labels) = status_chart(&statuses);
-    let flow_max = flow
-        .iter()
-        .map(|b| b.created.max(b.finished))
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let step = 14;
-    let mut flow_bars = Vec::new();
-    let mut flow_labels = Vec::new();
-    for (i, b) in flow.iter().enumerate() {
-        let x = 40 + i as i64 * step;
-        for (j, (value, class, what)) in [
-            (b.created, "bar-created", "created"),
-            (b.finished, "bar-finished", "finished"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let height = value * 150 / flow_max;
-            flow_bars.push(Bar {
-                x: x + j as i64 * 6,
-                y: 170 - height,
-                width: 6,
-                height,
-                class,
-                title: format!("{}: {value} {what}", b.start),
-            });
-        }
-        let every = if daily { 7 } else { 24 };
-        if i % every == 0 {
-            flow_labels.push(Label {
-                x,
-                y: 186,
-                text: b.start.chars().take(10).collect(),
-            });
-        }
-    }
+    let mut flow_chart = Chart::bar(
+        flow.iter()
+            .map(|b| b.start.chars().take(16).collect())
+            .collect(),
+        vec![
+            Series::new(
+                "Created",
+                flow.iter().map(|b| Some(b.created as f64)).collect(),
+                colour::BLUE,
+            ),
+            Series::new(
+                "Finished",
+                flow.iter().map(|b| Some(b.finished as f64)).collect(),
+                colour::GREEN,
+            ),
+        ],
+        if daily {
+            "orders per day"
+        } else {
+            "orders per hour"
+        },
+    );
+    flow_chart.label_title = if daily {
+        "local day".into()
+    } else {
+        "local hour".into()
+    };
+    flow_chart.time = true;
+    flow_chart.zoom = true;
+    flow_chart.unit = " orders".into();
     let (jar, csrf) = sessions::csrf_token(&state, jar);
     let status = if problems.is_empty() {
         StatusCode::OK
@@ -346,17 +303,13 @@ pub async fn page(
         choices,
         from: from.to_string(),
         to: to.to_string(),
-        status_height: 16 + statuses.len() as i64 * STATUS_ROW,
         created: flow.iter().map(|b| b.created).sum(),
         finished: flow.iter().map(|b| b.finished).sum(),
+        status_chart: status_chart(&statuses).json(),
         statuses,
-        status_bars,
-        status_labels,
         interval: if daily { "day" } else { "hour" },
-        flow_width: 60 + flow.len() as i64 * step,
-        flow_bars,
-        flow_labels,
-        flow_max,
+        flow_chart: flow_chart.json(),
+        has_flow: !flow.is_empty(),
     };
     (status, jar, render(&page)).into_response()
 }

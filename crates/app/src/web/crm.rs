@@ -13,6 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::chart::{Chart, Series, colour};
 use super::form::{Form, Submitted};
 use super::pages::render;
 use super::{Layout, error_page};
@@ -107,37 +108,28 @@ fn tier_class(t: Option<Tier>) -> &'static str {
     t.map_or("none", Tier::as_str)
 }
 
-pub struct TierBar {
-    pub label: &'static str,
-    pub class: &'static str,
-    pub count: u64,
-    pub x: i64,
-    pub width: i64,
-    pub y: i64,
-}
-
-/// Horizontal bars of restaurants per tier.
-fn tier_chart(overview: &crate::crm::routes::PerformanceOverview) -> Vec<TierBar> {
-    let max = overview
-        .tiers
-        .iter()
-        .map(|t| t.restaurants)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    overview
-        .tiers
-        .iter()
-        .enumerate()
-        .map(|(i, t)| TierBar {
-            label: tier_label(t.tier),
-            class: tier_class(t.tier),
-            count: t.restaurants,
-            x: 130,
-            width: (t.restaurants as f64 / max as f64 * 300.0).round() as i64,
-            y: 10 + i as i64 * 30,
-        })
-        .collect()
+/// Restaurants per tier, as a chart (JSON): one bar per tier.
+fn tier_chart(overview: &crate::crm::routes::PerformanceOverview) -> String {
+    let mut chart = Chart::bar(
+        overview
+            .tiers
+            .iter()
+            .map(|t| tier_label(t.tier).to_string())
+            .collect(),
+        vec![Series::new(
+            "Restaurants",
+            overview
+                .tiers
+                .iter()
+                .map(|t| Some(t.restaurants as f64))
+                .collect(),
+            colour::BLUE,
+        )],
+        "restaurants",
+    );
+    chart.horizontal = true;
+    chart.unit = " restaurants".into();
+    chart.json()
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -173,7 +165,8 @@ struct Dashboard {
     calls: Option<CallsToday>,
     kam_name: String,
     overview: crate::crm::routes::PerformanceOverview,
-    bars: Vec<TierBar>,
+    /// Restaurants per tier (JSON).
+    tier_chart: String,
     /// The KAM's accounts whose outages cost the most orders (None: no KAM chosen).
     outages: Option<Vec<crate::forecasting::at_risk::AccountOutages>>,
 }
@@ -248,7 +241,7 @@ pub async fn dashboard(
         kam_name: kam
             .map(|k| format!("{} {}", k.first_name, k.last_name))
             .unwrap_or_default(),
-        bars: tier_chart(&overview),
+        tier_chart: tier_chart(&overview),
         calls,
         overview,
         outages,
@@ -370,43 +363,24 @@ pub async fn list(
 
 // ---------------------------------------------------------------------------------------------------
 
-pub struct HistoryChart {
-    pub points: String,
-    pub first: String,
-    pub last: String,
-    pub dots: Vec<(i64, i64, String)>,
-}
-
-fn history_chart(p: &PerformanceView) -> Option<HistoryChart> {
-    if p.history.is_empty() {
+/// The score over time as a chart (JSON), when there are at least two days to draw a line between.
+fn history_chart(p: &PerformanceView) -> Option<String> {
+    if p.history.len() < 2 {
         return None;
     }
-    let n = p.history.len();
-    let x = |i: usize| {
-        if n == 1 {
-            300
-        } else {
-            40 + (i as i64 * 540) / (n as i64 - 1)
-        }
-    };
-    let y = |s: i32| 170 - i64::from(s.clamp(0, 100)) * 150 / 100;
-    Some(HistoryChart {
-        points: p
-            .history
-            .iter()
-            .enumerate()
-            .map(|(i, h)| format!("{},{}", x(i), y(h.score)))
-            .collect::<Vec<_>>()
-            .join(" "),
-        first: p.history[0].day.to_string(),
-        last: p.history[n - 1].day.to_string(),
-        dots: p
-            .history
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (x(i), y(h.score), format!("{}: {}", h.day, h.score)))
-            .collect(),
-    })
+    let mut chart = Chart::bar(
+        p.history.iter().map(|h| h.day.to_string()).collect(),
+        vec![Series::new(
+            "Score",
+            p.history.iter().map(|h| Some(f64::from(h.score))).collect(),
+            colour::BLUE,
+        )],
+        "score (0-100)",
+    );
+    chart.kind = "line";
+    chart.time = true;
+    chart.zoom = p.history.len() > 30;
+    Some(chart.json())
 }
 
 #[derive(Template)]
@@ -423,7 +397,8 @@ struct DetailPage {
     orders: Vec<OrderBrief>,
     history: Vec<StatusChangeView>,
     assignments: Vec<AssignmentView>,
-    chart: Option<HistoryChart>,
+    /// The score over time (JSON), with two days or more.
+    chart: Option<String>,
     is_admin: bool,
     kams: Vec<KamChoice>,
     kinds: Vec<&'static str>,

@@ -2,9 +2,11 @@
 //! and a landing page per role. Later capabilities add their pages and navigation entries here.
 
 mod analytics;
+mod chart;
 mod crm;
 mod forecast;
 mod form;
+mod inbox;
 mod kitchen;
 mod monitoring;
 mod pages;
@@ -32,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/restaurants", get(pages::restaurants))
         .route("/admin/users", get(pages::users))
         .route("/analytics", get(analytics::page))
+        .route("/notifications", get(inbox::page))
+        .route("/notifications/read", post(inbox::read_all))
         .route("/forecasts", get(forecast::page))
         .route("/crm", get(crm::dashboard))
         .route("/crm/restaurants", get(crm::list))
@@ -196,6 +200,7 @@ pub fn navigation(role: Role, is_venue: bool, current: &str) -> Vec<NavLink> {
         }
         Role::Customer => {}
     }
+    links.push(("/notifications", "Inbox"));
     links
         .into_iter()
         .map(|(href, label)| NavLink {
@@ -301,6 +306,11 @@ const APP_CSS: &[u8] = include_bytes!("../../assets/app.css");
 const ORDER_JS: &[u8] = include_bytes!("../../assets/order.js");
 const PAGE_JS: &[u8] = include_bytes!("../../assets/page.js");
 const HTMX_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/htmx.min.js"));
+const HAMMER_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hammer.min.js"));
+const CHART_ZOOM_JS: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/chartjs-plugin-zoom.min.js"));
+const CHARTS_JS: &[u8] = include_bytes!("../../assets/charts.js");
+const THEME_JS: &[u8] = include_bytes!("../../assets/theme.js");
 const CHART_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chart.umd.min.js"));
 const SORTABLE_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sortable.min.js"));
 const MENU_JS: &[u8] = include_bytes!("../../assets/menu.js");
@@ -357,6 +367,10 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "order.js" => (ORDER_JS, "text/javascript; charset=utf-8"),
         "page.js" => (PAGE_JS, "text/javascript; charset=utf-8"),
         "htmx.min.js" => (HTMX_JS, "text/javascript; charset=utf-8"),
+        "hammer.min.js" => (HAMMER_JS, "text/javascript; charset=utf-8"),
+        "chartjs-plugin-zoom.min.js" => (CHART_ZOOM_JS, "text/javascript; charset=utf-8"),
+        "charts.js" => (CHARTS_JS, "text/javascript; charset=utf-8"),
+        "theme.js" => (THEME_JS, "text/javascript; charset=utf-8"),
         "chart.umd.min.js" => (CHART_JS, "text/javascript; charset=utf-8"),
         "sortable.min.js" => (SORTABLE_JS, "text/javascript; charset=utf-8"),
         "menu.js" => (MENU_JS, "text/javascript; charset=utf-8"),

@@ -7,10 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
+use std::collections::HashMap;
+
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::chart::{Chart, Series, colour};
 use super::pages::{render, server_error as failed};
 use super::{Layout, error_page};
 use crate::accounts::Role;
@@ -49,6 +52,36 @@ pub struct StoreRow {
     pub timezone: String,
 }
 
+/// One store of the fleet overview.
+pub struct FleetRow {
+    pub id: Uuid,
+    pub name: String,
+    pub store_id: String,
+    pub region: String,
+    pub timezone: String,
+    pub kam: String,
+    pub state: &'static str,
+    pub label: &'static str,
+    /// "for 25 min" (down, no data), else empty.
+    pub since: String,
+    pub uptime_day: Option<f64>,
+    pub uptime_week: Option<f64>,
+    pub data_week: Option<f64>,
+}
+
+pub struct OpenAlert {
+    pub id: Uuid,
+    pub name: String,
+    pub since: String,
+}
+
+/// A choice of a filter's select: value, label, chosen.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
 #[derive(Template)]
 #[template(path = "monitoring.html")]
 struct MonitoringPage {
@@ -57,11 +90,278 @@ struct MonitoringPage {
     q: String,
     stores: Vec<StoreRow>,
     searched: bool,
+    fleet: Vec<FleetRow>,
+    fleet_total: u64,
+    /// (state, label, how many) across the filtered fleet.
+    counts: Vec<(&'static str, &'static str, u64)>,
+    as_of: String,
+    kams: Vec<Choice>,
+    regions: Vec<Choice>,
+    zones: Vec<Choice>,
+    states: Vec<Choice>,
+    page: u64,
+    pages: u64,
+    /// The filters as a query string, for the paging links.
+    query: String,
+    alerts: Vec<OpenAlert>,
 }
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
     pub q: Option<String>,
+    pub kam: Option<String>,
+    pub region: Option<String>,
+    pub zone: Option<String>,
+    pub state: Option<String>,
+    pub page: Option<crate::http::envelope::PageNumber>,
+}
+
+const FLEET_PAGE: u64 = 50;
+
+/// The fleet overview: every monitored store's state, worst first, filtered by KAM, region and zone.
+async fn fleet_overview(
+    state: &AppState,
+    query: &SearchQuery,
+    me: Uuid,
+) -> Result<FleetView, sea_orm::DbErr> {
+    use crate::entities::{crm_accounts, store_alerts, store_states, users};
+    use crate::monitoring::fleet::{State, ago};
+    use sea_orm::sea_query::{Expr, Query as Sql};
+    use sea_orm::{PaginatorTrait, QueryTrait};
+
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_string();
+    let (kam, region, zone, wanted) = (
+        text(&query.kam),
+        text(&query.region),
+        text(&query.zone),
+        text(&query.state),
+    );
+    let monitored = || {
+        Sql::select()
+            .column(store_states::Column::RestaurantId)
+            .from(store_states::Entity)
+            .to_owned()
+    };
+    let mut filter = Condition::all();
+    let mut places = restaurants::Entity::find()
+        .select_only()
+        .column(restaurants::Column::Id)
+        .filter(restaurants::Column::Id.in_subquery(monitored()));
+    if !region.is_empty() {
+        places = places.filter(restaurants::Column::Region.eq(region.clone()));
+    }
+    if !zone.is_empty() {
+        places = places.filter(restaurants::Column::Timezone.eq(zone.clone()));
+    }
+    if !region.is_empty() || !zone.is_empty() {
+        filter = filter.add(store_states::Column::RestaurantId.in_subquery(places.into_query()));
+    }
+    let kam_id = match kam.as_str() {
+        "me" => Some(me),
+        other => other.parse::<Uuid>().ok(),
+    };
+    if let Some(kam_id) = kam_id {
+        filter = filter.add(
+            store_states::Column::RestaurantId.in_subquery(
+                Sql::select()
+                    .column(crm_accounts::Column::RestaurantId)
+                    .from(crm_accounts::Entity)
+                    .and_where(crm_accounts::Column::KamId.eq(kam_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    // Counts per state before the state filter, so the badges say what each choice would show.
+    let counted: Vec<(String, i64)> = store_states::Entity::find()
+        .select_only()
+        .column(store_states::Column::State)
+        .column_as(store_states::Column::RestaurantId.count(), "n")
+        .filter(filter.clone())
+        .group_by(store_states::Column::State)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let counts = [State::Down, State::NoData, State::Up, State::Closed]
+        .into_iter()
+        .map(|s| {
+            let n = counted
+                .iter()
+                .find(|(name, _)| name == s.as_str())
+                .map_or(0, |(_, n)| *n as u64);
+            (s.as_str(), s.label(), n)
+        })
+        .collect();
+    if let Some(chosen) = State::parse(&wanted) {
+        filter = filter.add(store_states::Column::State.eq(chosen.as_str()));
+    }
+    let paginator = store_states::Entity::find()
+        .filter(filter)
+        .order_by_asc(store_states::Column::Rank)
+        // Lowest uptime first; stores without data in the week after those with.
+        .order_by_asc(Expr::cust("COALESCE(uptime_week, 101)"))
+        .order_by_asc(store_states::Column::RestaurantId)
+        .paginate(&state.db, FLEET_PAGE);
+    let total = paginator.num_items().await?;
+    let pages = total.div_ceil(FLEET_PAGE).max(1);
+    let page = query.page.map_or(1, |p| p.get()).min(pages);
+    let rows = paginator.fetch_page(page - 1).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.restaurant_id).collect();
+    let places: HashMap<Uuid, restaurants::Model> = restaurants::Entity::find()
+        .filter(restaurants::Column::Id.is_in(ids.clone()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let accounts: HashMap<Uuid, Uuid> = crm_accounts::Entity::find()
+        .filter(crm_accounts::Column::RestaurantId.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|a| a.kam_id.map(|k| (a.restaurant_id, k)))
+        .collect();
+    let kam_users = users::Entity::find()
+        .filter(users::Column::Role.eq("kam"))
+        .all(&state.db)
+        .await?;
+    let kam_name = |id: &Uuid| {
+        kam_users
+            .iter()
+            .find(|u| u.id == *id)
+            .map(|u| format!("{} {}", u.first_name, u.last_name))
+    };
+    let as_of = rows.first().map(|r| r.as_of);
+    let fleet = rows
+        .into_iter()
+        .map(|r| {
+            let place = places.get(&r.restaurant_id);
+            let st = State::parse(&r.state).unwrap_or(State::NoData);
+            FleetRow {
+                id: r.restaurant_id,
+                name: place.map(|p| p.name.clone()).unwrap_or_default(),
+                store_id: place
+                    .and_then(|p| p.external_id.clone())
+                    .unwrap_or_default(),
+                region: place.and_then(|p| p.region.clone()).unwrap_or_default(),
+                timezone: place.map(|p| p.timezone.clone()).unwrap_or_default(),
+                kam: accounts
+                    .get(&r.restaurant_id)
+                    .and_then(kam_name)
+                    .unwrap_or_default(),
+                state: st.as_str(),
+                label: st.label(),
+                since: match (st, r.since) {
+                    (State::Down | State::NoData, Some(since)) => {
+                        format!("for {}", ago(since, r.as_of))
+                    }
+                    _ => String::new(),
+                },
+                uptime_day: r.uptime_day,
+                uptime_week: r.uptime_week,
+                data_week: r.data_week,
+            }
+        })
+        .collect();
+    // The filters' choices, from the monitored stores.
+    let distinct = |column: restaurants::Column| {
+        restaurants::Entity::find()
+            .select_only()
+            .column(column)
+            .distinct()
+            .filter(restaurants::Column::Id.in_subquery(monitored()))
+            .order_by_asc(column)
+            .into_tuple::<Option<String>>()
+            .all(&state.db)
+    };
+    let choose = |values: Vec<Option<String>>, chosen: &str| -> Vec<Choice> {
+        values
+            .into_iter()
+            .flatten()
+            .filter(|v| !v.is_empty())
+            .map(|v| Choice {
+                selected: v == chosen,
+                label: v.clone(),
+                value: v,
+            })
+            .collect()
+    };
+    let regions = choose(distinct(restaurants::Column::Region).await?, &region);
+    let zones = choose(distinct(restaurants::Column::Timezone).await?, &zone);
+    let mut kams: Vec<Choice> = vec![Choice {
+        value: "me".into(),
+        label: "Mine".into(),
+        selected: kam == "me",
+    }];
+    kams.extend(kam_users.iter().map(|u| Choice {
+        value: u.id.to_string(),
+        label: format!("{} {}", u.first_name, u.last_name),
+        selected: kam == u.id.to_string(),
+    }));
+    let states = [State::Down, State::NoData, State::Up, State::Closed]
+        .into_iter()
+        .map(|s| Choice {
+            value: s.as_str().into(),
+            label: s.label().into(),
+            selected: wanted == s.as_str(),
+        })
+        .collect();
+    let open = store_alerts::Entity::find()
+        .filter(store_alerts::Column::RecoveredAt.is_null())
+        .order_by_asc(store_alerts::Column::OutageStartedAt)
+        .all(&state.db)
+        .await?;
+    let names: HashMap<Uuid, String> = restaurants::Entity::find()
+        .filter(restaurants::Column::Id.is_in(open.iter().map(|a| a.restaurant_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let alerts = open
+        .into_iter()
+        .map(|a| OpenAlert {
+            id: a.restaurant_id,
+            name: names.get(&a.restaurant_id).cloned().unwrap_or_default(),
+            since: a.outage_started_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        })
+        .collect();
+    let query_string = form_urlencoded::Serializer::new(String::new())
+        .append_pair("kam", &kam)
+        .append_pair("region", &region)
+        .append_pair("zone", &zone)
+        .append_pair("state", &wanted)
+        .finish();
+    Ok(FleetView {
+        fleet,
+        total,
+        counts,
+        as_of: as_of
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default(),
+        kams,
+        regions,
+        zones,
+        states,
+        page,
+        pages,
+        query: query_string,
+        alerts,
+    })
+}
+
+struct FleetView {
+    fleet: Vec<FleetRow>,
+    total: u64,
+    counts: Vec<(&'static str, &'static str, u64)>,
+    as_of: String,
+    kams: Vec<Choice>,
+    regions: Vec<Choice>,
+    zones: Vec<Choice>,
+    states: Vec<Choice>,
+    page: u64,
+    pages: u64,
+    query: String,
+    alerts: Vec<OpenAlert>,
 }
 
 pub async fn index(
@@ -73,7 +373,7 @@ pub async fn index(
     if let Some(denied) = operations_only(&user) {
         return denied;
     }
-    let q = query.q.unwrap_or_default().trim().to_string();
+    let q = query.q.clone().unwrap_or_default().trim().to_string();
     let result = async {
         let reports = monitoring_reports::Entity::find()
             .order_by_desc(monitoring_reports::Column::CreatedAt)
@@ -120,6 +420,10 @@ pub async fn index(
         Ok(r) => r,
         Err(err) => return failed(err),
     };
+    let view = match fleet_overview(&state, &query, user.principal.user_id).await {
+        Ok(v) => v,
+        Err(err) => return failed(err),
+    };
     let fmt = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     let reports = reports
         .into_iter()
@@ -151,6 +455,18 @@ pub async fn index(
         searched: !q.is_empty(),
         q,
         stores,
+        fleet: view.fleet,
+        fleet_total: view.total,
+        counts: view.counts,
+        as_of: view.as_of,
+        kams: view.kams,
+        regions: view.regions,
+        zones: view.zones,
+        states: view.states,
+        page: view.page,
+        pages: view.pages,
+        query: view.query,
+        alerts: view.alerts,
     };
     (jar, render(&page)).into_response()
 }
@@ -221,16 +537,6 @@ pub async fn report_csv(
     }
 }
 
-/// One bar of the uptime chart (SVG coordinates).
-pub struct Bar {
-    pub x: u32,
-    pub y: u32,
-    pub height: u32,
-    pub label: String,
-    pub title: String,
-    pub class: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "monitoring_store.html")]
 struct StorePage {
@@ -238,7 +544,9 @@ struct StorePage {
     name: String,
     store_id: String,
     timezone: String,
-    bars: Vec<Bar>,
+    /// Uptime per local day as a chart (JSON): the share up of the time with data, and the days
+    /// without data as grey bars that say so.
+    chart: String,
     days: Vec<DayUptime>,
     incidents: Vec<(String, String, Incident)>,
     currency: String,
@@ -246,49 +554,29 @@ struct StorePage {
     at_risk_value: Option<rust_decimal::Decimal>,
 }
 
-const CHART_HEIGHT: u32 = 160;
-const BAR_WIDTH: u32 = 22;
-
-pub fn bars(days: &[DayUptime]) -> Vec<Bar> {
-    days.iter()
-        .enumerate()
-        .map(|(i, d)| {
-            // A day without data is a full grey bar that says so, never an empty (0%) or full (100%) one.
-            let pct = d.uptime_percent.map_or(100.0, |p| p.clamp(0.0, 100.0));
-            let height = (pct / 100.0 * f64::from(CHART_HEIGHT)).round() as u32;
-            Bar {
-                x: 30 + i as u32 * (BAR_WIDTH + 6),
-                y: 10 + CHART_HEIGHT - height,
-                height,
-                label: d.date.format("%d").to_string(),
-                title: match (d.uptime_percent, d.business_hours > 0.0) {
-                    (Some(p), _) if d.no_data_hours > 0.0 => format!(
-                        "{}: {p:.2}% up ({:.2} h of the {:.2} h with data; no data for {:.2} h)",
-                        d.date,
-                        d.uptime_hours,
-                        d.uptime_hours + d.downtime_hours,
-                        d.no_data_hours
-                    ),
-                    (Some(p), _) => format!(
-                        "{}: {p:.2}% up ({:.2} h of {:.2} h)",
-                        d.date, d.uptime_hours, d.business_hours
-                    ),
-                    (None, true) => format!(
-                        "{}: no data (no poll within an hour of its business hours)",
-                        d.date
-                    ),
-                    (None, false) => format!("{}: closed all day", d.date),
-                },
-                class: match d.uptime_percent {
-                    None if d.business_hours > 0.0 => "bar-no-data",
-                    None => "bar-none",
-                    Some(p) if p >= 99.0 => "bar-good",
-                    Some(p) if p >= 90.0 => "bar-fair",
-                    Some(_) => "bar-poor",
-                },
-            }
-        })
-        .collect()
+pub fn uptime_chart(days: &[DayUptime]) -> Chart {
+    let no_data = |d: &DayUptime| d.uptime_percent.is_none() && d.business_hours > 0.0;
+    let mut chart = Chart::bar(
+        days.iter().map(|d| d.date.to_string()).collect(),
+        vec![
+            Series::new(
+                "Up (of the time with data)",
+                days.iter().map(|d| d.uptime_percent).collect(),
+                colour::GREEN,
+            ),
+            Series::new(
+                "No data",
+                days.iter().map(|d| no_data(d).then_some(100.0)).collect(),
+                colour::GREY,
+            ),
+        ],
+        "up, within business hours",
+    );
+    chart.percent = true;
+    chart.stacked = true;
+    chart.time = true;
+    chart.label_title = "local day".into();
+    chart
 }
 
 pub async fn store(
@@ -338,7 +626,7 @@ pub async fn store(
         name: restaurant.name,
         store_id: restaurant.external_id.unwrap_or_default(),
         timezone: restaurant.timezone,
-        bars: bars(&days),
+        chart: uptime_chart(&days).json(),
         days,
         incidents,
         currency: restaurant.currency,

@@ -320,21 +320,33 @@ async fn monitoring_pages_start_a_report_and_chart_a_store() {
     // Twenty-one days of bars. On the 14th (Chicago) only the hour either side of the 10:00 UTC poll
     // has data (up); the rest of that day, and every day before the first poll, is no data rather than
     // 100% up.
-    assert_eq!(store.text.matches("<rect ").count(), 21);
-    assert!(
-        store.text.contains(
-            "2026-06-14: 100.00% up (2.00 h of the 2.00 h with data; no data for 22.00 h)"
-        ),
-        "{}",
-        store.text
-    );
-    assert!(store.text.contains("2026-06-01: no data"), "{}", store.text);
+    let after = store
+        .text
+        .split("<script type=\"application/json\" id=\"uptime-chart-data\">")
+        .nth(1)
+        .unwrap();
+    let chart: serde_json::Value =
+        serde_json::from_str(&after[..after.find("</script>").unwrap()]).unwrap();
+    let labels = chart["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 21);
+    let day = labels.iter().position(|l| l == "2026-06-14").unwrap();
+    assert_eq!(chart["datasets"][0]["data"][day], 100.0);
+    let no_data = chart["datasets"][1]["data"].as_array().unwrap();
     assert_eq!(
-        store.text.matches("class=\"bar-no-data\"").count(),
+        no_data.iter().filter(|v| !v.is_null()).count(),
         19,
+        "{chart}"
+    );
+    assert!(no_data[day].is_null());
+    // The table says the same in words.
+    assert!(
+        store
+            .text
+            .contains("<td data-label=\"Date\">2026-06-14</td><td data-label=\"Open (h)\">24</td><td data-label=\"Up (h)\">2</td><td data-label=\"Down (h)\">0</td><td data-label=\"No data (h)\">22</td>"),
         "{}",
         store.text
     );
+    assert!(store.text.contains("no data</span>"));
     assert!(store.text.contains("ongoing"));
 
     // Customers have no monitoring pages.
@@ -382,21 +394,44 @@ async fn the_analytics_page_charts_time_in_status_and_orders_per_hour() {
     );
     // PENDING: 240 s and 120 s → average 180; CONFIRMED: 1560 s (one timed).
     assert!(
-        analytics.text.contains("PENDING: average 180 s"),
+        analytics
+            .text
+            .contains("<tr><td data-label=\"Status\">PENDING</td><td data-label=\"Entered\">2</td><td data-label=\"Timed\">2</td>\n              <td data-label=\"Average\">180 s</td>"),
         "{}",
         analytics.text
-    );
-    assert!(
-        analytics.text.contains("CONFIRMED: p90 1549 s")
-            || analytics.text.contains("CONFIRMED: average 1560 s")
     );
     assert!(
         analytics.text.contains("2 created, 1 finished"),
         "{}",
         analytics.text
     );
-    // Two hours with orders, two bars each.
-    assert_eq!(analytics.text.matches("class=\"bar-created\"").count(), 2);
+    // The charts are data for the charting library: minutes per status, orders per local hour.
+    let chart = |id: &str| -> serde_json::Value {
+        let after = analytics
+            .text
+            .split(&format!("<script type=\"application/json\" id=\"{id}\">"))
+            .nth(1)
+            .unwrap();
+        serde_json::from_str(&after[..after.find("</script>").unwrap()]).unwrap()
+    };
+    let status = chart("status-chart-data");
+    assert_eq!(status["labels"][0], "PENDING");
+    assert_eq!(status["datasets"][0]["label"], "Average");
+    assert_eq!(status["datasets"][0]["data"][0], 3.0, "180 s is 3 minutes");
+    assert_eq!(status["horizontal"], true);
+    let flow = chart("throughput-chart-data");
+    assert_eq!(
+        flow["labels"].as_array().unwrap().len(),
+        2,
+        "two hours with orders"
+    );
+    assert_eq!(flow["value_title"], "orders per hour");
+    assert_eq!(flow["zoom"], true);
+    assert!(
+        analytics
+            .text
+            .contains("/static/chartjs-plugin-zoom.min.js")
+    );
     let bad = page(&app, "/analytics?from=2026-06-20&to=2026-06-10", &cookies).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -1197,12 +1232,14 @@ async fn analytics_names_each_state_once_across_qr_channel_and_imported_orders()
         .nth(1)
         .expect("a status table");
     assert_eq!(
-        table.matches("<tr><td>COMPLETED</td>").count(),
+        table
+            .matches("<td data-label=\"Status\">COMPLETED</td>")
+            .count(),
         1,
         "{table}"
     );
     assert!(
-        !table.contains("<td>completed</td>"),
+        !table.contains(">completed</td>"),
         "channel, QR and imported orders share the state names: {table}"
     );
 }
@@ -1278,4 +1315,140 @@ async fn signing_in_from_a_deep_link_returns_to_it_and_only_to_this_site() {
     assert_eq!(in_place.status, StatusCode::UNAUTHORIZED);
     assert!(in_place.text.contains("Sign in again"), "{}", in_place.text);
     assert!(!in_place.text.contains("<form"));
+}
+
+#[tokio::test]
+async fn the_fleet_lists_a_down_store_first_and_alerts_its_kam_once_then_on_recovery() {
+    use brigade_app::entities::mail_outbox;
+    use chrono::TimeZone;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.clock
+        .set(chrono::Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).unwrap());
+    // Three stores open around the clock: one down since 11:15 (the midpoint of its last active and
+    // first inactive polls), one up, one whose last poll is three hours old.
+    app.post(
+        "/api/monitoring/polls",
+        serde_json::json!({"polls": [
+            {"store_id": "fleet-down", "timestamp_utc": "2026-06-10 11:00:00 UTC", "status": "active"},
+            {"store_id": "fleet-down", "timestamp_utc": "2026-06-10 11:30:00 UTC", "status": "inactive"},
+            {"store_id": "fleet-down", "timestamp_utc": "2026-06-10 11:55:00 UTC", "status": "inactive"},
+            {"store_id": "fleet-up", "timestamp_utc": "2026-06-10 11:50:00 UTC", "status": "active"},
+            {"store_id": "fleet-quiet", "timestamp_utc": "2026-06-10 09:00:00 UTC", "status": "active"}
+        ]}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let id_of = |store: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.get(
+                &format!("/api/restaurants?external_id={store}"),
+                Some(&admin),
+            )
+            .await
+            .data()["items"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let down = id_of("fleet-down").await;
+    // The down store's KAM, and a manager of the venue.
+    let (kam_id, kam, _) = app.user("fleet.kam@example.com", Role::Kam).await;
+    app.post(
+        "/api/crm/reassignments",
+        serde_json::json!({"restaurant_ids": [down], "to_kam_id": kam_id}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+
+    let done = brigade_app::monitoring::fleet::refresh(&app.state)
+        .await
+        .unwrap();
+    assert_eq!((done.stores, done.alerted, done.recovered), (3, 1, 0));
+    // Worst first: down, then no data, then up.
+    let cookies = sign_in(&app, "root@example.com", "password-123").await;
+    let overview = page(&app, "/monitoring", &cookies).await;
+    overview.assert_status(StatusCode::OK);
+    let states: Vec<&str> = overview
+        .text
+        .split("data-testid=\"fleet-row\" data-state=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(states, ["down", "no_data", "up"], "{}", overview.text);
+    assert!(overview.text.contains("for 45 min"), "down since 11:15");
+    assert!(overview.text.contains("data-testid=\"open-alerts\""));
+    // Filtered by KAM: only her store.
+    let hers = page(&app, &format!("/monitoring?kam={kam_id}"), &cookies).await;
+    assert_eq!(hers.text.matches("data-testid=\"fleet-row\"").count(), 1);
+    assert!(hers.text.contains("fleet-down"));
+    let by_state = page(&app, "/monitoring?state=up", &cookies).await;
+    assert_eq!(
+        by_state.text.matches("data-testid=\"fleet-row\"").count(),
+        1
+    );
+    assert!(by_state.text.contains("fleet-up"));
+
+    // The KAM was told in the app and by e-mail, once.
+    let inbox = app.get("/api/notifications", Some(&kam)).await;
+    assert_eq!(inbox.text.matches("is down").count(), 1, "{}", inbox.text);
+    let mails = || async {
+        mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::ToAddress.eq("fleet.kam@example.com"))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(mails().await.len(), 1);
+    app.clock.advance(chrono::Duration::minutes(1));
+    let again = brigade_app::monitoring::fleet::refresh(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(again.alerted, 0, "one alert per outage");
+    assert_eq!(mails().await.len(), 1);
+
+    // Back up: the alert closes and the KAM hears so.
+    app.post(
+        "/api/monitoring/polls",
+        serde_json::json!({"polls": [
+            {"store_id": "fleet-down", "timestamp_utc": "2026-06-10 12:01:00 UTC", "status": "active"}
+        ]}),
+        Some(&admin),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.clock.advance(chrono::Duration::minutes(1));
+    let back = brigade_app::monitoring::fleet::refresh(&app.state)
+        .await
+        .unwrap();
+    assert_eq!((back.alerted, back.recovered), (0, 1));
+    let inbox = app.get("/api/notifications", Some(&kam)).await;
+    assert!(inbox.text.contains("is back up"), "{}", inbox.text);
+    // Her inbox page shows both, the alert linking to the store's uptime.
+    let kam_cookies = sign_in(&app, "fleet.kam@example.com", "password-123").await;
+    let inbox_page = page(&app, "/notifications", &kam_cookies).await;
+    inbox_page.assert_status(StatusCode::OK);
+    // The handover, the alert and the recovery.
+    assert_eq!(
+        inbox_page
+            .text
+            .matches("data-testid=\"notification\"")
+            .count(),
+        3
+    );
+    assert!(inbox_page.text.contains("Restaurants assigned to you"));
+    assert!(
+        inbox_page
+            .text
+            .contains(&format!("href=\"/monitoring/stores/{down}\""))
+    );
+    assert!(inbox_page.text.contains("3 new"));
+    assert_eq!(mails().await.len(), 2);
+    let overview = page(&app, "/monitoring", &cookies).await;
+    assert!(!overview.text.contains("data-testid=\"open-alerts\""));
 }
