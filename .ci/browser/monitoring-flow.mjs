@@ -101,7 +101,10 @@ try {
     await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }),
     "kam@demo.brigade",
   );
-  const crmRestaurant = (await api("GET", "/api/crm/restaurants?q=Tiffin", undefined, admin)).items[0];
+  // One of her restaurants (another flow may have handed some of them over).
+  const crmRestaurant = (await api("GET", `/api/crm/restaurants?kam_id=${kiran.id}&per_page=100`, undefined, admin)).items.find(
+    (r) => r.id !== restaurant.id && r.score !== null,
+  );
   for (const [who, path, shot] of [
     [opsPhone, `/monitoring/stores/${restaurant.id}`, "store-phone"],
     [opsPhone, "/analytics?from=2020-01-01&to=2020-12-31", null],

@@ -114,10 +114,11 @@
       age.title = "Due " + new Date(ticket.due_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + (ticket.due_from === "model" ? " (predicted prep time)" : " (station target)");
       header.appendChild(age);
       card.appendChild(header);
-      const list = document.createElement("ul");
+      // Lines are buttons (tap or Enter to act), so the list is a group of them rather than a <ul>.
+      const list = document.createElement("div");
       list.className = "list-group list-group-flush";
       for (const line of ticket.lines) {
-        const item = document.createElement("li");
+        const item = document.createElement("div");
         item.className = "list-group-item kitchen-line d-flex align-items-start gap-2 " + line.state;
         item.dataset.testid = "ticket-line";
         item.dataset.state = line.state;

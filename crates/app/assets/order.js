@@ -3,6 +3,9 @@
 (function () {
   "use strict";
   const app = document.getElementById("app");
+  // The page's policy allows no inline handlers: the receipt's print button is bound here.
+  const printButton = document.getElementById("print-receipt");
+  if (printButton) printButton.addEventListener("click", () => window.print());
   const venueId = app.dataset.venueId;
   const table = app.dataset.table || null;
   const tokenKey = "brigade.access_token";

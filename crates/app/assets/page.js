@@ -60,3 +60,25 @@
     }
   });
 })();
+
+// The pages' policy allows no inline handlers; these attributes stand in for them.
+(function () {
+  // A venue picker: go to the chosen venue's screen.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.dataset.venueSwitch !== undefined && form.venue) {
+      event.preventDefault();
+      location.href = "/venues/" + encodeURIComponent(form.venue.value) + "/" + form.dataset.venueSwitch;
+    } else if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("change", (event) => {
+    const field = event.target;
+    if (field.hasAttribute && field.hasAttribute("data-submit-on-change") && field.form) field.form.requestSubmit();
+  });
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("[data-print]");
+    if (button) window.print();
+  });
+})();

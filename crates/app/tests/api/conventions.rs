@@ -395,3 +395,33 @@ async fn cors_answers_configured_origins_only() {
         "no CORS unless configured"
     );
 }
+
+/// The pages' content policy allows no inline scripts or handlers, so an `onclick` in a template is a
+/// button that silently does nothing: none may be written.
+#[test]
+fn no_template_relies_on_an_inline_handler_the_content_policy_blocks() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let lower = line.to_ascii_lowercase();
+            for handler in [
+                " onclick=",
+                " onchange=",
+                " onsubmit=",
+                " oninput=",
+                " onload=",
+            ] {
+                if lower.contains(handler) {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+            if lower.contains("<script>") || lower.contains("<script type=\"text/javascript\">") {
+                found.push(format!("{}:{}: an inline script", path.display(), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
