@@ -25,6 +25,8 @@ pub struct AnalyticsForm {
     pub restaurant_id: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// `status` or `throughput`: the table as a CSV download instead of the page.
+    pub export: Option<String>,
 }
 
 pub struct Choice {
@@ -62,6 +64,28 @@ struct AnalyticsPage {
     has_flow: bool,
     created: i64,
     finished: i64,
+    /// The same totals over the period of the same length just before.
+    created_before: i64,
+    finished_before: i64,
+    /// Quick ranges: (label, link, chosen).
+    presets: Vec<(String, String, bool)>,
+    /// The filters as a query string (for the export links).
+    query: String,
+}
+
+impl AnalyticsPage {
+    /// "+12%" / "−3%" / "" (nothing before to compare with).
+    fn change(&self, now: &i64, before: &i64) -> String {
+        if *before == 0 {
+            return String::new();
+        }
+        let pct = (*now - *before) as f64 * 100.0 / *before as f64;
+        if pct >= 0.0 {
+            format!("+{pct:.0}%")
+        } else {
+            format!("\u{2212}{:.0}%", -pct)
+        }
+    }
 }
 
 impl AnalyticsPage {
@@ -255,6 +279,42 @@ pub async fn page(
         Ok(f) => f,
         Err(err) => return failed(err),
     };
+    if let Some(table) = form.export.as_deref().filter(|t| !t.is_empty()) {
+        return export_csv(table, &statuses, &flow, from, to);
+    }
+    // The period of the same length just before, to compare with.
+    let length = to - from;
+    let before = Range {
+        from: Bound::Date(from - length),
+        to: Bound::Date(from),
+    };
+    let previous = match queries::throughput(&state.db, &which, before, Clock::Local, true).await {
+        Ok(f) => f,
+        Err(err) => return failed(err),
+    };
+    let restaurant_param = selected
+        .map(|id| format!("&restaurant_id={id}"))
+        .unwrap_or_default();
+    let end = latest_day + Duration::days(1);
+    let mut presets: Vec<(String, String, bool)> = [7, 30, 90]
+        .into_iter()
+        .map(|days| {
+            let start = end - Duration::days(days);
+            (
+                format!("Last {days} days"),
+                format!("/analytics?from={start}&to={end}{restaurant_param}"),
+                start == from && end == to,
+            )
+        })
+        .collect();
+    presets.push((
+        format!("The {} days before", length.num_days()),
+        format!(
+            "/analytics?from={}&to={from}{restaurant_param}",
+            from - length
+        ),
+        false,
+    ));
     let mut flow_chart = Chart::bar(
         flow.iter()
             .map(|b| b.start.chars().take(16).collect())
@@ -310,6 +370,67 @@ pub async fn page(
         interval: if daily { "day" } else { "hour" },
         flow_chart: flow_chart.json(),
         has_flow: !flow.is_empty(),
+        created_before: previous.iter().map(|b| b.created).sum(),
+        finished_before: previous.iter().map(|b| b.finished).sum(),
+        presets,
+        query: format!("from={from}&to={to}{restaurant_param}"),
     };
     (status, jar, render(&page)).into_response()
+}
+
+/// A table of the page as CSV (`status`: time in each status; `throughput`: orders per hour or day).
+fn export_csv(
+    table: &str,
+    statuses: &[StatusTime],
+    flow: &[queries::ThroughputBucket],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Response {
+    use std::fmt::Write;
+    let seconds = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+    let mut out = String::new();
+    match table {
+        "status" => {
+            out.push_str("status,entered,timed,average_seconds,median_seconds,p90_seconds\n");
+            for s in statuses {
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{}",
+                    s.status,
+                    s.entered,
+                    s.timed,
+                    seconds(s.avg_seconds),
+                    seconds(s.median_seconds),
+                    seconds(s.p90_seconds)
+                );
+            }
+        }
+        "throughput" => {
+            out.push_str("start_local,created,finished\n");
+            for b in flow {
+                let _ = writeln!(out, "{},{},{}", b.start, b.created, b.finished);
+            }
+        }
+        _ => {
+            return error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "No such table",
+                "The page exports `status` (time in each status) or `throughput` (orders per hour or day).",
+            );
+        }
+    }
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{table}-{from}-{to}.csv\""),
+            ),
+        ],
+        out,
+    )
+        .into_response()
 }

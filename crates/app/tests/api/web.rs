@@ -432,6 +432,59 @@ async fn the_analytics_page_charts_time_in_status_and_orders_per_hour() {
             .text
             .contains("/static/chartjs-plugin-zoom.min.js")
     );
+    // Quick ranges, and every table as CSV with the page's filters.
+    assert!(analytics.text.contains(">Last 30 days</a>"));
+    let export = analytics
+        .text
+        .split("data-testid=\"export-status\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .map(|href| {
+            href.trim_end_matches("\" ")
+                .replace("&amp;", "&")
+                .replace("&#38;", "&")
+        })
+        .unwrap();
+    let csv = page(&app, &export, &cookies).await;
+    csv.assert_status(StatusCode::OK);
+    assert!(
+        csv.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let mut lines = csv.text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("status,entered,timed,average_seconds,median_seconds,p90_seconds")
+    );
+    assert!(
+        lines.next().unwrap().starts_with("PENDING,2,2,180.00,"),
+        "{}",
+        csv.text
+    );
+    let flow_csv = page(
+        &app,
+        &export.replace("export=status", "export=throughput"),
+        &cookies,
+    )
+    .await;
+    assert_eq!(
+        flow_csv.text.lines().count(),
+        3,
+        "a header and two hours: {}",
+        flow_csv.text
+    );
+    assert_eq!(
+        page(
+            &app,
+            &export.replace("export=status", "export=nonsense"),
+            &cookies
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let bad = page(&app, "/analytics?from=2026-06-20&to=2026-06-10", &cookies).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
