@@ -496,6 +496,7 @@ mod tests {
             jail.set_env("BRIGADE_LOG_LEVEL", "warn");
             jail.set_env("BRIGADE_RATE_LIMIT__AUTH_PER_IP_PER_MINUTE", "3");
             jail.set_env("DATABASE_URL", "postgres://localhost/brigade");
+            jail.set_env("BRIGADE_MONITORING__ALERT_AFTER_MINUTES", "30");
             let cli = CliOverrides {
                 bind: Some("127.0.0.1:9100".parse().unwrap()),
                 ..Default::default()
@@ -505,6 +506,7 @@ mod tests {
             assert_eq!(config.bind.port(), 9100);
             assert_eq!(config.rate_limit.per_ip_per_minute, 7);
             assert_eq!(config.rate_limit.auth_per_ip_per_minute, 3);
+            assert_eq!(config.monitoring.alert_after_minutes, 30);
             assert_eq!(config.database_url(), "postgres://localhost/brigade");
             assert!(!config.is_embedded());
             Ok(())

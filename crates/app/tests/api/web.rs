@@ -1387,7 +1387,10 @@ async fn the_fleet_lists_a_down_store_first_and_alerts_its_kam_once_then_on_reco
             {"store_id": "fleet-down", "timestamp_utc": "2026-06-10 11:30:00 UTC", "status": "inactive"},
             {"store_id": "fleet-down", "timestamp_utc": "2026-06-10 11:55:00 UTC", "status": "inactive"},
             {"store_id": "fleet-up", "timestamp_utc": "2026-06-10 11:50:00 UTC", "status": "active"},
-            {"store_id": "fleet-quiet", "timestamp_utc": "2026-06-10 09:00:00 UTC", "status": "active"}
+            {"store_id": "fleet-quiet", "timestamp_utc": "2026-06-10 09:00:00 UTC", "status": "active"},
+            // Down only since 11:47:30: under the 15 minutes that raise an alert.
+            {"store_id": "fleet-brief", "timestamp_utc": "2026-06-10 11:40:00 UTC", "status": "active"},
+            {"store_id": "fleet-brief", "timestamp_utc": "2026-06-10 11:55:00 UTC", "status": "inactive"}
         ]}),
         Some(&admin),
     )
@@ -1422,7 +1425,7 @@ async fn the_fleet_lists_a_down_store_first_and_alerts_its_kam_once_then_on_reco
     let done = brigade_app::monitoring::fleet::refresh(&app.state)
         .await
         .unwrap();
-    assert_eq!((done.stores, done.alerted, done.recovered), (3, 1, 0));
+    assert_eq!((done.stores, done.alerted, done.recovered), (4, 1, 0));
     // Worst first: down, then no data, then up.
     let cookies = sign_in(&app, "root@example.com", "password-123").await;
     let overview = page(&app, "/monitoring", &cookies).await;
@@ -1433,19 +1436,34 @@ async fn the_fleet_lists_a_down_store_first_and_alerts_its_kam_once_then_on_reco
         .skip(1)
         .map(|rest| &rest[..rest.find('"').unwrap()])
         .collect();
-    assert_eq!(states, ["down", "no_data", "up"], "{}", overview.text);
+    assert_eq!(
+        states,
+        ["down", "down", "no_data", "up"],
+        "{}",
+        overview.text
+    );
+    let alerts = overview
+        .text
+        .split("data-testid=\"open-alerts\"")
+        .nth(1)
+        .unwrap();
+    let alerts = &alerts[..alerts.find("</div>").unwrap()];
+    assert!(
+        alerts.contains("fleet-down") && !alerts.contains("fleet-brief"),
+        "{alerts}"
+    );
     assert!(overview.text.contains("for 45 min"), "down since 11:15");
     assert!(overview.text.contains("data-testid=\"open-alerts\""));
     // Filtered by KAM: only her store.
     let hers = page(&app, &format!("/monitoring?kam={kam_id}"), &cookies).await;
     assert_eq!(hers.text.matches("data-testid=\"fleet-row\"").count(), 1);
     assert!(hers.text.contains("fleet-down"));
-    let by_state = page(&app, "/monitoring?state=up", &cookies).await;
+    let by_state = page(&app, "/monitoring?state=no_data", &cookies).await;
     assert_eq!(
         by_state.text.matches("data-testid=\"fleet-row\"").count(),
         1
     );
-    assert!(by_state.text.contains("fleet-up"));
+    assert!(by_state.text.contains("fleet-quiet"));
 
     // The KAM was told in the app and by e-mail, once.
     let inbox = app.get("/api/notifications", Some(&kam)).await;
