@@ -76,10 +76,7 @@ pub async fn page(State(state): State<AppState>, jar: CookieJar, user: WebUser) 
         })
         .collect();
     let unread = items.iter().filter(|i| i.unread).count();
-    let is_venue = !matches!(
-        crate::accounts::memberships_of(&state, user.user.id).await,
-        Ok(ref m) if m.is_empty()
-    );
+    let is_venue = super::works_at_a_venue(&state, &user).await;
     let (jar, csrf) = sessions::csrf_token(&state, jar);
     let page = InboxPage {
         layout: Layout::for_user("Notifications", "/notifications", &user, is_venue, csrf),

@@ -249,6 +249,15 @@ fn render_error(status: StatusCode, layout: Layout, content: &ErrorContent) -> R
     }
 }
 
+/// Whether a customer account works at a venue (its layout then shows the venue team's screens). A
+/// failed lookup counts as no: the layout falls back to a customer's.
+pub async fn works_at_a_venue(state: &AppState, user: &WebUser) -> bool {
+    user.principal.role == Role::Customer
+        && crate::accounts::memberships_of(state, user.user.id)
+            .await
+            .is_ok_and(|m| !m.is_empty())
+}
+
 /// Error pages keep the navigation: a page answered with `error_page` for a signed-in user is drawn
 /// again in that user's layout (their links, their name, sign-out), so "not found" or "not allowed"
 /// is never a dead end.
@@ -272,10 +281,7 @@ pub async fn with_navigation(
     let Some(user) = crate::accounts::sessions::signed_in(&state, &headers).await else {
         return response;
     };
-    let is_venue = user.principal.role == Role::Customer
-        && crate::accounts::memberships_of(&state, user.user.id)
-            .await
-            .is_ok_and(|m| !m.is_empty());
+    let is_venue = works_at_a_venue(&state, &user).await;
     let jar = axum_extra::extract::cookie::CookieJar::from_headers(&headers);
     let csrf = jar
         .get(crate::accounts::sessions::CSRF_COOKIE)
